@@ -1,0 +1,93 @@
+"""``python -m analysis``: one command per stage of the study.
+
+Errors the user can fix (:class:`analysis.errors.UserInputError`) are printed as one
+paragraph with exit status 2; a failed chapter exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from analysis.errors import UserInputError
+
+
+def _print_counts(manifest) -> None:
+    table = manifest.pivot_table(
+        index=["split", "method"], columns="label", values="video_id", aggfunc="count", fill_value=0
+    ).rename(columns={0: "real", 1: "fake"})
+    print(table.to_string())
+    ids = manifest.assign(ids=manifest["source_id"]).groupby("split")["ids"].nunique()
+    print("source ids per split: " + ", ".join(f"{k} {v}" for k, v in ids.items()))
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from analysis.indexing import index_celebdf, index_ffpp
+    from analysis.manifest import write_manifest
+
+    if args.dataset == "ffpp":
+        result = index_ffpp(args.root, split=args.split, seed=args.seed, compression=args.compression)
+    else:
+        result = index_celebdf(args.root, all_videos=args.all_videos)
+    for note in result.notes:
+        print(f"note: {note}")
+    path = write_manifest(result.manifest, args.out)
+    _print_counts(result.manifest)
+    print(f"wrote {len(result.manifest)} videos to {path}")
+    return 0
+
+
+def _cmd_book(args: argparse.Namespace) -> int:
+    from analysis.book import BookError, run_book
+
+    overrides = {key: yaml.safe_load(value) for key, value in args.parameter}
+    try:
+        index = run_book(args.profile, chapter=args.chapter, overrides=overrides)
+    except BookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"book built: {index}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    index = commands.add_parser("index", help="index a real dataset on disk into a manifest")
+    datasets = index.add_subparsers(dest="dataset", required=True)
+    ffpp = datasets.add_parser("ffpp", help="FaceForensics++ (standard layout)")
+    ffpp.add_argument("root", type=Path)
+    ffpp.add_argument("--out", type=Path, required=True, help="manifest CSV to write")
+    ffpp.add_argument("--split", choices=("official", "identity"), default="official")
+    ffpp.add_argument("--seed", type=int, default=0, help="seed of the identity split")
+    ffpp.add_argument("--compression", default="c23", help="c0, c23 or c40 (default c23)")
+    celebdf = datasets.add_parser("celebdf", help="Celeb-DF v2")
+    celebdf.add_argument("root", type=Path)
+    celebdf.add_argument("--out", type=Path, required=True, help="manifest CSV to write")
+    celebdf.add_argument(
+        "--all-videos", action="store_true", help="mark every video as test, not just the official list"
+    )
+    index.set_defaults(func=_cmd_index)
+
+    book = commands.add_parser("book", help="execute the chapters and build the HTML book")
+    book.add_argument("--profile", default="cpu")
+    book.add_argument("--chapter", help="re-execute only this chapter (then rebuild the book)")
+    book.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+        help="papermill parameter for the chapter(s), YAML-typed",
+    )
+    book.set_defaults(func=_cmd_book)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

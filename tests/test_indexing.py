@@ -1,0 +1,174 @@
+"""The dataset indexers on small fake trees that follow the real layouts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+from analysis.manifest import read_manifest
+from analysis.paths import FFPP_SPLIT_DIR
+from analysis.splits import load_official_pairs
+from tests.conftest import link_videos
+
+ORIGINALS = "original_sequences/youtube/c23/videos"
+
+
+def manipulated(method: str) -> str:
+    return f"manipulated_sequences/{method}/c23/videos"
+
+
+@pytest.fixture(scope="module")
+def ffpp_root(tmp_path_factory, tiny_video):
+    """All 1000 originals and both directions of every official pair for two methods."""
+    root = tmp_path_factory.mktemp("ffpp")
+    pairs = [p for split_pairs in load_official_pairs().values() for p in split_pairs]
+    ids = sorted({i for p in pairs for i in p})
+    link_videos(tiny_video, root / ORIGINALS, ids)
+    fakes = [f"{a}_{b}" for a, b in pairs] + [f"{b}_{a}" for a, b in pairs]
+    for method in ("Deepfakes", "FaceSwap"):
+        link_videos(tiny_video, root / manipulated(method), fakes)
+    return root
+
+
+def run_index(*args) -> int:
+    return main(["index", *map(str, args)])
+
+
+def ids_per_split(manifest: pd.DataFrame) -> dict[str, int]:
+    return manifest.groupby("split")["source_id"].nunique().to_dict()
+
+
+def assert_identity_disjoint(manifest: pd.DataFrame) -> None:
+    owners = {}
+    for row in manifest.itertuples():
+        for source_id in (row.source_id, row.target_id):
+            if source_id:
+                owners.setdefault(source_id, set()).add(row.split)
+    assert all(len(splits) == 1 for splits in owners.values())
+
+
+def test_ffpp_official_split(ffpp_root, tmp_path, capsys):
+    out = tmp_path / "ffpp.csv"
+    assert run_index("ffpp", ffpp_root, "--out", out) == 0
+    manifest = read_manifest(out)
+    assert len(manifest) == 1000 + 2 * 1000
+    assert ids_per_split(manifest) == {"train": 720, "val": 140, "test": 140}
+    assert set(manifest["method"]) == {"original", "Deepfakes", "FaceSwap"}
+    assert manifest.groupby("label").size().to_dict() == {0: 1000, 1: 2000}
+    assert_identity_disjoint(manifest)
+    # a fake name repeats across methods: the key is (dataset, method, video_id)
+    assert manifest["video_id"].duplicated().any()
+    assert not manifest.duplicated(["dataset", "method", "video_id"]).any()
+    printed = capsys.readouterr().out
+    assert "method Face2Face not found" in printed
+    assert "train 720" in printed and "test 140" in printed
+
+
+def test_ffpp_identity_split_is_seeded(ffpp_root, tmp_path):
+    manifests = {}
+    for seed in (0, 0, 1):
+        out = tmp_path / f"identity_{seed}.csv"
+        assert run_index("ffpp", ffpp_root, "--out", out, "--split", "identity", "--seed", seed) == 0
+        manifests.setdefault(seed, []).append(read_manifest(out))
+    first, again = manifests[0]
+    pd.testing.assert_frame_equal(first, again)
+    assert ids_per_split(first) == {"train": 700, "val": 150, "test": 150}
+    assert_identity_disjoint(first)
+    assert not first["split"].equals(manifests[1][0]["split"])
+
+
+def test_ffpp_errors(tmp_path, ffpp_root, capsys):
+    assert run_index("ffpp", tmp_path / "nowhere", "--out", tmp_path / "m.csv") == 2
+    assert "nowhere" in capsys.readouterr().err
+
+    empty = tmp_path / "empty"
+    (empty / ORIGINALS).mkdir(parents=True)
+    assert run_index("ffpp", empty, "--out", tmp_path / "m.csv") == 2
+    err = capsys.readouterr().err
+    assert "No FaceForensics++ videos" in err and "Traceback" not in err
+
+    assert run_index("ffpp", tmp_path, "--out", tmp_path / "m.csv") == 2
+    assert ORIGINALS in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: (d / "val.json").write_text("{not json"), "not valid JSON"),
+        (lambda d: (d / "val.json").write_text('[["001", "002", "003"]]'), "malformed"),
+        (lambda d: (d / "test.json").unlink(), "is missing"),
+    ],
+)
+def test_malformed_split_files(tmp_path, ffpp_root, capsys, mutate, message):
+    from analysis.indexing import index_ffpp
+    from analysis.errors import UserInputError
+
+    split_dir = tmp_path / "splits"
+    shutil.copytree(FFPP_SPLIT_DIR, split_dir)
+    mutate(split_dir)
+    with pytest.raises(UserInputError, match=message):
+        index_ffpp(ffpp_root, split_dir=split_dir)
+
+
+def test_split_with_one_id_in_two_partitions(tmp_path, ffpp_root):
+    from analysis.indexing import index_ffpp
+    from analysis.errors import UserInputError
+
+    split_dir = tmp_path / "splits"
+    shutil.copytree(FFPP_SPLIT_DIR, split_dir)
+    train = json.loads((split_dir / "train.json").read_text())
+    test = json.loads((split_dir / "test.json").read_text())
+    test.append([train[0][0], "999"])
+    (split_dir / "test.json").write_text(json.dumps(test))
+    with pytest.raises(UserInputError, match=f"id '{train[0][0]}' in both 'train' and 'test'"):
+        index_ffpp(ffpp_root, split_dir=split_dir)
+
+
+@pytest.fixture
+def celebdf_root(tmp_path, tiny_video):
+    root = tmp_path / "Celeb-DF-v2"
+    link_videos(tiny_video, root / "Celeb-real", ["id0_0000", "id0_0001", "id1_0000"])
+    link_videos(tiny_video, root / "YouTube-real", ["00000", "00001"])
+    link_videos(tiny_video, root / "Celeb-synthesis", ["id0_id1_0000", "id1_id0_0000", "id0_id1_0001"])
+    (root / "List_of_testing_videos.txt").write_text(
+        "1 Celeb-real/id0_0000.mp4\n1 YouTube-real/00001.mp4\n0 Celeb-synthesis/id1_id0_0000.mp4\n"
+    )
+    return root
+
+
+def test_celebdf_official_test_list(celebdf_root, tmp_path):
+    out = tmp_path / "celebdf.csv"
+    assert run_index("celebdf", celebdf_root, "--out", out) == 0
+    manifest = read_manifest(out)
+    test = manifest[manifest["split"] == "test"]
+    assert sorted(test["video_id"]) == ["00001", "id0_0000", "id1_id0_0000"]
+    assert test.set_index("video_id")["label"].to_dict() == {"00001": 0, "id0_0000": 0, "id1_id0_0000": 1}
+    fake = manifest[manifest["video_id"] == "id1_id0_0000"].iloc[0]
+    assert (fake["source_id"], fake["target_id"]) == ("id1", "id0")
+
+    assert run_index("celebdf", celebdf_root, "--out", out, "--all-videos") == 0
+    assert set(read_manifest(out)["split"]) == {"test"}
+
+
+def test_celebdf_errors(celebdf_root, tmp_path, capsys):
+    out = tmp_path / "celebdf.csv"
+    (celebdf_root / "Celeb-synthesis" / "id1_id0_0000.mp4").unlink()
+    assert run_index("celebdf", celebdf_root, "--out", out) == 2
+    assert "id1_id0_0000" in capsys.readouterr().err
+
+    (celebdf_root / "List_of_testing_videos.txt").write_text("real Celeb-real/id0_0000.mp4\n")
+    assert run_index("celebdf", celebdf_root, "--out", out) == 2
+    assert "line 1" in capsys.readouterr().err
+
+    (celebdf_root / "List_of_testing_videos.txt").unlink()
+    assert run_index("celebdf", celebdf_root, "--out", out) == 2
+    assert "List_of_testing_videos.txt" in capsys.readouterr().err
+
+    empty = tmp_path / "empty"
+    (empty / "Celeb-real").mkdir(parents=True)
+    assert run_index("celebdf", empty, "--out", out) == 2
+    assert "No Celeb-DF v2 videos" in capsys.readouterr().err

@@ -1,0 +1,54 @@
+"""Identity components and the split schemes."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.errors import UserInputError
+from analysis.splits import (
+    check_disjoint,
+    ffpp_id_partitions,
+    identity_components,
+    identity_split,
+    ids_by_split,
+)
+
+
+def test_components_follow_chains_of_swaps():
+    ids = ["a", "b", "c", "d", "e", "f"]
+    edges = [("a", "b"), ("c", "b"), ("d", "e")]
+    assert identity_components(ids, edges) == [["a", "b", "c"], ["d", "e"], ["f"]]
+
+
+def test_identity_split_keeps_components_whole_and_hits_fractions():
+    ids = [f"{i:03d}" for i in range(300)]
+    edges = [(ids[i], ids[i + 1]) for i in range(0, 300, 3)] + [(ids[i + 1], ids[i + 2]) for i in range(0, 300, 3)]
+    assignment = identity_split(ids, edges, seed=4)
+    for a, b in edges:
+        assert assignment[a] == assignment[b]
+    sizes = {s: sum(v == s for v in assignment.values()) for s in ("train", "val", "test")}
+    assert sizes == {"train": 210, "val": 45, "test": 45}
+
+
+def test_identity_split_is_deterministic_per_seed():
+    ids = [str(i) for i in range(100)]
+    assert identity_split(ids, [], seed=1) == identity_split(ids, [], seed=1)
+    assert identity_split(ids, [], seed=1) != identity_split(ids, [], seed=2)
+
+
+def test_official_ffpp_partition_sizes():
+    partitions = ffpp_id_partitions(seed=0)
+    assert len(partitions) == 1000
+    assert partitions["official"].value_counts().to_dict() == {"train": 720, "val": 140, "test": 140}
+    assert partitions["identity"].value_counts().to_dict() == {"train": 700, "val": 150, "test": 150}
+
+
+def test_overlapping_split_files_are_refused():
+    with pytest.raises(UserInputError, match="'x' in both 'train' and 'val'"):
+        ids_by_split({"train": [("x", "y")], "val": [("x", "z")]})
+
+
+def test_check_disjoint_names_the_leaking_id():
+    check_disjoint([(("a", "b"), "train"), (("c", ""), "test")])
+    with pytest.raises(UserInputError, match="'b' appears in both 'train' and 'test'"):
+        check_disjoint([(("a", "b"), "train"), (("b", ""), "test")])
