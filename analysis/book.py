@@ -18,6 +18,8 @@ from pathlib import Path
 import jupytext
 import papermill
 import yaml
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
 
 from analysis.errors import UserInputError
 from analysis.paths import BOOK_DIR, PROJECT_ROOT, run_dir
@@ -31,6 +33,18 @@ CELL_TIMEOUT_SECONDS = 1800
 
 class BookError(Exception):
     """A chapter failed to execute or the book failed to build."""
+
+
+class IpcKernelManager(AsyncKernelManager):
+    """Talk to the chapter's kernel over Unix sockets instead of TCP on localhost.
+
+    With the network cut (``unshare -n``) not even the loopback interface is up, and a
+    TCP kernel never answers; Unix sockets need no network at all.
+    """
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
 
 
 def chapters() -> list[str]:
@@ -74,6 +88,7 @@ def execute_chapter(name: str, parameters: dict) -> float:
             log_output=False,
             progress_bar=False,
             execution_timeout=CELL_TIMEOUT_SECONDS,
+            kernel_manager_class=IpcKernelManager,
         )
     except papermill.PapermillExecutionError as err:
         first_line = err.source.strip().splitlines()[0] if err.source.strip() else ""
