@@ -93,9 +93,9 @@ def execute_chapter(name: str, parameters: dict) -> float:
     except papermill.PapermillExecutionError as err:
         first_line = err.source.strip().splitlines()[0] if err.source.strip() else ""
         raise BookError(
-            f"Chapter {name!r} ({source}) failed in cell {err.cell_index} "
-            f"(starting {first_line!r}): {err.ename}: {err.evalue}. "
-            f"The partly executed notebook is {EXECUTED_DIR / (name + '.ipynb')}."
+            f"Chapter {name!r} ({source}) failed: cell {err.cell_index} of the executed "
+            f"notebook {EXECUTED_DIR / (name + '.ipynb')} (starting {first_line!r}) raised "
+            f"{err.ename}: {err.evalue}."
         ) from None
     return time.perf_counter() - started
 
