@@ -16,8 +16,9 @@ from analysis.errors import UserInputError
 
 
 def _print_counts(manifest) -> None:
+    rows = [c for c in ("domain", "split", "method") if c in manifest.columns]
     table = manifest.pivot_table(
-        index=["split", "method"], columns="label", values="video_id", aggfunc="count", fill_value=0
+        index=rows, columns="label", values="video_id", aggfunc="count", fill_value=0
     ).rename(columns={0: "real", 1: "fake"})
     print(table.to_string())
     ids = manifest.assign(ids=manifest["source_id"]).groupby("split")["ids"].nunique()
@@ -53,6 +54,15 @@ def _cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from analysis.synthetic import generate
+
+    manifest = generate(args.out, profile=args.profile, seed=args.seed, workers=args.workers)
+    _print_counts(manifest)
+    print(f"wrote {len(manifest)} videos and {args.out / 'manifest.csv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--all-videos", action="store_true", help="mark every video as test, not just the official list"
     )
     index.set_defaults(func=_cmd_index)
+
+    synth = commands.add_parser("synth", help="generate the embedded benchmark")
+    synth.add_argument("--profile", default="cpu", help="benchmark size: cpu or tiny")
+    synth.add_argument("--out", type=Path, required=True, help="folder for videos and manifest.csv")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--workers", type=int, help="processes (default: one per core)")
+    synth.set_defaults(func=_cmd_synth)
 
     book = commands.add_parser("book", help="execute the chapters and build the HTML book")
     book.add_argument("--profile", default="cpu")
