@@ -86,7 +86,7 @@ def read_manifest(path: Path) -> pd.DataFrame:
             "or `python -m analysis synth ...`."
         )
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, dtype={c: str for c in REQUIRED_COLUMNS}, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise UserInputError(f"{path} is not a readable CSV manifest ({err}).") from err
     frame = validate_manifest(frame, origin=str(path))

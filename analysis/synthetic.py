@@ -2,26 +2,7 @@
 
 It stands in for FaceForensics++ C23 (the ``source`` domain, where detectors train) and
 Celeb-DF v2 (the ``target`` domain, seen only at test time). Each manipulation method
-is built to carry one declared kind of anomaly:
-
-============== ============ =====================================================
-method         view         what it changes
-============== ============ =====================================================
-blend_swap     spatial      another identity's inner face, pasted at 0.6x
-                            resolution with a hard seam, its skin tone only half
-                            corrected towards the target's
-relight        global       the face lit from the other side with the other
-                            video's light strength and a warm or cool cast, while
-                            hair, ears, neck and scene keep the scene's light
-jitter_swap    temporal     another identity's inner face, colour-matched and
-                            feathered, but aligned independently in every frame
-                            (jitter) with frame-to-frame brightness flicker
-lip_desync     temporal     the mouth driven by another person's speech, out of
-                            step with the head nods that follow one's own speech
-refined_swap   spatial +    (target domain only) a colour-corrected, feathered,
-               temporal     temporally stabilised swap at 3/4 resolution whose
-                            swapped eyes never blink
-============== ============ =====================================================
+is built to carry one declared kind of anomaly (``METHODS`` says which and how).
 
 Like FF++, identities come in pairs ``(a, b)``; a manipulated video ``a_b`` shows
 ``a``'s video with something taken from ``b``, and every pair yields one real video per
@@ -39,11 +20,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pandas as pd
@@ -57,13 +40,34 @@ from analysis.video import write_video
 
 DATASET = "synthetic"
 REAL_METHOD = "original"
-ANOMALY_VIEWS = {
-    "blend_swap": "spatial",
-    "relight": "global",
-    "jitter_swap": "temporal",
-    "lip_desync": "temporal",
-    "refined_swap": "spatial+temporal",
+METHODS = {  # method: (declared anomaly view, what it changes)
+    "blend_swap": (
+        "spatial",
+        "another identity's inner face, pasted at 0.6x resolution with a hard seam and "
+        "its skin tone only half corrected towards the target's",
+    ),
+    "relight": (
+        "global",
+        "the face lit from the other side with the other video's light strength and a "
+        "warm or cool cast, while hair, ears, neck and scene keep the scene's light",
+    ),
+    "jitter_swap": (
+        "temporal",
+        "another identity's inner face, colour-matched and feathered, but aligned "
+        "independently in every frame (jitter), with frame-to-frame brightness flicker",
+    ),
+    "lip_desync": (
+        "temporal",
+        "the mouth driven by the other person's speech, out of step with the head nods "
+        "that follow the person's own speech",
+    ),
+    "refined_swap": (
+        "spatial+temporal",
+        "a colour-corrected, feathered, temporally stabilised swap at 0.75x resolution "
+        "whose swapped eyes never blink",
+    ),
 }
+ANOMALY_VIEWS = {method: view for method, (view, _) in METHODS.items()}
 
 
 RELIGHT_TINTS = ((1.0, 0.9, 0.75), (0.8, 0.92, 1.0))  # warm or cool cast on the relit face
@@ -367,6 +371,7 @@ def generate(out_dir: Path, *, profile: str = "cpu", seed: int = 0, workers: int
         "domains": {name: asdict(style) for name, style in DOMAINS.items()},
         "anomaly_views": ANOMALY_VIEWS, "videos": len(manifest),
         "seconds": round(time.perf_counter() - started, 1), "workers": workers,
+        "fingerprint": fingerprint(profile, seed),
     }
     (out_dir / "benchmark.json").write_text(json.dumps(record, indent=2))
     return manifest
@@ -383,3 +388,52 @@ def assign_splits(manifest: pd.DataFrame, *, seed: int) -> pd.Series:
     split = manifest["source_id"].map(assignment).where(source, "test")
     check_disjoint(((s, t), sp) for s, t, sp in zip(manifest["source_id"], manifest["target_id"], split))
     return split
+
+
+def fingerprint(profile: str, seed: int) -> str:
+    """Identifies what a generated benchmark depends on: the generator's code, the video
+    library, the size and the seed. A benchmark with another fingerprint is stale."""
+    import hashlib
+
+    from analysis import faces, video
+
+    digest = hashlib.sha256()
+    for path in (faces.__file__, video.__file__, __file__):
+        digest.update(Path(path).read_bytes())
+    digest.update(f"{av.__version__}|{profile}|{seed}".encode())
+    return digest.hexdigest()[:16]
+
+
+def ensure_benchmark(out_dir: Path, *, profile: str, seed: int) -> Path:
+    """Generate the benchmark into ``out_dir`` unless an up-to-date one is there;
+    return the path of its manifest."""
+    out_dir = Path(out_dir)
+    record_path = out_dir / "benchmark.json"
+    expected = fingerprint(profile, seed)
+    if record_path.is_file() and json.loads(record_path.read_text()).get("fingerprint") == expected:
+        return out_dir / "manifest.csv"
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    generate(out_dir, profile=profile, seed=seed)
+    return out_dir / "manifest.csv"
+
+
+def method_table() -> pd.DataFrame:
+    """The manipulation methods, the domain that uses each and its declared view."""
+    rows = [
+        {"method": m, "domain": d, "anomaly view": view, "what it changes": text}
+        for d, style in DOMAINS.items()
+        for m in style.methods
+        for view, text in [METHODS[m]]
+    ]
+    return pd.DataFrame(rows)
+
+
+def source_video(manifest: pd.DataFrame, fake: pd.Series) -> pd.Series:
+    """The real video a manipulated one was made from (same domain, id ``source_id``)."""
+    match = manifest[
+        (manifest["domain"] == fake["domain"])
+        & (manifest["method"] == REAL_METHOD)
+        & (manifest["video_id"] == fake["source_id"])
+    ]
+    return match.iloc[0]

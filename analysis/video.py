@@ -32,3 +32,19 @@ def read_video(path: Path) -> np.ndarray:
     """Decode every frame of a video as (T, H, W, 3) uint8 RGB."""
     with av.open(str(path)) as container:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+def sample_indices(n_frames: int, k: int) -> np.ndarray:
+    """``k`` frame indices spread uniformly over the whole video (``np.linspace``).
+
+    A video shorter than ``k`` frames gives each of its frames once, in order.
+    """
+    if n_frames <= 0:
+        return np.zeros(0, dtype=int)
+    return np.unique(np.linspace(0, n_frames - 1, min(k, n_frames)).round().astype(int))
+
+
+def read_frames(path: Path, k: int) -> np.ndarray:
+    """Decode a video and keep ``k`` uniformly sampled frames, (k, H, W, 3) uint8 RGB."""
+    frames = read_video(path)
+    return frames[sample_indices(len(frames), k)]

@@ -1,0 +1,27 @@
+"""The artefact measures on hand-made videos with known answers."""
+
+import numpy as np
+import pytest
+
+from analysis.artefacts import difference_maps, temporal_variation
+
+
+def test_constant_change_has_no_temporal_variation():
+    real = np.zeros((5, 4, 4, 3))
+    fake = real.copy()
+    fake[:, 1:3, 1:3] = 0.5
+    assert temporal_variation(real, fake) == 0.0
+    maps = difference_maps(real, fake)
+    assert maps.shape == (5, 4, 4) and maps[:, 1, 1].tolist() == [0.5] * 5 and maps[:, 0, 0].sum() == 0
+
+
+def test_alternating_change_varies_fully():
+    real = np.zeros((4, 2, 2, 3))
+    fake = real.copy()
+    fake[::2] = 1.0  # on, off, on, off: every step changes by 1, mean size 0.5
+    assert temporal_variation(real, fake) == pytest.approx(2.0)
+
+
+def test_shape_mismatch_is_refused():
+    with pytest.raises(ValueError, match="differ in shape"):
+        difference_maps(np.zeros((2, 4, 4, 3)), np.zeros((3, 4, 4, 3)))
