@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from analysis.video import read_video
 
 
 def difference_maps(real: np.ndarray, fake: np.ndarray) -> np.ndarray:
@@ -24,3 +29,29 @@ def temporal_variation(real: np.ndarray, fake: np.ndarray) -> float:
     """
     delta = fake.astype(np.float32) - real.astype(np.float32)
     return float(np.abs(np.diff(delta, axis=0)).mean() / max(np.abs(delta).mean(), 1e-9))
+
+
+def measure_fakes(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Decode every manipulated video of the embedded benchmark next to its source video
+    and measure its change: mean size (grey levels) and temporal variation."""
+    from analysis.synthetic import source_video
+
+    rows = []
+    fakes = manifest[manifest["label"] == 1]
+    for _, fake in tqdm(fakes.iterrows(), total=len(fakes), desc="difference maps", unit="video"):
+        real = read_video(source_video(manifest, fake)["path"])
+        manipulated = read_video(fake["path"])
+        rows.append(
+            {
+                "domain": fake["domain"], "method": fake["method"], "video_id": fake["video_id"],
+                "mean change": float(difference_maps(real, manipulated).mean()),
+                "temporal variation": temporal_variation(real, manipulated),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def colourise(values: np.ndarray, vmax: float, cmap: str = "magma") -> np.ndarray:
+    """Map a 2-D array to an RGB uint8 image on a fixed scale ``[0, vmax]``."""
+    rgba = plt.get_cmap(cmap)(np.clip(values / vmax, 0, 1))
+    return (rgba[..., :3] * 255).astype(np.uint8)

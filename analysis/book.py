@@ -9,6 +9,7 @@ names the chapter and the cell.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -75,6 +76,7 @@ def execute_chapter(name: str, parameters: dict) -> float:
             f"No chapter {name!r}: {source} does not exist. Chapters: {', '.join(chapters())}."
         )
     EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ["TQDM_DISABLE"] = "1"  # progress bars help at a terminal, not in a book page
     notebook = jupytext.read(source)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     started = time.perf_counter()

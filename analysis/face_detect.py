@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
+import warnings
+
 import pandas as pd
 import torch
-from facenet_pytorch import MTCNN
-from tqdm.auto import tqdm
+from tqdm import tqdm
+
+with warnings.catch_warnings():
+    # facenet-pytorch imports tqdm.auto, which warns in a notebook kernel without widgets
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    from facenet_pytorch import MTCNN
 
 from analysis.video import read_frames
 

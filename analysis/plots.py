@@ -41,3 +41,37 @@ def glue_figure(name: str, fig: plt.Figure) -> None:
 
     glue(name, fig, display=False)
     plt.close(fig)
+
+
+def image_grid(
+    images: list[list[np.ndarray]],
+    *,
+    row_labels: list[str],
+    col_labels: list[str],
+    cmap: str | None = None,
+    vmax: float | None = None,
+    cell_inches: float = 1.6,
+) -> plt.Figure:
+    """Show a table of images (RGB uint8, or 2-D maps drawn with ``cmap``).
+
+    With ``cmap``, all maps share one colour scale (``vmax``, default their maximum) and a
+    colour bar, so that panels can be compared.
+    """
+    rows, cols = len(images), len(images[0])
+    fig, axes = plt.subplots(rows, cols, figsize=(cell_inches * cols + (0.8 if cmap else 0), cell_inches * rows), squeeze=False)
+    if cmap and vmax is None:
+        vmax = max(float(np.max(img)) for row in images for img in row)
+    for r, row in enumerate(images):
+        for c, img in enumerate(row):
+            ax = axes[r][c]
+            shown = ax.imshow(img, cmap=cmap, vmin=0 if cmap else None, vmax=vmax if cmap else None)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(col_labels[c], fontsize=9)
+            if c == 0:
+                ax.set_ylabel(row_labels[r], fontsize=9)
+    fig.tight_layout()
+    if cmap:
+        fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.8, label="|fake - real| (grey levels)")
+    return fig

@@ -30,7 +30,7 @@ import av
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from analysis.errors import UserInputError
 from analysis.faces import Expression, Identity, Light, Pose, random_identity, region_alpha, render
@@ -437,3 +437,14 @@ def source_video(manifest: pd.DataFrame, fake: pd.Series) -> pd.Series:
         & (manifest["video_id"] == fake["source_id"])
     ]
     return match.iloc[0]
+
+
+def example_videos(manifest: pd.DataFrame, domain: str, n: int) -> list[dict[str, str]]:
+    """For the first ``n`` real videos of a domain's test split: the path of the real
+    video and of each method's fake made from it (``{method: path}``)."""
+    rows = manifest[(manifest["domain"] == domain) & (manifest["split"] == "test")]
+    examples = []
+    for real in rows[rows["method"] == REAL_METHOD].head(n).itertuples():
+        fakes = rows[(rows["source_id"] == real.source_id) & (rows["label"] == 1)]
+        examples.append({REAL_METHOD: real.path, **dict(zip(fakes["method"], fakes["path"]))})
+    return examples
