@@ -9,10 +9,14 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_vendor/mathjax/tex-chtml.js
 PROFILE ?= cpu
 
-.PHONY: test book setup clean lock
+.PHONY: test test-slow book setup clean lock
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# End-to-end tests that take minutes (CI runs them too).
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
 
 book: $(STAMP) $(MATHJAX)
 	$(PY) -m analysis book --profile $(PROFILE)

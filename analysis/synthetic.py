@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from analysis.errors import UserInputError
 from analysis.faces import Expression, Identity, Light, Pose, random_identity, region_alpha, render
-from analysis.manifest import write_manifest
+from analysis.manifest import read_manifest, write_manifest
 from analysis.splits import check_disjoint, identity_split
 from analysis.video import write_video
 
@@ -347,7 +347,7 @@ def _pair_job(args: tuple) -> tuple[list[dict], list[Identity]]:
 
 def generate(out_dir: Path, *, profile: str = "cpu", seed: int = 0, workers: int | None = None) -> pd.DataFrame:
     """Write the benchmark's videos, ``manifest.csv``, ``identities.csv`` and
-    ``benchmark.json`` into ``out_dir``; return the manifest."""
+    ``benchmark.json`` into ``out_dir``; return the manifest, with absolute paths."""
     size = get_size(profile)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -374,7 +374,7 @@ def generate(out_dir: Path, *, profile: str = "cpu", seed: int = 0, workers: int
         "fingerprint": fingerprint(profile, seed),
     }
     (out_dir / "benchmark.json").write_text(json.dumps(record, indent=2))
-    return manifest
+    return read_manifest(out_dir / "manifest.csv")
 
 
 def assign_splits(manifest: pd.DataFrame, *, seed: int) -> pd.Series:

@@ -123,3 +123,19 @@ def test_temporal_methods_change_from_frame_to_frame(rendered):
     for temporal in ("jitter_swap", "lip_desync"):
         assert mean[temporal] > 2 * mean["blend_swap"], mean
         assert mean[temporal] > 2 * mean["relight"], mean
+
+
+def test_paper_profile_has_no_benchmark_size(tmp_path, capsys):
+    from analysis.cli import main
+
+    assert main(["synth", "--profile", "paper", "--out", str(tmp_path)]) == 2
+    assert "real datasets" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_mtcnn_finds_faces_in_95_percent_of_cpu_frames(tmp_path):
+    from analysis.face_detect import detection_rate, rate_table
+
+    manifest = generate(tmp_path, profile="cpu", seed=0)
+    rates = rate_table(detection_rate(manifest, frames_per_video=4), ["domain", "label"])
+    assert (rates["face rate"] >= 0.95).all(), rates
