@@ -63,6 +63,27 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_preprocess(args: argparse.Namespace) -> int:
+    from analysis.manifest import read_manifest
+    from analysis.preprocess import parse_shard, preprocess, summary
+    from analysis.profiles import get_profile
+
+    manifest = read_manifest(args.manifest)
+    report = preprocess(
+        manifest, args.out, get_profile(args.profile), shard_spec=parse_shard(args.shard),
+        weights_dir=args.weights_dir, device=args.device,
+    )
+    counts = summary(report)
+    for name, value in counts.items():
+        print(f"{name:>24}: {value:.3f}" if isinstance(value, float) else f"{name:>24}: {value}")
+    for row in report[report["status"] == "failed"].itertuples():
+        print(f"failed: {row.dataset}/{row.method}/{row.video_id}: {row.error}")
+    if counts["processed"] == 0:
+        print(f"error: none of the {counts['videos']} videos could be processed", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--workers", type=int, help="processes (default: one per core)")
     synth.set_defaults(func=_cmd_synth)
+
+    pre = commands.add_parser("preprocess", help="sample frames, crop faces, interpolate flow, fill the cache")
+    pre.add_argument("--manifest", type=Path, required=True)
+    pre.add_argument("--profile", default="cpu")
+    pre.add_argument("--out", type=Path, required=True, help="cache folder")
+    pre.add_argument("--shard", default="1/1", help="process only shard I of N (default 1/1)")
+    pre.add_argument("--weights-dir", type=Path, help="folder with RAFT weights (else OpenCV flow)")
+    pre.add_argument("--device", help="cpu or cuda (default: cuda if available)")
+    pre.set_defaults(func=_cmd_preprocess)
 
     book = commands.add_parser("book", help="execute the chapters and build the HTML book")
     book.add_argument("--profile", default="cpu")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+import cv2
+import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
@@ -12,6 +14,7 @@ with warnings.catch_warnings():
     # facenet-pytorch imports tqdm.auto, which warns in a notebook kernel without widgets
     warnings.filterwarnings("ignore", message="IProgress not found")
     from facenet_pytorch import MTCNN
+    from facenet_pytorch.models.utils.detect_face import extract_face
 
 from analysis.video import read_frames
 
@@ -46,3 +49,54 @@ def rate_table(per_video: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     grouped = per_video.groupby(by)[["faces", "frames"]].sum()
     grouped["face rate"] = grouped["faces"] / grouped["frames"]
     return grouped.reset_index()
+
+
+MARGIN_AT_224 = 20  # the seeds' MTCNN margin, in pixels of a 224 px crop
+DETECT_MAX_SIDE = 640  # larger frames are downscaled for detection, boxes mapped back
+
+
+def margin_for(crop_size: int) -> int:
+    """The seeds' margin scaled to a crop size, so every profile frames the face alike."""
+    return round(MARGIN_AT_224 * crop_size / 224)
+
+
+def detect_boxes(detector: MTCNN, frames: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> np.ndarray:
+    """Largest-face box ``(x0, y0, x1, y1)`` per frame in full-resolution pixels; NaN where
+    MTCNN finds no face. All frames go through MTCNN in one batch, downscaled so the
+    longer side is at most ``max_side``."""
+    h, w = frames.shape[1:3]
+    scale = min(1.0, max_side / max(h, w))
+    small = frames if scale == 1.0 else np.stack(
+        [cv2.resize(f, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) for f in frames]
+    )
+    found, _ = detector.detect(list(small))
+    boxes = np.full((len(frames), 4), np.nan)
+    for i, box in enumerate(found):
+        if box is not None:
+            boxes[i] = np.asarray(box)[0] / scale
+    return boxes
+
+
+def fill_missing_boxes(boxes: np.ndarray, frame_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Fallback for frames without a face: the box of the nearest frame (in sampling
+    order) that has one; if no frame has a face, a centred square of the shorter side.
+
+    Returns the filled boxes and a mask of the frames that used the fallback.
+    """
+    missing = np.isnan(boxes).any(axis=1)
+    filled = boxes.copy()
+    found = np.flatnonzero(~missing)
+    if found.size == 0:
+        h, w = frame_shape
+        side = min(h, w)
+        filled[:] = [(w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2]
+        return filled, missing
+    for i in np.flatnonzero(missing):
+        filled[i] = boxes[found[np.abs(found - i).argmin()]]
+    return filled, missing
+
+
+def crop_face(frame: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
+    """Square face crop with the seeds' margin (facenet-pytorch's ``extract_face``), uint8."""
+    face = extract_face(frame, box, image_size=size, margin=margin_for(size))
+    return face.permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()

@@ -1,0 +1,191 @@
+"""Preprocessing: sampling, fallbacks, broken files, the resumable cache and shards."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import av
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import cache, face_detect
+from analysis.cli import main
+from analysis.manifest import read_manifest, write_manifest
+from analysis.preprocess import load_report, preprocess, shard
+from analysis.profiles import get_profile
+from analysis.synthetic import generate
+from analysis.video import sample_frames, time_uniform_indices, write_video
+
+TINY = get_profile("tiny")
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    generate(out, profile="tiny", seed=0, workers=2)
+    return out / "manifest.csv"
+
+
+def small_manifest(bench, n=6):
+    manifest = read_manifest(bench)
+    return manifest[manifest["domain"] == "source"].head(n)
+
+
+def entries_equal(root_a, root_b, keys):
+    for key in keys:
+        a, b = cache.load_entry(root_a, key), cache.load_entry(root_b, key)
+        assert a.keys() == b.keys()
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_entry_holds_crops_midpoints_and_report(bench, tmp_path):
+    manifest = small_manifest(bench, 2)
+    report = preprocess(manifest, tmp_path, TINY)
+    assert (report["status"] == "ok").all()
+    key = tuple(manifest.iloc[0][["dataset", "method", "video_id"]])
+    entry = cache.load_entry(tmp_path, key)
+    k = TINY.frames_per_video
+    assert entry["faces"].shape == (k, TINY.crop_size, TINY.crop_size, 3) and entry["faces"].dtype == np.uint8
+    assert entry["clip"].shape == (k, TINY.clip_crop_size, TINY.clip_crop_size, 3)
+    assert entry["flow_mid"].shape == (k - 1, TINY.clip_crop_size, TINY.clip_crop_size, 3)
+    assert entry["detected"].sum() == report.iloc[0]["faces_found"]
+    assert cache.read_marker(tmp_path, key)["video_id"] == key[2]
+
+
+def test_broken_inputs_become_report_rows(bench, tmp_path, capsys):
+    good = small_manifest(bench, 1).iloc[0]
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    data = open(good["path"], "rb").read()
+    (broken / "truncated.mp4").write_bytes(data[: len(data) // 3])
+    (broken / "garbage.mp4").write_bytes(np.random.default_rng(0).bytes(5000))
+    (broken / "notes.mp4").write_text("this is not a video")
+    with av.open(str(broken / "empty.mp4"), "w") as container:  # a valid file with no frames
+        stream = container.add_stream("libx264", rate=5)
+        stream.width = stream.height = 32
+    rows = [good.to_dict()]
+    for name in ("truncated", "garbage", "notes", "empty", "missing"):
+        rows.append({**good.to_dict(), "video_id": name, "path": str(broken / f"{name}.mp4")})
+    manifest_path = write_manifest(pd.DataFrame(rows), tmp_path / "manifest.csv")
+
+    assert main(["preprocess", "--manifest", str(manifest_path), "--profile", "tiny", "--out", str(tmp_path / "c")]) == 0
+    printed = capsys.readouterr().out
+    report = load_report(tmp_path / "c").set_index("video_id")
+    assert report.loc[good["video_id"], "status"] == "ok"
+    for name in ("garbage", "notes", "empty", "missing"):
+        assert report.loc[name, "status"] == "failed" and report.loc[name, "error"], name
+        assert f"/{name}:" in printed
+    truncated = report.loc["truncated"]  # either partly decoded (and says so) or failed
+    assert truncated["status"] == "failed" or truncated["frames_decoded"] < truncated["frames_in_video"] or truncated["error"]
+
+    only_broken = write_manifest(pd.DataFrame(rows[2:]), tmp_path / "bad.csv")
+    assert main(["preprocess", "--manifest", str(only_broken), "--profile", "tiny", "--out", str(tmp_path / "d")]) == 1
+
+
+def test_rerun_skips_finished_videos(bench, tmp_path):
+    manifest = small_manifest(bench, 3)
+    preprocess(manifest, tmp_path, TINY)
+    marker = cache.marker_path(tmp_path, tuple(manifest.iloc[0][["dataset", "method", "video_id"]]))
+    stamp = marker.stat().st_mtime_ns
+    report = preprocess(manifest, tmp_path, TINY)
+    assert marker.stat().st_mtime_ns == stamp
+    assert len(report) == 3 and (report["status"] == "ok").all()
+
+
+def test_killed_run_resumes_to_a_complete_cache(bench, tmp_path):
+    out = tmp_path / "cache"
+    command = [sys.executable, "-m", "analysis", "preprocess", "--manifest", str(bench), "--profile", "tiny", "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(list(out.rglob("*.done.json"))) < 5 and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    finished_before = len(list(out.rglob("*.done.json")))
+    manifest = read_manifest(bench)
+    assert 5 <= finished_before < len(manifest), "the run should be killed half-way"
+
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    keys = [tuple(r) for r in manifest[["dataset", "method", "video_id"]].itertuples(index=False)]
+    assert all(cache.is_complete(out, key) for key in keys)
+    assert not list(out.rglob("*.tmp"))
+    assert len(load_report(out)) == len(manifest)
+    clean = tmp_path / "clean"
+    preprocess(manifest, clean, TINY)
+    entries_equal(out, clean, keys)
+
+
+def test_shards_together_equal_the_whole_run(bench, tmp_path):
+    manifest = small_manifest(bench, 7)
+    whole = preprocess(manifest, tmp_path / "whole", TINY)
+    parts = [shard(manifest, i, 3) for i in (1, 2, 3)]
+    assert sum(len(p) for p in parts) == len(manifest)
+    assert set().union(*(set(p["video_id"] + p["method"]) for p in parts)) == set(manifest["video_id"] + manifest["method"])
+    for i in (1, 2, 3):
+        preprocess(manifest, tmp_path / "sharded", TINY, shard_spec=(i, 3))
+    combined = load_report(tmp_path / "sharded")
+    columns = [c for c in whole.columns if c != "seconds"]
+    whole_sorted = whole.sort_values(["dataset", "method", "video_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(combined[columns], whole_sorted[columns], check_dtype=False)
+    keys = [tuple(r) for r in manifest[["dataset", "method", "video_id"]].itertuples(index=False)]
+    entries_equal(tmp_path / "whole", tmp_path / "sharded", keys)
+
+
+def test_bad_shard_spec_is_refused(bench, tmp_path, capsys):
+    assert main(["preprocess", "--manifest", str(bench), "--out", str(tmp_path), "--shard", "3/2"]) == 2
+    assert "between 1 and N" in capsys.readouterr().err
+
+
+def test_variable_frame_rate_is_sampled_uniformly_in_time():
+    times = np.array([0.0, 0.1, 0.2, 0.3, 2.0, 2.1, 2.2, 4.0])  # a burst, a gap, a burst
+    assert time_uniform_indices(times, 3).tolist() == [0, 4, 7]  # 0 s, 2 s, 4 s
+
+
+def test_odd_grayscale_and_short_videos(tmp_path):
+    path = tmp_path / "grey.mkv"  # a true grayscale pixel format, odd width and height
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 97, 61, "gray"
+        for level in (0, 100, 200):
+            plane = np.full((61, 97), level, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(plane, format="gray")))
+        container.mux(stream.encode())
+    sampled = sample_frames(path, 8)  # shorter than asked: every frame once
+    assert sampled.frames.shape == (3, 61, 97, 3)
+    assert sampled.indices.tolist() == [0, 1, 2]
+    assert sampled.frames[2].mean() == pytest.approx(200, abs=2)
+
+
+class _FakeDetector:
+    """Stands in for MTCNN: one box per image, in the coordinates it was given."""
+
+    def __init__(self):
+        self.sizes = []
+
+    def detect(self, images):
+        self.sizes.append(images[0].shape[:2])
+        return [np.array([[10.0, 20.0, 50.0, 60.0]]), None], None
+
+
+def test_large_frames_are_detected_downscaled_and_boxes_mapped_back():
+    detector = _FakeDetector()
+    frames = np.zeros((2, 720, 1280, 3), np.uint8)
+    boxes = face_detect.detect_boxes(detector, frames, max_side=640)
+    assert detector.sizes == [(360, 640)]
+    np.testing.assert_allclose(boxes[0], [20, 40, 100, 120])
+    assert np.isnan(boxes[1]).all()
+
+
+def test_frames_without_face_borrow_the_nearest_box_or_the_centre():
+    boxes = np.array([[np.nan] * 4, [1, 1, 5, 5], [np.nan] * 4, [np.nan] * 4, [7, 7, 9, 9]], float)
+    filled, fallback = face_detect.fill_missing_boxes(boxes, (10, 20))
+    assert fallback.tolist() == [True, False, True, True, False]
+    assert filled[0].tolist() == [1, 1, 5, 5] and filled[3].tolist() == [7, 7, 9, 9]
+    none, all_missing = face_detect.fill_missing_boxes(np.full((2, 4), np.nan), (10, 20))
+    assert all_missing.all() and none[0].tolist() == [5, 0, 15, 10]
