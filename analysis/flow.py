@@ -98,3 +98,12 @@ def make_flow(weights_dir: Path | None = None, device: str = "cpu"):
     if weights is not None:
         return RaftFlow(weights, device), f"RAFT ({weights.name})"
     return farneback_flow, "OpenCV Farneback (no RAFT weights on disk)"
+
+
+def flow_to_rgb(field: np.ndarray) -> np.ndarray:
+    """Colour-code a flow field (H, W, 2) for display: hue is direction, saturation size
+    (torchvision's ``flow_to_image``)."""
+    from torchvision.utils import flow_to_image
+
+    image = flow_to_image(torch.from_numpy(np.ascontiguousarray(field)).permute(2, 0, 1).float())
+    return image.permute(1, 2, 0).numpy()

@@ -75,3 +75,11 @@ def image_grid(
     if cmap:
         fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.8, label="|fake - real| (grey levels)")
     return fig
+
+
+def message_figure(text: str) -> plt.Figure:
+    """A small figure that only says something, for a glued figure with nothing to show."""
+    fig, ax = plt.subplots(figsize=(5, 0.8))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    return fig

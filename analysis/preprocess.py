@@ -10,8 +10,10 @@ preprocessing report, including those that could not be read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -170,3 +172,30 @@ def summary(report: pd.DataFrame) -> dict:
         "videos without any face": int((ok["faces_found"] == 0).sum()),
         "seconds per video": float(ok["seconds"].mean()) if len(ok) else float("nan"),
     }
+
+
+def fingerprint(manifest_path: Path, profile: Profile) -> str:
+    """What a cache depends on: the manifest, the profile and the preprocessing code."""
+    from analysis import video
+
+    digest = hashlib.sha256(Path(manifest_path).read_bytes())
+    for module in (video, face_detect, flow, cache):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(json.dumps(profile.as_dict(), sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def ensure_preprocessed(manifest_path: Path, out_dir: Path, profile: Profile) -> pd.DataFrame:
+    """Preprocess a manifest into ``out_dir`` unless an up-to-date cache is there (a cache
+    made from another manifest, profile or code is removed first); return the report."""
+    from analysis.manifest import read_manifest
+
+    out_dir = Path(out_dir)
+    stamp = out_dir / "fingerprint.txt"
+    expected = fingerprint(manifest_path, profile)
+    if out_dir.exists() and (not stamp.is_file() or stamp.read_text() != expected):
+        shutil.rmtree(out_dir)
+    report = preprocess(read_manifest(manifest_path), out_dir, profile)
+    stamp.write_text(expected)
+    return report
