@@ -84,6 +84,31 @@ def _cmd_preprocess(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_models(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from analysis.models import model_table
+
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.max_columns", 30):
+        print(model_table().drop(columns=["paper note"]).to_string(index=False))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from analysis.data import study_manifest
+    from analysis.train import TrainConfig, train
+
+    manifest = args.manifest or study_manifest(args.profile, args.seed)
+    cfg = TrainConfig(
+        model=args.model, profile=args.profile, manifest=str(manifest), cache_dir=str(args.cache),
+        out_dir=str(args.out), seed=args.seed, device=args.device,
+        weights_dir=str(args.weights_dir) if args.weights_dir else None,
+    )
+    out = train(cfg)
+    print(f"run written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--weights-dir", type=Path, help="folder with RAFT weights (else OpenCV flow)")
     pre.add_argument("--device", help="cpu or cuda (default: cuda if available)")
     pre.set_defaults(func=_cmd_preprocess)
+
+    models = commands.add_parser("models", help="list the model registry")
+    models.set_defaults(func=_cmd_models)
+
+    tr = commands.add_parser("train", help="train one detector on a crop cache")
+    tr.add_argument("--model", required=True)
+    tr.add_argument("--profile", default="cpu")
+    tr.add_argument("--cache", type=Path, required=True, help="preprocessing cache folder")
+    tr.add_argument("--out", type=Path, required=True, help="run folder (resumed if it holds last.pt)")
+    tr.add_argument("--manifest", type=Path, help="default: the profile's study manifest")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--device", help="cpu or cuda (default: cuda if available)")
+    tr.add_argument("--weights-dir", type=Path, help="folder with pretrained weights (offline)")
+    tr.set_defaults(func=_cmd_train)
 
     book = commands.add_parser("book", help="execute the chapters and build the HTML book")
     book.add_argument("--profile", default="cpu")

@@ -36,7 +36,7 @@ PROFILES = {
         source_dataset="synthetic source domain",
         target_dataset="synthetic target domain",
         frames_per_video=8,
-        crop_size=96,
+        crop_size=64,
         clip_crop_size=64,
     ),
     "paper": Profile(
@@ -44,7 +44,7 @@ PROFILES = {
         description="the seeds' recipe on the real datasets, on a CUDA GPU",
         source_dataset="FaceForensics++ C23",
         target_dataset="Celeb-DF v2 (official 518-video test list)",
-        frames_per_video=16,
+        frames_per_video=20,  # ResNeXt50 + LSTM reads 20; the 16-frame models take 16 of them
         crop_size=224,
         clip_crop_size=112,
     ),

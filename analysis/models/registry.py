@@ -1,0 +1,76 @@
+"""The model registry: name -> builder plus what the rest of the study needs to know.
+
+Each entry says which anomaly view the detector watches, what it reads (single frames,
+clips of frames, clips of flow-interpolated frames, or frame sequences), and, per
+profile, the architecture variant, input size, frames and normalisation. Builders are
+registered with :func:`register_model`, which refuses a duplicate name.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from analysis.errors import UserInputError
+
+INPUT_KINDS = ("frame", "clip", "flow_clip", "sequence")
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+KINETICS_MEAN, KINETICS_STD = (0.43216, 0.394666, 0.37645), (0.22803, 0.22145, 0.216989)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One profile's version of a model."""
+
+    arch: str  # timm or torchvision architecture, with ``.tag`` naming its pretrained weights
+    input_size: int
+    frames: int  # frames per clip or sequence (1 for frame models)
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    pretrained: bool
+    note: str = ""  # how this variant differs from the model card
+    lstm_hidden: int = 0  # sequence models: width of the LSTM
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    view: str  # spatial, global, temporal
+    input_kind: str
+    recipe: str  # "two_stage" or "single_stage"
+    card: str  # which model card it reproduces
+    builder: Callable[..., nn.Module]
+    variants: dict[str, Variant] = field(default_factory=dict)
+    augmentation: str = "standard"  # "standard" or "vit_in21k" (seed 002's recipe)
+
+    def variant(self, profile: str) -> Variant:
+        # the tiny profile (tests) uses the cpu variant at its own small sizes
+        return self.variants.get(profile) or self.variants["cpu"]
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"a model named {spec.name!r} is already registered")
+    if spec.input_kind not in INPUT_KINDS:
+        raise ValueError(f"{spec.name}: input kind {spec.input_kind!r} is not one of {INPUT_KINDS}")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def list_models(include: str = "*", exclude: str | None = None) -> list[str]:
+    """Registered names matching the glob ``include`` and not ``exclude``, sorted."""
+    names = [n for n in sorted(_REGISTRY) if fnmatch.fnmatch(n, include)]
+    return [n for n in names if not (exclude and fnmatch.fnmatch(n, exclude))]
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UserInputError(f"Unknown model {name!r}; choose one of {', '.join(list_models())}.") from None

@@ -1,0 +1,184 @@
+"""The detectors of the model cards, built from timm and torchvision backbones.
+
+Registered here: seed 000's five (``resnet18``, ``efficientnet_b4``, ``vit_b16``,
+``r3d18``, ``r3d18_flow``), seed 002's ViT (``vit_in21k``) and seed 003's ResNeXt50 +
+LSTM (``resnext50_lstm``). The ``cpu`` variants keep each family at a size a 2-core CPU
+can train in the book's budget and say how they differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import timm
+import torch
+from torch import nn
+from torchvision.models import video as video_models
+
+from analysis.errors import UserInputError
+from analysis.models.registry import (
+    IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN, KINETICS_STD, ModelSpec, Variant, register_model,
+)
+
+TINY_INPUT = 32  # the tiny profile (tests) shrinks every cpu variant to this input size
+TINY_FRAMES = 4
+VIT_MEAN = VIT_STD = (0.5, 0.5, 0.5)
+
+
+def _variants(paper: Variant, cpu: Variant) -> dict[str, Variant]:
+    tiny = replace(cpu, input_size=TINY_INPUT, frames=min(cpu.frames, TINY_FRAMES), note="tests only")
+    return {"paper": paper, "cpu": cpu, "tiny": tiny}
+
+
+def _local_weights(arch: str, weights_dir: Path | None) -> Path | None:
+    if weights_dir is None:
+        return None
+    for suffix in (".safetensors", ".pth", ".pt", ".bin"):
+        candidate = Path(weights_dir) / f"{arch}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _missing_weights(arch: str, weights_dir: Path | None, err: Exception) -> UserInputError:
+    where = f"in {weights_dir}" if weights_dir else "(no --weights-dir given)"
+    return UserInputError(
+        f"Pretrained weights for {arch} are needed and could not be downloaded ({type(err).__name__}), "
+        f"and no local file was found {where}. Put {arch}.safetensors or {arch}.pth (a state dict) "
+        "in a folder and pass it with --weights-dir."
+    )
+
+
+def timm_backbone(variant: Variant, num_classes: int, weights_dir: Path | None, **kwargs) -> nn.Module:
+    """A timm model; pretrained weights from ``weights_dir`` if there, else the hub."""
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    if "vit" in variant.arch:
+        kwargs["img_size"] = variant.input_size
+    local = _local_weights(variant.arch, weights_dir) if variant.pretrained else None
+    if local is not None:
+        return timm.create_model(
+            variant.arch, pretrained=True, num_classes=num_classes,
+            pretrained_cfg_overlay={"file": str(local)}, **kwargs,
+        )
+    try:
+        return timm.create_model(variant.arch, pretrained=variant.pretrained, num_classes=num_classes, **kwargs)
+    except (OSError, RuntimeError, ValueError) as err:  # hub unreachable or file missing
+        raise _missing_weights(variant.arch, weights_dir, err) from err
+
+
+def frame_classifier(variant: Variant, weights_dir: Path | None = None) -> nn.Module:
+    return timm_backbone(variant, 2, weights_dir)
+
+
+def video_classifier(variant: Variant, weights_dir: Path | None = None) -> nn.Module:
+    """torchvision R3D-18; Kinetics-400 weights for the paper variant."""
+    weights = None
+    if variant.pretrained:
+        local = _local_weights(variant.arch, weights_dir)
+        if local is None:
+            try:
+                weights = video_models.R3D_18_Weights.KINETICS400_V1
+                model = video_models.r3d_18(weights=weights)
+            except (OSError, RuntimeError) as err:
+                raise _missing_weights(variant.arch, weights_dir, err) from err
+        else:
+            model = video_models.r3d_18()
+            model.load_state_dict(torch.load(local, map_location="cpu", weights_only=True))
+        model.fc = nn.Linear(model.fc.in_features, 2)
+        return model
+    return video_models.r3d_18(num_classes=2)
+
+
+class FrameSequenceLSTM(nn.Module):
+    """Per-frame CNN features, an LSTM over the sequence, a linear head on its last state
+    (the ResNeXt50 + LSTM design of model card 003)."""
+
+    def __init__(self, backbone: nn.Module, hidden: int, dropout: float = 0.4):
+        super().__init__()
+        self.backbone = backbone
+        self.lstm = nn.LSTM(backbone.num_features, hidden, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, 2)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:  # (B, T, C, H, W)
+        b, t = clips.shape[:2]
+        features = self.backbone(clips.flatten(0, 1)).view(b, t, -1)
+        output, _ = self.lstm(features)
+        return self.head(self.dropout(output[:, -1]))
+
+    def get_classifier(self) -> nn.Module:
+        return self.head
+
+
+def sequence_classifier(variant: Variant, weights_dir: Path | None = None) -> nn.Module:
+    backbone = timm_backbone(variant, 0, weights_dir)  # num_classes=0: pooled features
+    return FrameSequenceLSTM(backbone, variant.lstm_hidden)
+
+
+_FRAME_CPU_NOTE = "random init, 64 px input"
+register_model(ModelSpec(
+    name="resnet18", view="spatial", input_kind="frame", recipe="single_stage", card="000",
+    builder=frame_classifier,
+    variants=_variants(
+        Variant("resnet18.tv_in1k", 224, 1, IMAGENET_MEAN, IMAGENET_STD, True),
+        Variant("resnet18.tv_in1k", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False, _FRAME_CPU_NOTE),
+    ),
+))
+register_model(ModelSpec(
+    name="efficientnet_b4", view="spatial", input_kind="frame", recipe="two_stage", card="000",
+    builder=frame_classifier,
+    variants=_variants(
+        Variant("efficientnet_b4.ra2_in1k", 224, 1, IMAGENET_MEAN, IMAGENET_STD, True),
+        Variant("efficientnet_b0.ra_in1k", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False,
+                "EfficientNet-B0 instead of B4; " + _FRAME_CPU_NOTE),
+    ),
+))
+register_model(ModelSpec(
+    name="vit_b16", view="global", input_kind="frame", recipe="two_stage", card="000",
+    builder=frame_classifier,
+    variants=_variants(
+        Variant("vit_base_patch16_224.augreg2_in21k_ft_in1k", 224, 1, VIT_MEAN, VIT_STD, True),
+        Variant("vit_tiny_patch16_224.augreg_in21k", 64, 1, VIT_MEAN, VIT_STD, False,
+                "ViT-Ti/16 instead of ViT-B/16 (16 patches); " + _FRAME_CPU_NOTE),
+    ),
+))
+register_model(ModelSpec(
+    name="vit_in21k", view="global", input_kind="frame", recipe="single_stage", card="002",
+    builder=frame_classifier, augmentation="vit_in21k",
+    variants=_variants(
+        Variant("vit_base_patch16_224.augreg_in21k", 224, 1, VIT_MEAN, VIT_STD, True,
+                "timm's ImageNet-21k ViT-B/16 stands in for google/vit-base-patch16-224-in21k"),
+        Variant("vit_tiny_patch16_224.augreg_in21k", 64, 1, VIT_MEAN, VIT_STD, False,
+                "ViT-Ti/16 instead of ViT-B/16; " + _FRAME_CPU_NOTE),
+    ),
+))
+_CLIP_CPU_NOTE = "random init, 8 frames at 32 px (crops cached at 64 px, resized)"
+register_model(ModelSpec(
+    name="r3d18", view="temporal", input_kind="clip", recipe="two_stage", card="000",
+    builder=video_classifier,
+    variants=_variants(
+        Variant("r3d_18.kinetics400", 112, 16, KINETICS_MEAN, KINETICS_STD, True),
+        Variant("r3d_18.kinetics400", 32, 8, KINETICS_MEAN, KINETICS_STD, False, _CLIP_CPU_NOTE),
+    ),
+))
+register_model(ModelSpec(
+    name="r3d18_flow", view="temporal", input_kind="flow_clip", recipe="two_stage", card="000",
+    builder=video_classifier,
+    variants=_variants(
+        Variant("r3d_18.kinetics400", 112, 15, KINETICS_MEAN, KINETICS_STD, True,
+                "reads the 15 flow-interpolated midpoints between 16 sampled frames"),
+        Variant("r3d_18.kinetics400", 32, 7, KINETICS_MEAN, KINETICS_STD, False,
+                "random init, the 7 midpoints between 8 frames at 32 px; OpenCV flow unless RAFT weights are on disk"),
+    ),
+))
+register_model(ModelSpec(
+    name="resnext50_lstm", view="temporal", input_kind="sequence", recipe="single_stage", card="003",
+    builder=sequence_classifier,
+    variants=_variants(
+        Variant("resnext50_32x4d.tv_in1k", 224, 20, IMAGENET_MEAN, IMAGENET_STD, True, lstm_hidden=2048),
+        Variant("resnext26ts.ra2_in1k", 64, 8, IMAGENET_MEAN, IMAGENET_STD, False,
+                "ResNeXt-26 (timm resnext26ts) instead of ResNeXt-50, LSTM 256 wide, 8 frames at 64 px, random init",
+                lstm_hidden=256),
+    ),
+))
