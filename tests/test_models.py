@@ -1,0 +1,76 @@
+"""The model registry and the builders."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from analysis.errors import UserInputError
+from analysis.models import create_model, get_spec, list_models, register_model
+from analysis.models.registry import ModelSpec
+
+SEED_000 = ["resnet18", "efficientnet_b4", "vit_b16", "r3d18", "r3d18_flow"]
+
+
+def dummy_input(name: str, profile: str, batch: int = 2) -> torch.Tensor:
+    spec, variant = get_spec(name), get_spec(name).variant(profile)
+    size, frames = variant.input_size, variant.frames
+    if spec.input_kind == "frame":
+        return torch.randn(batch, 3, size, size)
+    if spec.input_kind == "sequence":
+        return torch.randn(batch, frames, 3, size, size)
+    return torch.randn(batch, 3, frames, size, size)
+
+
+def test_registry_holds_every_card_model():
+    assert set(SEED_000 + ["vit_in21k", "resnext50_lstm"]) <= set(list_models())
+    assert list_models("r3d18*") == ["r3d18", "r3d18_flow"]
+    assert "r3d18_flow" not in list_models("r3d*", exclude="*flow")
+
+
+def test_duplicate_and_unknown_names_are_refused():
+    with pytest.raises(ValueError, match="already registered"):
+        register_model(ModelSpec("resnet18", "spatial", "frame", "single_stage", "000", builder=lambda v, **k: None))
+    with pytest.raises(UserInputError, match="Unknown model 'resnet19'"):
+        get_spec("resnet19")
+
+
+@pytest.mark.parametrize("name", sorted(set(SEED_000 + ["vit_in21k", "resnext50_lstm"])))
+def test_tiny_variant_gives_two_logits(name):
+    torch.manual_seed(0)
+    model = create_model(name, "tiny").eval()
+    with torch.no_grad():
+        assert model(dummy_input(name, "tiny")).shape == (2, 2)
+
+
+def test_paper_variants_follow_the_cards():
+    assert get_spec("r3d18").variant("paper").input_size == 112
+    assert get_spec("r3d18").variant("paper").frames == 16
+    assert get_spec("resnext50_lstm").variant("paper").frames == 20
+    assert get_spec("vit_in21k").variant("paper").mean == (0.5, 0.5, 0.5)  # timm's own ViT normalisation
+    assert all(get_spec(n).variant("paper").pretrained for n in list_models())
+    assert {get_spec(n).view for n in SEED_000} == {"spatial", "global", "temporal"}
+
+
+def test_offline_pretrained_without_weights_names_the_file(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no network: fail fast
+    with pytest.raises(UserInputError, match=r"resnet18\.tv_in1k\.safetensors"):
+        create_model("resnet18", "paper", weights_dir=tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(set(SEED_000 + ["vit_in21k", "resnext50_lstm"])))
+def test_paper_configuration_trains_one_step_on_cpu(name):
+    from dataclasses import replace
+
+    from analysis.models import replace_pretrained
+
+    spec = get_spec(name)
+    model = spec.builder(replace_pretrained(spec.variant("paper")))
+    inputs = dummy_input(name, "paper", batch=2)
+    loss = torch.nn.functional.cross_entropy(model(inputs), torch.tensor([0, 1]))
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
