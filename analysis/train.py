@@ -122,6 +122,20 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(len(labels) / (2 * counts), dtype=torch.float32)
 
 
+def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, world: int) -> tuple[torch.Tensor, float]:
+    """Class-weighted cross-entropy normalised by the weight of the whole global batch.
+
+    With ``world`` processes each holding a slice of the batch, DDP averages their
+    gradients; scaling by ``world / global weight`` makes that average equal the single
+    process's weighted mean. Returns the loss to back-propagate and the global batch loss.
+    """
+    per_sample = nn.functional.cross_entropy(logits, labels, reduction="none") * weights[labels]
+    totals = torch.stack([per_sample.sum().detach(), weights[labels].sum()])
+    if world > 1:
+        dist.all_reduce(totals)
+    return per_sample.sum() * world / totals[1], float(totals[0] / totals[1])
+
+
 def head_parameters(model: nn.Module) -> list[nn.Parameter]:
     """The parameters trained during warm-up: the new classifier (and an LSTM if any)."""
     if hasattr(model, "lstm"):
@@ -232,7 +246,7 @@ def train(cfg: TrainConfig) -> Path:
     raw_model = model
     if world > 1:
         model = DistributedDataParallel(model, find_unused_parameters=True)
-    criterion = nn.CrossEntropyLoss(weight=class_weights(train_set.item_labels()).to(device))
+    weights = class_weights(train_set.item_labels()).to(device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     stages = (["warmup"] * recipe.warmup_epochs if spec.recipe == "two_stage" else []) + ["finetune"] * recipe.epochs
     history, best_auc, stale, start_epoch, stage, done = [], -1.0, 0, 0, None, False
@@ -268,12 +282,12 @@ def train(cfg: TrainConfig) -> Path:
         for inputs, labels in bar:
             inputs, labels = inputs.to(device), labels.to(device)
             with autocast(device, amp):
-                loss = criterion(model(inputs).float(), labels)
+                loss, logged = weighted_loss(model(inputs).float(), labels, weights, world)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
-            losses.append(loss.item())
+            losses.append(logged)
             bar.set_postfix(loss=f"{np.mean(losses):.3f}")
         val_auc = video_auc(val_set.labels, predict(raw_model, val_set, device, amp))
         scheduler.step(val_auc if np.isfinite(val_auc) else 0.0)

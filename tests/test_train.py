@@ -125,3 +125,23 @@ def test_clip_augmentation_is_the_same_for_every_frame(prepared):
     clip, _ = dataset[0]  # (C, T, H, W)
     for t in range(1, clip.shape[1]):
         torch.testing.assert_close(clip[:, t], clip[:, 0])
+
+
+def test_two_processes_match_one(prepared, tmp_path):
+    """torchrun with 2 CPU processes (gloo) against one process with the same seed."""
+    import subprocess
+    import sys
+
+    manifest, cache_dir = prepared
+    common = ["--model", "vit_b16", "--profile", "tiny", "--cache", str(cache_dir), "--manifest", str(manifest),
+              "--seed", "3", "--device", "cpu"]
+    single = trainer.train(config(prepared, tmp_path / "single", model="vit_b16"))  # LayerNorm only
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                    "-m", "analysis", "train", *common, "--out", str(tmp_path / "ddp")],
+                   check=True, capture_output=True)
+    record = json.loads((tmp_path / "ddp" / "record.json").read_text())
+    assert record["world_size"] == 2
+    a, b = (pd.read_csv(p / "scores.csv") for p in (single, tmp_path / "ddp"))
+    assert a[["method", "video_id", "frame_index"]].equals(b[["method", "video_id", "frame_index"]])
+    # same batches, averaged gradients: equal up to the order of floating-point sums
+    assert np.abs(a["score"] - b["score"]).max() < 1e-4
