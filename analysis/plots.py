@@ -83,3 +83,22 @@ def message_figure(text: str) -> plt.Figure:
     ax.axis("off")
     ax.text(0.5, 0.5, text, ha="center", va="center")
     return fig
+
+
+def learning_curves(histories: dict[str, list[dict]]) -> plt.Figure:
+    """Training loss and validation AUC per epoch, one line per model; warm-up epochs
+    (head only) are drawn as open markers."""
+    fig, (loss_ax, auc_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, history in histories.items():
+        epochs = [h["epoch"] for h in history]
+        line = loss_ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label=name)[0]
+        auc_ax.plot(epochs, [h["val_auc"] for h in history], marker="o", color=line.get_color())
+        warm = [h for h in history if h["stage"] == "warmup"]
+        for ax, key in ((loss_ax, "train_loss"), (auc_ax, "val_auc")):
+            ax.scatter([h["epoch"] for h in warm], [h[key] for h in warm], s=60, facecolors="white",
+                       edgecolors=line.get_color(), zorder=3)
+    loss_ax.set(xlabel="epoch", ylabel="training loss (class-weighted)")
+    auc_ax.set(xlabel="epoch", ylabel="validation AUC (video level)", ylim=(0.4, 1.02))
+    loss_ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -15,10 +15,12 @@ DistributedDataParallel averages the gradients; rank 0 evaluates and writes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import time
 from dataclasses import asdict, dataclass, replace
@@ -346,3 +348,34 @@ def score_manifest(model: nn.Module, manifest: pd.DataFrame, cfg: TrainConfig, s
         if spec.input_kind == "frame":
             rows.extend({**base, "frame_index": i, "score": float(p)} for i, p in enumerate(probs))
     return pd.DataFrame(rows)
+
+
+def fingerprint(cfg: TrainConfig) -> str:
+    """What a run depends on: the training and model code, the crop cache (its own
+    fingerprint) and the configuration. A run with another fingerprint is retrained."""
+    from analysis import datasets, models
+
+    digest = hashlib.sha256()
+    sources = [Path(__file__), Path(datasets.__file__), *sorted(Path(models.__file__).parent.glob("*.py"))]
+    for path in sources:
+        digest.update(path.read_bytes())
+    stamp = Path(cfg.cache_dir) / "fingerprint.txt"
+    digest.update(stamp.read_bytes() if stamp.is_file() else b"no cache fingerprint")
+    settings = asdict(cfg.resolved())
+    settings.pop("out_dir")
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def ensure_trained(cfg: TrainConfig) -> Path:
+    """Train unless ``cfg.out_dir`` holds a finished run with the same fingerprint."""
+    out = Path(cfg.out_dir)
+    expected = fingerprint(cfg)
+    stamp = out / "fingerprint.txt"
+    if stamp.is_file() and stamp.read_text() == expected and (out / "scores.csv").is_file():
+        return out
+    if out.exists():
+        shutil.rmtree(out)
+    train(cfg)
+    stamp.write_text(expected)
+    return out
