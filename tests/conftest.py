@@ -35,3 +35,13 @@ def link_videos(template: Path, folder: Path, stems) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for stem in stems:
         os.link(template, folder / f"{stem}.mp4")
+
+
+def assert_identity_disjoint(manifest) -> None:
+    """No source or target id appears in two splits."""
+    owners = {}
+    for row in manifest.itertuples():
+        for source_id in (row.source_id, row.target_id):
+            if source_id:
+                owners.setdefault(source_id, set()).add(row.split)
+    assert all(len(splits) == 1 for splits in owners.values()), owners

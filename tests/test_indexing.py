@@ -12,7 +12,7 @@ from analysis.cli import main
 from analysis.manifest import read_manifest
 from analysis.paths import FFPP_SPLIT_DIR
 from analysis.splits import load_official_pairs
-from tests.conftest import link_videos
+from tests.conftest import assert_identity_disjoint, link_videos
 
 ORIGINALS = "original_sequences/youtube/c23/videos"
 
@@ -40,15 +40,6 @@ def run_index(*args) -> int:
 
 def ids_per_split(manifest: pd.DataFrame) -> dict[str, int]:
     return manifest.groupby("split")["source_id"].nunique().to_dict()
-
-
-def assert_identity_disjoint(manifest: pd.DataFrame) -> None:
-    owners = {}
-    for row in manifest.itertuples():
-        for source_id in (row.source_id, row.target_id):
-            if source_id:
-                owners.setdefault(source_id, set()).add(row.split)
-    assert all(len(splits) == 1 for splits in owners.values())
 
 
 def test_ffpp_official_split(ffpp_root, tmp_path, capsys):

@@ -15,6 +15,7 @@ from analysis.synthetic import (
     ANOMALY_VIEWS, DOMAINS, SIZES, generate, make_scene, render_fake, render_real,
 )
 from analysis.video import read_video
+from tests.conftest import assert_identity_disjoint
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +68,7 @@ def test_splits_are_the_identity_split_and_disjoint(bench):
     fakes = source[source["target_id"] != ""]
     expected = identity_split(source["source_id"], zip(fakes["source_id"], fakes["target_id"]), seed=0)
     assert source["source_id"].map(expected).tolist() == source["split"].tolist()
-    owners = {}
-    for row in source.itertuples():
-        for i in (row.source_id, row.target_id):
-            if i:
-                owners.setdefault(i, set()).add(row.split)
-    assert all(len(s) == 1 for s in owners.values())
+    assert_identity_disjoint(source)
     assert set(source["split"]) == {"train", "val", "test"}
 
 
