@@ -27,7 +27,6 @@ REQUIRED_COLUMNS = (
 )
 KEY_COLUMNS = ("dataset", "method", "video_id")
 SPLITS = ("train", "val", "test")
-REAL, FAKE = 0, 1
 
 
 def validate_manifest(frame: pd.DataFrame, *, origin: str = "manifest") -> pd.DataFrame:
@@ -93,8 +92,3 @@ def read_manifest(path: Path) -> pd.DataFrame:
     base = path.resolve().parent
     frame["path"] = [str(p if Path(p).is_absolute() else base / p) for p in frame["path"]]
     return frame
-
-
-def summarize(frame: pd.DataFrame, by: tuple[str, ...] = ("split", "method", "label")) -> pd.DataFrame:
-    """Count videos per group, as the index commands print them."""
-    return frame.groupby(list(by)).size().rename("videos").reset_index()

@@ -23,7 +23,6 @@ class Profile:
     frames_per_video: int
     crop_size: int  # face crops for the 2-D models
     clip_crop_size: int  # face crops for the 3-D (R3D) models
-    seed: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
