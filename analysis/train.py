@@ -41,7 +41,7 @@ from analysis.manifest import read_manifest
 from analysis.models import create_model, get_spec
 from analysis.paths import PROJECT_ROOT
 
-SOURCE, TARGET = "source", "target"
+SOURCE = "source"  # the training domain: the only one training and selection read
 
 
 @dataclass(frozen=True)
