@@ -6,3 +6,13 @@ metrics, ensembles, and the book driver.
 """
 
 __version__ = "0.1.0"
+__all__ = ["Detector"]
+
+
+def __getattr__(name: str):
+    # ``analysis.Detector`` without importing torch for every ``import analysis``
+    if name == "Detector":
+        from analysis.detector import Detector
+
+        return Detector
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")

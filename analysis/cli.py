@@ -109,6 +109,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import json
+
+    from analysis.detector import Detector
+
+    detector = Detector.from_run(args.run, device=args.device)
+    if args.threshold is not None:
+        detector.set_threshold(args.threshold)
+    results, failed = [], 0
+    for path in args.files:
+        try:
+            prediction = detector.predict(path)
+        except UserInputError as err:
+            failed += 1
+            print(f"error: {err}", file=sys.stderr)
+            results.append({"file": str(path), "error": str(err)})
+            continue
+        results.append(prediction.as_dict())
+        if not args.json:
+            print(prediction)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", help="cpu or cuda (default: cuda if available)")
     tr.add_argument("--weights-dir", type=Path, help="folder with pretrained weights (offline)")
     tr.set_defaults(func=_cmd_train)
+
+    pr = commands.add_parser("predict", help="score image or video files with trained runs")
+    pr.add_argument("files", nargs="+", type=Path, help="images (.jpg, .png, ...) or videos")
+    pr.add_argument("--run", type=Path, required=True,
+                    help="a run folder, or a folder of runs (their soft-vote ensemble), e.g. runs/cpu/models")
+    pr.add_argument("--threshold", type=float, help="verdict threshold (default: chosen on validation videos)")
+    pr.add_argument("--json", action="store_true", help="print one JSON list instead of a line per file")
+    pr.add_argument("--device", help="cpu or cuda (default: cuda if available)")
+    pr.set_defaults(func=_cmd_predict)
 
     book = commands.add_parser("book", help="execute the chapters and build the HTML book")
     book.add_argument("--profile", default="cpu")

@@ -46,6 +46,40 @@ def _pick(n_available: int, n_wanted: int) -> np.ndarray:
     return np.linspace(0, n_available - 1, n_wanted).round().astype(int)
 
 
+def cache_field(spec: ModelSpec) -> str:
+    """Which array of a cache entry a model reads."""
+    return {"flow_clip": "flow_mid", "clip": "clip"}.get(spec.input_kind, "faces")
+
+
+def to_tensor(frames: np.ndarray, variant: Variant, augment: v2.Transform | None = None,
+              seed: int | None = None) -> torch.Tensor:
+    """uint8 (T, H, W, C) -> normalised float (T, C, size, size); an augmentation draws
+    its parameters once from ``seed`` and applies them to every frame alike."""
+    tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255)
+    size = variant.input_size
+    if tensor.shape[-1] != size or tensor.shape[-2] != size:
+        tensor = F.interpolate(tensor, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    if augment is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            tensor = augment(tv_tensors.Video(tensor)).as_subclass(torch.Tensor)
+    mean, std = torch.tensor(variant.mean).view(1, 3, 1, 1), torch.tensor(variant.std).view(1, 3, 1, 1)
+    return (tensor - mean) / std
+
+
+def video_input(frames: np.ndarray, spec: ModelSpec, variant: Variant) -> torch.Tensor:
+    """What a model scores for one video, from its cached array: every frame as a batch
+    for frame models, one clip ``(1, C, T, H, W)`` or sequence ``(1, T, C, H, W)`` else."""
+    if spec.input_kind == "frame":
+        return to_tensor(frames, variant)
+    return _as_clip(to_tensor(frames[_pick(len(frames), variant.frames)], variant), spec).unsqueeze(0)
+
+
+def _as_clip(frames: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
+    """(T, C, H, W) -> (C, T, H, W) for 3-D convolutions; sequences stay (T, C, H, W)."""
+    return frames.permute(1, 0, 2, 3) if spec.input_kind in ("clip", "flow_clip") else frames
+
+
 class CacheDataset(Dataset):
     """Items from the crop cache for one model.
 
@@ -74,8 +108,6 @@ class CacheDataset(Dataset):
         self.per_video = frames_per_video if (train and spec.input_kind == "frame") else 1
         self.per_video = self.per_video or self._cached_frames(0)
         self.augment = augmentation(spec, variant.input_size) if train else None
-        self.mean = torch.tensor(variant.mean).view(1, 3, 1, 1)
-        self.std = torch.tensor(variant.std).view(1, 3, 1, 1)
         self.epoch = 0
         self._memory: dict[int, np.ndarray] = {}
 
@@ -93,35 +125,18 @@ class CacheDataset(Dataset):
 
     def _array(self, video: int) -> np.ndarray:
         if video not in self._memory:
-            field = "flow_mid" if self.spec.input_kind == "flow_clip" else (
-                "clip" if self.spec.input_kind == "clip" else "faces")
-            self._memory[video] = cache.load_entry(self.cache_dir, self.keys[video])[field]
+            self._memory[video] = cache.load_entry(self.cache_dir, self.keys[video])[cache_field(self.spec)]
         return self._memory[video]
-
-    def _prepare(self, frames: np.ndarray, generator_seed: int | None) -> torch.Tensor:
-        """uint8 (T, H, W, C) -> normalised float (T, C, size, size), augmented alike."""
-        tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255)
-        size = self.variant.input_size
-        if tensor.shape[-1] != size or tensor.shape[-2] != size:
-            tensor = F.interpolate(tensor, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        if self.augment is not None:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(generator_seed)
-                tensor = self.augment(tv_tensors.Video(tensor)).as_subclass(torch.Tensor)
-        return (tensor - self.mean) / self.std
 
     def __getitem__(self, index: int):
         video, slot = divmod(index, self.per_video)
         frames = self._array(video)
         item_seed = hash((self.seed, self.epoch, index)) % (2**31)
-        kind = self.spec.input_kind
-        if kind == "frame" and self.train:
+        if not self.train:  # evaluation: the whole video as the model scores it
+            return video_input(frames, self.spec, self.variant), self.labels[video]
+        if self.spec.input_kind == "frame":
             rng = np.random.default_rng(item_seed)
             chosen = frames[[rng.integers(len(frames))]]
-            return self._prepare(chosen, item_seed)[0], self.labels[video]
-        if kind == "frame":  # evaluation: every cached frame of the video
-            return self._prepare(frames, None), self.labels[video]
-        clip = self._prepare(frames[_pick(len(frames), self.variant.frames)], item_seed)
-        if kind in ("clip", "flow_clip"):
-            clip = clip.permute(1, 0, 2, 3)  # (C, T, H, W) for 3-D convolutions
-        return clip, self.labels[video]
+            return to_tensor(chosen, self.variant, self.augment, item_seed)[0], self.labels[video]
+        clip = to_tensor(frames[_pick(len(frames), self.variant.frames)], self.variant, self.augment, item_seed)
+        return _as_clip(clip, self.spec), self.labels[video]

@@ -40,6 +40,28 @@ def youden_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(min(thresholds[best], 1.0))
 
 
+def threshold_options(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.05,
+                      min_recall: float = 0.95) -> dict[str, float]:
+    """Seed 001's three operating points, chosen on (validation) data: ``balanced``
+    (Youden's J), ``conservative`` (the lowest threshold whose false-positive rate is at
+    most ``max_fpr``) and ``sensitive`` (the highest threshold whose recall is at least
+    ``min_recall``)."""
+    fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)  # every candidate
+    beyond = float(np.nextafter(np.max(scores), np.inf))  # flags nothing: roc_curve's "inf"
+    finite = lambda t: beyond if not np.isfinite(t) else float(t)  # noqa: E731
+    conservative = thresholds[np.flatnonzero(fpr <= max_fpr)[-1]]
+    sensitive = thresholds[np.flatnonzero(tpr >= min_recall)[0]]
+    return {"balanced": youden_threshold(labels, scores), "conservative": finite(conservative),
+            "sensitive": finite(sensitive)}
+
+
+def agreement_rate(verdicts: pd.DataFrame) -> float:
+    """Share of rows on which every column (one model's fake/real verdicts) agrees, as
+    seed 001 reports its "model agreement"."""
+    values = verdicts.to_numpy().astype(bool)
+    return float((values.all(axis=1) | ~values.any(axis=1)).mean())
+
+
 def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
     """Accuracy, precision, recall, F1 at ``threshold`` and the threshold-free ROC AUC."""
     predicted = (scores >= threshold).astype(int)
@@ -81,3 +103,36 @@ def evaluate_model(scores: pd.DataFrame, source: str = "source", target: str = "
             rows.append({"set": name, "level": level,
                          **binary_metrics(part["label"].to_numpy(), part["score"].to_numpy(), threshold)})
     return pd.DataFrame(rows)
+
+
+TEST_SETS = (("in-domain test", "source"), ("cross-domain test", "target"))
+
+
+def threshold_table(scores: pd.DataFrame, **options) -> pd.DataFrame:
+    """Seed 001's threshold comparison for one model's (video-level) scores: each
+    operating point is chosen on source validation videos and applied to both test sets."""
+    val = subset(scores, "source", "val")
+    chosen = threshold_options(val["label"].to_numpy(), val["score"].to_numpy(), **options)
+    rows = []
+    for option, threshold in chosen.items():
+        for name, domain in TEST_SETS:
+            part = subset(scores, domain, "test")
+            labels, values = part["label"].to_numpy(), part["score"].to_numpy()
+            result = binary_metrics(labels, values, threshold)
+            false_positive = ((values >= threshold) & (labels == 0)).sum() / max((labels == 0).sum(), 1)
+            rows.append({"threshold option": option, "threshold": threshold, "set": name,
+                         **{k: result[k] for k in ("accuracy", "precision", "recall", "f1")},
+                         "false positive rate": false_positive})
+    return pd.DataFrame(rows)
+
+
+def verdicts(scores: pd.DataFrame, domain: str, split: str) -> pd.DataFrame:
+    """Each model's fake/real verdict per video at its balanced (Youden) threshold from
+    source validation videos: one column per model, one row per video."""
+    columns = {}
+    for model, own in at_level(scores, VIDEO).groupby("model"):
+        val = subset(own, "source", "val")
+        threshold = youden_threshold(val["label"].to_numpy(), val["score"].to_numpy())
+        part = subset(own, domain, split).set_index(["dataset", "method", "video_id"])
+        columns[model] = part["score"] >= threshold
+    return pd.DataFrame(columns).dropna()

@@ -61,7 +61,22 @@ def _key(row) -> cache.Key:
 def process_video(path: str, profile: Profile, detector, flow_fn) -> tuple[dict[str, np.ndarray], dict]:
     """Crops, flow midpoints and counts for one video (raises a READ_ERROR if unreadable)."""
     sampled = sample_frames(path, profile.frames_per_video)
-    frames = sampled.frames
+    arrays = crop_frames(sampled.frames, profile, detector, flow_fn)
+    arrays["indices"] = sampled.indices
+    counts = {
+        "frames_in_video": sampled.frames_in_video,
+        "frames_decoded": sampled.frames_decoded,
+        "frames_sampled": len(sampled.frames),
+        "faces_found": int(arrays["detected"].sum()),
+        "fallbacks": int((~arrays["detected"]).sum()),
+        "error": sampled.error,
+    }
+    return arrays, counts
+
+
+def crop_frames(frames: np.ndarray, profile: Profile, detector, flow_fn) -> dict[str, np.ndarray]:
+    """The cache entry of a sequence of frames (T, H, W, 3): face crops at both sizes,
+    flow midpoints between consecutive crops, boxes, and which frames had a face."""
     boxes = face_detect.detect_boxes(detector, frames)
     filled, fallback = face_detect.fill_missing_boxes(boxes, frames.shape[1:3])
     faces = np.stack([face_detect.crop_face(f, b, profile.crop_size) for f, b in zip(frames, filled)])
@@ -73,23 +88,13 @@ def process_video(path: str, profile: Profile, detector, flow_fn) -> tuple[dict[
         end = face_detect.crop_face(frames[i + 1], shared_box, profile.clip_crop_size)
         midpoints.append(flow.midpoint(start, end, flow_fn(start, end)))
     size = profile.clip_crop_size
-    arrays = {
+    return {
         "faces": faces,
         "clip": clip,
         "flow_mid": np.stack(midpoints) if midpoints else np.zeros((0, size, size, 3), np.uint8),
         "boxes": filled.astype(np.float32),
         "detected": ~fallback,
-        "indices": sampled.indices,
     }
-    counts = {
-        "frames_in_video": sampled.frames_in_video,
-        "frames_decoded": sampled.frames_decoded,
-        "frames_sampled": len(frames),
-        "faces_found": int((~fallback).sum()),
-        "fallbacks": int(fallback.sum()),
-        "error": sampled.error,
-    }
-    return arrays, counts
 
 
 def preprocess(

@@ -3,8 +3,10 @@
 Recipes (model card 000): ``two_stage`` warms up the new head on a frozen backbone whose
 BatchNorm layers stay in eval mode, then fine-tunes everything; ``single_stage`` trains
 everything with AdamW and ReduceLROnPlateau. Both use class-weighted cross-entropy
-``w_c = N / (2 N_c)``, mixed precision on CUDA, and select the checkpoint and stop early
-on the **video-level AUC of the training domain's validation split only** (DESIGN rule 2).
+``w_c = N / (2 N_c)``. ``one_class`` (model card 001) trains an anomaly scorer on the real
+training videos only and minimises its mean anomaly score, with AdamW like single-stage.
+All recipes use mixed precision on CUDA, and select the checkpoint and stop early on the
+**video-level AUC of the training domain's validation split only** (DESIGN rule 2).
 The last epoch's state is saved after every epoch, so an interrupted run resumes where it
 stopped and, with the same seed, ends with the same numbers.
 
@@ -42,6 +44,7 @@ from analysis.models import create_model, get_spec
 from analysis.paths import PROJECT_ROOT
 
 SOURCE = "source"  # the training domain: the only one training and selection read
+RUN_FORMAT = 1  # version of the run folder layout; readers refuse runs of another format
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,16 @@ def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Ten
     return per_sample.sum() * world / totals[1], float(totals[0] / totals[1])
 
 
+def one_class_loss(scores: torch.Tensor, world: int) -> tuple[torch.Tensor, float]:
+    """Mean anomaly score of a batch of reals. Every rank holds an equal slice, so DDP's
+    gradient average equals the single process's; the logged value is the global mean."""
+    loss = scores.mean()
+    logged = loss.detach().clone()
+    if world > 1:
+        dist.all_reduce(logged)
+    return loss, float(logged) / world
+
+
 def head_parameters(model: nn.Module) -> list[nn.Parameter]:
     """The parameters trained during warm-up: the new classifier (and an LSTM if any)."""
     if hasattr(model, "lstm"):
@@ -172,17 +185,22 @@ def make_optimizer(model: nn.Module, recipe: Recipe, stage: str):
 
 @torch.no_grad()
 def predict(model: nn.Module, dataset: CacheDataset, device: str, amp: bool) -> list[np.ndarray]:
-    """Fake probability per video: an array of per-frame probabilities for frame models,
-    a one-element array for clip and sequence models."""
+    """Score per video: an array of per-frame scores for frame models, a one-element
+    array for clip and sequence models."""
     model.eval()
     out = []
     for index in range(len(dataset)):
         inputs, _ = dataset[index]
-        batch = inputs.to(device) if dataset.spec.input_kind == "frame" else inputs.unsqueeze(0).to(device)
-        with autocast(device, amp):
-            logits = model(batch)
-        out.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy())
+        out.append(score_batch(model, inputs.to(device), dataset.spec, amp))
     return out
+
+
+@torch.no_grad()
+def score_batch(model: nn.Module, batch: torch.Tensor, spec, amp: bool = False) -> np.ndarray:
+    """Classifiers score the fake probability, one-class models their anomaly score."""
+    with autocast(str(batch.device.type), amp):
+        outputs = model(batch).float()
+    return (outputs if spec.one_class else torch.softmax(outputs, dim=1)[:, 1]).cpu().numpy()
 
 
 def video_auc(labels: np.ndarray, probabilities: list[np.ndarray]) -> float:
@@ -238,6 +256,8 @@ def train(cfg: TrainConfig) -> Path:
     manifest = read_manifest(cfg.manifest)
     source = manifest[manifest["domain"] == SOURCE]
     train_rows, val_rows = source[source["split"] == "train"], source[source["split"] == "val"]
+    if spec.one_class:
+        train_rows = train_rows[train_rows["label"] == 0]
     train_set = CacheDataset(train_rows, cfg.cache_dir, spec, variant, train=True,
                              frames_per_video=recipe.train_frames_per_video, seed=cfg.seed)
     val_set = CacheDataset(val_rows, cfg.cache_dir, spec, variant, train=False)
@@ -248,7 +268,7 @@ def train(cfg: TrainConfig) -> Path:
     raw_model = model
     if world > 1:
         model = DistributedDataParallel(model, find_unused_parameters=True)
-    weights = class_weights(train_set.item_labels()).to(device)
+    weights = None if spec.one_class else class_weights(train_set.item_labels()).to(device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     stages = (["warmup"] * recipe.warmup_epochs if spec.recipe == "two_stage" else []) + ["finetune"] * recipe.epochs
     history, best_auc, stale, start_epoch, stage, done = [], -1.0, 0, 0, None, False
@@ -270,6 +290,8 @@ def train(cfg: TrainConfig) -> Path:
             _set_rng_state(state["rng"])
 
     started = time.perf_counter()
+    if hasattr(raw_model, "fit_centre") and not bool(raw_model.centre_fitted):
+        raw_model.fit_centre((inputs for inputs, _ in loader), dist.all_reduce if world > 1 else None)
     for epoch in range(start_epoch, 0 if done else len(stages)):
         if stages[epoch] != stage:
             stage, stale = stages[epoch], 0
@@ -284,7 +306,11 @@ def train(cfg: TrainConfig) -> Path:
         for inputs, labels in bar:
             inputs, labels = inputs.to(device), labels.to(device)
             with autocast(device, amp):
-                loss, logged = weighted_loss(model(inputs).float(), labels, weights, world)
+                outputs = model(inputs).float()
+                if spec.one_class:
+                    loss, logged = one_class_loss(outputs, world)
+                else:
+                    loss, logged = weighted_loss(outputs, labels, weights, world)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -318,7 +344,7 @@ def train(cfg: TrainConfig) -> Path:
         scores = score_manifest(raw_model, manifest, cfg, spec, variant, amp)
         scores.to_csv(out / "scores.csv", index=False)
         record = {
-            "config": asdict(cfg), "model": cfg.model, "arch": variant.arch, "view": spec.view,
+            "run_format": RUN_FORMAT, "config": asdict(cfg), "model": cfg.model, "arch": variant.arch, "view": spec.view,
             "input_kind": spec.input_kind, "input_size": variant.input_size, "frames": variant.frames,
             "pretrained": variant.pretrained, "card": spec.card, "recipe": spec.recipe,
             "seed": cfg.seed, "device": device, "world_size": world, "git_commit": git_commit(),

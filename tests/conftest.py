@@ -45,3 +45,38 @@ def assert_identity_disjoint(manifest) -> None:
             if source_id:
                 owners.setdefault(source_id, set()).add(row.split)
     assert all(len(splits) == 1 for splits in owners.values()), owners
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory) -> tuple[Path, Path]:
+    """The tiny benchmark and its crop cache: (manifest path, cache folder)."""
+    from analysis.manifest import read_manifest
+    from analysis.preprocess import preprocess
+    from analysis.profiles import get_profile
+    from analysis.synthetic import generate
+
+    root = tmp_path_factory.mktemp("prepared")
+    generate(root / "bench", profile="tiny", seed=0, workers=2)
+    manifest = root / "bench" / "manifest.csv"
+    preprocess(read_manifest(manifest), root / "cache", get_profile("tiny"))
+    return manifest, root / "cache"
+
+
+def train_config(prepared, out, model="resnet18", **changes):
+    from analysis.train import TrainConfig
+
+    manifest, cache_dir = prepared
+    return TrainConfig(model=model, profile="tiny", manifest=str(manifest), cache_dir=str(cache_dir),
+                       out_dir=str(out), seed=3, device="cpu", **changes)
+
+
+@pytest.fixture(scope="session")
+def trained_runs(prepared, tmp_path_factory) -> Path:
+    """A folder of tiny runs, as ``make book`` fills ``runs/<profile>/models``: two
+    classifiers (a frame and a clip model) and the two one-class scorers."""
+    from analysis.train import train
+
+    root = tmp_path_factory.mktemp("runs")
+    for model in ("resnet18", "r3d18", "deep_svdd", "autoencoder"):
+        train(train_config(prepared, root / model, model=model))
+    return root

@@ -13,24 +13,10 @@ from analysis import train as trainer
 from analysis.datasets import CacheDataset
 from analysis.manifest import read_manifest, write_manifest
 from analysis.models import create_model, get_spec
-from analysis.preprocess import preprocess
 from analysis.profiles import get_profile
-from analysis.synthetic import generate
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    root = tmp_path_factory.mktemp("prepared")
-    generate(root / "bench", profile="tiny", seed=0, workers=2)
-    manifest = root / "bench" / "manifest.csv"
-    preprocess(read_manifest(manifest), root / "cache", get_profile("tiny"))
-    return manifest, root / "cache"
-
-
-def config(prepared, out, model="resnet18", **changes):
-    manifest, cache_dir = prepared
-    return trainer.TrainConfig(model=model, profile="tiny", manifest=str(manifest), cache_dir=str(cache_dir),
-                               out_dir=str(out), seed=3, device="cpu", **changes)
+from tests.conftest import train_config as config
 
 
 def test_same_seed_same_numbers(prepared, tmp_path):

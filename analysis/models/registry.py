@@ -40,11 +40,15 @@ class ModelSpec:
     name: str
     view: str  # spatial, global, temporal
     input_kind: str
-    recipe: str  # "two_stage" or "single_stage"
+    recipe: str  # "two_stage", "single_stage" or "one_class" (trained on reals, scores anomalies)
     card: str  # which model card it reproduces
     builder: Callable[..., nn.Module]
     variants: dict[str, Variant] = field(default_factory=dict)
     augmentation: str = "standard"  # "standard" or "vit_in21k" (seed 002's recipe)
+
+    @property
+    def one_class(self) -> bool:
+        return self.recipe == "one_class"
 
     def variant(self, profile: str) -> Variant:
         # the tiny profile (tests) uses the cpu variant at its own small sizes

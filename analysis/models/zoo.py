@@ -1,8 +1,9 @@
 """The detectors of the model cards, built from timm and torchvision backbones.
 
 Registered here: seed 000's five (``resnet18``, ``efficientnet_b4``, ``vit_b16``,
-``r3d18``, ``r3d18_flow``), seed 002's ViT (``vit_in21k``) and seed 003's ResNeXt50 +
-LSTM (``resnext50_lstm``). The ``cpu`` variants keep each family at a size a 2-core CPU
+``r3d18``, ``r3d18_flow``), seed 001's one-class scorers (``deep_svdd``, ``autoencoder``,
+see :mod:`analysis.models.anomaly`), seed 002's ViT (``vit_in21k``) and seed 003's
+ResNeXt50 + LSTM (``resnext50_lstm``). The ``cpu`` variants keep each family at a size a 2-core CPU
 can train in the book's budget and say how they differ.
 """
 
@@ -17,6 +18,7 @@ from torch import nn
 from torchvision.models import video as video_models
 
 from analysis.errors import UserInputError
+from analysis.models import anomaly
 from analysis.models.registry import (
     IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN, KINETICS_STD, ModelSpec, Variant, register_model,
 )
@@ -180,5 +182,22 @@ register_model(ModelSpec(
         Variant("resnext26ts.ra2_in1k", 64, 8, IMAGENET_MEAN, IMAGENET_STD, False,
                 "ResNeXt-26 (timm resnext26ts) instead of ResNeXt-50, LSTM 256 wide, 8 frames at 64 px, random init",
                 lstm_hidden=256),
+    ),
+))
+_ONE_CLASS_NOTE = "64 px input instead of 128 px"
+register_model(ModelSpec(
+    name="deep_svdd", view="one-class", input_kind="frame", recipe="one_class", card="001",
+    builder=anomaly.deep_svdd,
+    variants=_variants(
+        Variant("deep_svdd_cnn", 128, 1, IMAGENET_MEAN, IMAGENET_STD, False, "trained from scratch on real crops"),
+        Variant("deep_svdd_cnn", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False, _ONE_CLASS_NOTE),
+    ),
+))
+register_model(ModelSpec(
+    name="autoencoder", view="one-class", input_kind="frame", recipe="one_class", card="001",
+    builder=anomaly.autoencoder,
+    variants=_variants(
+        Variant("conv_autoencoder", 128, 1, IMAGENET_MEAN, IMAGENET_STD, False, "trained from scratch on real crops"),
+        Variant("conv_autoencoder", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False, _ONE_CLASS_NOTE),
     ),
 ))

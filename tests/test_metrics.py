@@ -1,0 +1,54 @@
+"""Metrics: seed 001's threshold options and agreement, chosen on validation only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis import metrics
+
+
+def test_threshold_options_meet_their_targets_on_validation():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 200)
+    scores = np.concatenate([rng.normal(0, 1, 200), rng.normal(1.5, 1, 200)])
+    options = metrics.threshold_options(labels, scores, max_fpr=0.05, min_recall=0.95)
+    flagged = {k: scores >= t for k, t in options.items()}
+    fpr = {k: f[labels == 0].mean() for k, f in flagged.items()}
+    recall = {k: f[labels == 1].mean() for k, f in flagged.items()}
+    assert fpr["conservative"] <= 0.05 < fpr["balanced"] < fpr["sensitive"]
+    assert recall["sensitive"] >= 0.95 > recall["balanced"] > recall["conservative"]
+    # each is the extreme threshold that meets its target: moving it past the next real
+    # (conservative) or the next fake (sensitive) breaks it
+    reals, fakes = scores[labels == 0], scores[labels == 1]
+    assert (reals >= reals[reals < options["conservative"]].max()).mean() > 0.05
+    assert (fakes >= fakes[fakes > options["sensitive"]].min()).mean() < 0.95
+
+
+def test_conservative_threshold_can_flag_nothing():
+    labels = np.array([0, 0, 1, 1])
+    scores = np.array([0.9, 0.1, 0.2, 0.3])  # the highest score is a real video
+    options = metrics.threshold_options(labels, scores, max_fpr=0.0)
+    assert options["conservative"] > scores.max()
+
+
+def test_agreement_rate_counts_rows_where_all_verdicts_match():
+    verdicts = pd.DataFrame({"a": [True, True, False, False], "b": [True, False, False, True],
+                             "c": [True, False, False, True]})
+    assert metrics.agreement_rate(verdicts) == 0.5
+    assert metrics.agreement_rate(verdicts[["b", "c"]]) == 1.0
+
+
+def test_threshold_table_uses_validation_thresholds_on_both_test_sets():
+    rows = []
+    for domain, split, shift in (("source", "val", 0.0), ("source", "test", 0.0), ("target", "test", 5.0)):
+        for i, label in enumerate([0, 0, 1, 1]):
+            rows.append({"dataset": "d", "domain": domain, "split": split, "method": "m", "video_id": f"{i}",
+                         "label": label, "model": "x", "frame_index": -1, "score": label + shift + 0.1 * i})
+    table = metrics.threshold_table(pd.DataFrame(rows))
+    assert set(table["threshold option"]) == {"balanced", "conservative", "sensitive"}
+    cross = table[(table["set"] == "cross-domain test") & (table["threshold option"] == "balanced")].iloc[0]
+    # shifted target scores are all above the validation threshold: every real is a false alarm
+    assert cross["false positive rate"] == 1.0 and cross["recall"] == 1.0
+    same = table[(table["set"] == "in-domain test") & (table["threshold option"] == "balanced")].iloc[0]
+    assert same["accuracy"] == 1.0
