@@ -1,6 +1,7 @@
 # The study's two commands. Both create .venv from the pinned lock file on first use.
 #   make book    execute every chapter with papermill and build book/_build/html
 #   make test    run the test suite
+#   make check-book  open every page of the built book in headless Chromium
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_vendor/mathjax/tex-chtml.js
 PROFILE ?= cpu
 
-.PHONY: test test-slow book setup clean lock
+.PHONY: test test-slow book check-book setup clean lock
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -20,6 +21,11 @@ test-slow: $(STAMP)
 
 book: $(STAMP) $(MATHJAX)
 	$(PY) -m analysis book --profile $(PROFILE)
+
+# Open every page of the built book in headless Chromium (Debian's `chromium` package):
+# fails on console errors, broken images or links, and requests that leave the machine.
+check-book: $(STAMP)
+	$(PY) -m analysis.browser_check
 
 setup: $(STAMP) $(MATHJAX)
 

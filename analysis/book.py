@@ -30,6 +30,7 @@ SOURCE_DIR = BOOK_DIR / "chapters"
 EXECUTED_DIR = BOOK_DIR / "notebooks"
 HTML_DIR = BOOK_DIR / "_build" / "html"
 CELL_TIMEOUT_SECONDS = 1800
+EXECUTE_LAST = ("results", "provenance")  # pages that read what the other chapters wrote
 
 
 class BookError(Exception):
@@ -66,6 +67,11 @@ def chapters() -> list[str]:
     walk(toc)
     prefix = EXECUTED_DIR.name + "/"
     return [e[len(prefix):] for e in entries if e.startswith(prefix)]
+
+
+def execution_order(names: list[str]) -> list[str]:
+    """Reading order, except that the summary and provenance pages run last."""
+    return [n for n in names if n not in EXECUTE_LAST] + [n for n in EXECUTE_LAST if n in names]
 
 
 def execute_chapter(name: str, parameters: dict) -> float:
@@ -144,18 +150,18 @@ def external_assets(html_dir: Path = HTML_DIR) -> list[tuple[str, str]]:
 def run_book(profile: str, chapter: str | None = None, overrides: dict | None = None) -> Path:
     """Execute the chapters (all, or one), record their timings and build the HTML book."""
     get_profile(profile)
-    names = chapters()
+    names = execution_order(chapters())
     if chapter:  # the others are executed only if they never were, so the book links up
         names = [chapter] + [n for n in names if n != chapter and not (EXECUTED_DIR / f"{n}.ipynb").is_file()]
     parameters = {"profile": profile, **(overrides or {})}
     timings_path = run_dir(profile) / "book_timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
+    timings_path.parent.mkdir(parents=True, exist_ok=True)
     for name in names:
         print(f"executing chapter {name} with {parameters}", flush=True)
         timings[name] = round(execute_chapter(name, parameters), 2)
         print(f"  done in {timings[name]:.1f} s", flush=True)
-    timings_path.parent.mkdir(parents=True, exist_ok=True)
-    timings_path.write_text(json.dumps(timings, indent=2))
+        timings_path.write_text(json.dumps(timings, indent=2))  # the provenance page reads it
     index = build_html()
     leaks = external_assets()
     if leaks:

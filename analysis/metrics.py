@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (
-    accuracy_score, classification_report, confusion_matrix, f1_score, precision_score,
-    recall_score, roc_auc_score, roc_curve,
+    accuracy_score, average_precision_score, classification_report, confusion_matrix, f1_score,
+    precision_score, recall_score, roc_auc_score, roc_curve,
 )
 
 VIDEO, FRAME = "video", "frame"
@@ -62,8 +62,22 @@ def agreement_rate(verdicts: pd.DataFrame) -> float:
     return float((values.all(axis=1) | ~values.any(axis=1)).mean())
 
 
+def equal_error_rate(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The error rate where the false-positive and false-negative rates are equal
+    (interpolated between the two ROC points that bracket the crossing)."""
+    fpr, tpr, _ = roc_curve(labels, scores)
+    fnr = 1 - tpr
+    i = int(np.flatnonzero(fnr <= fpr)[0])
+    if i == 0 or fnr[i] == fpr[i]:
+        return float(fpr[i])
+    # the crossing of fpr and fnr on the segment between ROC points i - 1 and i
+    t = (fnr[i - 1] - fpr[i - 1]) / ((fpr[i] - fpr[i - 1]) - (fnr[i] - fnr[i - 1]))
+    return float(fpr[i - 1] + t * (fpr[i] - fpr[i - 1]))
+
+
 def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
-    """Accuracy, precision, recall, F1 at ``threshold`` and the threshold-free ROC AUC."""
+    """Accuracy, precision, recall, F1 at ``threshold``; the threshold-free ROC AUC,
+    average precision and equal error rate."""
     predicted = (scores >= threshold).astype(int)
     both = len(set(labels)) == 2
     return {
@@ -73,6 +87,8 @@ def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> 
         "recall": recall_score(labels, predicted, zero_division=0),
         "f1": f1_score(labels, predicted, zero_division=0),
         "auc": roc_auc_score(labels, scores) if both else float("nan"),
+        "average precision": average_precision_score(labels, scores) if both else float("nan"),
+        "eer": equal_error_rate(labels, scores) if both else float("nan"),
         "threshold": threshold,
     }
 

@@ -1,5 +1,6 @@
 """Where the project's folders are, so no module hard-codes a path."""
 
+import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -10,5 +11,6 @@ RUNS_DIR = PROJECT_ROOT / "runs"
 
 
 def run_dir(profile: str) -> Path:
-    """The folder that holds everything one profile's run produces."""
-    return RUNS_DIR / profile
+    """The folder that holds everything one profile's run produces (under ``runs/``, or
+    under ``$ANALYSIS_RUNS_DIR`` when set, as the chapter smoke tests do)."""
+    return Path(os.environ.get("ANALYSIS_RUNS_DIR") or RUNS_DIR) / profile

@@ -35,11 +35,19 @@ def id_partition_grid(partitions: pd.DataFrame, schemes: tuple[str, ...], *, col
     return fig
 
 
-def glue_figure(name: str, fig: plt.Figure) -> None:
-    """Store a figure for ``{glue:figure}`` and close it, so it shows once, with its caption."""
+SOURCE_SUFFIX = "__source"
+
+
+def glue_figure(name: str, fig: plt.Figure, *, source: str) -> None:
+    """Store a figure for ``{glue:figure}`` and close it, so it shows once, with its caption.
+
+    ``source`` says where the figure's data came from; it is glued as ``<name>__source``
+    and the provenance appendix collects it from every executed chapter.
+    """
     from myst_nb import glue
 
     glue(name, fig, display=False)
+    glue(name + SOURCE_SUFFIX, source, display=False)
     plt.close(fig)
 
 
@@ -85,7 +93,8 @@ def message_figure(text: str) -> plt.Figure:
     return fig
 
 
-def learning_curves(histories: dict[str, list[dict]]) -> plt.Figure:
+def learning_curves(histories: dict[str, list[dict]], *, loss_label: str = "training loss (class-weighted)",
+                    log_loss: bool = False) -> plt.Figure:
     """Training loss and validation AUC per epoch, one line per model; warm-up epochs
     (head only) are drawn as open markers."""
     fig, (loss_ax, auc_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -97,8 +106,71 @@ def learning_curves(histories: dict[str, list[dict]]) -> plt.Figure:
         for ax, key in ((loss_ax, "train_loss"), (auc_ax, "val_auc")):
             ax.scatter([h["epoch"] for h in warm], [h[key] for h in warm], s=60, facecolors="white",
                        edgecolors=line.get_color(), zorder=3)
-    loss_ax.set(xlabel="epoch", ylabel="training loss (class-weighted)")
+    loss_ax.set(xlabel="epoch", ylabel=loss_label, yscale="log" if log_loss else "linear")
     auc_ax.set(xlabel="epoch", ylabel="validation AUC (video level)", ylim=(0.4, 1.02))
     loss_ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def score_distributions(scores: pd.DataFrame, models: list[str], *, ylabel: str = "score") -> plt.Figure:
+    """Video-level test scores of each model (one panel each), real videos against every
+    manipulation method, in-domain and cross-domain side by side."""
+    import seaborn as sns
+
+    test = scores[(scores["frame_index"] == -1) & (scores["split"] == "test") & scores["model"].isin(models)]
+    test = test.assign(group=np.where(test["domain"] == "source", "in-domain: ", "cross-domain: ") + test["method"])
+    order = sorted(test["group"].unique(), key=lambda g: (not g.startswith("in"), "real" not in g, g))
+    fig, axes = plt.subplots(1, len(models), figsize=(4.6 * len(models), 3.8), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        part = test[test["model"] == model]
+        sns.boxplot(data=part, x="score", y="group", order=order, ax=ax, color="#dddddd", fliersize=0)
+        sns.stripplot(data=part, x="score", y="group", order=order, ax=ax, hue="label", palette={0: "#4c72b0", 1: "#c44e52"},
+                      size=3, legend=False)
+        ax.set(title=model, xlabel=ylabel, ylabel="")
+    fig.tight_layout()
+    return fig
+
+
+def heatmaps(matrices: dict[str, pd.DataFrame], *, centre: dict[str, float] | None = None, columns: int = 3) -> plt.Figure:
+    """One annotated model-by-model heatmap per measure, ``columns`` to a row."""
+    import seaborn as sns
+
+    rows = int(np.ceil(len(matrices) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 4.2 * rows), squeeze=False)
+    for ax in axes.ravel()[len(matrices):]:
+        ax.axis("off")
+    for ax, (title, matrix) in zip(axes.ravel(), matrices.items()):
+        sns.heatmap(matrix, ax=ax, annot=True, fmt=".2f", cmap="vlag", center=(centre or {}).get(title),
+                    cbar=False, square=True, annot_kws={"fontsize": 7})
+        ax.set_title(title)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def gain_vs_diversity(table: pd.DataFrame, diversity_column: str, gain_columns: list[str]) -> plt.Figure:
+    """Ensemble gain against members' diversity, one point per subset, sized by members."""
+    fig, axes = plt.subplots(1, len(gain_columns), figsize=(5 * len(gain_columns), 3.8), squeeze=False, sharey=True)
+    for ax, column in zip(axes[0], gain_columns):
+        points = ax.scatter(table[diversity_column], table[column], c=table["n members"], cmap="viridis", s=40)
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set(xlabel=diversity_column, ylabel="AUC gain", title=column)
+    fig.colorbar(points, ax=axes.ravel().tolist(), label="members")
+    return fig
+
+
+def interval_plot(table: pd.DataFrame, column: str, *, label_column: str = "name", xlabel: str | None = None,
+                  reference: float | None = None) -> plt.Figure:
+    """Point estimates with their 95 % intervals (``column``, ``column low/high``), a row each."""
+    fig, ax = plt.subplots(figsize=(7, 0.32 * len(table) + 1.0))
+    y = np.arange(len(table))[::-1]
+    estimate = table[column].to_numpy()
+    errors = [estimate - table[f"{column} low"].to_numpy(), table[f"{column} high"].to_numpy() - estimate]
+    ax.errorbar(estimate, y, xerr=errors, fmt="o", color="#4c72b0", ecolor="#8fa8d0", capsize=3)
+    if reference is not None:
+        ax.axvline(reference, color="grey", linewidth=0.8, linestyle="--")
+    ax.set_yticks(y, table[label_column], fontsize=8)
+    ax.set_xlabel(xlabel or column)
     fig.tight_layout()
     return fig

@@ -63,7 +63,7 @@ class Recipe:
 
 RECIPES = {
     "paper": Recipe(3, 10, 32, 1e-4, 1e-3, 1e-4, 3, None),
-    "cpu": Recipe(1, 3, 32, 1e-3, 3e-3, 1e-4, 2, 4),
+    "cpu": Recipe(1, 5, 32, 3e-4, 1e-3, 1e-4, 3, 4),
     "tiny": Recipe(1, 1, 8, 1e-3, 3e-3, 1e-4, 1, 2),
 }
 CARD_LEARNING_RATES = {("vit_in21k", "paper"): 1e-6}  # model card 002: AdamW at 1e-6

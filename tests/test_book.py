@@ -59,3 +59,28 @@ def test_external_assets_are_found(tmp_path):
         ("page.html", "https://cdn.example/x.css"),
         ("page.html", "//cdn.example/y.png"),
     ]
+
+
+@pytest.mark.parametrize("chapter", ["anomaly", "diversity", "gap"])
+def test_analysis_chapters_execute_from_scores_tables_alone(chapter, scratch_book, trained_runs, tmp_path, monkeypatch):
+    """The analysis chapters run on a folder of tiny runs and write their CSV tables."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(trained_runs, runs / "tiny" / "models")
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(runs))
+    source = book.PROJECT_ROOT / "book" / "chapters" / f"{chapter}.md"
+    (scratch_book / "chapters" / f"{chapter}.md").write_text(source.read_text())
+    book.execute_chapter(chapter, {"profile": "tiny", "n_resamples": 50})
+    written = {p.name for p in (runs / "tiny" / "results").iterdir()}
+    expected = {"anomaly": {"one_class_thresholds.csv", "one_class_agreement.csv", "one_class_gap.csv"},
+                "diversity": {"diversity.csv", "agreement.csv", "gain_vs_diversity.csv"},
+                "gap": {"gap.csv", "method_auc.csv", "published.csv", "levels.csv"}}[chapter]
+    assert expected <= written
+    if chapter == "gap":
+        import pandas as pd
+
+        gap = pd.read_csv(runs / "tiny" / "results" / "gap.csv")
+        for column in ("members", "in-domain AUC", "in-domain AUC low", "in-domain AUC high", "cross-domain AUC",
+                       "cross-domain AUC low", "cross-domain AUC high", "gap", "gap low", "gap high"):
+            assert gap[column].notna().all(), column

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from analysis import metrics
 
@@ -52,3 +53,21 @@ def test_threshold_table_uses_validation_thresholds_on_both_test_sets():
     assert cross["false positive rate"] == 1.0 and cross["recall"] == 1.0
     same = table[(table["set"] == "in-domain test") & (table["threshold option"] == "balanced")].iloc[0]
     assert same["accuracy"] == 1.0
+
+
+def test_equal_error_rate_on_known_cases():
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    assert metrics.equal_error_rate(labels, np.arange(8.0)) == 0.0  # perfect separation
+    # one real above one fake: at the crossing, one of four reals and one of four fakes err
+    assert metrics.equal_error_rate(labels, np.array([0, 1, 2, 5, 4, 6, 7, 8.0])) == 0.25
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 5000)
+    scores = rng.normal(labels * 2.0, 1.0)  # equal-variance normals: EER = Phi(-d / 2)
+    assert metrics.equal_error_rate(labels, scores) == pytest.approx(0.1587, abs=0.01)
+
+
+def test_binary_metrics_report_every_measure_at_the_given_threshold():
+    labels = np.array([0, 0, 1, 1])
+    result = metrics.binary_metrics(labels, np.array([0.1, 0.6, 0.4, 0.9]), threshold=0.5)
+    assert result["accuracy"] == 0.5 and result["precision"] == 0.5 and result["recall"] == 0.5
+    assert result["auc"] == 0.75 and result["average precision"] == pytest.approx((1 + 2 / 3) / 2)
