@@ -63,9 +63,10 @@ class Recipe:
 
 RECIPES = {
     "paper": Recipe(3, 10, 32, 1e-4, 1e-3, 1e-4, 3, None),
-    "cpu": Recipe(1, 5, 32, 3e-4, 1e-3, 1e-4, 3, 4),
+    "cpu": Recipe(1, 3, 32, 3e-4, 1e-3, 1e-4, 2, 4),
     "tiny": Recipe(1, 1, 8, 1e-3, 3e-3, 1e-4, 1, 2),
 }
+PREDICT_ROWS = {True: 64, False: 8}  # rows scored at once: frames of frame models, else whole clips
 CARD_LEARNING_RATES = {("vit_in21k", "paper"): 1e-6}  # model card 002: AdamW at 1e-6
 
 
@@ -188,10 +189,21 @@ def predict(model: nn.Module, dataset: CacheDataset, device: str, amp: bool) -> 
     """Score per video: an array of per-frame scores for frame models, a one-element
     array for clip and sequence models."""
     model.eval()
-    out = []
+    rows_per_batch = PREDICT_ROWS[dataset.spec.input_kind == "frame"]
+    out, pending = [], []
+
+    def flush():
+        scores = score_batch(model, torch.cat(pending).to(device), dataset.spec, amp)
+        out.extend(np.split(scores, np.cumsum([len(p) for p in pending])[:-1]))
+        pending.clear()
+
     for index in range(len(dataset)):
         inputs, _ = dataset[index]
-        out.append(score_batch(model, inputs.to(device), dataset.spec, amp))
+        pending.append(inputs)
+        if sum(len(p) for p in pending) >= rows_per_batch:
+            flush()
+    if pending:
+        flush()
     return out
 
 
