@@ -38,6 +38,11 @@ class _LinksAndIds(HTMLParser):
             self.links.append(attributes["href"])
 
 
+def book_pages(html_dir: Path) -> list[Path]:
+    """The book's HTML pages (not the theme's template files copied under ``_static``)."""
+    return [p for p in sorted(html_dir.rglob("*.html")) if not p.relative_to(html_dir).parts[0].startswith("_")]
+
+
 def _parse(page: Path) -> _LinksAndIds:
     parser = _LinksAndIds()
     parser.feed(page.read_text(encoding="utf-8", errors="replace"))
@@ -46,8 +51,7 @@ def _parse(page: Path) -> _LinksAndIds:
 
 def broken_links(html_dir: Path = HTML_DIR) -> list[str]:
     """Internal links whose target file, or anchor in it, does not exist."""
-    pages = sorted(html_dir.rglob("*.html"))
-    parsed = {page.resolve(): _parse(page) for page in pages}
+    parsed = {page.resolve(): _parse(page) for page in book_pages(html_dir)}
     problems = []
     for page, content in parsed.items():
         for href in content.links:
@@ -106,12 +110,13 @@ def check_pages(html_dir: Path = HTML_DIR, screenshot_dir: Path = SCREENSHOT_DIR
     executable = chromium or shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         raise FileNotFoundError("Chromium is not installed: `apt-get install chromium` (Debian) and re-run.")
-    screenshot_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(screenshot_dir, ignore_errors=True)  # only this run's pages
+    screenshot_dir.mkdir(parents=True)
     reports = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        for page_path in sorted(html_dir.rglob("*.html")):
+        for page_path in book_pages(html_dir):
             name = str(page_path.relative_to(html_dir))
             report = PageReport(name)
             page = context.new_page()

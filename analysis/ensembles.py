@@ -104,12 +104,11 @@ def combine(kind: str, members, validation: pd.DataFrame, data: pd.DataFrame) ->
     return combined.rename(ensemble_name(kind, members))
 
 
-def ensemble_scores(scores: pd.DataFrame, kind: str, members, maps: dict | None = None) -> pd.DataFrame:
+def ensemble_scores(wide: pd.DataFrame, kind: str, members) -> pd.DataFrame:
     """A video-level scores table for one ensemble, in the same long format as a model's
-    (``model`` is the ensemble's name), ready for :mod:`analysis.metrics`."""
-    wide = to_wide(scores)
-    if kind != "mean_z":
-        wide = to_probabilities(wide, maps or {})
+    (``model`` is the ensemble's name), ready for :mod:`analysis.metrics`. ``wide`` holds
+    every video's scores (:func:`to_wide`), mapped :func:`to_probabilities` for every kind
+    but ``mean_z``, which standardises raw scores itself."""
     wide = wide.dropna(subset=list(members))
     combined = combine(kind, members, validation_rows(wide), wide)
     return combined.rename("score").reset_index().assign(model=combined.name, frame_index=-1)

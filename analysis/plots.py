@@ -150,8 +150,9 @@ def heatmaps(matrices: dict[str, pd.DataFrame], *, centre: dict[str, float] | No
 
 
 def gain_vs_diversity(table: pd.DataFrame, diversity_column: str, gain_columns: list[str]) -> plt.Figure:
-    """Ensemble gain against members' diversity, one point per subset, sized by members."""
-    fig, axes = plt.subplots(1, len(gain_columns), figsize=(5 * len(gain_columns), 3.8), squeeze=False, sharey=True)
+    """Ensemble gain against members' diversity, one point per subset, coloured by members."""
+    fig, axes = plt.subplots(1, len(gain_columns), figsize=(5 * len(gain_columns), 3.8), squeeze=False, sharey=True,
+                             layout="constrained")
     for ax, column in zip(axes[0], gain_columns):
         points = ax.scatter(table[diversity_column], table[column], c=table["n members"], cmap="viridis", s=40)
         ax.axhline(0, color="grey", linewidth=0.8)
@@ -160,7 +161,7 @@ def gain_vs_diversity(table: pd.DataFrame, diversity_column: str, gain_columns: 
     return fig
 
 
-def interval_plot(table: pd.DataFrame, column: str, *, label_column: str = "name", xlabel: str | None = None,
+def interval_plot(table: pd.DataFrame, column: str, *, label_column: str = "label", xlabel: str | None = None,
                   reference: float | None = None) -> plt.Figure:
     """Point estimates with their 95 % intervals (``column``, ``column low/high``), a row each."""
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(table) + 1.0))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.notebook_outputs import as_text, glued_outputs
 from analysis.paths import PROJECT_ROOT, run_dir
 from analysis.plots import SOURCE_SUFFIX
 
@@ -88,12 +89,8 @@ def figure_sources(executed_dir: Path) -> pd.DataFrame:
     """Every glued figure of every executed chapter with the data source it declared."""
     rows = []
     for notebook in sorted(Path(executed_dir).glob("*.ipynb")):
-        cells = json.loads(notebook.read_text())["cells"]
-        for cell in cells:
-            for output in cell.get("outputs", []):
-                name = output.get("metadata", {}).get("scrapbook", {}).get("name", "")
-                if name.endswith(SOURCE_SUFFIX):
-                    text = "".join(output.get("data", {}).get("text/plain", "")).strip("'\"")
-                    rows.append({"chapter": notebook.stem, "figure": name[: -len(SOURCE_SUFFIX)],
-                                 "data": text.replace(str(PROJECT_ROOT) + "/", "")})
+        for name, bundle in glued_outputs(notebook).items():
+            if name.endswith(SOURCE_SUFFIX):
+                rows.append({"chapter": notebook.stem, "figure": name[: -len(SOURCE_SUFFIX)],
+                             "data": as_text(bundle).replace(str(PROJECT_ROOT) + "/", "")})
     return pd.DataFrame(rows, columns=["chapter", "figure", "data"])

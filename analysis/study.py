@@ -8,11 +8,13 @@ as CSV under ``runs/<profile>/results/`` by :func:`save_table`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from analysis import diversity, ensembles, metrics
 from analysis.bootstrap import N_RESAMPLES, GapBootstrap
@@ -56,14 +58,34 @@ class Study:
     members: dict[str, tuple[str, ...]]  # every model and ensemble -> its members
     kinds: dict[str, str]  # -> "single", "soft_vote", ...
     boot: GapBootstrap
+    _wide: dict = field(default_factory=dict, repr=False)
 
     def wide(self, domain: str, split: str) -> pd.DataFrame:
         """Video-level scores of one evaluation set: a row per video, a column per name."""
-        return ensembles.to_wide(metrics.subset(self.scores, domain, split))
+        if (domain, split) not in self._wide:
+            self._wide[domain, split] = ensembles.to_wide(metrics.subset(self.scores, domain, split))
+        return self._wide[domain, split]
+
+    @cached_property
+    def _val_aucs(self) -> pd.Series:
+        val = self.wide("source", "val")
+        labels = val.index.get_level_values("label").to_numpy()
+        return pd.Series({name: roc_auc_score(labels[val[name].notna()], val[name].dropna()) for name in val.columns})
 
     def val_auc(self, name: str) -> float:
-        val = self.wide("source", "val")[name].dropna()
-        return metrics.binary_metrics(val.index.get_level_values("label").to_numpy(), val.to_numpy(), 0.5)["auc"]
+        return float(self._val_aucs[name])
+
+    def label(self, name: str) -> str:
+        """A short display name: seed 000's five and the full zoo are named, not listed
+        (the ``members`` column of every table still lists them)."""
+        members, kind = set(self.members[name]), self.kinds[name]
+        if kind == "single":
+            return name
+        if members == set(ensembles.SEED_000_FIVE):
+            return f"{kind}(seed 000's five)"
+        if members == set(self.models):
+            return f"{kind}(all {len(members)} models)"
+        return name
 
     def best_member(self, name: str) -> str:
         """The member with the highest validation AUC (never chosen on a test set)."""
@@ -91,13 +113,14 @@ def load_study(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, mode
         [*ensembles.SEED_000_FIVE, "vit_in21k", "resnext50_lstm", *ensembles.ONE_CLASS_PAIR])}
     models = sorted(records, key=lambda n: (order.get(n, len(order)), n))
     one_class = [m for m in models if records[m]["recipe"] == "one_class"]
-    validation = ensembles.validation_rows(ensembles.to_wide(scores))
-    maps = ensembles.fit_probability_maps(validation, one_class)
+    raw = ensembles.to_wide(scores)
+    maps = ensembles.fit_probability_maps(ensembles.validation_rows(raw), one_class)
+    probabilities = ensembles.to_probabilities(raw, maps)
     members = {m: (m,) for m in models}
     kinds = {m: "single" for m in models}
     tables = [scores]
     for kind, group in _ensemble_specs(models, one_class):
-        table = ensembles.ensemble_scores(scores, kind, group, maps)
+        table = ensembles.ensemble_scores(raw if kind == "mean_z" else probabilities, kind, group)
         name = table["model"].iloc[0]
         members[name], kinds[name] = tuple(group), kind
         tables.append(table)
@@ -114,7 +137,8 @@ def gap_table(study: Study, names: list[str] | None = None) -> pd.DataFrame:
     rows = []
     for name in names or list(study.members):
         members = study.members[name]
-        row = {"name": name, "kind": study.kinds[name], "members": "+".join(members), "n members": len(members),
+        row = {"name": name, "label": study.label(name), "kind": study.kinds[name], "members": "+".join(members),
+               "n members": len(members),
                "validation AUC": study.val_auc(name)}
         for label, interval in (("in-domain AUC", study.boot.auc(name, "in")),
                                 ("cross-domain AUC", study.boot.auc(name, "cross")), ("gap", study.boot.gap(name))):

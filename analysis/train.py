@@ -63,7 +63,7 @@ class Recipe:
 
 RECIPES = {
     "paper": Recipe(3, 10, 32, 1e-4, 1e-3, 1e-4, 3, None),
-    "cpu": Recipe(1, 3, 32, 3e-4, 1e-3, 1e-4, 2, 4),
+    "cpu": Recipe(1, 2, 32, 3e-4, 1e-3, 1e-4, 2, 4),
     "tiny": Recipe(1, 1, 8, 1e-3, 3e-3, 1e-4, 1, 2),
 }
 PREDICT_ROWS = {True: 64, False: 8}  # rows scored at once: frames of frame models, else whole clips

@@ -48,3 +48,9 @@ def test_browser_reports_console_errors_broken_images_and_external_requests(site
     assert "request leaving the machine: https://example.org/remote.png" in bad
     assert "broken image" in bad and "missing.png" in bad
     assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["bad.png", "index.png", "other.png"]
+
+
+def test_theme_templates_under_static_are_not_pages(site):
+    (site / "_static").mkdir()
+    (site / "_static" / "macros.html").write_text("{{ pathto('x.js', 1) }}")
+    assert [p.name for p in browser_check.book_pages(site)] == ["index.html", "other.html"]

@@ -33,8 +33,8 @@ def test_names_list_members_and_subsets_are_all_non_empty_ones():
 
 def test_soft_vote_is_the_mean_probability():
     scores = scores_table()
-    result = ensembles.ensemble_scores(scores, "soft_vote", ["a", "b"])
     wide = ensembles.to_wide(scores)
+    result = ensembles.ensemble_scores(wide, "soft_vote", ["a", "b"])
     expected = wide[["a", "b"]].mean(axis=1).to_numpy()
     np.testing.assert_allclose(result["score"], expected)
     assert set(result["model"]) == {"soft_vote(a+b)"} and (result["frame_index"] == -1).all()
@@ -46,8 +46,8 @@ def test_fitted_combiners_never_read_test_labels_or_scores_of_other_rows(kind):
     shuffled = scores.copy()
     test = shuffled["split"] == "test"
     shuffled.loc[test, "label"] = 1 - shuffled.loc[test, "label"]  # flip every test label
-    a = ensembles.ensemble_scores(scores, kind, ["a", "b", "c"])
-    b = ensembles.ensemble_scores(shuffled, kind, ["a", "b", "c"])
+    a = ensembles.ensemble_scores(ensembles.to_wide(scores), kind, ["a", "b", "c"])
+    b = ensembles.ensemble_scores(ensembles.to_wide(shuffled), kind, ["a", "b", "c"])
     np.testing.assert_allclose(a.sort_values("video_id")["score"], b.sort_values("video_id")["score"])
 
 
