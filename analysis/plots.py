@@ -132,19 +132,19 @@ def score_distributions(scores: pd.DataFrame, models: list[str], *, ylabel: str 
     return fig
 
 
-def heatmaps(matrices: dict[str, pd.DataFrame], *, centre: dict[str, float] | None = None, columns: int = 3) -> plt.Figure:
+def heatmaps(matrices: dict[str, pd.DataFrame], *, centre: dict[str, float] | None = None, columns: int = 2) -> plt.Figure:
     """One annotated model-by-model heatmap per measure, ``columns`` to a row."""
     import seaborn as sns
 
     rows = int(np.ceil(len(matrices) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 4.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.4 * columns, 4.9 * rows), squeeze=False)
     for ax in axes.ravel()[len(matrices):]:
         ax.axis("off")
     for ax, (title, matrix) in zip(axes.ravel(), matrices.items()):
         sns.heatmap(matrix, ax=ax, annot=True, fmt=".2f", cmap="vlag", center=(centre or {}).get(title),
-                    cbar=False, square=True, annot_kws={"fontsize": 7})
+                    cbar=False, square=True, annot_kws={"fontsize": 8})
         ax.set_title(title)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=8)
     fig.tight_layout()
     return fig
 

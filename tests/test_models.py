@@ -48,7 +48,12 @@ def test_paper_variants_follow_the_cards():
     assert get_spec("r3d18").variant("paper").frames == 16
     assert get_spec("resnext50_lstm").variant("paper").frames == 20
     assert get_spec("vit_in21k").variant("paper").mean == (0.5, 0.5, 0.5)  # timm's own ViT normalisation
-    assert all(get_spec(n).variant("paper").pretrained for n in list_models())
+    supervised = [n for n in list_models() if not get_spec(n).one_class]
+    assert all(get_spec(n).variant("paper").pretrained for n in supervised)
+    # card 001 trains its scorers from scratch on 128 x 128 RGB images
+    for name in ("deep_svdd", "autoencoder"):
+        variant = get_spec(name).variant("paper")
+        assert not variant.pretrained and variant.input_size == 128
     assert {get_spec(n).view for n in SEED_000} == {"spatial", "global", "temporal"}
 
 
