@@ -25,6 +25,26 @@ def benchmark_manifest(profile: str, seed: int) -> Path:
     return synthetic.ensure_benchmark(run_dir(size) / "benchmark", profile=size, seed=seed)
 
 
+def benchmark_face_detections(profile: str, seed: int, frames_per_video: int) -> pd.DataFrame:
+    """MTCNN's per-video counts on the benchmark (``frames``, ``faces``).
+
+    When the benchmark is the profile's own data, they come from the study's preprocessing
+    (which runs MTCNN on every sampled frame anyway and caches the result), so MTCNN runs
+    once per frame in the whole book. Otherwise (``paper``) ``frames_per_video`` frames of
+    every benchmark video are sampled and detected here.
+    """
+    from analysis import face_detect
+    from analysis.preprocess import ensure_preprocessed
+    from analysis.profiles import get_profile
+
+    manifest_path = benchmark_manifest(profile, seed)
+    if profile not in synthetic.SIZES:
+        return face_detect.detection_rate(read_manifest(manifest_path), frames_per_video)
+    report = ensure_preprocessed(manifest_path, run_dir(profile) / "cache", get_profile(profile))
+    ok = report[report["status"] == "ok"]
+    return ok.rename(columns={"frames_sampled": "frames", "faces_found": "faces"})
+
+
 def study_manifest(profile: str, seed: int) -> Path:
     """The manifest every stage of a profile reads.
 

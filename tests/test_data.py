@@ -29,3 +29,18 @@ def test_paper_profile_combines_ffpp_and_celebdf(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "run_dir", lambda profile: tmp_path / profile)
     combined = read_manifest(data.study_manifest("paper", seed=0))
     assert sorted(combined["dataset"]) == ["celebdf", "ffpp"]
+
+
+def test_benchmark_face_counts_come_from_the_study_preprocessing(monkeypatch, tmp_path):
+    """On the embedded benchmark the face rate reuses the preprocessing cache, so MTCNN
+    runs once per sampled frame in the whole book."""
+    from analysis import preprocess
+    from analysis.profiles import get_profile
+
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path))
+    counts = data.benchmark_face_detections("tiny", seed=0, frames_per_video=99)
+    report = preprocess.load_report(tmp_path / "tiny" / "cache")
+    assert len(counts) == len(report[report["status"] == "ok"])
+    assert (counts["frames"] == get_profile("tiny").frames_per_video).all()
+    assert (counts["faces"] <= counts["frames"]).all() and counts["faces"].sum() > 0
+    assert {"domain", "method", "label"} <= set(counts.columns)

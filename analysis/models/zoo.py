@@ -179,9 +179,9 @@ register_model(ModelSpec(
     builder=sequence_classifier,
     variants=_variants(
         Variant("resnext50_32x4d.tv_in1k", 224, 20, IMAGENET_MEAN, IMAGENET_STD, True, lstm_hidden=2048),
-        Variant("resnext26ts.ra2_in1k", 64, 8, IMAGENET_MEAN, IMAGENET_STD, False,
-                "ResNeXt-26 (timm resnext26ts) instead of ResNeXt-50, LSTM 256 wide, 8 frames at 64 px, random init",
-                lstm_hidden=256),
+        Variant("resnext26ts.ra2_in1k", 48, 8, IMAGENET_MEAN, IMAGENET_STD, False,
+                "ResNeXt-26 (timm resnext26ts) instead of ResNeXt-50, LSTM 256 wide, 8 frames at 48 px "
+                "(64 px crops resized), random init", lstm_hidden=256),
     ),
 ))
 _ONE_CLASS_NOTE = "64 px input instead of 128 px"
