@@ -59,11 +59,10 @@ def _labels(wide: pd.DataFrame) -> np.ndarray:
 
 def fit_probability_maps(validation: pd.DataFrame, one_class) -> dict[str, LogisticRegression]:
     """A logistic map from anomaly score to fake probability per one-class model, fitted
-    on validation videos (a long or wide table)."""
-    wide = validation if "model" not in validation.columns else to_wide(validation)
+    on validation videos (a wide table)."""
     maps = {}
     for name in one_class:
-        column = wide[name].dropna()
+        column = validation[name].dropna()
         maps[name] = LogisticRegression(class_weight="balanced").fit(
             column.to_numpy()[:, None], _labels(column.to_frame()))
     return maps
