@@ -184,20 +184,12 @@ register_model(ModelSpec(
                 "(64 px crops resized), random init", lstm_hidden=256),
     ),
 ))
-_ONE_CLASS_NOTE = "64 px input instead of 128 px"
-register_model(ModelSpec(
-    name="deep_svdd", view="one-class", input_kind="frame", recipe="one_class", card="001",
-    builder=anomaly.deep_svdd,
-    variants=_variants(
-        Variant("deep_svdd_cnn", 128, 1, IMAGENET_MEAN, IMAGENET_STD, False, "trained from scratch on real crops"),
-        Variant("deep_svdd_cnn", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False, _ONE_CLASS_NOTE),
-    ),
-))
-register_model(ModelSpec(
-    name="autoencoder", view="one-class", input_kind="frame", recipe="one_class", card="001",
-    builder=anomaly.autoencoder,
-    variants=_variants(
-        Variant("conv_autoencoder", 128, 1, IMAGENET_MEAN, IMAGENET_STD, False, "trained from scratch on real crops"),
-        Variant("conv_autoencoder", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False, _ONE_CLASS_NOTE),
-    ),
-))
+for name, arch, builder in (("deep_svdd", "deep_svdd_cnn", anomaly.deep_svdd),
+                            ("autoencoder", "conv_autoencoder", anomaly.autoencoder)):
+    register_model(ModelSpec(  # model card 001: both trained from scratch on 128 x 128 crops
+        name=name, view="one-class", input_kind="frame", recipe="one_class", card="001", builder=builder,
+        variants=_variants(
+            Variant(arch, 128, 1, IMAGENET_MEAN, IMAGENET_STD, False, "trained from scratch on real crops"),
+            Variant(arch, 64, 1, IMAGENET_MEAN, IMAGENET_STD, False, "64 px input instead of 128 px"),
+        ),
+    ))
