@@ -26,8 +26,8 @@ def _print_counts(manifest) -> None:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from analysis.indexing import index_celebdf, index_ffpp
-    from analysis.manifest import write_manifest
+    from analysis.data.indexing import index_celebdf, index_ffpp
+    from analysis.data.manifest import write_manifest
 
     if args.dataset == "ffpp":
         result = index_ffpp(args.root, split=args.split, seed=args.seed, compression=args.compression)
@@ -42,7 +42,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
-    from analysis.book import BookError, run_book
+    from analysis.book.build import BookError, run_book
 
     overrides = {key: yaml.safe_load(value) for key, value in args.parameter}
     try:
@@ -54,8 +54,17 @@ def _cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_results(args: argparse.Namespace) -> int:
+    from analysis.evaluation.study import SUMMARY_DIR, results_dir, write_results
+
+    tables = write_results(args.profile, n_resamples=args.n_resamples, seed=args.seed)
+    print(tables["verdict"]["verdict"].item())
+    print(f"wrote {len(tables)} tables to {results_dir(args.profile) / SUMMARY_DIR}")
+    return 0
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from analysis.synthetic import generate
+    from analysis.benchmark.generator import generate
 
     manifest = generate(args.out, profile=args.profile, seed=args.seed, workers=args.workers)
     _print_counts(manifest)
@@ -64,13 +73,13 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_preprocess(args: argparse.Namespace) -> int:
-    from analysis.manifest import read_manifest
-    from analysis.preprocess import parse_shard, preprocess, summary
-    from analysis.profiles import get_profile
+    from analysis.data.manifest import read_manifest
+    from analysis.preprocess.pipeline import parse_shard, preprocess, summary
+    from analysis.profiles import resolve
 
     manifest = read_manifest(args.manifest)
     report = preprocess(
-        manifest, args.out, get_profile(args.profile), shard_spec=parse_shard(args.shard),
+        manifest, args.out, resolve(args.profile, args.override).preprocessing, shard_spec=parse_shard(args.shard),
         weights_dir=args.weights_dir, device=args.device,
     )
     counts = summary(report)
@@ -95,13 +104,15 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from analysis.data import study_manifest
-    from analysis.train import TrainConfig, train
+    from analysis.data.sources import study_manifest
+    from analysis.profiles import resolve
+    from analysis.run import cache_dir
+    from analysis.training.trainer import TrainConfig, train
 
-    manifest = args.manifest or study_manifest(args.profile, args.seed)
+    profile = resolve(args.profile, args.override)
     cfg = TrainConfig(
-        model=args.model, profile=args.profile, manifest=str(manifest), cache_dir=str(args.cache),
-        out_dir=str(args.out), seed=args.seed, device=args.device,
+        model=args.model, profile=profile, manifest=str(args.manifest or study_manifest(profile)),
+        cache_dir=str(args.cache or cache_dir(profile)), out_dir=str(args.out), seed=args.seed,
         weights_dir=str(args.weights_dir) if args.weights_dir else None,
     )
     out = train(cfg)
@@ -109,14 +120,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_output(target: str, text: str) -> None:
+    """``-`` prints, anything else is a file."""
+    if target == "-":
+        print(text)
+    else:
+        Path(target).write_text(text + "\n")
+        print(f"wrote {target}", file=sys.stderr)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from analysis.run import run
+
+    profile = run(args.profile, args.override, only=args.only, weights_dir=args.weights_dir, nproc=args.nproc)
+    print(f"profile {profile.name}: artefacts up to date under runs/{profile.name}")
+    return 0
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     import json
 
-    from analysis.detector import Detector
+    from analysis.detector import Detector, prediction_table
 
-    detector = Detector.from_run(args.run, device=args.device)
+    if args.json == "-" and args.csv == "-":
+        raise UserInputError("--json and --csv cannot both print: give one of them a file, e.g. --csv scores.csv.")
+    detector = Detector.from_run(args.run, device=args.device, seed=args.seed)
     if args.threshold is not None:
         detector.set_threshold(args.threshold)
+    quiet = "-" in (args.json, args.csv)  # stdout carries the table, so no verdict lines
     results, failed = [], 0
     for path in args.files:
         try:
@@ -127,11 +158,36 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             results.append({"file": str(path), "error": str(err)})
             continue
         results.append(prediction.as_dict())
-        if not args.json:
+        if not quiet:
             print(prediction)
     if args.json:
-        print(json.dumps(results, indent=2))
+        _write_output(args.json, json.dumps(results, indent=2))
+    if args.csv:
+        _write_output(args.csv, prediction_table(results).to_csv(index=False).rstrip("\n"))
     return 1 if failed else 0
+
+
+def _cmd_exercises(args: argparse.Namespace) -> int:
+    from analysis.book.exercises import BUNDLE_DIR, KEY_DIR, STUDENT_DIR, write_bundle
+
+    out = args.out or BUNDLE_DIR
+    bundles = write_bundle(out=out)
+    for bundle in bundles:
+        print(f"{bundle.chapter}: {len(bundle.exercises)} exercises")
+    print(f"wrote {len(bundles)} student notebooks to {out / STUDENT_DIR} and the answer key to {out / KEY_DIR}")
+    return 0
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from analysis.book.lab import start_lab
+
+    start_lab(args.extra)
+    return 0  # not reached: JupyterLab replaces this process
+
+
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="change a profile field for this run, e.g. -o recipe.epochs=5 (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre = commands.add_parser("preprocess", help="sample frames, crop faces, interpolate flow, fill the cache")
     pre.add_argument("--manifest", type=Path, required=True)
     pre.add_argument("--profile", default="cpu")
+    _add_overrides(pre)
     pre.add_argument("--out", type=Path, required=True, help="cache folder")
     pre.add_argument("--shard", default="1/1", help="process only shard I of N (default 1/1)")
     pre.add_argument("--weights-dir", type=Path, help="folder with RAFT weights (else OpenCV flow)")
@@ -173,25 +230,52 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the model registry")
     models.set_defaults(func=_cmd_models)
 
-    tr = commands.add_parser("train", help="train one detector on a crop cache")
+    tr = commands.add_parser("train", help="train one detector on a crop cache (one run, one process)")
     tr.add_argument("--model", required=True)
     tr.add_argument("--profile", default="cpu")
-    tr.add_argument("--cache", type=Path, required=True, help="preprocessing cache folder")
+    _add_overrides(tr)
     tr.add_argument("--out", type=Path, required=True, help="run folder (resumed if it holds last.pt)")
+    tr.add_argument("--cache", type=Path, help="crop cache folder (default: the profile's, runs/<profile>/cache)")
     tr.add_argument("--manifest", type=Path, help="default: the profile's study manifest")
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--device", help="cpu or cuda (default: cuda if available)")
+    tr.add_argument("--seed", type=int, default=0, help="training seed")
     tr.add_argument("--weights-dir", type=Path, help="folder with pretrained weights (offline)")
     tr.set_defaults(func=_cmd_train)
 
+    rn = commands.add_parser("run", help="build every artefact of a profile: data, crop cache, runs, scores")
+    rn.add_argument("--profile", default="cpu")
+    rn.add_argument("--only", metavar="STAGE[:MODEL]",
+                    help="build one stage: data, preprocess, train (or train:MODEL) or scores")
+    rn.add_argument("--weights-dir", type=Path, help="folder with pretrained weights (offline)")
+    rn.add_argument("--nproc", type=int, default=1, help="processes per training run (torchrun when > 1)")
+    _add_overrides(rn)
+    rn.set_defaults(func=_cmd_run)
+
     pr = commands.add_parser("predict", help="score image or video files with trained runs")
     pr.add_argument("files", nargs="+", type=Path, help="images (.jpg, .png, ...) or videos")
-    pr.add_argument("--run", type=Path, required=True,
-                    help="a run folder, or a folder of runs (their soft-vote ensemble), e.g. runs/cpu/models")
+    pr.add_argument("--run", type=Path,
+                    help="a profile folder (runs/cpu), a models folder (runs/cpu/models) or one run; several "
+                         "runs score as their ensemble (default: the default profile's models)")
+    pr.add_argument("--seed", type=int, help="training seed of the runs to use (default: the lowest present)")
     pr.add_argument("--threshold", type=float, help="verdict threshold (default: chosen on validation videos)")
-    pr.add_argument("--json", action="store_true", help="print one JSON list instead of a line per file")
+    pr.add_argument("--json", nargs="?", const="-", metavar="FILE",
+                    help="write one JSON list to FILE (no FILE: print it instead of a line per file)")
+    pr.add_argument("--csv", nargs="?", const="-", metavar="FILE",
+                    help="write a table, one row per file, to FILE (no FILE: print it)")
     pr.add_argument("--device", help="cpu or cuda (default: cuda if available)")
     pr.set_defaults(func=_cmd_predict)
+
+    ex = commands.add_parser("exercises", help="write the instructor bundle: student notebooks and answer key")
+    ex.add_argument("--out", type=Path, default=None, help="folder (default: runs/exercises)")
+    ex.set_defaults(func=_cmd_exercises)
+
+    lab = commands.add_parser("lab", help="JupyterLab (offline) with the chapters opening as notebooks")
+    lab.set_defaults(func=_cmd_lab)  # other options go to `jupyter lab`, e.g. --port=8890 --no-browser
+
+    res = commands.add_parser("results", help="compute the study's summary tables from the scores tables")
+    res.add_argument("--profile", default="cpu")
+    res.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples")
+    res.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    res.set_defaults(func=_cmd_results)
 
     book = commands.add_parser("book", help="execute the chapters and build the HTML book")
     book.add_argument("--profile", default="cpu")
@@ -205,7 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return args.func(args)
     except UserInputError as err:

@@ -6,16 +6,14 @@ the benchmark videos (frames sampled uniformly in time, MTCNN face crops, flow
 midpoints) and each member scores the face crops it can read: an image has no clip, so
 temporal members sit out and the breakdown says so.
 
-Ensembles are soft votes: every member's video-level score becomes a fake probability
-(classifiers already give one; a one-class scorer's anomaly score is mapped with a
-logistic fit on the training domain's validation videos), and the ensemble score is their
-mean. The default threshold maximises Youden's J on the same validation videos, for the
-members that took part.
+Ensembles are the study's own soft vote, :class:`~analysis.evaluation.ensembles.Ensemble`,
+fitted on the training domain's validation videos of the members that took part: each
+member's score is calibrated (Platt scaling) into a fake probability, the ensemble score
+is their mean, and the default threshold maximises Youden's J on the same videos.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,14 +23,18 @@ import pandas as pd
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from analysis import ensembles, face_detect, flow, metrics
-from analysis.datasets import cache_field, video_input
+from analysis.evaluation import ensembles, metrics
+from analysis.preprocess import face_detect, flow
+from analysis.training.crop_datasets import cache_field, video_input
 from analysis.errors import UserInputError
 from analysis.models import get_spec, replace_pretrained
-from analysis.preprocess import crop_frames
-from analysis.profiles import get_profile
-from analysis.train import RUN_FORMAT, score_batch
-from analysis.video import sample_frames
+from analysis.paths import run_dir
+from analysis.preprocess.pipeline import crop_frames
+from analysis.profiles import DEFAULT_PROFILE, Profile, profile_from_dict
+from analysis.evaluation.scores_table import SOURCE, VAL, subset
+from analysis.training.run_record import BEST_CHECKPOINT, RECORD_FILE, Run, read_run
+from analysis.training.scoring import score_batch
+from analysis.preprocess.video import sample_frames
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -70,66 +72,110 @@ class Prediction:
                 f"{self.faces_found}/{self.frames} frames with a face; {parts}{skipped}")
 
 
-def _run_folders(path: Path) -> list[Path]:
+def prediction_table(results: list[dict]) -> pd.DataFrame:
+    """One row per file: verdict, score, threshold, faces found, each model's own score,
+    the models that sat out and why, and the error for a file that could not be scored."""
+    rows = []
+    for result in results:
+        row = {key: value for key, value in result.items() if key not in ("models", "skipped")}
+        row.update({f"{name} score": value for name, value in result.get("models", {}).items()})
+        skipped = result.get("skipped", {})
+        row["skipped"] = "; ".join(f"{name}: {why}" for name, why in skipped.items())
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    leading = [c for c in ("file", "is_fake", "score", "threshold", "frames", "faces_found") if c in table]
+    return table[leading + [c for c in table.columns if c not in leading]]
+
+
+def find_runs(path: str | Path | None = None) -> list[Path]:
+    """The trained runs a detector is built from.
+
+    ``path`` may be one run (a folder with ``record.json``), a folder of runs such as
+    ``runs/cpu/models``, or a profile's folder such as ``runs/cpu``; without it, the
+    default profile's models, which ``make book`` trains."""
+    if path is None:
+        models = run_dir(DEFAULT_PROFILE) / "models"
+        runs = sorted(p.parent for p in models.rglob(RECORD_FILE)) if models.is_dir() else []
+        if not runs:
+            raise UserInputError(
+                f"No trained models of the default profile {DEFAULT_PROFILE!r} in {models}: run `make book` "
+                "first (it trains them), or pass --run with a profile folder, a models folder or one run.")
+        return runs
     path = Path(path)
     if not path.is_dir():
-        raise UserInputError(f"Run folder {path} does not exist; pass a folder written by "
-                             "`python -m analysis train` or a folder of such runs (runs/cpu/models).")
-    if (path / "record.json").is_file():
+        raise UserInputError(f"Run folder {path} does not exist; pass a profile folder (runs/cpu), its models "
+                             "folder (runs/cpu/models) or one run written by `python -m analysis train`.")
+    if (path / RECORD_FILE).is_file():
         return [path]
-    runs = sorted(p.parent for p in path.glob("*/record.json"))
+    search = path / "models" if (path / "models").is_dir() else path  # not the profile's crop cache
+    runs = sorted(p.parent for p in search.rglob(RECORD_FILE))
     if not runs:
-        raise UserInputError(f"{path} holds no trained run: expected record.json in it or in its sub-folders.")
+        raise UserInputError(f"{path} holds no trained run: expected record.json in it or in a folder below it "
+                             "(a profile folder such as runs/cpu, its models folder, or one run).")
     return runs
 
 
-def _load_member(run: Path, device: str) -> tuple[Member, str]:
-    record = json.loads((run / "record.json").read_text())
-    if record.get("run_format") != RUN_FORMAT:
-        raise UserInputError(
-            f"{run} was written by another version of the study (run format {record.get('run_format')}, "
-            f"this code reads {RUN_FORMAT}); retrain it with `python -m analysis train`."
-        )
-    checkpoint = run / "best.pt"
-    if not checkpoint.is_file() or not (run / "scores.csv").is_file():
-        raise UserInputError(f"{run} is incomplete: best.pt and scores.csv are written when training ends.")
-    spec = get_spec(record["model"])
-    profile = record["config"]["profile"]
-    variant = spec.variant(profile)
+def one_seed(runs: list[Run], seed: int | None = None) -> list[Run]:
+    """The runs of one training seed: ``seed``, or the lowest seed present, the one the
+    book's headline numbers read. Two runs of one model and seed are an error."""
+    seeds = sorted({run.seed for run in runs})
+    chosen = seeds[0] if seed is None else seed
+    kept = [run for run in runs if run.seed == chosen]
+    if not kept:
+        raise UserInputError(f"No run of training seed {seed}; the runs have seeds {seeds}.")
+    seen: dict[str, Path] = {}
+    for run in kept:
+        if run.model in seen:  # they would replace each other in the ensemble
+            raise UserInputError(f"Two runs of {run.model} with seed {chosen}: {seen[run.model]} and {run.path}; "
+                                 "pass a folder with one run per model and seed.")
+        seen[run.model] = run.path
+    return kept
+
+
+def _load_member(run: Run, device: str) -> tuple[Member, Profile]:
+    profile = profile_from_dict(run.record["config"]["profile"])
+    spec = get_spec(run.model)
+    variant = profile.variant(run.model)
     model = spec.builder(replace_pretrained(variant))
+    checkpoint = run.path / BEST_CHECKPOINT
+    if not checkpoint.is_file():
+        raise UserInputError(f"{run.path} is incomplete: {BEST_CHECKPOINT} is written when training ends.")
     state = torch.load(checkpoint, map_location=device, weights_only=False)
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:
         raise UserInputError(f"{checkpoint} does not fit the current {spec.name} architecture: {err}") from None
-    scores = pd.read_csv(run / "scores.csv", dtype={"video_id": str})
-    validation = metrics.subset(scores, "source", "val")
+    validation = subset(run.scores, SOURCE, VAL)
     return Member(spec.name, spec, variant, model.to(device).eval(), validation), profile
 
 
 class Detector:
     """One run or an ensemble of runs, ready to score image and video files."""
 
-    def __init__(self, members: list[Member], profile: str, device: str = "cpu"):
+    def __init__(self, members: list[Member], profile: Profile, device: str = "cpu"):
         self.members = {m.name: m for m in members}
-        self.profile = get_profile(profile)
+        self.profile = profile
         self.device = device
-        validation = ensembles.to_wide(pd.concat([m.validation for m in members]))
-        self.maps = ensembles.fit_probability_maps(validation, [m.name for m in members if m.spec.one_class])
-        self.validation = ensembles.to_probabilities(validation, self.maps) if len(members) > 1 else validation
+        self.validation = ensembles.to_wide(pd.concat([m.validation for m in members]))
+        self._one_class = [m.name for m in members if m.spec.one_class]
+        self._ensembles: dict[tuple[str, ...], ensembles.Ensemble] = {}
         self._threshold: float | None = None
         self._face_detector = face_detect.make_detector(device)
         self._flow, _ = flow.make_flow(None, device)
 
     @classmethod
-    def from_run(cls, path: str | Path, device: str | None = None) -> "Detector":
-        """Load one run folder, or every run in a folder of runs (one profile)."""
+    def from_run(cls, path: str | Path | None = None, device: str | None = None,
+                 seed: int | None = None) -> "Detector":
+        """Load one run, or every run of a models or profile folder (see :func:`find_runs`;
+        no path: the default profile's models), one training seed of each model (see
+        :func:`one_seed`)."""
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        loaded = [_load_member(run, device) for run in _run_folders(Path(path))]
-        profiles = {profile for _, profile in loaded}
+        runs = one_seed([read_run(run) for run in find_runs(path)], seed)
+        loaded = [_load_member(run, device) for run in runs]
+        profiles = {profile.name for _, profile in loaded}
         if len(profiles) > 1:
             raise UserInputError(f"{path} mixes runs of profiles {sorted(profiles)}; use one profile's runs.")
-        return cls([member for member, _ in loaded], profiles.pop(), device)
+        return cls([member for member, _ in loaded], loaded[0][1], device)
 
     @property
     def names(self) -> list[str]:
@@ -139,27 +185,35 @@ class Detector:
         """Use a fixed threshold instead of the one chosen on validation videos."""
         self._threshold = float(threshold)
 
+    def ensemble(self, names: list[str]) -> ensembles.Ensemble:
+        """The soft vote of ``names``, fitted on their validation videos (once per set of
+        members: an image leaves out the temporal members)."""
+        key = tuple(sorted(names))
+        if key not in self._ensembles:
+            self._ensembles[key] = ensembles.Ensemble("soft_vote", key, raw_scores=self._one_class).fit(self.validation)
+        return self._ensembles[key]
+
     def threshold(self, names: list[str]) -> float:
-        """The current threshold for an ensemble of ``names``."""
+        """The current threshold for an ensemble of ``names`` (one run: on its own score)."""
         if self._threshold is not None:
             return self._threshold
-        validation = self.validation[names].dropna()
-        labels = validation.index.get_level_values("label").to_numpy()
-        return metrics.youden_threshold(labels, validation.mean(axis=1).to_numpy())
+        if len(self.members) == 1:
+            validation = self.validation[names[0]].dropna()
+            return metrics.youden_threshold(validation.index.get_level_values("label").to_numpy(), validation.to_numpy())
+        return self.ensemble(names).threshold_
 
     def _combine(self, own: dict[str, float]) -> float:
-        """A single run's own score, or the soft vote of the members' probabilities."""
+        """A single run's own score, or the soft vote of the members' calibrated scores."""
         if len(self.members) == 1:
             return next(iter(own.values()))
-        row = ensembles.to_probabilities(pd.DataFrame([own]), self.maps)
-        return float(row.mean(axis=1).iloc[0])
+        return float(self.ensemble(list(own)).score(pd.DataFrame([own])).iloc[0])
 
     def predict(self, path: str | Path) -> Prediction:
         """Score one image or video file; raises :class:`UserInputError` for a file that
         cannot be read or shows no face."""
         path = Path(path)
-        frames = _read_media(path, self.profile.frames_per_video)
-        arrays = crop_frames(frames, self.profile, self._face_detector, self._flow)
+        frames = _read_media(path, self.profile.preprocessing.frames_per_video)
+        arrays = crop_frames(frames, self.profile.preprocessing, self._face_detector, self._flow)
         if not arrays["detected"].any():
             raise UserInputError(f"{path}: MTCNN found no face in {len(frames)} frame(s).")
         own, skipped = {}, {}
@@ -169,7 +223,7 @@ class Detector:
                 skipped[name] = "needs a video, not a single image"
                 continue
             batch = video_input(arrays[needed], member.spec, member.variant).to(self.device)
-            own[name] = float(score_batch(member.model, batch, member.spec).mean())
+            own[name] = float(score_batch(member.model, batch).mean())
         if not own:
             raise UserInputError(f"{path}: none of the detector's models ({', '.join(self.members)}) reads a single image.")
         score = self._combine(own)

@@ -1,26 +1,70 @@
-"""Profiles: one named, frozen set of run parameters.
+"""Profiles: every setting of a run, in one frozen object per name.
 
 ``cpu`` is the default and runs the embedded benchmark on a laptop CPU; ``paper`` is the
 seeds' recipe on FaceForensics++ C23 -> Celeb-DF v2 on CUDA; ``tiny`` exists for tests.
-Chapters receive the profile name as a papermill parameter and look it up here.
+A :class:`Profile` owns its data source (and the benchmark's size), its preprocessing,
+its models' sizes, its training recipe and seeds; the stages receive it as an object.
+Any field can be changed for one run from the command line
+(``python -m analysis run --profile cpu -o recipe.epochs=5``, see :func:`apply_overrides`),
+and every run record stores the resolved profile.
+
+The values of all profiles are in :data:`PROFILES` at the end of this module.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+
+import yaml
 
 from analysis.errors import UserInputError
 
+BENCHMARK, REAL = "benchmark", "real"  # what a profile studies: the embedded benchmark or FF++/Celeb-DF
+CPU, CUDA = "cpu", "cuda"
+PLATEAU, ONE_CYCLE = "plateau", "one_cycle"  # learning-rate schedules of a recipe
+RECIPE_PER_MODEL = ("lr", "time_budget_seconds", "epochs", "batch_size")  # recipe fields a model may set
+
 
 @dataclass(frozen=True)
-class Profile:
-    """Parameters that differ between a laptop run and the paper recipe."""
+class BenchmarkSize:
+    """How many identity pairs of the embedded benchmark go to each source split and to
+    each target subset, and the length of every video."""
 
-    name: str
-    description: str
-    source_dataset: str  # training domain
+    train_pairs: int
+    val_pairs: int
+    test_pairs: int
+    target_pairs: int  # per target subset
+    frames: int
+    fps: int
+
+    def pairs(self, subset) -> int:
+        """Identity pairs of one benchmark subset: every source split's, or ``target_pairs``."""
+        if subset.domain == "source":
+            return self.train_pairs + self.val_pairs + self.test_pairs
+        return self.target_pairs
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """What the study reads, and the embedded benchmark the book shows."""
+
+    kind: str  # BENCHMARK: train and test on the embedded benchmark; REAL: FF++ -> Celeb-DF
+    source_dataset: str  # training domain, as the book names it
     target_dataset: str  # cross-domain test set, touched once for reporting
-    frames_per_video: int
+    benchmark: BenchmarkSize  # the embedded benchmark (the benchmark chapter shows it for REAL too)
+    seed: int = 0  # of the benchmark's generation and its identity split
+    manifests: tuple[str, ...] = ()  # REAL: manifests (under data_manifests/ unless absolute), by `analysis index`
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """What the crop cache holds for every video."""
+
+    frames_per_video: int  # sampled uniformly in time
     crop_size: int  # face crops for the 2-D models
     clip_crop_size: int  # face crops for the 3-D (R3D) models
 
@@ -28,35 +72,97 @@ class Profile:
         return asdict(self)
 
 
-PROFILES = {
-    "cpu": Profile(
-        name="cpu",
-        description="embedded synthetic benchmark, sized for a 2-core laptop CPU",
-        source_dataset="synthetic source domain",
-        target_dataset="synthetic target domain",
-        frames_per_video=8,
-        crop_size=64,
-        clip_crop_size=64,
-    ),
-    "paper": Profile(
-        name="paper",
-        description="the seeds' recipe on the real datasets, on a CUDA GPU",
-        source_dataset="FaceForensics++ C23",
-        target_dataset="Celeb-DF v2 (official 518-video test list)",
-        frames_per_video=20,  # ResNeXt50 + LSTM reads 20; the 16-frame models take 16 of them
-        crop_size=224,
-        clip_crop_size=112,
-    ),
-    "tiny": Profile(
-        name="tiny",
-        description="a few seconds of work, for tests",
-        source_dataset="synthetic source domain",
-        target_dataset="synthetic target domain",
-        frames_per_video=4,
-        crop_size=48,
-        clip_crop_size=32,
-    ),
-}
+@dataclass(frozen=True)
+class Recipe:
+    """Schedule and optimiser settings shared by a profile's models."""
+
+    warmup_epochs: int  # two-stage only: head-only epochs on a frozen backbone
+    epochs: int  # fine-tune epochs (two-stage) or all epochs (single-stage, one-class)
+    batch_size: int
+    lr: float  # full-network learning rate
+    head_lr: float  # warm-up learning rate of the head
+    weight_decay: float
+    patience: int  # epochs without a better validation AUC before stopping
+    train_frames_per_video: int | None  # frames drawn per video and epoch (frame models); None: all
+    time_budget_seconds: float | None = None  # per model run; None: no budget
+    schedule: str = "plateau"  # PLATEAU (ReduceLROnPlateau, the cards) or ONE_CYCLE over all epochs
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """How a profile builds and trains a model; ``None`` keeps the default.
+
+    In :attr:`Profile.models` these are the defaults of every model; an entry of
+    :attr:`Profile.per_model` changes only the fields it sets.
+    """
+
+    variant: str | None = None  # the registry variant: "paper" (the card's) or "cpu"
+    input_size: int | None = None  # instead of the variant's input size
+    max_frames: int | None = None  # at most this many frames per clip or sequence
+    pretrained: bool | None = None  # False: random init (no weights needed)
+    lr: float | None = None  # instead of the recipe's (a model card's own rate)
+    time_budget_seconds: float | None = None  # instead of the recipe's
+    epochs: int | None = None  # instead of the recipe's
+    batch_size: int | None = None  # instead of the recipe's
+
+    def merged(self, other: "ModelSettings") -> "ModelSettings":
+        """These settings with every field ``other`` sets."""
+        return replace(self, **{k: v for k, v in asdict(other).items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every setting of one kind of run."""
+
+    name: str
+    description: str
+    data: DataSource
+    preprocessing: Preprocessing
+    recipe: Recipe
+    models: ModelSettings  # defaults of every model
+    per_model: Mapping[str, ModelSettings] = field(default_factory=dict)
+    train_models: tuple[str, ...] = ()  # the models a run trains; () = every registered model
+    seeds: tuple[int, ...] = (0,)  # training seeds: one run per model and seed
+    device: str = CPU  # CPU or CUDA; a CUDA profile on a machine without one stops
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def studies_benchmark(self) -> bool:
+        return self.data.kind == BENCHMARK
+
+    def model_names(self) -> list[str]:
+        """The models a run of this profile trains, in the registry's order."""
+        from analysis.models import get_spec, list_models
+
+        if not self.train_models:
+            return list_models()
+        return [get_spec(name).name for name in self.train_models]  # unknown names raise
+
+    def model_settings(self, model: str) -> ModelSettings:
+        return self.models.merged(self.per_model.get(model, ModelSettings()))
+
+    def variant(self, model: str):
+        """The registry variant of ``model`` with this profile's sizes applied."""
+        from analysis.models import get_spec
+
+        settings = self.model_settings(model)
+        variant = get_spec(model).variant(settings.variant)
+        changes = {}
+        if settings.input_size is not None:
+            changes["input_size"] = settings.input_size
+        if settings.max_frames is not None:
+            changes["frames"] = min(variant.frames, settings.max_frames)
+        if settings.pretrained is not None:
+            changes["pretrained"] = settings.pretrained
+        return replace(variant, **changes)
+
+    def recipe_for(self, model: str) -> Recipe:
+        """The recipe with ``model``'s own learning rate, time budget, epochs and batch size, if it has them."""
+        settings = self.model_settings(model)
+        changes = {k: getattr(settings, k) for k in RECIPE_PER_MODEL if getattr(settings, k) is not None}
+        return replace(self.recipe, **changes)
 
 
 def get_profile(name: str) -> Profile:
@@ -64,6 +170,133 @@ def get_profile(name: str) -> Profile:
     try:
         return PROFILES[name]
     except KeyError:
-        raise UserInputError(
-            f"Unknown profile {name!r}; choose one of {sorted(PROFILES)}."
-        ) from None
+        raise UserInputError(f"Unknown profile {name!r}; choose one of {sorted(PROFILES)}.") from None
+
+
+def as_profile(profile: str | Profile) -> Profile:
+    """A profile object from an object or a name."""
+    return profile if isinstance(profile, Profile) else get_profile(profile)
+
+
+def resolve(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Profile:
+    """The named profile with ``key=value`` overrides applied."""
+    return apply_overrides(get_profile(name), overrides)
+
+
+def apply_overrides(profile: Profile, overrides: list[str] | tuple[str, ...]) -> Profile:
+    """Change fields by dotted path: ``recipe.epochs=5``, ``models.pretrained=false``,
+    ``per_model.vit_in21k.lr=1e-6``, ``seeds=[0,1,2]``, ``device=cpu``. Values are read as
+    YAML and checked against the field's type."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise UserInputError(f"Override {item!r} is not of the form key=value, such as recipe.epochs=5.")
+        profile = _set(profile, key.strip().split("."), yaml.safe_load(text), key.strip())
+    return profile
+
+
+def _set(node, path: list[str], value, full_key: str):
+    if isinstance(node, Mapping):  # per_model: the key is a model name
+        from analysis.models import get_spec
+
+        name = get_spec(path[0]).name  # an unknown model raises with the choices
+        entry = node.get(name, ModelSettings())
+        if len(path) == 1:
+            raise UserInputError(f"Override {full_key!r} needs a field, such as {full_key}.lr=1e-4.")
+        return {**node, name: _set(entry, path[1:], value, full_key)}
+    fields = {f.name: f for f in dataclasses.fields(node)}
+    if path[0] not in fields:
+        raise UserInputError(f"Unknown profile field {full_key!r}: {path[0]!r} is not one of {sorted(fields)}.")
+    hints = typing.get_type_hints(type(node))
+    if len(path) == 1:
+        return replace(node, **{path[0]: _checked(value, hints[path[0]], full_key)})
+    return replace(node, **{path[0]: _set(getattr(node, path[0]), path[1:], value, full_key)})
+
+
+def _checked(value, hint, key: str):
+    """``value`` converted to the field's type, or a UserInputError saying what was expected."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for option in options:
+        if option is type(None) and value is None:
+            return None
+        origin = typing.get_origin(option)
+        if origin is tuple and isinstance(value, (list, tuple)):
+            return tuple(_checked(v, typing.get_args(option)[0], key) for v in value)
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if option is float and isinstance(value, str):  # YAML reads 1e-6 (no dot) as text
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if option in (int, str, bool) and type(value) is option:
+            return value
+    expected = " or ".join(getattr(o, "__name__", str(o)) for o in options)
+    raise UserInputError(f"Override {key}={value!r}: expected {expected}, got {type(value).__name__}.")
+
+
+DEFAULT_PROFILE = CPU  # what `make book` builds and `predict` reads when not told otherwise
+_CPU_BENCHMARK = BenchmarkSize(train_pairs=100, val_pairs=40, test_pairs=100, target_pairs=84, frames=8, fps=8)
+
+PROFILES = {
+    "cpu": Profile(
+        name="cpu",
+        description="embedded synthetic benchmark, sized for a 2-core laptop CPU",
+        data=DataSource(BENCHMARK, "synthetic source domain", "synthetic target domain", _CPU_BENCHMARK),
+        preprocessing=Preprocessing(frames_per_video=8, crop_size=64, clip_crop_size=64),
+        # From random init: no head warm-up (a frozen random backbone offers nothing), one-cycle
+        # AdamW, two of the eight frames of each video per epoch so that validation, which
+        # decides when to stop, comes often. Per model: epochs sized so the schedule ends
+        # within its time budget on an idle 2-core machine (benchmarks/train_throughput.py);
+        # the budgets sum to 12 minutes.
+        recipe=Recipe(warmup_epochs=0, epochs=7, batch_size=64, lr=3e-3, head_lr=3e-3, weight_decay=0.05,
+                      patience=3, train_frames_per_video=2, time_budget_seconds=90.0, schedule=ONE_CYCLE),
+        models=ModelSettings(variant="cpu"),
+        per_model={
+            "vit_b16": ModelSettings(lr=1e-3, time_budget_seconds=60.0),
+            "vit_in21k": ModelSettings(lr=1e-3, time_budget_seconds=60.0),
+            "r3d18": ModelSettings(epochs=3, batch_size=16, time_budget_seconds=120.0),
+            "r3d18_flow": ModelSettings(epochs=3, batch_size=16, time_budget_seconds=90.0),
+            "resnext50_lstm": ModelSettings(epochs=3, batch_size=16, time_budget_seconds=120.0),
+            "deep_svdd": ModelSettings(epochs=6, time_budget_seconds=45.0),
+            "autoencoder": ModelSettings(epochs=6, time_budget_seconds=45.0),
+        },
+    ),
+    "paper": Profile(
+        name="paper",
+        description="the seeds' recipe on the real datasets, on a CUDA GPU",
+        data=DataSource(REAL, "FaceForensics++ C23", "Celeb-DF v2 (official 518-video test list)",
+                        _CPU_BENCHMARK, manifests=("ffpp_c23.csv", "celebdf_v2.csv")),
+        # ResNeXt50 + LSTM reads 20 frames; the 16-frame models take 16 of them
+        preprocessing=Preprocessing(frames_per_video=20, crop_size=224, clip_crop_size=112),
+        recipe=Recipe(warmup_epochs=3, epochs=10, batch_size=32, lr=1e-4, head_lr=1e-3, weight_decay=1e-4,
+                      patience=3, train_frames_per_video=None),
+        models=ModelSettings(variant="paper"),
+        per_model={"vit_in21k": ModelSettings(lr=1e-6)},  # model card 002: AdamW at 1e-6
+        device=CUDA,
+    ),
+    "tiny": Profile(
+        name="tiny",
+        description="a few seconds of work, for tests",
+        data=DataSource(BENCHMARK, "synthetic source domain", "synthetic target domain",
+                        BenchmarkSize(train_pairs=4, val_pairs=2, test_pairs=2, target_pairs=1, frames=6, fps=6)),
+        preprocessing=Preprocessing(frames_per_video=4, crop_size=48, clip_crop_size=32),
+        recipe=Recipe(warmup_epochs=1, epochs=1, batch_size=8, lr=1e-3, head_lr=3e-3, weight_decay=1e-4,
+                      patience=1, train_frames_per_video=2),
+        models=ModelSettings(variant="cpu", input_size=32, max_frames=4),  # every cpu variant, shrunk
+    ),
+}
+
+
+def profile_from_dict(data: dict) -> Profile:
+    """The profile a run record stored (``Profile.as_dict``), as an object again."""
+    source = data["data"]
+    return Profile(
+        name=data["name"], description=data["description"],
+        data=DataSource(**{**source, "benchmark": BenchmarkSize(**source["benchmark"]),
+                           "manifests": tuple(source["manifests"])}),
+        preprocessing=Preprocessing(**data["preprocessing"]), recipe=Recipe(**data["recipe"]),
+        models=ModelSettings(**data["models"]),
+        per_model={name: ModelSettings(**settings) for name, settings in data["per_model"].items()},
+        train_models=tuple(data["train_models"]), seeds=tuple(data["seeds"]), device=data["device"],
+    )

@@ -2,7 +2,7 @@
 
 Reference approach (as in the model cards' companion code): seek each sampled frame
 with OpenCV (``CAP_PROP_POS_FRAMES``) and call MTCNN once per full-resolution frame to
-get the face crop. Pipeline: ``analysis.preprocess.process_video`` (decode once, one
+get the face crop. Pipeline: ``analysis.preprocess.pipeline.process_video`` (decode once, one
 MTCNN batch per video on frames downscaled to at most 640 px, crops at two sizes, flow
 midpoints). Videos: rendered faces at 1280x720, 640x360 and 320x240, 10 s at 25 fps.
 
@@ -19,11 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from analysis import face_detect, flow
-from analysis.faces import Expression, Light, Pose, random_identity, render
-from analysis.preprocess import process_video
+from analysis.preprocess import face_detect, flow
+from analysis.benchmark.face_render import Expression, Light, Pose, random_identity, render
+from analysis.preprocess.pipeline import process_video
 from analysis.profiles import get_profile
-from analysis.video import sample_indices, write_video
+from analysis.preprocess.video import sample_indices, write_video
 
 SIZES = ((1280, 720), (640, 360), (320, 240))
 SECONDS, FPS = 10, 25
@@ -62,14 +62,15 @@ def main() -> None:
     parser.add_argument("--profile", default="paper")
     parser.add_argument("--videos-per-size", type=int, default=2)
     args = parser.parse_args()
-    profile = get_profile(args.profile)
+    name = args.profile
+    profile = get_profile(name).preprocessing
     k = profile.frames_per_video
     pipeline_detector = face_detect.make_detector()
     reference_detector = face_detect.make_detector()
     reference_detector.image_size = profile.crop_size
     reference_detector.margin = face_detect.MARGIN_AT_224
     flow_fn, flow_name = flow.make_flow()
-    print(f"profile {profile.name}: {k} frames per video, crops {profile.crop_size}/{profile.clip_crop_size} px, flow: {flow_name}")
+    print(f"profile {name}: {k} frames per video, crops {profile.crop_size}/{profile.clip_crop_size} px, flow: {flow_name}")
     print(f"{'video':>12} {'reference f/s':>14} {'pipeline f/s':>13} {'ratio':>6}")
     totals = {"reference": 0.0, "pipeline": 0.0, "frames": 0}
     with tempfile.TemporaryDirectory() as folder:

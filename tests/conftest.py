@@ -50,31 +50,32 @@ def assert_identity_disjoint(manifest) -> None:
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory) -> tuple[Path, Path]:
     """The tiny benchmark and its crop cache: (manifest path, cache folder)."""
-    from analysis.manifest import read_manifest
-    from analysis.preprocess import preprocess
+    from analysis.data.manifest import read_manifest
+    from analysis.preprocess.pipeline import preprocess
     from analysis.profiles import get_profile
-    from analysis.synthetic import generate
+    from analysis.benchmark.generator import generate
 
     root = tmp_path_factory.mktemp("prepared")
     generate(root / "bench", profile="tiny", seed=0, workers=2)
     manifest = root / "bench" / "manifest.csv"
-    preprocess(read_manifest(manifest), root / "cache", get_profile("tiny"))
+    preprocess(read_manifest(manifest), root / "cache", get_profile("tiny").preprocessing)
     return manifest, root / "cache"
 
 
 def train_config(prepared, out, model="resnet18", **changes):
-    from analysis.train import TrainConfig
+    from analysis.profiles import get_profile
+    from analysis.training.trainer import TrainConfig
 
     manifest, cache_dir = prepared
-    return TrainConfig(model=model, profile="tiny", manifest=str(manifest), cache_dir=str(cache_dir),
-                       out_dir=str(out), seed=3, device="cpu", **changes)
+    return TrainConfig(model=model, profile=get_profile("tiny"), manifest=str(manifest), cache_dir=str(cache_dir),
+                       out_dir=str(out), seed=3, **changes)
 
 
 @pytest.fixture(scope="session")
 def trained_runs(prepared, tmp_path_factory) -> Path:
     """A folder of tiny runs, as ``make book`` fills ``runs/<profile>/models``: two
     classifiers (a frame and a clip model) and the two one-class scorers."""
-    from analysis.train import train
+    from analysis.training.trainer import train
 
     root = tmp_path_factory.mktemp("runs")
     for model in ("resnet18", "r3d18", "deep_svdd", "autoencoder"):

@@ -7,11 +7,10 @@ import json
 import pandas as pd
 import torch
 
-from analysis.manifest import read_manifest
+from analysis.data.manifest import read_manifest
 from analysis.models import create_model, get_spec, list_models
 from analysis.models.anomaly import CENTRE_EPS, ConvAutoencoder, DeepSVDD
 from analysis.profiles import get_profile
-from analysis.train import RECIPES
 
 
 def test_both_scorers_are_registered_as_one_class():
@@ -65,7 +64,7 @@ def test_autoencoder_scores_mean_squared_reconstruction_error():
 def test_one_class_runs_train_on_reals_and_score_every_video(prepared, trained_runs):
     manifest = read_manifest(prepared[0])
     train_reals = manifest[(manifest["domain"] == "source") & (manifest["split"] == "train") & (manifest["label"] == 0)]
-    frames_per_video = RECIPES["tiny"].train_frames_per_video
+    frames_per_video = get_profile("tiny").recipe.train_frames_per_video
     for model in ("deep_svdd", "autoencoder"):
         run = trained_runs / model
         record = json.loads((run / "record.json").read_text())
@@ -73,5 +72,5 @@ def test_one_class_runs_train_on_reals_and_score_every_video(prepared, trained_r
         scores = pd.read_csv(run / "scores.csv", dtype={"video_id": str})
         video = scores[scores["frame_index"] == -1]
         assert len(video) == len(manifest) and (video["score"] >= 0).all()
-        assert len(scores) == len(manifest) * (1 + get_profile("tiny").frames_per_video)
+        assert len(scores) == len(manifest) * (1 + get_profile("tiny").preprocessing.frames_per_video)
         assert video["score"].nunique() > 1  # a collapsed scorer would give one value

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from analysis.artefacts import difference_maps, temporal_variation
+from analysis.benchmark.artefacts import difference_maps, temporal_variation
 
 
 def test_constant_change_has_no_temporal_variation():

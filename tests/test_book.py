@@ -5,23 +5,25 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from analysis import book
+from analysis.book import build
+from analysis.evaluation import study
 
 
 @pytest.fixture
 def scratch_book(tmp_path, monkeypatch):
     """Point the driver at a scratch chapter folder and output folder."""
-    monkeypatch.setattr(book, "SOURCE_DIR", tmp_path / "chapters")
-    monkeypatch.setattr(book, "EXECUTED_DIR", tmp_path / "notebooks")
+    monkeypatch.setattr(build, "SOURCE_DIR", tmp_path / "chapters")
+    monkeypatch.setattr(build, "EXECUTED_DIR", tmp_path / "notebooks")
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))  # chapter logs stay in the scratch folder
     (tmp_path / "chapters").mkdir()
     return tmp_path
 
 
 def test_toc_lists_the_datasets_chapter_and_each_has_a_source():
-    names = book.chapters()
+    names = build.chapters()
     assert "datasets" in names
     for name in names:
-        assert (book.SOURCE_DIR / f"{name}.md").is_file()
+        assert (build.SOURCE_DIR / f"{name}.md").is_file()
 
 
 def test_failing_cell_names_chapter_and_cell(scratch_book):
@@ -31,16 +33,37 @@ def test_failing_cell_names_chapter_and_cell(scratch_book):
         "# Broken\n\n```{code-cell} ipython3\nx = 1\n```\n\n"
         "```{code-cell} ipython3\nraise ValueError('deliberate')\n```\n"
     )
-    with pytest.raises(book.BookError) as caught:
-        book.execute_chapter("broken", {})
+    with pytest.raises(build.BookError) as caught:
+        build.execute_chapter("broken", {})
     message = str(caught.value)
     assert "'broken'" in message and "cell 2" in message and "ValueError: deliberate" in message
 
 
+def test_stderr_goes_to_the_terminal_and_the_log_not_the_page(scratch_book, capfd):
+    (scratch_book / "chapters" / "noisy.md").write_text(
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+        "kernelspec:\n  name: python3\n  display_name: Python 3\n---\n"
+        "# Noisy\n\n```{code-cell} ipython3\n:tags: [parameters, remove-input]\n\nquiet = False\n```\n\n"
+        "```{code-cell} ipython3\nimport sys, warnings\nfrom tqdm import tqdm\n"
+        "total = sum(tqdm(range(3), file=sys.stderr))\nwarnings.warn('careful')\nprint('the result', total)\n```\n"
+    )
+    log = scratch_book / "logs" / "noisy.log"
+    build.execute_chapter("noisy", {"quiet": True}, log=log)
+    executed = nbformat.read(scratch_book / "notebooks" / "noisy.ipynb", as_version=4)
+    outputs = [o for c in executed.cells for o in c.get("outputs", [])]
+    assert [o.get("name") for o in outputs if o.output_type == "stream"] == ["stdout"]
+    assert "the result 3" in outputs[0].text
+    logged = log.read_text()
+    assert "UserWarning: careful" in logged and "3/3" in logged
+    assert "UserWarning: careful" in capfd.readouterr().err
+    injected = next(c for c in executed.cells if "injected-parameters" in c.metadata["tags"])
+    assert "remove-input" in injected.metadata["tags"]  # hidden like the parameters cell it overrides
+
+
 def test_datasets_chapter_executes_with_parameters(scratch_book):
-    source = book.PROJECT_ROOT / "book" / "chapters" / "datasets.md"
+    source = build.PROJECT_ROOT / "book" / "chapters" / "datasets.md"
     (scratch_book / "chapters" / "datasets.md").write_text(source.read_text())
-    book.execute_chapter("datasets", {"profile": "tiny", "seed": 5})
+    build.execute_chapter("datasets", {"profile": "tiny", "seed": 5})
     executed = nbformat.read(scratch_book / "notebooks" / "datasets.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and "seed = 5" in injected[0].source
@@ -55,32 +78,43 @@ def test_external_assets_are_found(tmp_path):
         '<a href="https://example.org/paper">a citation link is fine</a>'
         '<img src="//cdn.example/y.png">'
     )
-    assert book.external_assets(tmp_path) == [
+    assert build.external_assets(tmp_path) == [
         ("page.html", "https://cdn.example/x.css"),
         ("page.html", "//cdn.example/y.png"),
     ]
 
 
-@pytest.mark.parametrize("chapter", ["anomaly", "diversity", "gap"])
-def test_analysis_chapters_execute_from_scores_tables_alone(chapter, scratch_book, trained_runs, tmp_path, monkeypatch):
-    """The analysis chapters run on a folder of tiny runs and write their CSV tables."""
+@pytest.mark.parametrize("chapter", ["anomaly", "diversity", "gap", "results"])
+def test_analysis_chapters_execute_from_scores_tables_alone(chapter, scratch_book, prepared, trained_runs, tmp_path,
+                                                            monkeypatch):
+    """The analysis chapters and the results page run on a folder of tiny runs (and the
+    benchmark manifest, which names each target video's kind of shift) and write their
+    CSV tables (the results page its summary, from the study module)."""
     import shutil
+
+    import pandas as pd
 
     runs = tmp_path / "runs"
     shutil.copytree(trained_runs, runs / "tiny" / "models")
+    (runs / "tiny" / "benchmark").mkdir()
+    shutil.copy(prepared[0], runs / "tiny" / "benchmark" / "manifest.csv")
     monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(runs))
-    source = book.PROJECT_ROOT / "book" / "chapters" / f"{chapter}.md"
+    source = build.PROJECT_ROOT / "book" / "chapters" / f"{chapter}.md"
     (scratch_book / "chapters" / f"{chapter}.md").write_text(source.read_text())
-    book.execute_chapter(chapter, {"profile": "tiny", "n_resamples": 50})
-    written = {p.name for p in (runs / "tiny" / "results").iterdir()}
+    build.execute_chapter(chapter, {"profile": "tiny", "n_resamples": 50})
+    results = runs / "tiny" / "results"
+    folder = results / "summary" if chapter == "results" else results
+    written = {p.name for p in folder.iterdir()}
     expected = {"anomaly": {"one_class_thresholds.csv", "one_class_agreement.csv", "one_class_gap.csv"},
-                "diversity": {"diversity.csv", "agreement.csv", "gain_vs_diversity.csv"},
-                "gap": {"gap.csv", "method_auc.csv", "published.csv", "levels.csv"}}[chapter]
+                "diversity": {"diversity.csv", "agreement.csv", "gain_vs_diversity.csv", "calibration.csv",
+                              "combiners.csv"},
+                "gap": {"gap.csv", "power.csv", "primary_endpoint.csv", "secondary_families.csv", "family_counts.csv",
+                        "seed_spread.csv", "method_auc.csv", "published.csv", "levels.csv", "gap_per_shift.csv"},
+                "results": {f"{name}.csv" for name in study.RESULT_FILES}}[chapter]
     assert expected <= written
     if chapter == "gap":
-        import pandas as pd
-
-        gap = pd.read_csv(runs / "tiny" / "results" / "gap.csv")
+        gap = pd.read_csv(results / "gap.csv")
         for column in ("members", "in-domain AUC", "in-domain AUC low", "in-domain AUC high", "cross-domain AUC",
-                       "cross-domain AUC low", "cross-domain AUC high", "gap", "gap low", "gap high"):
+                       "cross-domain AUC low", "cross-domain AUC high", "gap", "gap low", "gap high", "gap read"):
             assert gap[column].notna().all(), column
+        assert set(gap["gap read"]) <= {study.INTERPRETABLE, study.NOT_INTERPRETABLE}

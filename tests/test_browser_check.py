@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from analysis import browser_check
+from analysis.book import browser_check
 
 GOOD = """<html><head><title>ok</title></head><body id="top">
 <h1 id="intro">Intro</h1><a href="other.html#part">other</a> <a href="https://example.org">out</a>
@@ -54,3 +54,58 @@ def test_theme_templates_under_static_are_not_pages(site):
     (site / "_static").mkdir()
     (site / "_static" / "macros.html").write_text("{{ pathto('x.js', 1) }}")
     assert [p.name for p in browser_check.book_pages(site)] == ["index.html", "other.html"]
+
+
+def _cell(source: str, *outputs: str) -> str:
+    """A code cell as myst-nb renders it: highlighted input, then its outputs."""
+    body = "".join(outputs)
+    return (f'<div class="cell docutils container"><div class="cell_input docutils container">'
+            f'<div class="highlight-ipython3 notranslate"><div class="highlight"><pre>{source}</pre></div></div></div>'
+            f'<div class="cell_output docutils container">{body}</div></div>')
+
+
+def _stream(text: str, name: str = "stream") -> str:
+    return f'<div class="output {name} highlight-myst-ansi notranslate"><div class="highlight"><pre>{text}</pre></div></div>'
+
+
+def _table(*cells: str) -> str:
+    return ('<div class="output text_html"><table><thead><tr><th>reduction (%)</th></tr></thead><tbody>'
+            + "".join(f"<tr><td>{c}</td></tr>" for c in cells) + "</tbody></table></div>")
+
+
+CLEAN = ("<html><body><p>Trained like nanoGPT; <code>np.nan</code> marks a missing score.</p>"
+         + _cell('x <span class="o">=</span> np<span class="o">.</span>nan; df.dropna()',
+                 _stream("hello\n"), _table("12.5", "–<sup>a</sup>"))
+         + "<p><sup>a</sup> undefined: the in-domain AUC is at chance.</p></body></html>")
+
+
+def test_clean_page_has_no_text_problems():
+    assert browser_check.page_text_problems(CLEAN) == []
+
+
+@pytest.mark.parametrize("output, kind", [
+    (_stream(" 45%|████▌     | 9/20 [00:03&lt;00:04,  2.5video/s]\n"), "progress-bar lines"),
+    (_stream("epoch 1: 100%|##########| 3/3 [00:01&lt;00:00]\n"), "progress-bar lines"),
+    (_stream("careful\n", name="stderr"), "stderr blocks"),
+    (_stream("/x/train.py:12: UserWarning: lr too high\n  warnings.warn(msg)\n"), "Python warnings"),
+    (_stream("WARNING:root:no face found\n"), "Python warnings"),
+    (_table("12.5", "nan"), "raw nan in cell outputs"),
+    (_table("NaN"), "raw nan in cell outputs"),
+    (_table("&lt;NA&gt;"), "raw nan in cell outputs"),
+])
+def test_logs_and_raw_nan_in_outputs_are_problems(output, kind):
+    problems = browser_check.page_text_problems(f"<html><body>{_cell('run()', output)}</body></html>")
+    assert len(problems) == 1 and problems[0].startswith(kind), problems
+
+
+def test_raw_nan_in_prose_is_a_problem_and_counts_lines():
+    page = "<html><body><p>The reduction is nan %.</p><p>Its interval is [NaN, 0.3].</p></body></html>"
+    (problem,) = browser_check.page_text_problems(page)
+    assert problem == "raw nan in the text (show a dash and say why): 2, first 'The reduction is nan %.'"
+
+
+def test_content_problems_name_the_page(site):
+    assert browser_check.content_problems(site) == []
+    (site / "training.html").write_text(_cell("train()", _stream("100%|█| 3/3 [00:01&lt;00:00, 2it/s]\n", "stderr")))
+    problems = browser_check.content_problems(site)
+    assert [p.split(":")[0] for p in problems] == ["training.html", "training.html"]

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
 from analysis import Detector
 from analysis.cli import main
+from analysis.detector import find_runs, one_seed
+from analysis.training.run_record import read_run
 from analysis.errors import UserInputError
-from analysis.manifest import read_manifest
-from analysis.video import read_frames
+from analysis.evaluation.ensembles import Ensemble
+from analysis.data.manifest import read_manifest
+from analysis.preprocess.video import read_frames
+from analysis.profiles import DEFAULT_PROFILE
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +59,15 @@ def test_an_image_is_scored_by_the_frame_models_only(ensemble, files):
     assert set(result.skipped) == {"r3d18"} and result.frames == 1
     # its threshold is the one chosen on validation for the members that took part
     assert result.threshold == ensemble.threshold(list(result.models))
+
+
+def test_the_detector_votes_with_the_studys_fitted_ensemble(ensemble, files):
+    result = ensemble.predict(files["video"])
+    shared = ensemble.ensemble(list(result.models))
+    assert isinstance(shared, Ensemble) and shared.kind == "soft_vote"
+    same = Ensemble("soft_vote", result.models, raw_scores=["autoencoder", "deep_svdd"]).fit(ensemble.validation)
+    assert result.score == pytest.approx(same.score(pd.DataFrame([result.models])).item())
+    assert result.threshold == pytest.approx(same.threshold_)
 
 
 def test_set_threshold_decides_the_verdict(ensemble, files):
@@ -104,3 +119,73 @@ def test_cli_scores_good_files_reports_bad_ones_and_exits_non_zero(trained_runs,
     assert main(["predict", str(files["image"]), "--run", str(trained_runs)]) == 0
     assert "face.png:" in capsys.readouterr().out
     assert main(["predict", str(files["image"]), "--run", str(trained_runs / "nowhere")]) == 2
+
+
+def _link_tree(source, target):
+    """A copy of a folder of runs made of hard links (checkpoints are not duplicated)."""
+    shutil.copytree(source, target, copy_function=os.link)
+    return target
+
+
+def test_predict_without_run_uses_the_default_profile_or_says_to_build_the_book(trained_runs, files, tmp_path,
+                                                                                monkeypatch, capsys):
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path))
+    assert main(["predict", str(files["image"])]) == 2
+    assert "make book" in capsys.readouterr().err
+    _link_tree(trained_runs, tmp_path / DEFAULT_PROFILE / "models")
+    assert main(["predict", str(files["image"])]) == 0
+    assert "face.png:" in capsys.readouterr().out
+
+
+def test_run_may_be_a_profile_folder_a_models_folder_or_one_run(trained_runs, tmp_path):
+    profile = tmp_path / "cpu"
+    _link_tree(trained_runs, profile / "models")
+    (profile / "cache" / "source").mkdir(parents=True)  # never searched
+    names = sorted(Detector.from_run(trained_runs, device="cpu").names)
+    assert [p.name for p in find_runs(profile)] == names
+    assert [p.name for p in find_runs(profile / "models")] == names
+    assert find_runs(profile / "models" / "r3d18") == [profile / "models" / "r3d18"]
+    seeded = tmp_path / "seeded"  # runs/<profile>/models/<model>/<seed>/
+    _link_tree(trained_runs / "resnet18", seeded / "models" / "resnet18" / "seed0")
+    assert find_runs(seeded) == [seeded / "models" / "resnet18" / "seed0"]
+
+
+def test_one_training_seed_of_each_model_is_used(trained_runs, tmp_path):
+    models = tmp_path / "cpu" / "models"
+    for model in ("resnet18", "deep_svdd"):
+        for seed in (3, 7):  # the fixture's runs have seed 3; seed 7 is a relabelled copy
+            run = models / model / f"seed{seed}"
+            shutil.copytree(trained_runs / model, run, copy_function=os.link,
+                            ignore=shutil.ignore_patterns("record.json"))
+            record = json.loads((trained_runs / model / "record.json").read_text())
+            (run / "record.json").write_text(json.dumps({**record, "seed": seed}))
+    runs = [read_run(path) for path in find_runs(tmp_path / "cpu")]
+    assert len(runs) == 4
+    assert [r.path for r in one_seed(runs)] == [models / "deep_svdd" / "seed3", models / "resnet18" / "seed3"]
+    assert [r.path for r in one_seed(runs, 7)] == [models / "deep_svdd" / "seed7", models / "resnet18" / "seed7"]
+    with pytest.raises(UserInputError, match=r"seeds \[3, 7\]"):
+        one_seed(runs, 5)
+    with pytest.raises(UserInputError, match="Two runs of resnet18 with seed 3"):
+        one_seed(runs + [read_run(trained_runs / "resnet18")])
+    assert sorted(Detector.from_run(tmp_path / "cpu", device="cpu", seed=7).names) == ["deep_svdd", "resnet18"]
+    with pytest.raises(UserInputError, match="profile folder"):
+        find_runs(tmp_path / "nowhere")
+
+
+def test_predict_writes_a_csv_table_and_json(trained_runs, files, tmp_path, capsys):
+    table, listing = tmp_path / "scores.csv", tmp_path / "scores.json"
+    status = main(["predict", str(files["image"]), str(files["text"]), "--run", str(trained_runs),
+                   "--csv", str(table), "--json", str(listing)])
+    assert status == 1
+    rows = pd.read_csv(table)
+    assert list(rows["file"]) == [str(files["image"]), str(files["text"])]
+    assert list(rows.columns[:6]) == ["file", "is_fake", "score", "threshold", "frames", "faces_found"]
+    assert {"resnet18 score", "deep_svdd score", "autoencoder score", "skipped", "error"} <= set(rows.columns)
+    assert "r3d18 score" not in rows and rows["skipped"].iloc[0].startswith("r3d18: needs a video")
+    assert rows["error"].isna().iloc[0] and "not a readable video" in rows["error"].iloc[1]
+    assert json.loads(listing.read_text())[0]["score"] == pytest.approx(rows["score"].iloc[0])
+    assert "face.png:" in capsys.readouterr().out  # files hold the tables, the terminal the verdicts
+    assert main(["predict", str(files["image"]), "--run", str(trained_runs), "--csv"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].startswith("file,is_fake,score") and "face.png:" not in printed
+    assert main(["predict", str(files["image"]), "--run", str(trained_runs), "--csv", "--json"]) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis import flow
+from analysis.preprocess import flow
 
 
 def textured(size: int = 64, seed: int = 0) -> np.ndarray:

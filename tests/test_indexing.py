@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.manifest import read_manifest
+from analysis.data.manifest import read_manifest
 from analysis.paths import FFPP_SPLIT_DIR
-from analysis.splits import load_official_pairs
+from analysis.data.splits import load_official_pairs
 from tests.conftest import assert_identity_disjoint, link_videos
 
 ORIGINALS = "original_sequences/youtube/c23/videos"
@@ -95,7 +95,7 @@ def test_ffpp_errors(tmp_path, ffpp_root, capsys):
     ],
 )
 def test_malformed_split_files(tmp_path, ffpp_root, capsys, mutate, message):
-    from analysis.indexing import index_ffpp
+    from analysis.data.indexing import index_ffpp
     from analysis.errors import UserInputError
 
     split_dir = tmp_path / "splits"
@@ -106,7 +106,7 @@ def test_malformed_split_files(tmp_path, ffpp_root, capsys, mutate, message):
 
 
 def test_split_with_one_id_in_two_partitions(tmp_path, ffpp_root):
-    from analysis.indexing import index_ffpp
+    from analysis.data.indexing import index_ffpp
     from analysis.errors import UserInputError
 
     split_dir = tmp_path / "splits"

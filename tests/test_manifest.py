@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import UserInputError
-from analysis.manifest import read_manifest, write_manifest
+from analysis.data.manifest import read_manifest, write_manifest
 
 
 def rows(**changes):
@@ -44,3 +44,4 @@ def test_invalid_manifests_are_refused(tmp_path, frame, message):
 def test_missing_manifest_says_how_to_make_one(tmp_path):
     with pytest.raises(UserInputError, match="python -m analysis index"):
         read_manifest(tmp_path / "absent.csv")
+

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import metrics
+from analysis.evaluation import metrics
 
 
 def test_threshold_options_meet_their_targets_on_validation():
@@ -24,6 +24,26 @@ def test_threshold_options_meet_their_targets_on_validation():
     reals, fakes = scores[labels == 0], scores[labels == 1]
     assert (reals >= reals[reals < options["conservative"]].max()).mean() > 0.05
     assert (fakes >= fakes[fakes > options["sensitive"]].min()).mean() < 0.95
+
+
+@pytest.mark.parametrize("offset", [1.0, -3.0, 100.0])
+def test_youden_threshold_is_not_clamped_for_unbounded_scores(offset):
+    """Regression: Deep SVDD distances above 1 had their threshold clamped to 1.0, which
+    flagged every video. A threshold is a score between the classes wherever they lie."""
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    scores = np.array([0.05, 0.10, 0.20, 0.30, 0.40, 0.50]) + offset
+    threshold = metrics.youden_threshold(labels, scores)
+    assert threshold == pytest.approx(0.30 + offset)
+    flagged = scores >= threshold
+    assert (flagged == labels.astype(bool)).all()
+    options = metrics.threshold_options(labels, scores)
+    assert all(scores.min() <= t <= np.nextafter(scores.max(), np.inf) for t in options.values())
+
+
+def test_youden_threshold_of_a_useless_scorer_flags_nothing():
+    labels = np.array([0, 1, 0, 1])
+    scores = np.array([5.0, 2.0, 4.0, 1.0])  # every fake below every real: J <= 0 everywhere
+    assert metrics.youden_threshold(labels, scores) > scores.max()
 
 
 def test_conservative_threshold_can_flag_nothing():

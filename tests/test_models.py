@@ -8,12 +8,13 @@ import torch
 from analysis.errors import UserInputError
 from analysis.models import create_model, get_spec, list_models, register_model
 from analysis.models.registry import ModelSpec
+from analysis.profiles import get_profile
 
 SEED_000 = ["resnet18", "efficientnet_b4", "vit_b16", "r3d18", "r3d18_flow"]
 
 
 def dummy_input(name: str, profile: str, batch: int = 2) -> torch.Tensor:
-    spec, variant = get_spec(name), get_spec(name).variant(profile)
+    spec, variant = get_spec(name), get_profile(profile).variant(name)
     size, frames = variant.input_size, variant.frames
     if spec.input_kind == "frame":
         return torch.randn(batch, 3, size, size)
@@ -31,8 +32,27 @@ def test_registry_holds_every_card_model():
 def test_duplicate_and_unknown_names_are_refused():
     with pytest.raises(ValueError, match="already registered"):
         register_model(ModelSpec("resnet18", "spatial", "frame", "single_stage", "000", builder=lambda v, **k: None))
-    with pytest.raises(UserInputError, match="Unknown model 'resnet19'"):
+    with pytest.raises(UserInputError, match="Unknown model 'resnet19'; choose one of resnet18"):
         get_spec("resnet19")
+    with pytest.raises(UserInputError, match="no variant 'tiny'; choose one of"):
+        get_spec("resnet18").variant("tiny")  # no silent fallback to another variant
+
+
+def test_registry_queries_by_card_view_and_schedule():
+    assert list_models(card="000") == SEED_000
+    assert list_models(schedule="one_class") == ["deep_svdd", "autoencoder"]
+    assert list_models(view="temporal") == ["r3d18", "r3d18_flow", "resnext50_lstm"]
+    assert list_models("r3d*", card="000", exclude="*flow") == ["r3d18"]
+
+
+def test_every_model_names_its_head_and_loss():
+    from analysis.models.base import ANOMALY, CROSS_ENTROPY
+
+    for name in list_models():
+        model = create_model(name, "tiny")
+        head = {id(p) for p in model.head_parameters()}
+        assert head and head <= {id(p) for p in model.parameters()}
+        assert model.loss_kind == (ANOMALY if get_spec(name).one_class else CROSS_ENTROPY)
 
 
 @pytest.mark.parametrize("name", sorted(set(SEED_000 + ["vit_in21k", "resnext50_lstm"])))

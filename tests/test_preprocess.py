@@ -11,17 +11,18 @@ import time
 import av
 import numpy as np
 import pandas as pd
+import torch
 import pytest
 
-from analysis import cache, face_detect
+from analysis.preprocess import crop_cache, face_detect
 from analysis.cli import main
-from analysis.manifest import read_manifest, write_manifest
-from analysis.preprocess import load_report, preprocess, shard
+from analysis.data.manifest import read_manifest, write_manifest
+from analysis.preprocess.pipeline import load_report, preprocess, shard
 from analysis.profiles import get_profile
-from analysis.synthetic import generate
-from analysis.video import sample_frames, time_uniform_indices, write_video
+from analysis.benchmark.generator import generate
+from analysis.preprocess.video import sample_frames, time_uniform_indices, write_video
 
-TINY = get_profile("tiny")
+TINY = get_profile("tiny").preprocessing
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def small_manifest(bench, n=6):
 
 def entries_equal(root_a, root_b, keys):
     for key in keys:
-        a, b = cache.load_entry(root_a, key), cache.load_entry(root_b, key)
+        a, b = crop_cache.load_entry(root_a, key), crop_cache.load_entry(root_b, key)
         assert a.keys() == b.keys()
         for name in a:
             np.testing.assert_array_equal(a[name], b[name])
@@ -49,13 +50,13 @@ def test_entry_holds_crops_midpoints_and_report(bench, tmp_path):
     report = preprocess(manifest, tmp_path, TINY)
     assert (report["status"] == "ok").all()
     key = tuple(manifest.iloc[0][["dataset", "method", "video_id"]])
-    entry = cache.load_entry(tmp_path, key)
+    entry = crop_cache.load_entry(tmp_path, key)
     k = TINY.frames_per_video
     assert entry["faces"].shape == (k, TINY.crop_size, TINY.crop_size, 3) and entry["faces"].dtype == np.uint8
     assert entry["clip"].shape == (k, TINY.clip_crop_size, TINY.clip_crop_size, 3)
     assert entry["flow_mid"].shape == (k - 1, TINY.clip_crop_size, TINY.clip_crop_size, 3)
     assert entry["detected"].sum() == report.iloc[0]["faces_found"]
-    assert cache.read_marker(tmp_path, key)["video_id"] == key[2]
+    assert crop_cache.read_marker(tmp_path, key)["video_id"] == key[2]
 
 
 def test_broken_inputs_become_report_rows(bench, tmp_path, capsys):
@@ -91,7 +92,7 @@ def test_broken_inputs_become_report_rows(bench, tmp_path, capsys):
 def test_rerun_skips_finished_videos(bench, tmp_path):
     manifest = small_manifest(bench, 3)
     preprocess(manifest, tmp_path, TINY)
-    marker = cache.marker_path(tmp_path, tuple(manifest.iloc[0][["dataset", "method", "video_id"]]))
+    marker = crop_cache.marker_path(tmp_path, tuple(manifest.iloc[0][["dataset", "method", "video_id"]]))
     stamp = marker.stat().st_mtime_ns
     report = preprocess(manifest, tmp_path, TINY)
     assert marker.stat().st_mtime_ns == stamp
@@ -113,7 +114,7 @@ def test_killed_run_resumes_to_a_complete_cache(bench, tmp_path):
 
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     keys = [tuple(r) for r in manifest[["dataset", "method", "video_id"]].itertuples(index=False)]
-    assert all(cache.is_complete(out, key) for key in keys)
+    assert all(crop_cache.is_complete(out, key) for key in keys)
     assert not list(out.rglob("*.tmp"))
     assert len(load_report(out)) == len(manifest)
     clean = tmp_path / "clean"
@@ -189,3 +190,28 @@ def test_frames_without_face_borrow_the_nearest_box_or_the_centre():
     assert filled[0].tolist() == [1, 1, 5, 5] and filled[3].tolist() == [7, 7, 9, 9]
     none, all_missing = face_detect.fill_missing_boxes(np.full((2, 4), np.nan), (10, 20))
     assert all_missing.all() and none[0].tolist() == [5, 0, 15, 10]
+
+
+def test_the_run_stage_fills_the_cache_in_worker_processes_like_one_process(bench, tmp_path, monkeypatch):
+    from analysis import run
+    from analysis.data.manifest import read_manifest
+    from analysis.profiles import get_profile
+
+    manifest = small_manifest(bench, 5)
+    path = tmp_path / "manifest.csv"
+    manifest.to_csv(path, index=False)
+    monkeypatch.setattr(run.os, "cpu_count", lambda: 2)  # two shards even on a one-core machine
+    run._preprocess_in_shards(path, tmp_path / "workers", get_profile("tiny"), None)
+    assert len(list((tmp_path / "workers").glob("report.shard-*-of-2.csv"))) == 2
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each worker runs: MTCNN's boxes move in the 7th digit with the thread count
+    try:
+        whole = preprocess(read_manifest(path), tmp_path / "whole", TINY)
+    finally:
+        torch.set_num_threads(threads)
+    columns = [c for c in whole.columns if c != "seconds"]
+    whole_sorted = whole.sort_values(["dataset", "method", "video_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(load_report(tmp_path / "workers")[columns], whole_sorted[columns],
+                                  check_dtype=False)
+    keys = [tuple(r) for r in manifest[["dataset", "method", "video_id"]].itertuples(index=False)]
+    entries_equal(tmp_path / "whole", tmp_path / "workers", keys)

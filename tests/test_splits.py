@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from analysis.errors import UserInputError
-from analysis.splits import (
+from analysis.data.splits import (
     check_disjoint,
     ffpp_id_partitions,
     identity_components,
+    identity_groups,
     identity_split,
     ids_by_split,
 )
@@ -52,3 +54,13 @@ def test_check_disjoint_names_the_leaking_id():
     check_disjoint([(("a", "b"), "train"), (("c", ""), "test")])
     with pytest.raises(UserInputError, match="'b' appears in both 'train' and 'test'"):
         check_disjoint([(("a", "b"), "train"), (("b", ""), "test")])
+
+
+def test_identity_groups_join_a_pair_and_every_video_made_from_it():
+    manifest = pd.DataFrame({
+        "dataset": ["d"] * 6 + ["e"],
+        "source_id": ["a", "b", "a", "b", "c", "c", "a"],
+        "target_id": ["", "", "b", "a", "", "d", ""],
+    })
+    groups = identity_groups(manifest)
+    assert groups.tolist() == ["d/a", "d/a", "d/a", "d/a", "d/c", "d/c", "e/a"]  # datasets never share a group

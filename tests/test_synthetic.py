@@ -7,14 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.artefacts import difference_maps, temporal_variation
-from analysis.faces import random_identity, region_alpha
-from analysis.manifest import read_manifest
-from analysis.splits import identity_split
-from analysis.synthetic import (
-    ANOMALY_VIEWS, DOMAINS, SIZES, generate, make_scene, render_fake, render_real,
+from analysis.benchmark.artefacts import difference_maps, temporal_variation
+from analysis.benchmark.face_render import random_identity, region_alpha
+from analysis.benchmark.generator import (
+    ANOMALY_VIEWS, CAPTURES, SIZES, SOURCE_METHODS, SUBSETS, fake_schedule, generate, make_scene, render_real,
 )
-from analysis.video import read_video
+from analysis.benchmark.methods import FakeInputs, get_method
+from analysis.data.manifest import read_manifest
+from analysis.data.splits import identity_split
+from analysis.preprocess.video import read_video
 from tests.conftest import assert_identity_disjoint
 
 
@@ -43,21 +44,42 @@ def test_same_seed_same_benchmark_other_seed_other(bench, tmp_path):
 def test_manifest_describes_real_h264_videos(bench):
     manifest = read_manifest(bench / "manifest.csv")
     size = SIZES["tiny"]
-    expected = 2 * size.source_pairs * (1 + len(DOMAINS["source"].methods))
-    expected += 2 * size.target_pairs * (1 + len(DOMAINS["target"].methods))
+    expected = sum(size.pairs(s) * (2 + s.fakes_per_pair) for s in SUBSETS.values())
     assert len(manifest) == expected
     source = manifest[manifest["domain"] == "source"]
-    assert (source["label"] == 1).sum() == 4 * (source["label"] == 0).sum()  # 1:4 as in FF++
+    assert (source["label"] == 1).sum() == 2 * (source["label"] == 0).sum()  # 4 fakes per pair of reals
     for row in manifest.itertuples():
         assert row.anomaly_view == ANOMALY_VIEWS.get(row.method, "none")
         with av.open(row.path) as container:
             stream = container.streams.video[0]
             assert stream.codec_context.name == "h264"
             assert (stream.width, stream.height) == (row.width, row.height)
-        assert row.crf == DOMAINS[row.domain].crf
-    assert set(manifest.loc[manifest["domain"] == "source", "method"]) == {"original", *DOMAINS["source"].methods}
-    views = {ANOMALY_VIEWS[m] for m in DOMAINS["source"].methods}
+        assert row.crf == CAPTURES[SUBSETS[row.subset].capture].crf
+        assert row.method == "original" or row.method in SUBSETS[row.subset].methods
+    assert set(source["method"]) == {"original", *SOURCE_METHODS}
+    views = {ANOMALY_VIEWS[m] for m in SOURCE_METHODS}
     assert {"spatial", "global", "temporal"} <= views
+
+
+def test_every_target_subset_declares_one_shift(bench):
+    manifest = read_manifest(bench / "manifest.csv")
+    target = manifest[manifest["domain"] == "target"]
+    assert set(target["subset"]) == {s.name for s in SUBSETS.values() if s.domain == "target"}
+    source = SUBSETS["source"]
+    for subset in SUBSETS.values():
+        if subset.domain != "target":
+            continue
+        new_method = not set(subset.methods) & set(source.methods)
+        new_capture = subset.capture != source.capture
+        assert subset.shift == "+".join(k for k, new in (("method", new_method), ("capture", new_capture)) if new)
+
+
+def test_fake_schedule_balances_methods_and_directions():
+    subset = SUBSETS["unseen_capture"]
+    slots = [slot for k in range(8) for slot in fake_schedule(subset, k)]
+    counts = pd.Series([m for m, _ in slots]).value_counts()
+    assert set(counts.index) == set(subset.methods) and counts.nunique() == 1
+    assert sum(d for _, d in slots) * 2 == len(slots)
 
 
 def test_splits_are_the_identity_split_and_disjoint(bench):
@@ -66,10 +88,15 @@ def test_splits_are_the_identity_split_and_disjoint(bench):
     assert set(target["split"]) == {"test"}
     source = manifest[manifest["domain"] == "source"]
     fakes = source[source["target_id"] != ""]
-    expected = identity_split(source["source_id"], zip(fakes["source_id"], fakes["target_id"]), seed=0)
+    size = SIZES["tiny"]
+    total = size.train_pairs + size.val_pairs + size.test_pairs
+    fractions = {"train": size.train_pairs / total, "val": size.val_pairs / total, "test": size.test_pairs / total}
+    expected = identity_split(source["source_id"], zip(fakes["source_id"], fakes["target_id"]), seed=0,
+                              fractions=fractions)
     assert source["source_id"].map(expected).tolist() == source["split"].tolist()
     assert_identity_disjoint(source)
-    assert set(source["split"]) == {"train", "val", "test"}
+    reals = source[source["label"] == 0].groupby("split").size()
+    assert reals.to_dict() == {"train": 2 * size.train_pairs, "val": 2 * size.val_pairs, "test": 2 * size.test_pairs}
 
 
 def test_target_identities_never_occur_in_source(bench):
@@ -85,16 +112,17 @@ def test_target_identities_never_occur_in_source(bench):
 
 @pytest.fixture(scope="module")
 def rendered():
-    """Real and fake frames before noise and encoding, for a few pairs of each domain."""
+    """Real and fake frames before noise and encoding, for a few pairs in each capture."""
     out = []
+    methods = sorted({m for s in SUBSETS.values() for m in s.methods})
     for k in range(4):
-        for domain, style in DOMAINS.items():
-            rng = np.random.default_rng([7, k, len(domain)])
+        for capture in CAPTURES.values():
+            rng = np.random.default_rng([7, k, len(capture.name)])
             a, b = random_identity(rng, "a"), random_identity(rng, "b")
-            scene, donor_scene = make_scene(rng, style, SIZES["cpu"]), make_scene(rng, style, SIZES["cpu"])
+            scene, donor_scene = make_scene(rng, capture, SIZES["cpu"]), make_scene(rng, capture, SIZES["cpu"])
             real = np.stack(render_real(a, scene))
-            for method in style.methods:
-                fake = np.stack(render_fake(method, a, b, scene, donor_scene, list(real), rng))
+            for method in methods:
+                fake = np.stack(get_method(method).render(FakeInputs(a, b, scene, donor_scene, list(real)), rng))
                 out.append((method, a, scene, real, fake))
     return out
 
@@ -104,8 +132,10 @@ def test_each_method_changes_only_inside_its_region(rendered):
         change = difference_maps(real, fake)
         region = "mouth" if method == "lip_desync" else "face"
         inside = np.stack([region_alpha(person, p, real.shape[1:3], region, 1.0) > 0 for p in scene.poses])
-        # swaps paste another face's inner region, which may reach just past the outline
-        near = np.stack([region_alpha(person, p.shifted(scale_factor=1.25), real.shape[1:3], region, 4.0) > 0 for p in scene.poses])
+        # swaps paste another face's inner region, which may reach just past the outline;
+        # the lip desync's mask is feathered over 3 px around the mouth
+        grow = 1.0 if method == "lip_desync" else 1.25
+        near = np.stack([region_alpha(person, p.shifted(scale_factor=grow), real.shape[1:3], region, 8.0) > 0 for p in scene.poses])
         assert change[inside].mean() > 0.01, method
         assert change[~near].max() < 1e-6, method
         assert change[inside].mean() > 20 * change[~inside].mean(), method
@@ -121,17 +151,32 @@ def test_temporal_methods_change_from_frame_to_frame(rendered):
         assert mean[temporal] > 2 * mean["relight"], mean
 
 
-def test_paper_profile_has_no_benchmark_size(tmp_path, capsys):
+def test_unknown_profile_is_a_clear_error(tmp_path, capsys):
     from analysis.cli import main
 
-    assert main(["synth", "--profile", "paper", "--out", str(tmp_path)]) == 2
-    assert "real datasets" in capsys.readouterr().err
+    assert main(["synth", "--profile", "nosuch", "--out", str(tmp_path)]) == 2
+    assert "choose one of" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.slow
 def test_mtcnn_finds_faces_in_95_percent_of_cpu_frames(tmp_path):
-    from analysis.face_detect import detection_rate, rate_table
+    from analysis.preprocess.face_detect import detection_rate, rate_table
 
     manifest = generate(tmp_path, profile="cpu", seed=0)
-    rates = rate_table(detection_rate(manifest, frames_per_video=4), ["domain", "label"])
+    rates = detection_rate(manifest, frames_per_video=4).merge(manifest[["method", "video_id", "subset"]])
+    rates = rate_table(rates, ["subset", "label"])
+    assert len(rates) == 2 * len(SUBSETS)
     assert (rates["face rate"] >= 0.95).all(), rates
+
+
+def test_subset_of_maps_scores_rows_to_their_shift(bench):
+    from analysis.benchmark.shifts import subset_of
+    from analysis.errors import UserInputError
+
+    manifest = read_manifest(bench / "manifest.csv")
+    scores = manifest[["dataset", "method", "video_id"]].sample(frac=1.0, random_state=0)
+    assert subset_of(scores, manifest).tolist() == manifest.loc[scores.index, "subset"].tolist()
+    stray = pd.DataFrame({"dataset": ["synthetic"], "method": ["original"], "video_id": ["zz999"]})
+    with pytest.raises(UserInputError, match="zz999"):
+        subset_of(stray, manifest)

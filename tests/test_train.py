@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from analysis import train as trainer
-from analysis.datasets import CacheDataset
-from analysis.manifest import read_manifest, write_manifest
+from analysis.data.manifest import read_manifest, write_manifest
+from analysis.preprocess import crop_cache as cache
+from analysis.training import crop_datasets as datasets
+from analysis.training import trainer
+from analysis.training.crop_datasets import MemorySplit
 from analysis.models import create_model, get_spec
-from analysis.profiles import get_profile
+from analysis.profiles import ONE_CYCLE, Recipe, get_profile
 
 
 from tests.conftest import train_config as config
@@ -22,7 +25,7 @@ from tests.conftest import train_config as config
 def test_same_seed_same_numbers(prepared, tmp_path):
     runs = [trainer.train(config(prepared, tmp_path / name)) for name in ("a", "b")]
     records = [json.loads((r / "record.json").read_text()) for r in runs]
-    strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h]  # noqa: E731
+    strip = lambda h: [{k: v for k, v in e.items() if not k.endswith("seconds")} for e in h]  # noqa: E731
     assert strip(records[0]["history"]) == strip(records[1]["history"])
     scores = [pd.read_csv(r / "scores.csv") for r in runs]
     pd.testing.assert_frame_equal(scores[0], scores[1])
@@ -37,7 +40,7 @@ def test_scores_table_covers_every_video_at_video_and_frame_level(prepared, tmp_
     assert not video.duplicated(["dataset", "method", "video_id"]).any()
     assert set(video["domain"]) == {"source", "target"} and set(video["split"]) == {"train", "val", "test"}
     frames = scores[scores["frame_index"] >= 0]
-    assert len(frames) == len(manifest) * get_profile("tiny").frames_per_video
+    assert len(frames) == len(manifest) * get_profile("tiny").preprocessing.frames_per_video
     means = frames.groupby(["method", "video_id"])["score"].mean()
     np.testing.assert_allclose(video.set_index(["method", "video_id"])["score"].loc[means.index], means, rtol=1e-5)
     record = json.loads((run / "record.json").read_text())
@@ -47,18 +50,18 @@ def test_scores_table_covers_every_video_at_video_and_frame_level(prepared, tmp_
 def test_interrupted_run_resumes_to_the_same_result(prepared, tmp_path, monkeypatch):
     reference = trainer.train(config(prepared, tmp_path / "whole", model="r3d18"))  # two-stage: 2 epochs
 
-    original = CacheDataset.set_epoch
+    original = trainer.epoch_generator
 
-    def crash_at_second_epoch(self, epoch):
+    def crash_at_second_epoch(seed, epoch):
         if epoch == 1:
             raise KeyboardInterrupt("simulated kill after the first epoch")
-        original(self, epoch)
+        return original(seed, epoch)
 
-    monkeypatch.setattr(CacheDataset, "set_epoch", crash_at_second_epoch)
+    monkeypatch.setattr(trainer, "epoch_generator", crash_at_second_epoch)
     with pytest.raises(KeyboardInterrupt):
         trainer.train(config(prepared, tmp_path / "resumed", model="r3d18"))
     assert (tmp_path / "resumed" / "last.pt").is_file() and not (tmp_path / "resumed" / "scores.csv").exists()
-    monkeypatch.setattr(CacheDataset, "set_epoch", original)
+    monkeypatch.setattr(trainer, "epoch_generator", original)
     resumed = trainer.train(config(prepared, tmp_path / "resumed", model="r3d18"))
     pd.testing.assert_frame_equal(pd.read_csv(reference / "scores.csv"), pd.read_csv(resumed / "scores.csv"))
 
@@ -82,11 +85,11 @@ def test_class_weights_balance_the_classes():
 
 
 def test_warmup_trains_only_the_head_with_frozen_batchnorm():
-    model = create_model("efficientnet_b4", "tiny")
+    model = create_model("efficientnet_b4", get_profile("tiny"))
     trainer.set_stage(model, "warmup")
     trainer.train_mode(model, "warmup")
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
-    assert trainable and all(n.startswith("classifier") for n in trainable)
+    assert trainable and all(n.startswith("network.classifier") for n in trainable)
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     assert norms and not any(m.training for m in norms)
     trainer.set_stage(model, "finetune")
@@ -101,16 +104,57 @@ def test_ranks_together_see_the_single_process_batches():
     assert rebuilt == single
 
 
-def test_clip_augmentation_is_the_same_for_every_frame(prepared):
+@pytest.mark.parametrize("model", ["r3d18", "vit_in21k"])
+def test_clip_augmentation_is_the_same_for_every_frame(prepared, model):
+    """DESIGN rule 4: a clip of one repeated frame stays one repeated frame after augmentation."""
     manifest_path, cache_dir = prepared
-    videos = read_manifest(manifest_path).head(3)
-    spec = get_spec("r3d18")
-    dataset = CacheDataset(videos, cache_dir, spec, spec.variant("tiny"), train=True, seed=0)
-    still = np.repeat(dataset._array(0)[:1], len(dataset._array(0)), axis=0)  # a clip of one repeated frame
-    dataset._memory[0] = still
-    clip, _ = dataset[0]  # (C, T, H, W)
-    for t in range(1, clip.shape[1]):
-        torch.testing.assert_close(clip[:, t], clip[:, 0])
+    spec = get_spec(model)
+    split = MemorySplit.load(read_manifest(manifest_path).head(3), cache_dir, spec, get_profile("tiny").variant(model))
+    split.frames = split.frames[:, :1].expand(-1, 4, -1, -1, -1).contiguous()  # (N, 4 equal frames, C, H, W)
+    batch = datasets.to_model_scale(split.frames, split.variant)
+    augmented = datasets.augment(batch, split.variant, "vit_in21k" if model == "vit_in21k" else "standard",
+                                 torch.Generator().manual_seed(0))
+    assert not torch.allclose(augmented, batch)  # the augmentation did change the frames
+    for t in range(1, augmented.shape[1]):
+        torch.testing.assert_close(augmented[:, t], augmented[:, 0])
+
+
+def test_augmentation_of_a_global_batch_splits_across_processes():
+    """Two processes augmenting their halves apply what one process applies to the whole batch."""
+    variant = get_profile("tiny").variant("resnet18")
+    batch = datasets.to_model_scale(torch.randint(0, 256, (6, 1, 3, 16, 16), dtype=torch.uint8), variant)
+    whole = datasets.augment(batch, variant, "standard", torch.Generator().manual_seed(1))
+    halves = [datasets.augment(batch[r * 3 : r * 3 + 3], variant, "standard", torch.Generator().manual_seed(1),
+                               offset=r * 3, global_size=6) for r in (0, 1)]
+    torch.testing.assert_close(torch.cat(halves), whole)
+
+
+def test_scoring_input_matches_training_input_without_augmentation(prepared):
+    """The Detector's per-video input and the trainer's scoring batches are the same tensors."""
+    manifest_path, cache_dir = prepared
+    videos = read_manifest(manifest_path).head(2)
+    for model in ("resnet18", "r3d18_flow", "resnext50_lstm"):
+        spec = get_spec(model)
+        variant = get_profile("tiny").variant(model)
+        split = MemorySplit.load(videos, cache_dir, spec, variant)
+        _, scored = next(split.scoring_batches(rows=10**6))
+        field = datasets.cache_field(spec)
+        arrays = [cache.load_array(cache_dir, key, field) for key in split.keys()]
+        single = torch.cat([datasets.video_input(a, spec, variant) for a in arrays])
+        torch.testing.assert_close(scored, single)
+
+
+def test_one_cycle_schedule_and_stop_reason_are_recorded(prepared, tmp_path):
+    recipe = Recipe(0, 3, 8, 1e-3, 1e-3, 1e-4, patience=5, train_frames_per_video=None, schedule=ONE_CYCLE)
+    tiny = replace(get_profile("tiny"), recipe=recipe)
+    run = trainer.train(replace(config(prepared, tmp_path / "run"), profile=tiny))
+    record = json.loads((run / "record.json").read_text())
+    assert record["stop_reason"] == "max_epochs" and len(record["history"]) == 3
+    assert record["history"][-1]["lr"] < 1e-3 / 100  # one-cycle anneals to a small fraction of the peak
+    hurried = replace(tiny, recipe=replace(recipe, time_budget_seconds=1e-3))
+    budget = trainer.train(replace(config(prepared, tmp_path / "budget"), profile=hurried))
+    record = json.loads((budget / "record.json").read_text())
+    assert record["stop_reason"] == "time_budget" and len(record["history"]) == 1
 
 
 def test_two_processes_match_one(prepared, tmp_path):
@@ -120,7 +164,7 @@ def test_two_processes_match_one(prepared, tmp_path):
 
     manifest, cache_dir = prepared
     common = ["--model", "vit_b16", "--profile", "tiny", "--cache", str(cache_dir), "--manifest", str(manifest),
-              "--seed", "3", "--device", "cpu"]
+              "--seed", "3"]
     single = trainer.train(config(prepared, tmp_path / "single", model="vit_b16"))  # LayerNorm only
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                     "-m", "analysis", "train", *common, "--out", str(tmp_path / "ddp")],

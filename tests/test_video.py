@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from analysis.video import read_frames, read_video, sample_indices, write_video
+from analysis.preprocess.video import read_frames, read_video, sample_indices, write_video
 
 
 def test_sample_indices_cover_the_whole_video():

@@ -7,15 +7,15 @@ import pandas as pd
 from torch import nn
 
 from analysis.models import zoo  # noqa: F401  (registers the models)
+from analysis.profiles import Profile, as_profile, get_profile
 from analysis.models.registry import ModelSpec, Variant, get_spec, list_models, register_model
 
 __all__ = ["ModelSpec", "Variant", "create_model", "get_spec", "list_models", "register_model", "model_table"]
 
 
-def create_model(name: str, profile: str, weights_dir: Path | None = None) -> nn.Module:
-    """Build a registered model in its variant for ``profile``."""
-    spec = get_spec(name)
-    return spec.builder(spec.variant(profile), weights_dir=weights_dir)
+def create_model(name: str, profile: str | Profile, weights_dir: Path | None = None) -> nn.Module:
+    """Build a registered model in ``profile``'s variant of it (a profile object or name)."""
+    return get_spec(name).builder(as_profile(profile).variant(name), weights_dir=weights_dir)
 
 
 def model_table(profiles: tuple[str, ...] = ("paper", "cpu")) -> pd.DataFrame:
@@ -24,16 +24,33 @@ def model_table(profiles: tuple[str, ...] = ("paper", "cpu")) -> pd.DataFrame:
     rows = []
     for name in list_models():
         spec = get_spec(name)
-        row = {"model": name, "card": spec.card, "view": spec.view, "input": spec.input_kind, "recipe": spec.recipe}
+        row = {"model": name, "card": spec.card, "view": spec.view, "input": spec.input_kind, "schedule": spec.schedule}
         for profile in profiles:
-            variant = spec.variant(profile)
+            variant = get_profile(profile).variant(name)
             model = spec.builder(replace_pretrained(variant))
             row[f"{profile} arch"] = variant.arch
             row[f"{profile} input"] = f"{variant.frames}x{variant.input_size}px" if variant.frames > 1 else f"{variant.input_size}px"
             row[f"{profile} params (M)"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 1)
             row[f"{profile} note"] = variant.note
+        if {"paper", "cpu"} <= set(profiles):
+            row["cpu vs card"] = card_differences(get_profile("paper").variant(name), get_profile("cpu").variant(name))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def card_differences(paper: Variant, cpu: Variant) -> str:
+    """How a cpu variant departs from the model card's: a smaller member of the same family
+    (another architecture name), a smaller input, fewer frames, random initialisation."""
+    found = []
+    if paper.arch.split(".")[0] != cpu.arch.split(".")[0]:
+        found.append(f"smaller member ({cpu.arch.split('.')[0]} for {paper.arch.split('.')[0]})")
+    if cpu.input_size < paper.input_size:
+        found.append(f"smaller input ({cpu.input_size} for {paper.input_size} px)")
+    if cpu.frames < paper.frames:
+        found.append(f"fewer frames ({cpu.frames} for {paper.frames})")
+    if paper.pretrained and not cpu.pretrained:
+        found.append("random init")
+    return "; ".join(found) or "as the card"
 
 
 def replace_pretrained(variant: Variant) -> Variant:

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from analysis.models.base import ANOMALY, DetectorModel
 from analysis.models.registry import Variant
 
 CENTRE_EPS = 0.1  # centre coordinates closer to zero than this are pushed out to +-eps
@@ -35,8 +36,10 @@ def _widths(stages: int) -> list[int]:
     return [min(32 * 2**i, 256) for i in range(stages)]
 
 
-class DeepSVDD(nn.Module):
+class DeepSVDD(DetectorModel):
     """Bias-free CNN encoder; the anomaly score is ``||phi(x) - c||^2``."""
+
+    loss_kind = ANOMALY
 
     def __init__(self, input_size: int, latent: int = 128):
         super().__init__()
@@ -83,10 +86,20 @@ class DeepSVDD(nn.Module):
         self.train(was_training)
         return centre
 
+    def pre_fit(self, batches: Iterable[torch.Tensor], all_reduce=None) -> None:
+        """Fix the centre once (a resumed run keeps the centre it saved)."""
+        if not bool(self.centre_fitted):
+            self.fit_centre(batches, all_reduce)
 
-class ConvAutoencoder(nn.Module):
+    def head_parameters(self) -> list[nn.Parameter]:
+        return list(self.parameters())  # trained from scratch: no frozen backbone
+
+
+class ConvAutoencoder(DetectorModel):
     """Strided-convolution encoder and transposed-convolution decoder; the anomaly
     score is the mean squared reconstruction error per image."""
+
+    loss_kind = ANOMALY
 
     def __init__(self, input_size: int, bottleneck: int = 64):
         super().__init__()
@@ -104,6 +117,9 @@ class ConvAutoencoder(nn.Module):
             channels = width
         self.encoder, self.decoder = nn.Sequential(*encoder), nn.Sequential(*decoder)
 
+    def head_parameters(self) -> list[nn.Parameter]:
+        return list(self.parameters())  # trained from scratch: no frozen backbone
+
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(images))
 
@@ -111,9 +127,9 @@ class ConvAutoencoder(nn.Module):
         return (self.reconstruct(images) - images).pow(2).flatten(1).mean(dim=1)
 
 
-def deep_svdd(variant: Variant, weights_dir=None) -> nn.Module:
+def deep_svdd(variant: Variant, weights_dir=None) -> DeepSVDD:
     return DeepSVDD(variant.input_size)
 
 
-def autoencoder(variant: Variant, weights_dir=None) -> nn.Module:
+def autoencoder(variant: Variant, weights_dir=None) -> ConvAutoencoder:
     return ConvAutoencoder(variant.input_size)

@@ -17,6 +17,8 @@ from torch import nn
 from analysis.errors import UserInputError
 
 INPUT_KINDS = ("frame", "clip", "flow_clip", "sequence")
+TWO_STAGE, SINGLE_STAGE, ONE_CLASS = "two_stage", "single_stage", "one_class"
+SCHEDULES = (TWO_STAGE, SINGLE_STAGE, ONE_CLASS)  # model card 000's two, and model card 001's
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 KINETICS_MEAN, KINETICS_STD = (0.43216, 0.394666, 0.37645), (0.22803, 0.22145, 0.216989)
 
@@ -33,6 +35,7 @@ class Variant:
     pretrained: bool
     note: str = ""  # how this variant differs from the model card
     lstm_hidden: int = 0  # sequence models: width of the LSTM
+    channels_last: bool = False  # train and score in channels-last memory order (faster for these convolutions)
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class ModelSpec:
     name: str
     view: str  # spatial, global, temporal
     input_kind: str
-    recipe: str  # "two_stage", "single_stage" or "one_class" (trained on reals, scores anomalies)
+    schedule: str  # one of SCHEDULES (one_class: trained on reals, scores anomalies)
     card: str  # which model card it reproduces
     builder: Callable[..., nn.Module]
     variants: dict[str, Variant] = field(default_factory=dict)
@@ -48,11 +51,15 @@ class ModelSpec:
 
     @property
     def one_class(self) -> bool:
-        return self.recipe == "one_class"
+        return self.schedule == ONE_CLASS
 
-    def variant(self, profile: str) -> Variant:
-        # the tiny profile (tests) uses the cpu variant at its own small sizes
-        return self.variants.get(profile) or self.variants["cpu"]
+    def variant(self, name: str) -> Variant:
+        """The variant called ``name`` ("paper" or "cpu"); a profile picks one and may
+        shrink it (:meth:`analysis.profiles.Profile.variant`)."""
+        try:
+            return self.variants[name]
+        except KeyError:
+            raise UserInputError(f"Model {self.name!r} has no variant {name!r}; choose one of {sorted(self.variants)}.") from None
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -63,14 +70,23 @@ def register_model(spec: ModelSpec) -> ModelSpec:
         raise ValueError(f"a model named {spec.name!r} is already registered")
     if spec.input_kind not in INPUT_KINDS:
         raise ValueError(f"{spec.name}: input kind {spec.input_kind!r} is not one of {INPUT_KINDS}")
+    if spec.schedule not in SCHEDULES:
+        raise ValueError(f"{spec.name}: schedule {spec.schedule!r} is not one of {SCHEDULES}")
     _REGISTRY[spec.name] = spec
     return spec
 
 
-def list_models(include: str = "*", exclude: str | None = None) -> list[str]:
-    """Registered names matching the glob ``include`` and not ``exclude``, sorted."""
-    names = [n for n in sorted(_REGISTRY) if fnmatch.fnmatch(n, include)]
-    return [n for n in names if not (exclude and fnmatch.fnmatch(n, exclude))]
+def list_models(include: str = "*", exclude: str | None = None, *, card: str | None = None,
+                view: str | None = None, schedule: str | None = None) -> list[str]:
+    """Registered names matching the glob ``include`` and not ``exclude``, and the given
+    card, view or schedule, in registration order (the model cards' order).
+
+    >>> list_models(card="001")
+    ['deep_svdd', 'autoencoder']
+    """
+    names = [n for n in _REGISTRY if fnmatch.fnmatch(n, include) and not (exclude and fnmatch.fnmatch(n, exclude))]
+    wanted = {"card": card, "view": view, "schedule": schedule}
+    return [n for n in names if all(v is None or getattr(_REGISTRY[n], k) == v for k, v in wanted.items())]
 
 
 def get_spec(name: str) -> ModelSpec:

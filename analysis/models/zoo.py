@@ -9,7 +9,6 @@ can train in the book's budget and say how they differ.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import timm
@@ -19,18 +18,17 @@ from torchvision.models import video as video_models
 
 from analysis.errors import UserInputError
 from analysis.models import anomaly
+from analysis.models.base import Classifier, DetectorModel
 from analysis.models.registry import (
     IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN, KINETICS_STD, ModelSpec, Variant, register_model,
 )
 
-TINY_INPUT = 32  # the tiny profile (tests) shrinks every cpu variant to this input size
-TINY_FRAMES = 4
 VIT_MEAN = VIT_STD = (0.5, 0.5, 0.5)
 
 
 def _variants(paper: Variant, cpu: Variant) -> dict[str, Variant]:
-    tiny = replace(cpu, input_size=TINY_INPUT, frames=min(cpu.frames, TINY_FRAMES), note="tests only")
-    return {"paper": paper, "cpu": cpu, "tiny": tiny}
+    """The model card's variant and the one a 2-core CPU trains (profiles pick one by name)."""
+    return {"paper": paper, "cpu": cpu}
 
 
 def _local_weights(arch: str, weights_dir: Path | None) -> Path | None:
@@ -69,11 +67,11 @@ def timm_backbone(variant: Variant, num_classes: int, weights_dir: Path | None, 
         raise _missing_weights(variant.arch, weights_dir, err) from err
 
 
-def frame_classifier(variant: Variant, weights_dir: Path | None = None) -> nn.Module:
-    return timm_backbone(variant, 2, weights_dir)
+def frame_classifier(variant: Variant, weights_dir: Path | None = None) -> Classifier:
+    return Classifier(timm_backbone(variant, 2, weights_dir), head=lambda network: network.get_classifier())
 
 
-def video_classifier(variant: Variant, weights_dir: Path | None = None) -> nn.Module:
+def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Classifier:
     """torchvision R3D-18; Kinetics-400 weights for the paper variant."""
     weights = None
     if variant.pretrained:
@@ -88,11 +86,12 @@ def video_classifier(variant: Variant, weights_dir: Path | None = None) -> nn.Mo
             model = video_models.r3d_18()
             model.load_state_dict(torch.load(local, map_location="cpu", weights_only=True))
         model.fc = nn.Linear(model.fc.in_features, 2)
-        return model
-    return video_models.r3d_18(num_classes=2)
+    else:
+        model = video_models.r3d_18(num_classes=2)
+    return Classifier(model, head=lambda network: network.fc)
 
 
-class FrameSequenceLSTM(nn.Module):
+class FrameSequenceLSTM(DetectorModel):
     """Per-frame CNN features, an LSTM over the sequence, a linear head on its last state
     (the ResNeXt50 + LSTM design of model card 003)."""
 
@@ -109,35 +108,37 @@ class FrameSequenceLSTM(nn.Module):
         output, _ = self.lstm(features)
         return self.head(self.dropout(output[:, -1]))
 
-    def get_classifier(self) -> nn.Module:
-        return self.head
+    def head_parameters(self) -> list[nn.Parameter]:
+        """The LSTM and the linear head: both are new on a pretrained backbone."""
+        return list(self.lstm.parameters()) + list(self.head.parameters())
 
 
-def sequence_classifier(variant: Variant, weights_dir: Path | None = None) -> nn.Module:
+def sequence_classifier(variant: Variant, weights_dir: Path | None = None) -> FrameSequenceLSTM:
     backbone = timm_backbone(variant, 0, weights_dir)  # num_classes=0: pooled features
     return FrameSequenceLSTM(backbone, variant.lstm_hidden)
 
 
 _FRAME_CPU_NOTE = "random init, 64 px input"
+_CNN_CPU_NOTE = "random init, 48 px input (64 px crops resized), channels-last"
 register_model(ModelSpec(
-    name="resnet18", view="spatial", input_kind="frame", recipe="single_stage", card="000",
+    name="resnet18", view="spatial", input_kind="frame", schedule="single_stage", card="000",
     builder=frame_classifier,
     variants=_variants(
         Variant("resnet18.tv_in1k", 224, 1, IMAGENET_MEAN, IMAGENET_STD, True),
-        Variant("resnet18.tv_in1k", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False, _FRAME_CPU_NOTE),
+        Variant("resnet18.tv_in1k", 48, 1, IMAGENET_MEAN, IMAGENET_STD, False, _CNN_CPU_NOTE, channels_last=True),
     ),
 ))
 register_model(ModelSpec(
-    name="efficientnet_b4", view="spatial", input_kind="frame", recipe="two_stage", card="000",
+    name="efficientnet_b4", view="spatial", input_kind="frame", schedule="two_stage", card="000",
     builder=frame_classifier,
     variants=_variants(
         Variant("efficientnet_b4.ra2_in1k", 224, 1, IMAGENET_MEAN, IMAGENET_STD, True),
-        Variant("efficientnet_b0.ra_in1k", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False,
-                "EfficientNet-B0 instead of B4; " + _FRAME_CPU_NOTE),
+        Variant("efficientnet_b0.ra_in1k", 48, 1, IMAGENET_MEAN, IMAGENET_STD, False,
+                "EfficientNet-B0 instead of B4; " + _CNN_CPU_NOTE, channels_last=True),
     ),
 ))
 register_model(ModelSpec(
-    name="vit_b16", view="global", input_kind="frame", recipe="two_stage", card="000",
+    name="vit_b16", view="global", input_kind="frame", schedule="two_stage", card="000",
     builder=frame_classifier,
     variants=_variants(
         Variant("vit_base_patch16_224.augreg2_in21k_ft_in1k", 224, 1, VIT_MEAN, VIT_STD, True),
@@ -145,19 +146,9 @@ register_model(ModelSpec(
                 "ViT-Ti/16 instead of ViT-B/16 (16 patches); " + _FRAME_CPU_NOTE),
     ),
 ))
-register_model(ModelSpec(
-    name="vit_in21k", view="global", input_kind="frame", recipe="single_stage", card="002",
-    builder=frame_classifier, augmentation="vit_in21k",
-    variants=_variants(
-        Variant("vit_base_patch16_224.augreg_in21k", 224, 1, VIT_MEAN, VIT_STD, True,
-                "timm's ImageNet-21k ViT-B/16 stands in for google/vit-base-patch16-224-in21k"),
-        Variant("vit_tiny_patch16_224.augreg_in21k", 64, 1, VIT_MEAN, VIT_STD, False,
-                "ViT-Ti/16 instead of ViT-B/16; " + _FRAME_CPU_NOTE),
-    ),
-))
 _CLIP_CPU_NOTE = "random init, 8 frames at 32 px (crops cached at 64 px, resized)"
 register_model(ModelSpec(
-    name="r3d18", view="temporal", input_kind="clip", recipe="two_stage", card="000",
+    name="r3d18", view="temporal", input_kind="clip", schedule="two_stage", card="000",
     builder=video_classifier,
     variants=_variants(
         Variant("r3d_18.kinetics400", 112, 16, KINETICS_MEAN, KINETICS_STD, True),
@@ -165,7 +156,7 @@ register_model(ModelSpec(
     ),
 ))
 register_model(ModelSpec(
-    name="r3d18_flow", view="temporal", input_kind="flow_clip", recipe="two_stage", card="000",
+    name="r3d18_flow", view="temporal", input_kind="flow_clip", schedule="two_stage", card="000",
     builder=video_classifier,
     variants=_variants(
         Variant("r3d_18.kinetics400", 112, 15, KINETICS_MEAN, KINETICS_STD, True,
@@ -175,21 +166,32 @@ register_model(ModelSpec(
     ),
 ))
 register_model(ModelSpec(
-    name="resnext50_lstm", view="temporal", input_kind="sequence", recipe="single_stage", card="003",
+    name="vit_in21k", view="global", input_kind="frame", schedule="single_stage", card="002",
+    builder=frame_classifier, augmentation="vit_in21k",
+    variants=_variants(
+        Variant("vit_base_patch16_224.augreg_in21k", 224, 1, VIT_MEAN, VIT_STD, True,
+                "timm's ImageNet-21k ViT-B/16 stands in for google/vit-base-patch16-224-in21k"),
+        Variant("vit_tiny_patch16_224.augreg_in21k", 64, 1, VIT_MEAN, VIT_STD, False,
+                "ViT-Ti/16 instead of ViT-B/16; " + _FRAME_CPU_NOTE),
+    ),
+))
+register_model(ModelSpec(
+    name="resnext50_lstm", view="temporal", input_kind="sequence", schedule="single_stage", card="003",
     builder=sequence_classifier,
     variants=_variants(
         Variant("resnext50_32x4d.tv_in1k", 224, 20, IMAGENET_MEAN, IMAGENET_STD, True, lstm_hidden=2048),
-        Variant("resnext26ts.ra2_in1k", 48, 8, IMAGENET_MEAN, IMAGENET_STD, False,
-                "ResNeXt-26 (timm resnext26ts) instead of ResNeXt-50, LSTM 256 wide, 8 frames at 48 px "
+        Variant("resnext26ts.ra2_in1k", 32, 8, IMAGENET_MEAN, IMAGENET_STD, False,
+                "ResNeXt-26 (timm resnext26ts) instead of ResNeXt-50, LSTM 256 wide, 8 frames at 32 px "
                 "(64 px crops resized), random init", lstm_hidden=256),
     ),
 ))
 for name, arch, builder in (("deep_svdd", "deep_svdd_cnn", anomaly.deep_svdd),
                             ("autoencoder", "conv_autoencoder", anomaly.autoencoder)):
     register_model(ModelSpec(  # model card 001: both trained from scratch on 128 x 128 crops
-        name=name, view="one-class", input_kind="frame", recipe="one_class", card="001", builder=builder,
+        name=name, view="one-class", input_kind="frame", schedule="one_class", card="001", builder=builder,
         variants=_variants(
             Variant(arch, 128, 1, IMAGENET_MEAN, IMAGENET_STD, False, "trained from scratch on real crops"),
-            Variant(arch, 64, 1, IMAGENET_MEAN, IMAGENET_STD, False, "64 px input instead of 128 px"),
+            Variant(arch, 64, 1, IMAGENET_MEAN, IMAGENET_STD, False, "64 px input instead of 128 px, channels-last",
+                    channels_last=True),
         ),
     ))

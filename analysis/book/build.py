@@ -1,0 +1,220 @@
+"""The book driver: execute every chapter with papermill, then build the static HTML book.
+
+Chapter sources are jupytext MyST notebooks in ``book/chapters/``; executed notebooks go
+to ``book/notebooks/`` (generated, gitignored), which is what ``_toc.yml`` lists, so a
+source ``.md`` never shadows its executed ``.ipynb``. A failing cell stops the build and
+names the chapter and the cell.
+
+What a chapter writes to stderr (progress bars, Python warnings, library logs) goes to
+the terminal as it runs and to ``runs/<profile>/book.log`` (beside the run stage's
+``run.log``), and is taken out of the executed notebook, so no page shows logs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jupytext
+import nbformat
+import papermill
+import yaml
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
+
+from analysis.errors import UserInputError
+from analysis.paths import BOOK_DIR, PROJECT_ROOT, run_dir
+from analysis.profiles import DEFAULT_PROFILE, get_profile
+from analysis.run import Tee
+
+SOURCE_DIR = BOOK_DIR / "chapters"
+EXECUTED_DIR = BOOK_DIR / "notebooks"
+HTML_DIR = BOOK_DIR / "_build" / "html"
+CELL_TIMEOUT_SECONDS = 1800
+BOOK_LOG = "book.log"
+DISPLAY_TAGS = ("remove-input", "remove-cell", "hide-input", "hide-cell", "remove-output", "hide-output")
+EXECUTE_LAST = ("provenance",)  # lists the figures every other executed chapter glued
+
+
+class BookError(Exception):
+    """A chapter failed to execute or the book failed to build."""
+
+
+class IpcKernelManager(AsyncKernelManager):
+    """Talk to the chapter's kernel over Unix sockets instead of TCP on localhost.
+
+    With the network cut (``unshare -n``) not even the loopback interface is up, and a
+    TCP kernel never answers; Unix sockets need no network at all.
+    """
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+
+def chapters() -> list[str]:
+    """Executed chapters in reading order, as ``_toc.yml`` lists them."""
+    toc = yaml.safe_load((BOOK_DIR / "_toc.yml").read_text())
+    entries = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                entries.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(toc)
+    prefix = EXECUTED_DIR.name + "/"
+    return [e[len(prefix):] for e in entries if e.startswith(prefix)]
+
+
+def execution_order(names: list[str]) -> list[str]:
+    """Reading order, except that the provenance page runs last."""
+    return [n for n in names if n not in EXECUTE_LAST] + [n for n in EXECUTE_LAST if n in names]
+
+
+def book_log(profile: str) -> Path:
+    """Where the chapters' stderr goes when ``make book`` executes them."""
+    return run_dir(profile) / BOOK_LOG
+
+
+def prepare_for_page(path: Path) -> int:
+    """Drop every stderr stream output from an executed notebook (return how many), and
+    give papermill's injected-parameters cell the display tags of the chapter's own
+    parameters cell, so a page that hides one hides both."""
+    notebook = nbformat.read(path, as_version=4)
+    removed = 0
+    display_tags = [t for c in notebook.cells if "parameters" in c.metadata.get("tags", [])
+                    for t in c.metadata["tags"] if t in DISPLAY_TAGS]
+    for cell in notebook.cells:
+        outputs = cell.get("outputs", [])
+        kept = [o for o in outputs if not (o.output_type == "stream" and o.get("name") == "stderr")]
+        removed += len(outputs) - len(kept)
+        if "outputs" in cell:
+            cell.outputs = kept
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags:
+            cell.metadata["tags"] = tags + [t for t in display_tags if t not in tags]
+    nbformat.write(notebook, path)
+    return removed
+
+
+def execute_chapter(name: str, parameters: dict, log: Path | None = None) -> float:
+    """Execute one chapter source into ``book/notebooks/<name>.ipynb``; return seconds.
+
+    The chapter's stderr goes to the terminal and is appended to ``log`` (default: the
+    profile's book log), not into the notebook."""
+    source = SOURCE_DIR / f"{name}.md"
+    if not source.is_file():
+        raise UserInputError(
+            f"No chapter {name!r}: {source} does not exist. Chapters: {', '.join(chapters())}."
+        )
+    EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
+    executed = EXECUTED_DIR / f"{name}.ipynb"
+    log = log or book_log(parameters.get("profile", DEFAULT_PROFILE))
+    log.parent.mkdir(parents=True, exist_ok=True)
+    notebook = jupytext.read(source)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    started = time.perf_counter()
+    try:
+        with log.open("a") as log_file:
+            log_file.write(f"\n== chapter {name}, {time.strftime('%Y-%m-%d %H:%M:%S')} ==\n")
+            papermill.execute_notebook(
+                notebook,
+                str(executed),
+                parameters=parameters,
+                kernel_name="python3",
+                cwd=str(PROJECT_ROOT),
+                log_output=False,
+                stderr_file=Tee(sys.stderr, log_file),
+                progress_bar=False,
+                execution_timeout=CELL_TIMEOUT_SECONDS,
+                kernel_manager_class=IpcKernelManager,
+            )
+    except papermill.PapermillExecutionError as err:
+        first_line = err.source.strip().splitlines()[0] if err.source.strip() else ""
+        raise BookError(
+            f"Chapter {name!r} ({source}) failed: cell {err.cell_index} of the executed "
+            f"notebook {EXECUTED_DIR / (name + '.ipynb')} (starting {first_line!r}) raised "
+            f"{err.ename}: {err.evalue}. Its stderr is in {log}."
+        ) from None
+    if removed := prepare_for_page(executed):
+        print(f"  {removed} stderr output(s) kept off the page, in {log}", flush=True)
+    return time.perf_counter() - started
+
+
+def build_html() -> Path:
+    """Run Jupyter Book 1 in strict mode; raise if Sphinx reports any warning."""
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")), "build", str(BOOK_DIR),
+        "--warningiserror", "--nitpick", "--keep-going",
+    ]
+    if subprocess.run(command, cwd=PROJECT_ROOT).returncode != 0:
+        raise BookError("jupyter-book build failed; its warnings are printed above.")
+    return HTML_DIR / "index.html"
+
+
+class PageRefs(HTMLParser):
+    """What a built page refers to: the URLs it loads (scripts, styles, images), the links
+    a reader may follow, and the ids that links can point at."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if attributes.get("id"):
+            self.ids.add(attributes["id"])
+        if tag in ("script", "img", "iframe", "source", "video", "audio", "embed") and attributes.get("src"):
+            self.urls.append(attributes["src"])
+        if tag == "link" and attributes.get("href"):
+            self.urls.append(attributes["href"])
+        if tag == "a" and attributes.get("href"):
+            self.links.append(attributes["href"])
+
+
+def external_assets(html_dir: Path = HTML_DIR) -> list[tuple[str, str]]:
+    """Every ``(page, url)`` where a built page would load a script, style, font or image
+    from the network."""
+    found = []
+    for page in sorted(html_dir.rglob("*.html")):
+        collector = PageRefs()
+        collector.feed(page.read_text(encoding="utf-8", errors="replace"))
+        for url in collector.urls:
+            if url.startswith(("http://", "https://", "//")):
+                found.append((str(page.relative_to(html_dir)), url))
+    return found
+
+
+def run_book(profile: str, chapter: str | None = None, overrides: dict | None = None) -> Path:
+    """Execute the chapters (all, or one), record their timings and build the HTML book."""
+    get_profile(profile)
+    names = execution_order(chapters())
+    if chapter:  # the others are executed only if they never were, so the book links up
+        names = [chapter] + [n for n in names if n != chapter and not (EXECUTED_DIR / f"{n}.ipynb").is_file()]
+    parameters = {"profile": profile, **(overrides or {})}
+    timings_path = run_dir(profile) / "book_timings.json"
+    timings = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
+    timings_path.parent.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        print(f"executing chapter {name} with {parameters}", flush=True)
+        timings[name] = round(execute_chapter(name, parameters), 2)
+        print(f"  done in {timings[name]:.1f} s", flush=True)
+        timings_path.write_text(json.dumps(timings, indent=2))  # the provenance page reads it
+    index = build_html()
+    leaks = external_assets()
+    if leaks:
+        listing = "; ".join(f"{page} loads {url}" for page, url in leaks[:5])
+        raise BookError(f"The built book loads {len(leaks)} external asset(s): {listing}.")
+    return index

@@ -1,0 +1,213 @@
+"""The instructor's bundle: a student notebook per chapter and an answer key.
+
+Chapters write exercises with sphinx-exercise: an ``{exercise}`` block (or the gated
+``{exercise-start}`` ... ``{exercise-end}`` form), followed by a ``{solution}`` block or a
+gated ``{solution-start}`` ... ``{solution-end}`` span whose code cells stay top-level.
+A student notebook is the chapter with every solution removed, each exercise turned into
+plain Markdown that Jupyter renders, and an empty code cell and an empty Markdown cell
+after it for the answer. The answer key is the same chapter with the solutions in place.
+Both are written unexecuted: students run them against the runs ``make book`` wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from analysis.errors import UserInputError
+from analysis.paths import BOOK_DIR, RUNS_DIR
+
+BUNDLE_DIR = RUNS_DIR / "exercises"
+STUDENT_DIR = "students"
+KEY_DIR = "answer_key"
+ANSWER_TAG = "answer"
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+_OPEN = re.compile(r"^\s*(?P<fence>`{3,}|~{3,}|:{3,})\s*(?P<info>\S.*?)?\s*$")
+_DIRECTIVE = re.compile(r"^\{(?P<name>[\w:-]+)\}\s*(?P<argument>.*)$")
+_OPTION = re.compile(r"^\s*:[\w-]+:.*$")
+_KINDS = ("exercise", "solution", "exercise-start", "exercise-end", "solution-start", "solution-end")
+
+
+@dataclass
+class _Block:
+    """An exercise or solution directive (or a gated marker) while its lines are read."""
+
+    kind: str
+    argument: str
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        for line in self.lines:
+            match = re.match(r"^\s*:label:\s*(.*)$", line)
+            if match:
+                return match[1].strip()
+        return self.argument
+
+    @property
+    def body(self) -> str:
+        """The content without the ``:option:`` lines that open it."""
+        body = list(self.lines)
+        while body and _OPTION.match(body[0]):
+            body.pop(0)
+        return "\n".join(body).strip("\n")
+
+
+@dataclass
+class Bundle:
+    """The two versions of one chapter, and the labels of the exercises it holds."""
+
+    chapter: str
+    student: NotebookNode
+    key: NotebookNode
+    exercises: list[str]
+
+
+class _Version:
+    """The cells of one version of a chapter; Markdown lines gather into cells."""
+
+    def __init__(self) -> None:
+        self.cells: list[NotebookNode] = []
+        self.lines: list[str] = []
+
+    def flush(self) -> None:
+        if "".join(self.lines).strip():
+            self.cells.append(new_markdown_cell("\n".join(self.lines).strip("\n")))
+        self.lines = []
+
+    def add(self, cell: NotebookNode) -> None:
+        self.flush()
+        self.cells.append(nbformat.from_dict(cell))
+
+
+def _closes(line: str, fence: str) -> bool:
+    match = _OPEN.match(line)
+    return bool(match) and not match["info"] and match["fence"][0] == fence[0] and len(match["fence"]) >= len(fence)
+
+
+def split_chapter(notebook: NotebookNode, chapter: str) -> Bundle:
+    """The student's and the key's version of one chapter notebook.
+
+    One pass over the cells: gated spans cross cell boundaries, and a fence that opens
+    inside a directive must close before the directive does."""
+    student, key = _Version(), _Version()
+    exercises: list[str] = []
+    gated, gated_label = None, ""  # "exercise" or "solution" inside a gated span
+    block: _Block | None = None
+    fences: list[str] = []
+
+    def finish(block: _Block) -> None:
+        nonlocal gated, gated_label
+        if block.kind in ("exercise", "exercise-start"):
+            exercises.append(block.label or f"exercise-{len(exercises) + 1}")
+            title = f" {block.argument}" if block.argument and block.argument != block.label else ""
+            header = new_markdown_cell(f"**Exercise {len(exercises)}**{title} (`{exercises[-1]}`)\n\n{block.body}".strip())
+            student.add(header)
+            key.add(header)
+            if block.kind == "exercise":
+                answer(exercises[-1])
+            else:
+                gated, gated_label = "exercise", exercises[-1]
+        elif block.kind in ("solution", "solution-start"):
+            key.add(new_markdown_cell(f"**Solution** (`{block.argument}`)\n\n{block.body}".strip()))
+            if block.kind == "solution-start":
+                gated, gated_label = "solution", block.argument
+        else:  # exercise-end, solution-end
+            opened = block.kind.removesuffix("-end")
+            if gated != opened:
+                raise UserInputError(f"Chapter {chapter!r}: a {{{block.kind}}} has no {{{opened}-start}} before it.")
+            if opened == "exercise":
+                answer(gated_label)
+            gated = None
+
+    def answer(label: str) -> None:
+        meta = {"tags": [ANSWER_TAG], "exercise": label}
+        student.add(new_code_cell("", metadata=dict(meta)))
+        student.add(new_markdown_cell("", metadata=dict(meta)))
+
+    def text(line: str) -> None:
+        if gated != "solution":
+            student.lines.append(line)
+        key.lines.append(line)
+
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            if gated != "solution":
+                student.add(cell)
+            key.add(cell)
+            continue
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if fences:
+                if _closes(line, fences[-1]):
+                    fences.pop()
+                    if block and not fences:
+                        finish(block)
+                        block = None
+                        continue
+                elif (opened := _OPEN.match(line)) and opened["info"]:
+                    fences.append(opened["fence"])
+                block.lines.append(line) if block else text(line)
+                continue
+            opened = _OPEN.match(line)
+            directive = _DIRECTIVE.match(opened["info"] or "") if opened else None
+            if opened:
+                fences.append(opened["fence"])
+            if directive and directive["name"] in _KINDS:
+                block = _Block(directive["name"], directive["argument"].strip())
+            else:
+                text(line)
+        if fences:
+            raise UserInputError(f"Chapter {chapter!r}: a block opened with {fences[0]} is not closed "
+                                 "in the same Markdown cell.")
+        student.flush()
+        key.flush()
+    if gated:
+        raise UserInputError(f"Chapter {chapter!r}: the gated {gated} {gated_label!r} has no {{{gated}-end}}.")
+    intro = (f"Chapter `{chapter}` of the study as a notebook. Run the cells from the top (the chapter "
+             "reads what `make book` wrote under `runs/`), then answer each exercise in the empty cells "
+             "below it.")
+    return Bundle(chapter, _notebook([new_markdown_cell(intro), *student.cells]),
+                  _notebook([new_markdown_cell(f"Answer key of chapter `{chapter}`."), *key.cells]), exercises)
+
+
+def _notebook(cells: list[NotebookNode]) -> NotebookNode:
+    notebook = new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    notebook.metadata["language_info"] = {"name": "python"}
+    return notebook
+
+
+def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_DIR) -> list[Bundle]:
+    """Write ``students/<chapter>.ipynb`` and ``answer_key/<chapter>.ipynb`` for every chapter
+    with exercises, and a README that lists them."""
+    sources = sorted(Path(chapters_dir).glob("*.md"))
+    if not sources:
+        raise UserInputError(f"No chapter sources (*.md) in {chapters_dir}.")
+    bundles = [split_chapter(jupytext.read(source), source.stem) for source in sources]
+    bundles = [b for b in bundles if b.exercises]
+    out = Path(out)
+    for folder in (STUDENT_DIR, KEY_DIR):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+        for stale in (out / folder).glob("*.ipynb"):
+            stale.unlink()
+    for bundle in bundles:
+        nbformat.write(bundle.student, out / STUDENT_DIR / f"{bundle.chapter}.ipynb")
+        nbformat.write(bundle.key, out / KEY_DIR / f"{bundle.chapter}.ipynb")
+    listing = "\n".join(f"- `{b.chapter}`: {len(b.exercises)} exercises ({', '.join(b.exercises)})" for b in bundles)
+    (out / "README.md").write_text(
+        "# Exercises of the study\n\n"
+        f"`{STUDENT_DIR}/` holds one notebook per chapter to hand out: the chapter with its solutions\n"
+        f"removed and empty answer cells (tagged `{ANSWER_TAG}`) after each exercise. `{KEY_DIR}/` holds\n"
+        "the same chapters with the solutions. Students need the runs `make book` writes.\n\n"
+        f"{listing}\n"
+    )
+    return bundles

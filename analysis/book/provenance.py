@@ -1,0 +1,89 @@
+"""What the provenance appendix reports: the software, the machine, the commit, the seeds,
+how long each chapter took, and where each figure's data came from."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.book.notebook_outputs import as_text, glued_outputs
+from analysis.paths import PROJECT_ROOT, run_dir
+from analysis.training.run_record import git, models_dir, read_runs
+from analysis.book.plots import SOURCE_SUFFIX
+
+PACKAGES = ("torch", "torchvision", "timm", "facenet-pytorch", "av", "opencv-python-headless", "numpy", "pandas",
+            "scipy", "scikit-learn", "matplotlib", "seaborn", "papermill", "jupytext", "jupyter-book", "sphinx",
+            "myst-nb", "sphinx-exercise", "playwright")
+
+
+def versions() -> pd.DataFrame:
+    rows = [{"package": "python", "version": platform.python_version()}]
+    for name in PACKAGES:
+        try:
+            rows.append({"package": name, "version": metadata.version(name)})
+        except metadata.PackageNotFoundError:
+            rows.append({"package": name, "version": "not installed"})
+    return pd.DataFrame(rows)
+
+
+def git_state() -> dict[str, str]:
+    """The commit the book was built from and whether the working tree had changes."""
+    commit = git("rev-parse", "HEAD") or "unknown (not a git checkout)"
+    return {"commit": commit, "uncommitted changes": "yes" if git("status", "--porcelain") else "no"}
+
+
+def hardware() -> dict[str, str]:
+    import torch
+
+    cpu = platform.processor() or "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    memory = ""
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        memory = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB"
+    return {
+        "system": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "CPU": cpu,
+        "logical cores": str(os.cpu_count()),
+        "memory": memory or "unknown",
+        "torch threads": str(torch.get_num_threads()),
+        "CUDA": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available",
+    }
+
+
+def run_seeds(profile: str) -> pd.DataFrame:
+    """Seed, commit and device of every training run, and the benchmark's seed."""
+    rows = []
+    benchmark = run_dir(profile) / "benchmark" / "benchmark.json"
+    if benchmark.is_file():
+        record = json.loads(benchmark.read_text())
+        rows.append({"what": "embedded benchmark", "seed": record.get("seed"), "commit": "", "device": ""})
+    for run in read_runs(models_dir(profile)) if models_dir(profile).is_dir() else []:
+        record = run.record
+        rows.append({"what": f"training run {record['model']}", "seed": record["seed"],
+                     "commit": record["git_commit"][:12], "device": record["device"]})
+    return pd.DataFrame(rows)
+
+
+def chapter_timings(profile: str) -> pd.DataFrame:
+    path = run_dir(profile) / "book_timings.json"
+    timings = json.loads(path.read_text()) if path.is_file() else {}
+    return pd.DataFrame({"chapter": list(timings), "seconds": list(timings.values())})
+
+
+def figure_sources(executed_dir: Path) -> pd.DataFrame:
+    """Every glued figure of every executed chapter with the data source it declared."""
+    rows = []
+    for notebook in sorted(Path(executed_dir).glob("*.ipynb")):
+        for name, bundle in glued_outputs(notebook).items():
+            if name.endswith(SOURCE_SUFFIX):
+                rows.append({"chapter": notebook.stem, "figure": name[: -len(SOURCE_SUFFIX)],
+                             "data": as_text(bundle).replace(str(PROJECT_ROOT) + "/", "")})
+    return pd.DataFrame(rows, columns=["chapter", "figure", "data"])

@@ -1,0 +1,218 @@
+"""Index the real datasets on disk into manifests (FaceForensics++ C23, Celeb-DF v2).
+
+Indexing only lists files and assigns splits; it does not decode videos. Broken videos
+are found and reported by preprocessing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.errors import UserInputError
+from analysis.data.splits import check_disjoint, identity_split, ids_by_split, load_official_pairs
+from analysis.paths import FFPP_SPLIT_DIR
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter")
+FFPP_REAL_METHOD = "original"
+CELEBDF_FOLDERS = {"Celeb-real": 0, "YouTube-real": 0, "Celeb-synthesis": 1}
+CELEBDF_TEST_LIST = "List_of_testing_videos.txt"
+
+_FFPP_REAL = re.compile(r"^(\d{3})$")
+_FFPP_FAKE = re.compile(r"^(\d{3})_(\d{3})$")
+_CELEB_REAL = re.compile(r"^(id\d+)_\d+$")
+_CELEB_FAKE = re.compile(r"^(id\d+)_(id\d+)_\d+$")
+
+
+@dataclass
+class IndexResult:
+    """A manifest and what the indexer noticed on the way (reported, not fatal)."""
+
+    manifest: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def _require_dir(path: Path, what: str) -> Path:
+    if not path.is_dir():
+        raise UserInputError(f"{what} {path} does not exist or is not a folder.")
+    return path
+
+
+def _videos(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+
+
+def index_ffpp(
+    root: Path,
+    *,
+    split: str = "official",
+    seed: int = 0,
+    compression: str = "c23",
+    split_dir: Path = FFPP_SPLIT_DIR,
+) -> IndexResult:
+    """Index the standard FaceForensics++ layout at one compression level.
+
+    Originals come from ``original_sequences/youtube/<c>/videos`` and fakes from
+    ``manipulated_sequences/<Method>/<c>/videos``; a method missing on disk is noted.
+    ``split="official"`` uses the benchmark's pair files, ``split="identity"`` the
+    seeded identity-component split.
+    """
+    root = _require_dir(Path(root), "The FaceForensics++ root")
+    expected = f"original_sequences/youtube/{compression}/videos"
+    real_dir = root / expected
+    if not real_dir.is_dir():
+        raise UserInputError(
+            f"{root} does not look like a FaceForensics++ download: {real_dir} is missing. "
+            f"Expected {expected}/000.mp4 ... and manipulated_sequences/<Method>/"
+            f"{compression}/videos/000_003.mp4 ... under the root."
+        )
+    rows, notes, skipped = [], [], []
+    folders = [(FFPP_REAL_METHOD, real_dir)]
+    for method in FFPP_METHODS:
+        folder = root / "manipulated_sequences" / method / compression / "videos"
+        if folder.is_dir():
+            folders.append((method, folder))
+        else:
+            notes.append(f"method {method} not found on disk ({folder}); indexed without it")
+    for method, folder in folders:
+        pattern = _FFPP_REAL if method == FFPP_REAL_METHOD else _FFPP_FAKE
+        for path in _videos(folder):
+            match = pattern.match(path.stem)
+            if match is None:
+                skipped.append(str(path))
+                continue
+            ids = match.groups()
+            rows.append(
+                {
+                    "dataset": "ffpp",
+                    "domain": "source",
+                    "video_id": path.stem,
+                    "path": str(path.resolve()),
+                    "label": int(method != FFPP_REAL_METHOD),
+                    "method": method,
+                    "source_id": ids[0],
+                    "target_id": ids[1] if len(ids) > 1 else "",
+                }
+            )
+    if skipped:
+        notes.append(
+            f"skipped {len(skipped)} file(s) whose names are not FF++ ids, e.g. {skipped[0]}"
+        )
+    if not rows:
+        raise UserInputError(
+            f"No FaceForensics++ videos found under {root}: the video folders are empty. "
+            "Expected files such as 000.mp4 (originals) and 000_003.mp4 (manipulated)."
+        )
+    frame = pd.DataFrame(rows)
+    ids = sorted(set(frame["source_id"]) | set(frame["target_id"]) - {""})
+    if split == "official":
+        assignment = ids_by_split(load_official_pairs(split_dir))
+        unknown = sorted(set(ids) - set(assignment))
+        if unknown:
+            raise UserInputError(
+                f"{len(unknown)} id(s) on disk (e.g. {unknown[:3]}) are in none of the "
+                f"official split files in {split_dir}; the split files must cover every id."
+            )
+    elif split == "identity":
+        fakes = frame[frame["target_id"] != ""]
+        assignment = identity_split(ids, zip(fakes["source_id"], fakes["target_id"]), seed=seed)
+    else:
+        raise UserInputError(f"Unknown split scheme {split!r}; expected 'official' or 'identity'.")
+    frame["split"] = frame["source_id"].map(assignment)
+    check_disjoint(
+        ((s, t), sp) for s, t, sp in zip(frame["source_id"], frame["target_id"], frame["split"])
+    )
+    mismatched = frame[(frame["target_id"] != "") & (frame["target_id"].map(assignment) != frame["split"])]
+    if not mismatched.empty:
+        raise UserInputError(
+            f"{len(mismatched)} manipulated video(s) such as {mismatched['video_id'].iloc[0]} "
+            "join ids from two partitions of the split; the split file is inconsistent."
+        )
+    return IndexResult(frame, notes)
+
+
+def read_celebdf_test_list(path: Path) -> dict[str, int]:
+    """Parse ``List_of_testing_videos.txt``: ``<1 real | 0 fake> <folder>/<file>`` per line.
+
+    Returns ``{relative path: label}`` with the project's label convention (1 = fake).
+    """
+    if not path.is_file():
+        raise UserInputError(
+            f"The Celeb-DF v2 test list {path} is missing. It ships with the dataset; put it "
+            "at the root next to Celeb-real/, or pass --all-videos to mark every video as test."
+        )
+    listed: dict[str, int] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2 or parts[0] not in ("0", "1"):
+            raise UserInputError(
+                f"{path} line {number} reads {line!r}; expected '<1 real | 0 fake> "
+                "<folder>/<file>.mp4', such as '1 YouTube-real/00170.mp4'."
+            )
+        listed[parts[1]] = 1 - int(parts[0])
+    if not listed:
+        raise UserInputError(f"The Celeb-DF v2 test list {path} is empty.")
+    return listed
+
+
+def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
+    """Index Celeb-DF v2 (``Celeb-real``, ``YouTube-real``, ``Celeb-synthesis``).
+
+    By default ``split`` is ``test`` for exactly the videos of the official test list and
+    ``train`` for the rest; with ``all_videos`` every video is ``test``.
+    """
+    root = _require_dir(Path(root), "The Celeb-DF v2 root")
+    notes, rows = [], []
+    for folder_name, label in CELEBDF_FOLDERS.items():
+        folder = root / folder_name
+        if not folder.is_dir():
+            notes.append(f"folder {folder_name} not found under {root}")
+            continue
+        pattern = _CELEB_FAKE if label else _CELEB_REAL
+        for path in _videos(folder):
+            match = pattern.match(path.stem)
+            ids = match.groups() if match else ("",)
+            rows.append(
+                {
+                    "dataset": "celebdf",
+                    "domain": "target",
+                    "video_id": path.stem,
+                    "path": str(path.resolve()),
+                    "label": label,
+                    "method": folder_name,
+                    "relative": f"{folder_name}/{path.name}",
+                    "source_id": ids[0],
+                    "target_id": ids[1] if len(ids) > 1 else "",
+                }
+            )
+    if not rows:
+        raise UserInputError(
+            f"No Celeb-DF v2 videos found under {root}: expected the folders "
+            f"{', '.join(CELEBDF_FOLDERS)} holding .mp4 files."
+        )
+    frame = pd.DataFrame(rows)
+    if all_videos:
+        frame["split"] = "test"
+    else:
+        listed = read_celebdf_test_list(root / CELEBDF_TEST_LIST)
+        on_disk = dict(zip(frame["relative"], frame["label"]))
+        missing = sorted(set(listed) - set(on_disk))
+        if missing:
+            raise UserInputError(
+                f"{len(missing)} video(s) of the test list are not on disk under {root}, "
+                f"e.g. {missing[0]}; the official test set needs all {len(listed)}."
+            )
+        disagree = [p for p, label in listed.items() if on_disk[p] != label]
+        if disagree:
+            raise UserInputError(
+                f"The test list labels {len(disagree)} video(s) against their folder, "
+                f"e.g. {disagree[0]}; expected 1 for real folders and 0 for Celeb-synthesis."
+            )
+        frame["split"] = ["test" if p in listed else "train" for p in frame["relative"]]
+    return IndexResult(frame.drop(columns="relative"), notes)

@@ -1,0 +1,641 @@
+"""The study's two questions, answered from the scores tables of a profile's runs.
+
+:func:`load_study` reads every run under ``runs/<profile>/models``, fits the ensembles on
+source validation videos (calibrated members, :class:`~analysis.evaluation.ensembles.Ensemble`),
+and fits the paired group bootstrap once on the test sets and once on validation; the
+analysis chapters read tables off it in seconds, without touching a model. Chapters write
+every table they show as CSV under ``runs/<profile>/results/``; :func:`write_results`
+writes the headline tables the results page reads under ``results/summary/``
+(:data:`RESULT_FILES`).
+
+**Primary endpoint** (declared before any result, DESIGN rule 12): the paired change in
+the generalization gap of seed 000's soft vote of its five detectors against the **mean
+of its members** (the average member's gap), with the paired change in cross-domain AUC
+beside it. The reference is fixed in advance and involves no selection: "the best member"
+chosen on validation is a coin flip when members' validation AUCs differ by less than
+their noise, and "the best member" chosen on test uses the test set twice. The mean member
+is also what an average has to beat to show that combining helps. The best member is a
+secondary reference, used only when its validation AUC beats every other member's with a
+paired interval that excludes zero (:func:`clear_best_member`).
+
+**Interpretability gate** (DESIGN rule 14): a gap is read only for a detector whose
+in-domain interval excludes 0.5; a change in gap only when both sides pass. Otherwise the
+tables say "not interpretable": a detector that did not learn has no gap to shrink.
+
+**Secondary families** (subsets of the five under every combiner; the combiners of the
+five) carry max-T simultaneous intervals, and every count the prose gives is a count of
+simultaneous intervals that exclude zero.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from analysis.benchmark.shifts import subset_of
+from analysis.evaluation import diversity, ensembles, metrics, power
+from analysis.evaluation.bootstrap import N_RESAMPLES, GapBootstrap, Interval, SetBootstrap, mean_of
+from analysis.evaluation.calibration import expected_calibration_error, reliability_table
+from analysis.evaluation.published import CARD_000, published_table, published_value
+from analysis.models.registry import ONE_CLASS, list_models
+from analysis.paths import run_dir
+from analysis.training.run_record import models_dir as profile_models_dir, read_runs
+
+CHANCE = 0.5
+PRIMARY_KIND = "soft_vote"
+INTERPRETABLE, NOT_INTERPRETABLE = "interpretable", "not interpretable"
+NO_CLEAR_BEST = "none (validation intervals overlap)"
+# below this many identity groups per test set a group bootstrap's 95 % interval covers
+# less often than it claims (in simulations of the benchmark's pairs: about 0.91 with 6 to
+# 15 groups, 0.94 with 30; the test suite checks coverage at 60)
+MIN_GROUPS = 30
+# the CSV files write_results puts under runs/<profile>/results/summary/ (the results page reads them)
+SUMMARY_DIR = "summary"
+RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
+                "verdict", "seed_spread")
+INPUTS_FILE = "inputs.json"  # what the summary was computed from
+
+
+def results_dir(profile: str) -> Path:
+    return run_dir(profile) / "results"
+
+
+def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
+    """Write ``<folder>/<name>.csv`` (chapters use :func:`results_dir`) and return the table."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / f"{name}.csv", index=False)
+    return table
+
+
+def load_scores(models_dir: Path) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """Every run's scores in one long table, and one run record per model."""
+    runs = read_runs(models_dir)
+    records = {}
+    for run in runs:
+        records.setdefault(run.model, run.record)
+    return pd.concat([run.scores for run in runs], ignore_index=True), records
+
+
+def interpretable(in_domain: Interval) -> bool:
+    """The gate: the in-domain interval excludes chance from above."""
+    return in_domain.low > CHANCE
+
+
+@dataclass
+class Study:
+    """Scores of the models and fitted ensembles of one profile and training seed, with
+    their bootstraps."""
+
+    profile: str
+    scores: pd.DataFrame  # long: models at both levels, ensembles at video level
+    records: dict[str, dict]
+    models: list[str]  # single models, in the study's order
+    one_class: list[str]
+    members: dict[str, tuple[str, ...]]  # every model and ensemble -> its members
+    kinds: dict[str, str]  # -> "single", "soft_vote", ...
+    fitted: dict[str, ensembles.Ensemble]  # every ensemble, fitted on source validation
+    boot: GapBootstrap  # test sets
+    validation: SetBootstrap  # source validation
+    training_seed: int | None = None
+    _wide: dict = field(default_factory=dict, repr=False)
+
+    def wide(self, domain: str, split: str) -> pd.DataFrame:
+        """Video-level scores of one evaluation set: a row per video, a column per name."""
+        if (domain, split) not in self._wide:
+            self._wide[domain, split] = ensembles.to_wide(metrics.subset(self.scores, domain, split))
+        return self._wide[domain, split]
+
+    def val_auc(self, name: str) -> float:
+        return float(self.validation.estimates[name])
+
+    @property
+    def five(self) -> list[str]:
+        return [m for m in ensembles.SEED_000_FIVE if m in self.models]
+
+    @property
+    def primary(self) -> str:
+        """The ensemble of the primary endpoint: the soft vote of seed 000's five."""
+        return ensembles.ensemble_name(PRIMARY_KIND, self.five)
+
+    def label(self, name: str) -> str:
+        """A short display name: seed 000's five and the full zoo are named, not listed
+        (the ``members`` column of every table still lists them)."""
+        members, kind = set(self.members[name]), self.kinds[name]
+        if kind == "single":
+            return name
+        if members == set(ensembles.SEED_000_FIVE):
+            return f"{kind}(seed 000's five)"
+        if members == set(self.models):
+            return f"{kind}(all {len(members)} models)"
+        return name
+
+    def reference(self, name: str) -> dict[str, float]:
+        """The pre-declared reference of an ensemble: the mean of its members."""
+        return mean_of(self.members[name])
+
+    def learned(self, detector) -> bool:
+        return interpretable(self.boot.auc(detector, "in"))
+
+
+def clear_best_member(study: Study, name: str) -> str | None:
+    """The member with the highest validation AUC, if its paired validation interval
+    against every other member excludes zero; otherwise None (a coin flip)."""
+    members = study.members[name]
+    best = max(members, key=study.val_auc)
+    for other in members:
+        if other == best:
+            continue
+        if study.validation.interval({best: 1.0, other: -1.0}).low <= 0:
+            return None
+    return best
+
+
+def _ensemble_specs(models: list[str], one_class: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """Every subset of seed 000's five under every combiner, the full zoo under every
+    combiner, and seed 001's one-class pair as its own ``mean_z`` ensemble."""
+    five = [m for m in ensembles.SEED_000_FIVE if m in models]
+    specs = [(kind, members) for members in ensembles.subsets(five) if len(members) > 1 for kind in ensembles.KINDS]
+    zoo = tuple(models)
+    if len(zoo) > len(five):
+        specs += [(kind, zoo) for kind in ensembles.KINDS]
+    pair = tuple(m for m in ensembles.ONE_CLASS_PAIR if m in one_class)
+    if len(pair) == 2:
+        specs.append(("mean_z", pair))
+    return specs
+
+
+def training_seeds(scores: pd.DataFrame) -> list[int | None]:
+    """The training seeds present in a scores table (``[None]`` without a seed column)."""
+    return sorted(scores["seed"].unique().tolist()) if "seed" in scores.columns else [None]
+
+
+def load_study(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
+               training_seed: int | None = None, loaded: tuple[pd.DataFrame, dict] | None = None) -> Study:
+    """Read the runs of one training seed (default: the first), fit the ensembles on
+    validation and the paired group bootstraps on validation and the test sets."""
+    scores, records = loaded or load_scores(models_dir or profile_models_dir(profile))
+    seeds = training_seeds(scores)
+    training_seed = seeds[0] if training_seed is None else training_seed
+    if training_seed not in seeds:
+        raise ValueError(f"training seed {training_seed} not in the scores tables; they hold {seeds}.")
+    if training_seed is not None:
+        scores = scores[scores["seed"] == training_seed]
+    order = {name: i for i, name in enumerate(list_models())}  # the registry's order
+    models = sorted(records, key=lambda n: (order.get(n, len(order)), n))
+    one_class = [m for m in models if records[m]["schedule"] == ONE_CLASS]
+    raw = ensembles.to_wide(scores)
+    validation = ensembles.validation_rows(raw)
+    members = {m: (m,) for m in models}
+    kinds = {m: "single" for m in models}
+    fitted, tables = {}, [scores]
+    calibrators = ensembles.Ensemble("soft_vote", models, raw_scores=one_class).fit(validation).calibrators_
+    for kind, group in _ensemble_specs(models, one_class):
+        ensemble = ensembles.Ensemble(kind, group, one_class, calibrators).fit(validation)
+        members[ensemble.name_], kinds[ensemble.name_], fitted[ensemble.name_] = tuple(group), kind, ensemble
+        tables.append(ensembles.ensemble_scores(raw, ensemble))
+    everything = pd.concat(tables, ignore_index=True)
+    wide = {(domain, split): ensembles.to_wide(metrics.subset(everything, domain, split))
+            for domain, split in (("source", "test"), ("target", "test"), ("source", "val"))}
+    boot = GapBootstrap.fit(wide["source", "test"], wide["target", "test"], n_resamples, seed)
+    val_boot = SetBootstrap.fit(wide["source", "val"], n_resamples, seed + 2)
+    return Study(profile, everything, records, models, one_class, members, kinds, fitted, boot, val_boot,
+                 training_seed, dict(wide))
+
+
+def load_seeds(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
+               seeds: list[int] | None = None) -> dict[int | None, Study]:
+    """One :class:`Study` per training seed: ``seeds``, or every seed in the scores tables."""
+    loaded = load_scores(models_dir or profile_models_dir(profile))
+    present = training_seeds(loaded[0])
+    missing = sorted(set(seeds or []) - set(present))
+    if missing:
+        raise ValueError(f"training seeds {missing} are not in the scores tables; they hold {present}.")
+    return {s: load_study(profile, n_resamples, seed, training_seed=s, loaded=loaded) for s in (seeds or present)}
+
+
+def _columns(prefix: str, interval: Interval) -> dict[str, float]:
+    return {prefix: interval.estimate, f"{prefix} low": interval.low, f"{prefix} high": interval.high}
+
+
+def gap_table(study: Study, names: list[str] | None = None) -> pd.DataFrame:
+    """Per model or ensemble: members, validation AUC, in-domain and cross-domain AUC and
+    gap with 95 % BCa group-bootstrap intervals, whether the gap can be read (the
+    in-domain interval excludes 0.5) and, for ensembles, the paired change in gap and in
+    cross-domain AUC against the mean of the members (individual intervals; families
+    get simultaneous ones in :func:`family_table`), and against the best member where
+    validation names one (:func:`clear_best_member`)."""
+    rows = []
+    for name in names or list(study.members):
+        members = study.members[name]
+        in_domain = study.boot.auc(name, "in")
+        row = {"name": name, "label": study.label(name), "kind": study.kinds[name], "members": "+".join(members),
+               "n members": len(members), "validation AUC": study.val_auc(name),
+               **_columns("in-domain AUC", in_domain), **_columns("cross-domain AUC", study.boot.auc(name, "cross")),
+               **_columns("gap", study.boot.gap(name)),
+               "gap read": INTERPRETABLE if interpretable(in_domain) else NOT_INTERPRETABLE}
+        if len(members) > 1:
+            reference = study.reference(name)
+            both = interpretable(in_domain) and interpretable(study.boot.auc(reference, "in"))
+            row.update({**_columns("gap change vs mean member", study.boot.gap_difference(name, reference)),
+                        **_columns("cross-domain change vs mean member", study.boot.cross_difference(name, reference)),
+                        "change read": INTERPRETABLE if both else NOT_INTERPRETABLE})
+            best = clear_best_member(study, name)
+            row["clear best member"] = best or NO_CLEAR_BEST
+            if best:
+                row.update(_columns("gap change vs clear best member", study.boot.gap_difference(name, best)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def shift_table(study: Study, manifest: pd.DataFrame, names: list[str], n_resamples: int = N_RESAMPLES,
+                seed: int = 0) -> pd.DataFrame:
+    """Per declared kind of domain shift (the benchmark manifest's target subsets: unseen
+    method, unseen capture, both) and per model or ensemble: the cross-domain AUC and the
+    gap on that subset alone, against the same in-domain test set, each with its own 95 %
+    BCa group-bootstrap interval (descriptive: no multiplicity control across subsets), and
+    whether the gap can be read (in-domain interval above 0.5)."""
+    cross = study.wide("target", "test")
+    kinds = subset_of(cross.index.to_frame(index=False), manifest).to_numpy()
+    rows = []
+    for kind in sorted(set(kinds)):
+        boot = GapBootstrap.fit(study.wide("source", "test"), cross[kinds == kind], n_resamples, seed)
+        for name in names:
+            in_domain = boot.auc(name, "in")
+            rows.append({"subset": kind, "name": name, "label": study.label(name),
+                         "videos": int((kinds == kind).sum()),
+                         **_columns("cross-domain AUC", boot.auc(name, "cross")), **_columns("gap", boot.gap(name)),
+                         "gap read": INTERPRETABLE if interpretable(in_domain) else NOT_INTERPRETABLE})
+    return pd.DataFrame(rows)
+
+
+def primary_endpoint(study: Study) -> pd.DataFrame:
+    """The pre-declared primary endpoint, one row: the soft vote of seed 000's five
+    against the mean of its members, with the gate applied."""
+    name = study.primary
+    reference = study.reference(name)
+    ensemble_in, reference_in = study.boot.auc(name, "in"), study.boot.auc(reference, "in")
+    change = study.boot.gap_difference(name, reference)
+    cross = study.boot.cross_difference(name, reference)
+    _, samples, _ = study.boot.contrast(*GapBootstrap.gap_change_weights(name, reference))
+    readable = interpretable(ensemble_in) and interpretable(reference_in)
+    if not readable:
+        verdict = NOT_INTERPRETABLE
+    elif change.high < 0:
+        verdict = "shrinks the gap"
+    elif change.low > 0:
+        verdict = "widens the gap"
+    else:
+        verdict = "no measurable change in the gap"
+    return pd.DataFrame([{
+        "ensemble": name, "members": "+".join(study.members[name]), "reference": "mean of the members",
+        **_columns("ensemble in-domain AUC", ensemble_in), **_columns("reference in-domain AUC", reference_in),
+        **_columns("ensemble cross-domain AUC", study.boot.auc(name, "cross")),
+        **_columns("reference cross-domain AUC", study.boot.auc(reference, "cross")),
+        **_columns("gap change", change), **_columns("cross-domain AUC change", cross),
+        "bootstrap SE of gap change": float(np.std(samples, ddof=1)),
+        "read": INTERPRETABLE if readable else NOT_INTERPRETABLE, "verdict": verdict,
+    }])
+
+
+def family_table(study: Study, names: list[str]) -> pd.DataFrame:
+    """Two families over the ensembles ``names``, each against its mean member: the
+    change in gap and the change in cross-domain AUC, with max-T simultaneous 95 %
+    intervals and adjusted p-values; ``read`` applies the gate."""
+    tables = []
+    for family, weights in (("gap change vs mean member", GapBootstrap.gap_change_weights),
+                            ("cross-domain change vs mean member", GapBootstrap.cross_change_weights)):
+        contrasts = {name: weights(name, study.reference(name)) for name in names}
+        table = study.boot.simultaneous(contrasts).assign(family=family)
+        table["read"] = [INTERPRETABLE if study.learned(n) and study.learned(study.reference(n)) else NOT_INTERPRETABLE
+                         for n in table["name"]]
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def family_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Per family: comparisons, how many can be read, and how many of those have a
+    simultaneous interval entirely below or above zero (the adjusted counts)."""
+    rows = []
+    for family, part in table.groupby("family", sort=False):
+        readable = part[part["read"] == INTERPRETABLE]
+        rows.append({"family": family, "comparisons": len(part), "interpretable": len(readable),
+                     "below zero": int((readable["high"] < 0).sum()), "above zero": int((readable["low"] > 0).sum())})
+    return pd.DataFrame(rows)
+
+
+def test_design(study: Study, domain: str, icc: float = 0.0) -> power.EvalSet:
+    """The size of one of this run's test sets, as the power module describes it."""
+    wide = study.wide(domain, "test")
+    labels = wide.index.get_level_values("label")
+    groups = wide.index.get_level_values("group").nunique()
+    return power.EvalSet(int((labels == 0).sum()), int((labels == 1).sum()), groups, icc)
+
+
+def measured_clustering(study: Study, domain: str, n_resamples: int = N_RESAMPLES, seed: int = 0) -> float:
+    """This run's design effect: the variance of the members' AUCs under the group
+    bootstrap over their variance under a video bootstrap (mean over seed 000's five)."""
+    wide = study.wide(domain, "test")[study.five]
+    frame = wide.reset_index()
+    frame["group"] = [f"video {i}" for i in range(len(frame))]
+    by_video = frame.set_index(list(wide.index.names))
+    grouped = SetBootstrap.fit(wide, n_resamples, seed).samples.var()
+    videos = SetBootstrap.fit(by_video, n_resamples, seed).samples.var()
+    return float((grouped / videos).mean())
+
+
+def power_table(study: Study, claimed_effect: float, card_auc_in: float, card_auc_cross: float,
+                n_resamples: int = N_RESAMPLES) -> pd.DataFrame:
+    """The minimum detectable effect (80 % power, two-sided 5 %) of this run's test sets
+    for the primary endpoint: measured (from the bootstrap SE of the endpoint itself), and
+    analytic at the card's AUCs with this run's sizes, clustering and correlation; beside
+    the effect the card claims, and the number of groups per test set that would detect it."""
+    primary = primary_endpoint(study).iloc[0]
+    reference = study.reference(study.primary)
+    pairs = [(part.combine({study.primary: 1.0})[1], part.combine(reference)[1])
+             for part in (study.boot.in_domain, study.boot.cross_domain)]
+    # a set whose resamples do not vary has nothing to correlate; with none, the conservative 0
+    found = [np.corrcoef(a, b)[0, 1] for a, b in pairs if np.std(a) > 0 and np.std(b) > 0]
+    correlation = float(np.mean(found)) if found else 0.0
+    effect = {d: measured_clustering(study, d, n_resamples) for d in ("source", "target")}
+    sets = {d: test_design(study, d) for d in ("source", "target")}
+    sets = {d: power.EvalSet(s.n_real, s.n_fake, s.groups, power.icc_from_design_effect(effect[d], s.group_size))
+            for d, s in sets.items()}
+
+    def analytic(groups_in: int | None = None, groups_cross: int | None = None) -> float:
+        in_set = sets["source"] if groups_in is None else sets["source"].with_groups(groups_in)
+        cross_set = sets["target"] if groups_cross is None else sets["target"].with_groups(groups_cross)
+        return power.gap_change_mde(in_set, cross_set, auc_in=card_auc_in, auc_cross=card_auc_cross,
+                                    correlation=correlation)
+
+    scale = sets["target"].groups / sets["source"].groups
+    needed_in = power.required_groups(claimed_effect, lambda g: analytic(g, max(1, round(g * scale))))
+    return pd.DataFrame([{
+        "real test videos (in-domain)": sets["source"].n_real, "fake test videos (in-domain)": sets["source"].n_fake,
+        "groups (in-domain)": sets["source"].groups,
+        "real test videos (cross-domain)": sets["target"].n_real, "fake test videos (cross-domain)": sets["target"].n_fake,
+        "groups (cross-domain)": sets["target"].groups,
+        "design effect (in-domain)": effect["source"], "design effect (cross-domain)": effect["target"],
+        "AUC correlation, ensemble vs reference": correlation,
+        "MDE measured": power.mde(primary["bootstrap SE of gap change"]),
+        "card AUC in-domain": card_auc_in, "card AUC cross-domain": card_auc_cross,
+        "MDE at card AUCs": analytic(),
+        "claimed effect": claimed_effect,
+        "groups needed (in-domain)": needed_in, "groups needed (cross-domain)": max(1, round(needed_in * scale)),
+    }])
+
+
+def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) -> str:
+    """One paragraph computed from the numbers: did the detectors learn, can the primary
+    endpoint be read, and could these test sets see an effect of the claimed size?"""
+    learned = [m for m in study.models if study.learned(m)]
+    p, pw = primary.iloc[0], power_row.iloc[0]
+    mde, claimed = pw["MDE measured"], pw["claimed effect"]
+    size = (f"These test sets detect a change in gap of {mde:.3f} or more with 80 % power; the card's claimed "
+            f"{claimed:.3f} is {'below' if claimed < mde else 'above'} that, so an effect of the size the card "
+            f"claims would {'most likely go unseen' if claimed < mde else 'be seen'} here.")
+    few = min(pw["groups (in-domain)"], pw["groups (cross-domain)"])
+    if few < MIN_GROUPS:
+        size += (f" With {int(pw['groups (in-domain)'])} in-domain and {int(pw['groups (cross-domain)'])} "
+                 f"cross-domain identity groups (fewer than {MIN_GROUPS}), the 95 % intervals cover less often than "
+                 "they claim: read them as lower bounds on the uncertainty.")
+    if not learned:
+        return ("No detector's in-domain interval excludes 0.5, so neither question is answered on this run: "
+                "there is no gap to shrink and no useful disagreement to measure. " + size)
+    head = f"{len(learned)} of {len(study.models)} detectors learned (in-domain interval above 0.5). "
+    if p["read"] != INTERPRETABLE:
+        return (head + "The soft vote of seed 000's five or the mean of its members did not, so the primary "
+                "endpoint is not interpretable on this run. " + size)
+    change = f"{p['gap change']:.3f} [{p['gap change low']:.3f}, {p['gap change high']:.3f}]"
+    return head + f"The primary endpoint is interpretable: the paired change in gap is {change} ({p['verdict']}). " + size
+
+
+def diversity_tables(study: Study, models: list[str], domain: str = "source", n_permutations: int = 1000,
+                     seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Pairwise diversity of ``models`` on one test set (verdicts at each model's
+    validation threshold) with group-bootstrap intervals and null baselines, and the
+    share of videos on which all of them agree (with its own baseline)."""
+    video = metrics.at_level(study.scores, metrics.VIDEO)
+    verdicts = metrics.verdicts(video[video["model"].isin(models)], domain, "test")[models]
+    wide = study.wide(domain, "test").reset_index().set_index(["dataset", "method", "video_id"]).loc[verdicts.index]
+    labels, groups = wide["label"].to_numpy(), wide["group"].to_numpy()
+    n = len(study.boot.in_domain.samples)
+    pairs = diversity.pairwise(verdicts, wide[models], labels, groups, n_resamples=n, n_permutations=n_permutations,
+                               seed=seed)
+    agreement = diversity.agreement(verdicts, labels, groups, n_resamples=n, n_permutations=n_permutations, seed=seed)
+    return pairs.assign(set=f"{'in' if domain == 'source' else 'cross'}-domain test"), agreement
+
+
+def calibration_table(study: Study) -> pd.DataFrame:
+    """ECE of each supervised member of the primary ensemble before (raw scores) and
+    after its Platt map, on both test sets (held out from the fit)."""
+    fitted = study.fitted[study.primary]
+    rows = []
+    for domain, name in (("source", "in-domain test"), ("target", "cross-domain test")):
+        wide = study.wide(domain, "test")
+        labels = wide.index.get_level_values("label").to_numpy()
+        after = fitted.calibrated(wide)
+        for member in fitted.members_:
+            rows.append({"model": member, "set": name,
+                         "ECE before": expected_calibration_error(labels, wide[member].to_numpy()),
+                         "ECE after": expected_calibration_error(labels, after[member].to_numpy()),
+                         "score SD before": float(wide[member].std()), "score SD after": float(after[member].std())})
+    return pd.DataFrame(rows)
+
+
+def reliability_points(study: Study, domain: str = "source") -> pd.DataFrame:
+    """Reliability-diagram points of every member of the primary ensemble, before and
+    after calibration, on one test set."""
+    fitted = study.fitted[study.primary]
+    wide = study.wide(domain, "test")
+    labels = wide.index.get_level_values("label").to_numpy()
+    after = fitted.calibrated(wide)
+    tables = []
+    for member in fitted.members_:
+        for stage, values in (("before", wide[member]), ("after", after[member])):
+            tables.append(reliability_table(labels, values.to_numpy()).assign(model=member, stage=stage))
+    return pd.concat(tables, ignore_index=True)
+
+
+def method_auc_table(study: Study, names: list[str], n_resamples: int = N_RESAMPLES, seed: int = 0) -> pd.DataFrame:
+    """Test-set AUC of real videos against each manipulation method, per detector, with
+    BCa group-bootstrap intervals (long: domain, method, name, AUC, low, high)."""
+    rows = []
+    for domain in ("source", "target"):
+        wide = study.wide(domain, "test")[names]
+        methods, labels = wide.index.get_level_values("method"), wide.index.get_level_values("label")
+        for method in sorted(set(methods[labels == 1])):
+            part = SetBootstrap.fit(wide[(labels == 0) | (methods == method)], n_resamples, seed)
+            for name in names:
+                rows.append({"domain": domain, "method": method, "name": name,
+                             **_columns("AUC", part.interval({name: 1.0}))})
+    return pd.DataFrame(rows)
+
+
+def gain_vs_diversity(study: Study, pairs: pd.DataFrame, kind: str = "soft_vote") -> pd.DataFrame:
+    """For every multi-member subset of seed 000's five: the ensemble's in-domain and
+    cross-domain AUC gain over its mean member and its members' mean disagreement
+    (point estimates; their simultaneous intervals are in :func:`family_table`)."""
+    rows = []
+    for name, members in study.members.items():
+        if study.kinds[name] != kind or len(members) < 2 or not set(members) <= set(ensembles.SEED_000_FIVE):
+            continue
+        row = {"name": name, "n members": len(members),
+               "mean disagreement": diversity.mean_pairwise(pairs, members),
+               "mean double fault": diversity.mean_pairwise(pairs, members, "double fault")}
+        for label, part in (("in-domain", study.boot.in_domain), ("cross-domain", study.boot.cross_domain)):
+            row[f"{label} AUC"] = part.estimates[name]
+            row[f"{label} gain over mean member"] = part.combine({name: 1.0, **{
+                m: -w for m, w in study.reference(name).items()}})[0]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def rank_correlation(x: pd.Series, y: pd.Series) -> float | None:
+    """Spearman correlation of two columns, or None where it is undefined (fewer than
+    three points, or a constant column)."""
+    if len(x) < 3 or x.nunique() < 2 or y.nunique() < 2:
+        return None
+    return float(spearmanr(x, y).statistic)
+
+
+def seed_spread(studies: dict, names: list[str]) -> pd.DataFrame:
+    """Across training seeds: mean, SD, min and max of each headline number, to read
+    beside the bootstrap intervals (which hold the trained models fixed)."""
+    rows = []
+    for seed, study in studies.items():
+        table = gap_table(study, names).set_index("name")
+        primary = primary_endpoint(study).iloc[0]
+        for name in names:
+            for column in ("in-domain AUC", "cross-domain AUC", "gap"):
+                rows.append({"seed": seed, "quantity": f"{column}: {study.label(name)}", "value": table.loc[name, column]})
+        rows.append({"seed": seed, "quantity": "primary: gap change vs mean member", "value": primary["gap change"]})
+        rows.append({"seed": seed, "quantity": "primary: cross-domain AUC change", "value": primary["cross-domain AUC change"]})
+    long = pd.DataFrame(rows)
+    return long.groupby("quantity", sort=False)["value"].agg(
+        seeds="count", mean="mean", sd="std", min="min", max="max").reset_index()
+
+
+def ci_text(row: pd.Series, column: str, digits: int = 3) -> str:
+    """``estimate [low, high]`` of one interval column of a row."""
+    return f"{row[column]:.{digits}f} [{row[f'{column} low']:.{digits}f}, {row[f'{column} high']:.{digits}f}]"
+
+
+def with_intervals(table: pd.DataFrame, columns: list[str], keep: list[str], digits: int = 3) -> pd.DataFrame:
+    """A display copy: the ``keep`` columns, then each interval column as one
+    ``estimate [low, high]`` text column (the CSV keeps the numbers)."""
+    shown = table[keep].copy()
+    for column in columns:
+        shown[f"{column} [95% CI]"] = [ci_text(row, column, digits) if pd.notna(row[column]) else ""
+                                       for _, row in table.iterrows()]
+    return shown
+
+
+def threshold_transfer(table: pd.DataFrame, max_fpr: float, min_recall: float) -> str:
+    """What the conservative and sensitive thresholds of one scorer promise on
+    validation and what they keep on the cross-domain test set, as a sentence
+    (``table``: that scorer's rows of :func:`analysis.metrics.threshold_table`)."""
+    cross = table[table["set"] == "cross-domain test"].set_index("threshold option")
+    fpr, recall = cross.loc["conservative", "false positive rate"], cross.loc["conservative", "recall"]
+    if fpr <= max_fpr:
+        conservative = (f"The conservative threshold keeps its false-positive rate at or below {max_fpr:.0%} across "
+                        f"domains ({fpr:.2f})" + (", but only by flagging no fake at all (recall 0)" if recall == 0
+                                                   else f" and catches a share of {recall:.2f} of the fakes"))
+    else:
+        conservative = (f"The conservative threshold does not keep its false-positive rate of at most {max_fpr:.0%} "
+                        f"across domains ({fpr:.2f})")
+    sensitive_recall = cross.loc["sensitive", "recall"]
+    kept = sensitive_recall >= min_recall
+    sensitive = (f"the sensitive threshold {'keeps' if kept else 'does not keep'} its recall of at least "
+                 f"{min_recall:.0%} ({sensitive_recall:.2f}) at a false-positive rate of "
+                 f"{cross.loc['sensitive', 'false positive rate']:.2f}")
+    return f"{conservative}; {sensitive}."
+
+
+def card_assumptions() -> dict[str, float]:
+    """What model card 000 implies for a power analysis: its claimed change in gap (best
+    single model's gap minus the soft vote's) and the mean published in-domain and
+    cross-domain AUCs of its five members."""
+    table = published_table()
+    five = table[(table["card"] == CARD_000) & table["model"].isin(ensembles.SEED_000_FIVE)]
+    single = published_value("vit_b16 (best single model)", "in-domain minus cross-domain AUC")
+    vote = published_value("soft-vote ensemble of the five", "in-domain minus cross-domain AUC")
+    in_domain = five["test set"].str.startswith("FF++")  # FF++ is the card's training domain
+    return {"claimed effect": single - vote,
+            "auc in": float(five.loc[in_domain, "published value"].mean()),
+            "auc cross": float(five.loc[~in_domain, "published value"].mean())}
+
+
+def subset_names(study: Study) -> list[str]:
+    """Every ensemble of two or more of seed 000's five, under every combiner (the
+    secondary family of subsets)."""
+    five = set(study.five)
+    return [n for n, k in study.kinds.items() if k in ensembles.KINDS and len(study.members[n]) > 1
+            and set(study.members[n]) <= five]
+
+
+def headline_names(study: Study) -> list[str]:
+    """The single models, the five under every combiner, the full zoo under every
+    combiner, and seed 001's one-class pair."""
+    combiners = [ensembles.ensemble_name(k, study.five) for k in ensembles.KINDS]
+    zoo = [n for n, k in study.kinds.items() if k in ensembles.KINDS and len(study.members[n]) == len(study.models)]
+    pair = [n for n, k in study.kinds.items() if k == "mean_z"]
+    return list(dict.fromkeys([*study.models, *combiners, *zoo, *pair]))
+
+
+def _inputs(models_dir: Path, n_resamples: int, seed: int) -> dict:
+    """What the summary depends on: every scores table (path, size, modification time)
+    and the bootstrap settings."""
+    tables = sorted(Path(models_dir).rglob("scores.csv"))
+    return {"n_resamples": n_resamples, "seed": seed,
+            "scores": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in tables]}
+
+
+def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
+                  folder: Path | None = None) -> dict[str, pd.DataFrame]:
+    """Compute the study's headline tables for every training seed and write them as
+    CSV (:data:`RESULT_FILES`, under ``results/summary``) for the results page: primary
+    endpoint, power, gaps, the secondary families and their adjusted counts, agreement
+    with its baseline, the verdict, and the spread across training seeds."""
+    models_dir = models_dir or profile_models_dir(profile)
+    studies = load_seeds(profile, n_resamples, seed, models_dir)
+    first = next(iter(studies.values()))
+    card = card_assumptions()
+    primary = primary_endpoint(first)
+    power_row = power_table(first, card["claimed effect"], card["auc in"], card["auc cross"], n_resamples)
+    families = family_table(first, subset_names(first))
+    agreement_rows = []
+    for domain in ("source", "target"):
+        for group_name, group in (("seed 000's five", first.five), ("all models", first.models)):
+            pairs, agreement = diversity_tables(first, group, domain, seed=seed)
+            agreement_rows.append({"models": group_name, "set": pairs["set"].iloc[0], **agreement})
+    tables = {
+        "primary_endpoint": primary, "power": power_row, "gap": gap_table(first, headline_names(first)),
+        "secondary_families": families, "family_counts": family_counts(families),
+        "agreement": pd.DataFrame(agreement_rows),
+        "verdict": pd.DataFrame([{"verdict": trust_verdict(first, primary, power_row)}]),
+        "seed_spread": seed_spread(studies, [first.primary, *first.five]),
+    }
+    out = Path(folder or results_dir(profile) / SUMMARY_DIR)
+    for name, table in tables.items():
+        save_table(table, out, name)
+    (out / INPUTS_FILE).write_text(json.dumps(_inputs(models_dir, n_resamples, seed)))
+    return tables
+
+
+def summary(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
+            folder: Path | None = None) -> dict[str, pd.DataFrame]:
+    """The tables :func:`write_results` wrote, by name; recomputed first when any scores
+    table or setting changed since (or they were never written)."""
+    models_dir = models_dir or profile_models_dir(profile)
+    out = Path(folder or results_dir(profile) / SUMMARY_DIR)
+    stamp = out / INPUTS_FILE
+    fresh = stamp.is_file() and json.loads(stamp.read_text()) == _inputs(models_dir, n_resamples, seed)
+    if not fresh or any(not (out / f"{name}.csv").is_file() for name in RESULT_FILES):
+        return write_results(profile, n_resamples, seed, models_dir, out)
+    return {name: pd.read_csv(out / f"{name}.csv") for name in RESULT_FILES}

@@ -1,0 +1,102 @@
+"""Face detection with facenet-pytorch's MTCNN, as the model cards' preprocessing uses it."""
+
+from __future__ import annotations
+
+import warnings
+
+import cv2
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+with warnings.catch_warnings():
+    # facenet-pytorch imports tqdm.auto, which warns in a notebook kernel without widgets
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    from facenet_pytorch import MTCNN
+    from facenet_pytorch.models.utils.detect_face import extract_face
+
+from analysis.preprocess.video import read_frames
+
+
+def make_detector(device: str | torch.device = "cpu") -> MTCNN:
+    """MTCNN with its default thresholds, keeping the largest face (the seeds' settings)."""
+    return MTCNN(select_largest=True, keep_all=False, device=device)
+
+
+def detection_rate(manifest: pd.DataFrame, frames_per_video: int, detector: MTCNN | None = None) -> pd.DataFrame:
+    """Run MTCNN on ``frames_per_video`` uniformly sampled frames of every video.
+
+    Returns one row per video with the frames tried and the frames with a face.
+    """
+    detector = detector or make_detector()
+    rows = []
+    for video in tqdm(manifest.itertuples(), total=len(manifest), desc="MTCNN", unit="video"):
+        frames = read_frames(video.path, frames_per_video)
+        boxes, _ = detector.detect(list(frames))
+        rows.append(
+            {
+                "dataset": video.dataset, "domain": getattr(video, "domain", ""),
+                "method": video.method, "video_id": video.video_id, "label": video.label,
+                "frames": len(frames), "faces": int(sum(b is not None for b in boxes)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def rate_table(per_video: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Share of sampled frames with a detected face, per group."""
+    grouped = per_video.groupby(by)[["faces", "frames"]].sum()
+    grouped["face rate"] = grouped["faces"] / grouped["frames"]
+    return grouped.reset_index()
+
+
+MARGIN_AT_224 = 20  # the seeds' MTCNN margin, in pixels of a 224 px crop
+DETECT_MAX_SIDE = 640  # larger frames are downscaled for detection, boxes mapped back
+
+
+def margin_for(crop_size: int) -> int:
+    """The seeds' margin scaled to a crop size, so every profile frames the face alike."""
+    return round(MARGIN_AT_224 * crop_size / 224)
+
+
+def detect_boxes(detector: MTCNN, frames: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> np.ndarray:
+    """Largest-face box ``(x0, y0, x1, y1)`` per frame in full-resolution pixels; NaN where
+    MTCNN finds no face. All frames go through MTCNN in one batch, downscaled so the
+    longer side is at most ``max_side``."""
+    h, w = frames.shape[1:3]
+    scale = min(1.0, max_side / max(h, w))
+    small = frames if scale == 1.0 else np.stack(
+        [cv2.resize(f, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) for f in frames]
+    )
+    found, _ = detector.detect(list(small))
+    boxes = np.full((len(frames), 4), np.nan)
+    for i, box in enumerate(found):
+        if box is not None:
+            boxes[i] = np.asarray(box)[0] / scale
+    return boxes
+
+
+def fill_missing_boxes(boxes: np.ndarray, frame_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Fallback for frames without a face: the box of the nearest frame (in sampling
+    order) that has one; if no frame has a face, a centred square of the shorter side.
+
+    Returns the filled boxes and a mask of the frames that used the fallback.
+    """
+    missing = np.isnan(boxes).any(axis=1)
+    filled = boxes.copy()
+    found = np.flatnonzero(~missing)
+    if found.size == 0:
+        h, w = frame_shape
+        side = min(h, w)
+        filled[:] = [(w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2]
+        return filled, missing
+    for i in np.flatnonzero(missing):
+        filled[i] = boxes[found[np.abs(found - i).argmin()]]
+    return filled, missing
+
+
+def crop_face(frame: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
+    """Square face crop with the seeds' margin (facenet-pytorch's ``extract_face``), uint8."""
+    face = extract_face(frame, box, image_size=size, margin=margin_for(size))
+    return face.permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()

@@ -1,0 +1,351 @@
+"""``python -m analysis run``: build every artefact of a profile, in order, skipping what
+is up to date.
+
+Stages (:data:`STAGES`), each owned by one subpackage (ARCHITECTURE.md):
+
+    data        the embedded benchmark (analysis.benchmark) and the study manifest
+                (analysis.data: the benchmark's, or FF++ + Celeb-DF combined)
+    preprocess  the crop cache and its report (analysis.preprocess), and MTCNN's face
+                counts on the benchmark for the benchmark chapter
+    train       one run per model and training seed (analysis.training), each in its own
+                process (under ``torchrun`` with ``--nproc`` > 1): checkpoints, run
+                record and the run's scores table
+    scores      every run's scores in one validated table, ``runs/<profile>/scores.csv``
+
+Every stage goes through :func:`build_if_stale`, the one fingerprint-and-skip helper: an
+output folder whose fingerprint (code, inputs and settings) is unchanged is kept, a stale
+one is rebuilt, and an interrupted build with the same fingerprint resumes where it
+stopped. Everything printed, progress bars included, also goes to
+``runs/<profile>/run.log``. Chapters only read what these stages wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict
+from multiprocessing import get_context
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.errors import UserInputError
+from analysis.paths import run_dir
+from analysis.profiles import CUDA, Profile, resolve
+
+STAGES = ("data", "preprocess", "train", "scores")
+STAMP, BUILDING = "fingerprint.txt", "building.txt"
+FACE_COUNTS = "face_counts.csv"  # MTCNN's per-video counts on the benchmark (benchmark chapter)
+LOG_FILE = "run.log"
+# MTCNN on small frames keeps one core busy per process: on a CPU the crop cache is filled
+# by one shard per core (shards together equal one unsharded run, tests/test_preprocess.py)
+MAX_PREPROCESS_PROCESSES = 4
+
+
+def fingerprint(files: Iterable[Path], settings: dict) -> str:
+    """What an output depends on: the bytes of ``files`` (code and inputs) and ``settings``."""
+    digest = hashlib.sha256()
+    for path in files:
+        path = Path(path)
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes() if path.is_file() else b"missing")
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def build_if_stale(out_dir: Path, expected: str, build: Callable[[], object], *,
+                   outputs: tuple[str, ...] = ()) -> bool:
+    """Run ``build`` unless ``out_dir`` holds a finished build with fingerprint ``expected``
+    (and every file of ``outputs``). A folder built from anything else is removed first;
+    one whose interrupted build had the same fingerprint is kept, so the build resumes.
+    Returns whether it built."""
+    out_dir = Path(out_dir)
+    stamp, building = out_dir / STAMP, out_dir / BUILDING
+    if stamp.is_file() and stamp.read_text() == expected and all((out_dir / o).exists() for o in outputs):
+        return False
+    resumable = building.is_file() and building.read_text() == expected
+    if out_dir.exists() and not resumable:
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
+    building.write_text(expected)
+    build()
+    stamp.write_text(expected)
+    building.unlink()
+    return True
+
+
+def _module_files(*modules) -> list[Path]:
+    return [Path(m.__file__) for m in modules]
+
+
+# --- stages ---------------------------------------------------------------------------
+
+def stage_data(profile: Profile) -> Path:
+    """Generate the benchmark (every profile's book shows it) and write the study manifest."""
+    import av
+
+    from analysis.benchmark import generator
+    from analysis.data import sources
+    from analysis.preprocess import video
+
+    out = sources.benchmark_dir(profile.name)
+    settings = {"size": asdict(profile.data.benchmark), "seed": profile.data.seed, "av": av.__version__}
+    code = [*sorted(Path(generator.__file__).parent.glob("*.py")), Path(video.__file__)]
+    built = build_if_stale(out, fingerprint(code, settings),
+                           lambda: generator.generate(out, profile=profile, seed=profile.data.seed),
+                           outputs=("manifest.csv",))
+    print(f"data: benchmark {'generated' if built else 'up to date'} in {out}", flush=True)
+    if not profile.studies_benchmark:
+        sources.combine_real_manifests(profile, sources.study_manifest(profile))
+    return sources.study_manifest(profile)
+
+
+def cache_dir(profile: Profile) -> Path:
+    return run_dir(profile.name) / "cache"
+
+
+def _preprocess_shard(job: tuple) -> None:
+    """One shard of the crop cache, in a worker process with one torch thread (the other
+    shards' processes use the other cores)."""
+    import torch
+
+    from analysis.data.manifest import read_manifest
+    from analysis.preprocess import pipeline
+
+    manifest, out, preprocessing, shard_spec, weights_dir, device = job
+    torch.set_num_threads(1)
+    pipeline.preprocess(read_manifest(manifest), out, preprocessing, shard_spec=shard_spec,
+                        weights_dir=weights_dir, device=device)
+
+
+def _preprocess_in_shards(manifest: Path, out: Path, profile: Profile, weights_dir: Path | None) -> None:
+    """Fill the crop cache: in one process on CUDA, in one shard per core (at most
+    :data:`MAX_PREPROCESS_PROCESSES`) on a CPU."""
+    shards = 1 if profile.device == CUDA else max(1, min(os.cpu_count() or 1, MAX_PREPROCESS_PROCESSES))
+    if shards == 1:
+        from analysis.data.manifest import read_manifest
+        from analysis.preprocess import pipeline
+
+        pipeline.preprocess(read_manifest(manifest), out, profile.preprocessing, weights_dir=weights_dir,
+                            device=profile.device)
+        return
+    jobs = [(manifest, out, profile.preprocessing, (k, shards), weights_dir, profile.device)
+            for k in range(1, shards + 1)]
+    with ProcessPoolExecutor(shards, mp_context=get_context("spawn")) as pool:
+        list(pool.map(_preprocess_shard, jobs))
+
+
+def stage_preprocess(profile: Profile, weights_dir: Path | None = None) -> pd.DataFrame:
+    """Fill the crop cache of the study manifest; write the benchmark's face counts."""
+    from analysis.data import sources
+    from analysis.data.manifest import read_manifest
+    from analysis.preprocess import crop_cache, face_detect, flow, pipeline, video
+
+    manifest = sources.study_manifest(profile)
+    if not manifest.is_file():
+        raise UserInputError(f"No study manifest at {manifest}: run the data stage first (`--only data`).")
+    out = cache_dir(profile)
+    code = _module_files(video, face_detect, flow, crop_cache, pipeline)
+    built = build_if_stale(out, fingerprint([manifest, *code], profile.preprocessing.as_dict()),
+                           lambda: _preprocess_in_shards(manifest, out, profile, weights_dir))
+    report = pipeline.load_report(out)
+    print(f"preprocess: crop cache {'built' if built else 'up to date'} in {out}", flush=True)
+    for name, value in pipeline.summary(report).items():
+        print(f"{name:>24}: {value:.3f}" if isinstance(value, float) else f"{name:>24}: {value}", flush=True)
+
+    faces = sources.benchmark_dir(profile.name) / FACE_COUNTS
+    if profile.studies_benchmark:  # MTCNN already ran on every sampled frame of the study
+        ok = report[report["status"] == "ok"]
+        ok.rename(columns={"frames_sampled": "frames", "faces_found": "faces"}).to_csv(faces, index=False)
+    else:
+        folder = run_dir(profile.name) / "benchmark_faces"
+        bench = sources.benchmark_manifest(profile.name)
+        frames = profile.preprocessing.frames_per_video
+        build_if_stale(folder, fingerprint([bench, *_module_files(face_detect, video)], {"frames": frames}),
+                       lambda: face_detect.detection_rate(read_manifest(bench), frames).to_csv(
+                           folder / FACE_COUNTS, index=False))
+        shutil.copyfile(folder / FACE_COUNTS, faces)
+    return report
+
+
+def train_command(profile: Profile, overrides: list[str], model: str, seed: int, out: Path,
+                  weights_dir: Path | None, nproc: int) -> list[str]:
+    """The command that trains one run in its own process (``torchrun`` for ``nproc`` > 1)."""
+    launcher = [sys.executable, "-m", "analysis"]
+    if nproc > 1:
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+                    "-m", "analysis"]
+    command = [*launcher, "train", "--profile", profile.name, "--model", model, "--seed", str(seed),
+               "--out", str(out)]
+    command += [arg for item in overrides for arg in ("-o", item)]
+    if weights_dir:
+        command += ["--weights-dir", str(weights_dir)]
+    return command
+
+
+def check_weights(profile: Profile, models: list[str], weights_dir: Path | None) -> None:
+    """Stop before any work if a model needs pretrained weights that are not in
+    ``weights_dir`` (when given) or cannot be fetched now (when not)."""
+    from analysis.models import create_model
+
+    missing = []
+    for model in models:
+        variant = profile.variant(model)
+        if not variant.pretrained:
+            continue
+        if weights_dir is not None:
+            if not any((Path(weights_dir) / f"{variant.arch}{s}").is_file() for s in (".safetensors", ".pth", ".pt")):
+                missing.append(variant.arch)
+            continue
+        try:
+            create_model(model, profile)  # downloads into the timm / torch cache when online
+        except UserInputError:
+            missing.append(variant.arch)
+    if missing:
+        where = f"in {weights_dir}" if weights_dir else "(no --weights-dir given, and they cannot be downloaded)"
+        raise UserInputError(
+            f"The {profile.name} profile starts from pretrained weights, and these are missing {where}: "
+            f"{', '.join(f'{arch}.safetensors (or .pth)' for arch in sorted(set(missing)))}. Put them in a folder and "
+            "pass it with --weights-dir, or train from random initialisation with -o models.pretrained=false."
+        )
+
+
+def stage_train(profile: Profile, overrides: list[str], *, only_model: str | None = None,
+                weights_dir: Path | None = None, nproc: int = 1) -> list[Path]:
+    """Train every model (or ``only_model``) with every training seed, each run in its own
+    process; skip runs whose fingerprint is unchanged."""
+    from analysis import models as model_package
+    from analysis.data import sources
+    from analysis.training import crop_datasets, run_record, scoring, trainer
+
+    models = [only_model] if only_model else profile.model_names()
+    code = [*_module_files(trainer, crop_datasets, scoring, run_record),
+            *sorted(Path(model_package.__file__).parent.glob("*.py"))]
+    cache_stamp = cache_dir(profile) / STAMP
+    if not cache_stamp.is_file():
+        raise UserInputError(f"No finished crop cache in {cache_dir(profile)}: run the preprocess stage first.")
+    folders = []
+    for model in models:
+        for seed in profile.seeds:
+            out = run_record.run_folder(profile.name, model, seed)
+            settings = {"profile": profile.as_dict(), "model": model, "seed": seed,
+                        "manifest": str(sources.study_manifest(profile)), "nproc": nproc,
+                        "weights_dir": str(weights_dir) if weights_dir else None}
+            command = train_command(profile, overrides, model, seed, out, weights_dir, nproc)
+            built = build_if_stale(out, fingerprint([cache_stamp, *code], settings), lambda: _stream(command),
+                                   outputs=(run_record.RECORD_FILE, run_record.SCORES_FILE))
+            print(f"train: {model} seed {seed} {'trained' if built else 'up to date'} in {out}", flush=True)
+            folders.append(out)
+    return folders
+
+
+def stage_scores(profile: Profile) -> Path:
+    """Every run's scores in one validated table."""
+    from analysis.evaluation.scores_table import validate_scores
+    from analysis.training.run_record import models_dir, read_runs
+
+    runs = read_runs(models_dir(profile.name))
+    table = validate_scores(pd.concat([run.scores for run in runs], ignore_index=True),
+                            origin=f"scores of {models_dir(profile.name)}")
+    path = run_dir(profile.name) / "scores.csv"
+    table.to_csv(path, index=False)
+    print(f"scores: {len(runs)} runs, {len(table)} rows in {path}", flush=True)
+    return path
+
+
+# --- driver ---------------------------------------------------------------------------
+
+def parse_only(text: str | None) -> tuple[str | None, str | None]:
+    """``STAGE`` or ``train:MODEL`` -> (stage, model)."""
+    if text is None:
+        return None, None
+    stage, _, model = text.partition(":")
+    if stage not in STAGES:
+        raise UserInputError(f"--only {text!r}: the stage must be one of {', '.join(STAGES)}.")
+    if model and stage != "train":
+        raise UserInputError(f"--only {text!r}: only the train stage takes a model (train:MODEL).")
+    if model:
+        from analysis.models import get_spec
+
+        get_spec(model)  # an unknown model raises with the choices
+    return stage, model or None
+
+
+def run(profile_name: str, overrides: list[str] | None = None, *, only: str | None = None,
+        weights_dir: Path | None = None, nproc: int = 1) -> Profile:
+    """Build the stages of a profile (all, or ``only`` one) and return the resolved profile."""
+    from analysis.training.trainer import check_device
+
+    overrides = list(overrides or [])
+    profile = resolve(profile_name, overrides)
+    stage, model = parse_only(only)
+    check_device(profile.device)
+    if stage in (None, "train"):
+        check_weights(profile, [model] if model else profile.model_names(), weights_dir)
+    folder = run_dir(profile.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "profile.json").write_text(json.dumps(profile.as_dict(), indent=2))
+    with tee_output(folder / LOG_FILE):
+        print(f"run: profile {profile.name}, overrides {overrides or 'none'}, stage {only or 'all'}", flush=True)
+        if stage in (None, "data"):
+            stage_data(profile)
+        if stage in (None, "preprocess"):
+            stage_preprocess(profile, weights_dir)
+        if stage in (None, "train"):
+            stage_train(profile, overrides, only_model=model, weights_dir=weights_dir, nproc=nproc)
+        if stage in (None, "scores"):
+            stage_scores(profile)
+    return profile
+
+
+class Tee:
+    """A text stream that writes to the terminal and to a log file."""
+
+    def __init__(self, terminal, log):
+        self.terminal, self.log = terminal, log
+
+    def write(self, text: str) -> int:
+        self.terminal.write(text)
+        self.log.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.terminal.flush()
+        self.log.flush()
+
+    def isatty(self) -> bool:
+        return self.terminal.isatty()
+
+    def fileno(self) -> int:
+        return self.terminal.fileno()
+
+
+@contextmanager
+def tee_output(path: Path) -> Iterator[None]:
+    """Copy everything printed (stdout and stderr, progress bars too) to ``path``."""
+    with open(path, "a", encoding="utf-8") as log:
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = Tee(saved[0], log), Tee(saved[1], log)
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = saved
+
+
+def _stream(command: list[str]) -> None:
+    """Run a stage's subprocess, copying its output (and progress bars) as it comes."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    for chunk in iter(lambda: process.stdout.read1(4096), b""):
+        sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+        sys.stdout.flush()
+    if process.wait() != 0:
+        raise UserInputError(f"Training failed (exit status {process.returncode}): {' '.join(command)}; "
+                             "its output is above and in the run log.")

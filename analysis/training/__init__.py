@@ -1,0 +1,1 @@
+"""Training: datasets over the crop cache, the one trainer, and what a run shows."""

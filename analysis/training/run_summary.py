@@ -1,0 +1,64 @@
+"""What the training chapter shows for one run, computed from its record and scores."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.evaluation import metrics
+from analysis.evaluation.scores_table import SOURCE, TEST, subset, validation_threshold
+from analysis.models.registry import TWO_STAGE
+
+
+def recipe_table(record: dict) -> pd.DataFrame:
+    """How a model was trained, from its run record."""
+    recipe = record["recipe"]
+    rows = {
+        "architecture": record["arch"],
+        "pretrained": record["pretrained"],
+        "input": f"{record['frames']} x {record['input_size']} px" if record["frames"] > 1 else f"{record['input_size']} px",
+        "schedule": record["schedule"] + (f" ({recipe['warmup_epochs']} warm-up + {recipe['epochs']} epochs)"
+                                          if record["schedule"] == TWO_STAGE else f" ({recipe['epochs']} epochs)"),
+        "learning rate": recipe["lr"],
+        "batch size": recipe["batch_size"],
+        "training items per epoch": record["train_items"],
+        "epochs run": len(record["history"]),
+        "best epoch (validation AUC)": f"{record['best_epoch']} ({record['best_val_auc']:.3f})",
+        "parameters (M)": round(record["parameters"] / 1e6, 1),
+        "training time (s)": record["train_seconds"],
+        "device": record["device"],
+        "seed": record["seed"],
+    }
+    return pd.Series(rows, name=record["model"]).to_frame()
+
+
+def training_table(records: dict[str, dict]) -> pd.DataFrame:
+    """One row per model: epochs run, why training stopped, training time, the best
+    epoch and its validation AUC (video level, source domain), and the trainer's speed."""
+    rows = []
+    for name, record in records.items():
+        history = record["history"]
+        fit = sum(h["fit_seconds"] for h in history)
+        rows.append({
+            "model": name,
+            "epochs": len(history),
+            "stopped because": record["stop"],
+            "time (s)": record["train_seconds"],
+            "best epoch": record["best_epoch"],
+            "best validation AUC": round(record["best_val_auc"], 3),
+            "items per epoch": record["train_items"],
+            "samples/s": round(sum(h["items"] for h in history) / fit, 1) if fit else float("nan"),
+        })
+    return pd.DataFrame(rows)
+
+
+def in_domain_test(scores: pd.DataFrame) -> dict:
+    """Confusion matrix and classification report on the in-domain test videos, at the
+    threshold chosen on validation videos (video level)."""
+    threshold = validation_threshold(scores)
+    test = subset(scores, SOURCE, TEST)
+    labels, values = test["label"].to_numpy(), test["score"].to_numpy()
+    return {
+        "threshold": threshold,
+        "confusion": metrics.confusion(labels, values, threshold),
+        "report": metrics.report_text(labels, values, threshold),
+    }

@@ -1,0 +1,69 @@
+"""Scoring: a trained model's scores table over every video of a manifest.
+
+Apart from the training loop, so that validation during training, the final scores
+table and :class:`analysis.detector.Detector` score inputs the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pandas as pd
+import torch
+
+from analysis.data.splits import identity_groups
+from analysis.evaluation.scores_table import COLUMNS, VIDEO_LEVEL, validate_scores
+from analysis.models.base import DetectorModel
+from analysis.models.registry import ModelSpec, Variant
+from analysis.training.crop_datasets import MemorySplit
+
+SCORE_ROWS = 256  # frames scored at once (clips: this many frames' worth of clips)
+
+
+@torch.no_grad()
+def predict(model: DetectorModel, split: MemorySplit, device: str, amp: bool) -> list[np.ndarray]:
+    """Score per video: an array of per-frame scores for frame models, a one-element
+    array for clip and sequence models."""
+    model.eval()
+    out: list[np.ndarray] = []
+    rows = SCORE_ROWS if split.spec.input_kind == "frame" else max(1, SCORE_ROWS // split.frames.shape[1])
+    for _, inputs in split.scoring_batches(rows, split.variant.channels_last):
+        scores = score_batch(model, inputs.to(device), amp)
+        out.extend(np.split(scores, len(scores) // split.per_video))
+    return out
+
+
+@torch.no_grad()
+def score_batch(model: DetectorModel, batch: torch.Tensor, amp: bool = False) -> np.ndarray:
+    """One score per input: classifiers their fake probability, one-class models their
+    anomaly score (the model decides, :meth:`DetectorModel.score`)."""
+    with autocast(str(batch.device.type), amp):
+        outputs = model(batch).float()
+    return model.score(outputs).cpu().numpy()
+
+
+
+def autocast(device: str, amp: bool):
+    return torch.autocast("cuda", dtype=torch.float16) if (amp and device == "cuda") else contextlib.nullcontext()
+
+
+
+def score_manifest(network: DetectorModel, manifest: pd.DataFrame, cache_dir: str, spec: ModelSpec,
+                   variant: Variant, *, model: str, seed: int, device: str, amp: bool = False) -> pd.DataFrame:
+    """The scores table of one run (:mod:`analysis.evaluation.scores_table`): every video
+    of every split of both domains at video level (the mean over its frames) and, for
+    frame models, at frame level."""
+    rows = []
+    split = MemorySplit.load(manifest, cache_dir, spec, variant)
+    groups = identity_groups(manifest)
+    group_of = dict(zip(zip(manifest["dataset"], manifest["method"], manifest["video_id"]), groups))
+    scores = predict(network, split, device, amp)
+    for video, values in zip(split.videos.itertuples(), scores):
+        base = {"dataset": video.dataset, "domain": video.domain, "split": video.split,
+                "video_id": video.video_id, "method": video.method, "label": int(video.label),
+                "group": group_of[video.dataset, video.method, video.video_id], "model": model, "seed": seed}
+        rows.append({**base, "frame_index": VIDEO_LEVEL, "score": float(values.mean())})
+        if spec.input_kind == "frame":
+            rows.extend({**base, "frame_index": i, "score": float(v)} for i, v in enumerate(values))
+    return validate_scores(pd.DataFrame(rows, columns=list(COLUMNS)), origin=f"scores of {model}")

@@ -1,0 +1,95 @@
+"""The paper profile end to end, on what it will meet: FF++ and Celeb-DF trees of tiny
+real videos, indexed, then ``python -m analysis run --profile paper`` with overrides that
+shrink every size and allow random initialisation, training also under ``torchrun``, and
+the analysis chapters executed on the result."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+from analysis.data.splits import load_official_pairs
+from analysis.errors import UserInputError
+from tests.conftest import write_video
+
+MODELS = ("resnet18", "r3d18", "deep_svdd", "autoencoder")  # a frame, a clip and both one-class models
+
+
+def shrink(manifests: list[str]) -> list[str]:
+    return [
+        "device=cpu", "models.pretrained=false", "models.input_size=32", "models.max_frames=4",
+        "preprocessing.frames_per_video=4", "preprocessing.crop_size=32", "preprocessing.clip_crop_size=32",
+        "recipe.warmup_epochs=1", "recipe.epochs=1", "recipe.batch_size=4", "recipe.train_frames_per_video=2",
+        "data.benchmark.train_pairs=4", "data.benchmark.val_pairs=2", "data.benchmark.test_pairs=2",
+        "data.benchmark.target_pairs=1", "data.benchmark.frames=6",
+        f"train_models=[{','.join(MODELS)}]", f"data.manifests=[{','.join(manifests)}]",
+    ]
+
+
+def write_videos(folder, stems) -> None:
+    """A distinct tiny real video per name, so that detectors' scores differ between videos."""
+    for stem in stems:
+        write_video(folder / f"{stem}.mp4", frames=6, size=48, seed=zlib.crc32(f"{folder.name}/{stem}".encode()))
+
+
+@pytest.fixture(scope="module")
+def real_trees(tmp_path_factory):
+    """Two official FF++ pairs of each split with two methods, and a small Celeb-DF."""
+    root = tmp_path_factory.mktemp("datasets")
+    pairs = [p for split_pairs in load_official_pairs().values() for p in split_pairs[:2]]
+    write_videos(root / "ffpp/original_sequences/youtube/c23/videos", sorted({i for p in pairs for i in p}))
+    for method in ("Deepfakes", "FaceSwap"):
+        write_videos(root / f"ffpp/manipulated_sequences/{method}/c23/videos",
+                     [f"{a}_{b}" for a, b in pairs] + [f"{b}_{a}" for a, b in pairs])
+    celebdf = root / "celebdf"
+    write_videos(celebdf / "Celeb-real", ["id0_0000", "id1_0000", "id2_0000"])
+    write_videos(celebdf / "YouTube-real", ["00000"])
+    write_videos(celebdf / "Celeb-synthesis", ["id0_id1_0000", "id1_id0_0000", "id2_id0_0000"])
+    (celebdf / "List_of_testing_videos.txt").write_text(
+        "1 Celeb-real/id0_0000.mp4\n1 YouTube-real/00000.mp4\n0 Celeb-synthesis/id1_id0_0000.mp4\n"
+        "0 Celeb-synthesis/id2_id0_0000.mp4\n1 Celeb-real/id2_0000.mp4\n")
+    manifests = [str(root / "ffpp.csv"), str(root / "celebdf.csv")]
+    assert main(["index", "ffpp", str(root / "ffpp"), "--out", manifests[0]]) == 0
+    assert main(["index", "celebdf", str(celebdf), "--out", manifests[1]]) == 0
+    return manifests
+
+
+def test_without_weights_it_stops_at_once_naming_files_and_weights_dir(real_trees, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
+    status = main(["run", "--profile", "paper", "--weights-dir", str(tmp_path), "-o", "device=cpu",
+                   "-o", f"data.manifests=[{','.join(real_trees)}]"])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "resnet18.tv_in1k.safetensors" in error and "r3d_18.kinetics400" in error and "--weights-dir" in error
+    assert not (tmp_path / "runs" / "paper" / "cache").exists()  # nothing was built first
+
+
+@pytest.mark.slow
+def test_paper_profile_runs_end_to_end_with_shrunk_sizes(real_trees, tmp_path, monkeypatch):
+    from analysis.book import build as book_build
+
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(runs))
+    overrides = [arg for item in shrink(real_trees) for arg in ("-o", item)]
+    assert main(["run", "--profile", "paper", *overrides]) == 0
+    scores = pd.read_csv(runs / "paper" / "scores.csv")
+    assert set(scores["model"]) == set(MODELS)
+    assert set(scores["dataset"]) == {"ffpp", "celebdf"} and scores["group"].notna().all()
+    record = json.loads((runs / "paper" / "models" / "resnet18" / "seed0" / "record.json").read_text())
+    assert record["config"]["profile"]["name"] == "paper" and record["config"]["profile"]["recipe"]["epochs"] == 1
+    assert not record["pretrained"] and record["input_size"] == 32
+    assert "preprocess" in (runs / "paper" / "run.log").read_text()
+
+    # the same training under torchrun with two processes, into its own run folder
+    assert main(["run", "--profile", "paper", "--only", "train:resnet18", "--nproc", "2", *overrides]) == 0
+    ddp = json.loads((runs / "paper" / "models" / "resnet18" / "seed0" / "record.json").read_text())
+    assert ddp["world_size"] == 2
+
+    monkeypatch.setattr(book_build, "EXECUTED_DIR", tmp_path / "notebooks")
+    for chapter in ("anomaly", "diversity", "gap"):
+        book_build.execute_chapter(chapter, {"profile": "paper", "n_resamples": 20})
+    assert (runs / "paper" / "results" / "gap.csv").is_file()

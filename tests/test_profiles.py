@@ -1,0 +1,60 @@
+"""Profiles: one object per name, overrides from the command line, no silent fallback."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.errors import UserInputError
+from analysis.profiles import (
+    PROFILES, ModelSettings, apply_overrides, get_profile, profile_from_dict, resolve,
+)
+
+
+def test_unknown_profile_names_the_choices():
+    with pytest.raises(UserInputError, match=r"Unknown profile 'gpu'; choose one of \['cpu', 'paper', 'tiny'\]"):
+        get_profile("gpu")
+
+
+def test_overrides_change_one_field_and_keep_the_rest():
+    cpu = get_profile("cpu")
+    changed = resolve("cpu", ["recipe.epochs=5", "seeds=[0, 1]", "data.benchmark.train_pairs=3",
+                              "models.pretrained=false", "per_model.vit_in21k.lr=1e-6", "device=cuda"])
+    assert changed.recipe.epochs == 5 and changed.recipe.batch_size == cpu.recipe.batch_size
+    assert changed.seeds == (0, 1)
+    assert changed.data.benchmark.train_pairs == 3 and changed.data.benchmark.frames == cpu.data.benchmark.frames
+    assert changed.recipe_for("vit_in21k").lr == 1e-6 and changed.recipe_for("resnet18").lr == cpu.recipe.lr
+    assert changed.device == "cuda"
+    assert get_profile("cpu") == cpu  # the registered profile is untouched
+
+
+def test_bad_overrides_say_what_is_wrong():
+    with pytest.raises(UserInputError, match="not one of"):
+        resolve("cpu", ["recipe.epoch=5"])
+    with pytest.raises(UserInputError, match="expected int"):
+        resolve("cpu", ["recipe.epochs=many"])
+    with pytest.raises(UserInputError, match="key=value"):
+        resolve("cpu", ["recipe.epochs"])
+    with pytest.raises(UserInputError, match="Unknown model 'resnet19'"):
+        resolve("cpu", ["per_model.resnet19.lr=0.1"])
+
+
+def test_model_sizes_come_from_the_profile():
+    tiny = get_profile("tiny")
+    assert tiny.variant("resnet18").input_size == 32
+    assert tiny.variant("r3d18").frames == 4  # cpu's 8 frames, at most 4
+    assert tiny.variant("resnet18").frames == 1
+    assert get_profile("paper").variant("r3d18").frames == 16
+    shrunk = apply_overrides(get_profile("paper"), ["models.input_size=32", "models.pretrained=false"])
+    assert shrunk.variant("vit_b16").input_size == 32 and not shrunk.variant("vit_b16").pretrained
+
+
+def test_per_model_settings_change_only_what_they_set():
+    paper = get_profile("paper")
+    assert paper.model_settings("vit_in21k") == ModelSettings(variant="paper", lr=1e-6)
+    assert paper.model_settings("resnet18") == ModelSettings(variant="paper")
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_a_stored_profile_reads_back_as_the_same_object(name):
+    profile = resolve(name, ["seeds=[2]"])
+    assert profile_from_dict(profile.as_dict()) == profile

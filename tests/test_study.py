@@ -1,0 +1,157 @@
+"""The study's tables on scores tables with a known structure (no training)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.evaluation import study
+from tests.scores_factory import write_runs
+
+N = 300  # resamples: enough for the tables' logic, not for publication
+
+
+@pytest.fixture(scope="module")
+def learned(tmp_path_factory):
+    return study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path_factory.mktemp("learned"), 1.5))
+
+
+@pytest.fixture(scope="module")
+def at_chance(tmp_path_factory):
+    return study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path_factory.mktemp("chance"), 0.0))
+
+
+def test_gap_table_gates_reading_on_the_in_domain_interval(learned, at_chance):
+    for result in (learned, at_chance):
+        gaps = study.gap_table(result)
+        assert set(gaps["name"]) == set(result.members)
+        for column in ("in-domain AUC", "cross-domain AUC", "gap"):
+            assert (gaps[f"{column} low"] <= gaps[column] + 1e-12).all()
+            assert (gaps[column] <= gaps[f"{column} high"] + 1e-12).all()
+        readable = gaps["in-domain AUC low"] > 0.5
+        assert (gaps["gap read"] == np.where(readable, "interpretable", "not interpretable")).all()
+    assert (study.gap_table(learned, learned.models)["gap read"] == "interpretable").all()
+    ensembles_only = study.gap_table(at_chance, [at_chance.primary]).iloc[0]
+    assert ensembles_only["clear best member"] == study.NO_CLEAR_BEST  # members at chance: a coin flip
+    assert (study.gap_table(at_chance, at_chance.models)["gap read"] == "not interpretable").all()
+
+
+def test_primary_endpoint_is_the_five_soft_vote_against_its_mean_member(learned, at_chance):
+    row = study.primary_endpoint(learned).iloc[0]
+    assert row["ensemble"] == "soft_vote(efficientnet_b4+r3d18+r3d18_flow+resnet18+vit_b16)"
+    gaps = study.gap_table(learned, learned.models).set_index("name")
+    mean_gap = gaps.loc[list(learned.five), "gap"].mean()
+    ensemble_gap = study.gap_table(learned, [row["ensemble"]])["gap"].item()
+    assert row["gap change"] == pytest.approx(ensemble_gap - mean_gap)
+    assert row["read"] == "interpretable" and row["verdict"] != "not interpretable"
+    assert study.primary_endpoint(at_chance).iloc[0]["verdict"] == "not interpretable"
+
+
+def test_families_count_simultaneous_intervals_among_readable_rows(learned):
+    names = [n for n, k in learned.kinds.items() if k != "single" and set(learned.members[n]) <= set(learned.five)]
+    table = study.family_table(learned, names)
+    assert len(table) == 2 * len(names) and (table["critical"] > 1.96).all()
+    counts = study.family_counts(table).set_index("family")
+    for family, part in table.groupby("family"):
+        readable = part[part["read"] == "interpretable"]
+        assert counts.loc[family, "below zero"] == (readable["high"] < 0).sum()
+        assert counts.loc[family, "interpretable"] == len(readable)
+
+
+def test_power_and_verdict_follow_the_numbers(learned, at_chance):
+    claimed = 0.0272
+    for result in (learned, at_chance):
+        primary = study.primary_endpoint(result)
+        power = study.power_table(result, claimed, card_auc_in=0.9995, card_auc_cross=0.85, n_resamples=N).iloc[0]
+        assert power["MDE measured"] == pytest.approx(2.8016 * primary["bootstrap SE of gap change"].item(), rel=1e-3)
+        assert power["groups needed (in-domain)"] > power["groups (in-domain)"]  # 0.027 needs far more groups
+        verdict = study.trust_verdict(result, primary, pd.DataFrame([power]))
+        assert f"{power['MDE measured']:.3f}" in verdict
+        assert "lower bounds on the uncertainty" in verdict  # 12 and 15 groups: fewer than MIN_GROUPS
+    assert study.trust_verdict(at_chance, study.primary_endpoint(at_chance), pd.DataFrame([power])).startswith(
+        "No detector's in-domain interval excludes 0.5")
+
+
+def test_calibration_diversity_and_method_tables(learned):
+    calibration = study.calibration_table(learned)
+    assert set(calibration["model"]) == set(learned.five)
+    assert (calibration["ECE after"] >= 0).all()
+    pairs, agreement = study.diversity_tables(learned, learned.five, n_permutations=100)
+    assert len(pairs) == 10 and {"Cohen's kappa null", "double fault low"} <= set(pairs.columns)
+    assert 0 <= agreement["all agree if independent"] <= 1
+    methods = study.method_auc_table(learned, learned.five, n_resamples=100)
+    assert set(methods["domain"]) == {"source", "target"} and methods["AUC"].between(0, 1).all()
+    assert (methods["AUC low"] <= methods["AUC"] + 1e-12).all()
+
+
+def test_several_training_seeds_give_a_spread(tmp_path):
+    runs = write_runs(tmp_path, 1.5, seeds=(0, 1))
+    studies = study.load_seeds("cpu", n_resamples=100, models_dir=runs)
+    assert list(studies) == [0, 1]
+    names = [studies[0].primary, "resnet18"]
+    spread = study.seed_spread(studies, names).set_index("quantity")
+    assert (spread["seeds"] == 2).all() and (spread["sd"] > 0).all()
+    values = [study.primary_endpoint(s).iloc[0]["gap change"] for s in studies.values()]
+    assert spread.loc["primary: gap change vs mean member", "mean"] == pytest.approx(np.mean(values))
+    assert list(study.load_seeds("cpu", n_resamples=50, models_dir=runs, seeds=[1])) == [1]
+    with pytest.raises(ValueError, match=r"training seeds \[7\] are not in the scores tables"):
+        study.load_seeds("cpu", n_resamples=50, models_dir=runs, seeds=[7])
+
+
+def test_threshold_transfer_says_what_each_threshold_keeps():
+    rows = pd.DataFrame({"threshold option": ["conservative", "sensitive"] * 2,
+                         "set": ["in-domain test"] * 2 + ["cross-domain test"] * 2,
+                         "recall": [0.2, 0.97, 0.0, 0.80], "false positive rate": [0.04, 0.6, 0.0, 0.7]})
+    text = study.threshold_transfer(rows, max_fpr=0.05, min_recall=0.95)
+    assert "keeps its false-positive rate at or below 5% across domains (0.00), but only by flagging no fake" in text
+    assert "sensitive threshold does not keep its recall of at least 95% (0.80)" in text
+    rows.loc[2, ["recall", "false positive rate"]] = [0.5, 0.2]
+    assert "does not keep its false-positive rate of at most 5%" in study.threshold_transfer(rows, 0.05, 0.95)
+
+
+def test_summary_is_written_once_and_recomputed_when_a_scores_table_changes(tmp_path):
+    runs = write_runs(tmp_path / "models", 1.5)
+    folder = tmp_path / "summary"
+    first = study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
+    assert set(first) == set(study.RESULT_FILES) and all((folder / f"{n}.csv").is_file() for n in study.RESULT_FILES)
+    stamp = (folder / "verdict.csv").stat().st_mtime_ns
+    again = study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
+    assert (folder / "verdict.csv").stat().st_mtime_ns == stamp  # read, not recomputed
+    assert again["verdict"]["verdict"].item() == first["verdict"]["verdict"].item()
+    write_runs(tmp_path / "models", 0.0, seed=1)  # new scores: the summary follows them
+    changed = study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
+    assert changed["verdict"]["verdict"].item().startswith("No detector's in-domain interval excludes 0.5")
+
+
+def test_a_member_that_beats_the_others_on_validation_is_a_clear_best(tmp_path):
+    runs = write_runs(tmp_path, 1.5)
+    for model in ("efficientnet_b4", "vit_b16", "r3d18", "r3d18_flow"):  # all but resnet18 become noise
+        path = runs / model / "seed0" / "scores.csv"
+        table = pd.read_csv(path)
+        table["score"] = np.random.default_rng(len(model)).random(len(table))
+        table.to_csv(path, index=False)
+    result = study.load_study("cpu", n_resamples=N, models_dir=runs)
+    assert study.clear_best_member(result, result.primary) == "resnet18"
+    row = study.gap_table(result, [result.primary]).iloc[0]
+    assert row["clear best member"] == "resnet18" and "gap change vs clear best member" in row
+
+
+def test_shift_table_reads_each_target_subset_on_its_own(learned):
+    from sklearn.metrics import roc_auc_score
+
+    cross = learned.wide("target", "test").index.to_frame(index=False)
+    groups = sorted(cross["group"].unique())
+    kind = np.where(cross["group"].isin(groups[::2]), "unseen_capture", "unseen_method")  # whole pairs, as generated
+    manifest = cross[["dataset", "method", "video_id"]].assign(subset=kind)
+    names = [learned.primary, "resnet18"]
+    table = study.shift_table(learned, manifest, names, n_resamples=N)
+    assert set(table["subset"]) == {"unseen_capture", "unseen_method"} and len(table) == 2 * len(names)
+    assert table.drop_duplicates("subset")["videos"].sum() == len(cross)
+    in_domain = study.gap_table(learned, ["resnet18"]).iloc[0]["in-domain AUC"]
+    scores = learned.wide("target", "test")["resnet18"].to_numpy()
+    for subset, row in table[table["name"] == "resnet18"].set_index("subset").iterrows():
+        part = kind == subset
+        assert row["cross-domain AUC"] == pytest.approx(roc_auc_score(cross["label"][part], scores[part]))
+        assert row["gap"] == pytest.approx(in_domain - row["cross-domain AUC"])
+        assert row["cross-domain AUC low"] <= row["cross-domain AUC"] <= row["cross-domain AUC high"]
