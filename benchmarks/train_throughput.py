@@ -43,8 +43,9 @@ def model_speed(name: str, profile: Profile, batch_size: int, channels_last: boo
     variant = profile.variant(name)
     torch.manual_seed(0)
     model = create_model(name, profile)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    if channels_last:  # 3-D convolutions have their own channels-last order
+        clip = spec.input_kind in ("clip", "flow_clip")
+        model = model.to(memory_format=torch.channels_last_3d if clip else torch.channels_last)
     frames = 1 if spec.input_kind == "frame" else variant.frames
     batch = torch.randn(batch_size, frames, 3, variant.input_size, variant.input_size)
     inputs = model_layout(batch, spec, channels_last)

@@ -17,7 +17,7 @@ import pytest
 from analysis.preprocess import crop_cache, face_detect
 from analysis.cli import main
 from analysis.data.manifest import read_manifest, write_manifest
-from analysis.preprocess.pipeline import load_report, preprocess, shard
+from analysis.preprocess.pipeline import load_record, load_report, preprocess, shard
 from analysis.profiles import get_profile
 from analysis.benchmark.generator import generate
 from analysis.preprocess.video import sample_frames, time_uniform_indices, write_video
@@ -131,6 +131,9 @@ def test_shards_together_equal_the_whole_run(bench, tmp_path):
     for i in (1, 2, 3):
         preprocess(manifest, tmp_path / "sharded", TINY, shard_spec=(i, 3))
     combined = load_report(tmp_path / "sharded")
+    record = load_record(tmp_path / "sharded")  # the book's one record of the cache
+    assert record["videos"] == len(manifest) and record["shard"] == [1, 3]
+    assert record["flow"] == load_record(tmp_path / "whole")["flow"]
     columns = [c for c in whole.columns if c != "seconds"]
     whole_sorted = whole.sort_values(["dataset", "method", "video_id"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(combined[columns], whole_sorted[columns], check_dtype=False)

@@ -155,3 +155,19 @@ def test_shift_table_reads_each_target_subset_on_its_own(learned):
         assert row["cross-domain AUC"] == pytest.approx(roc_auc_score(cross["label"][part], scores[part]))
         assert row["gap"] == pytest.approx(in_domain - row["cross-domain AUC"])
         assert row["cross-domain AUC low"] <= row["cross-domain AUC"] <= row["cross-domain AUC high"]
+
+
+def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
+    card = study.card_assumptions()
+
+    def verdict(result):
+        primary = study.primary_endpoint(result)
+        power_row = study.power_table(result, card["claimed effect"], card["auc in"], card["auc cross"], N)
+        return study.trust_verdict(result, primary, power_row)
+
+    # the factory's fakes shift half as far in the target domain: every detector learned,
+    # and the target domain is harder for them
+    text = verdict(learned)
+    assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors learned")
+    assert "primary endpoint is interpretable" in text and "target domain is harder than the source" in text
+    assert verdict(at_chance).startswith("No detector's in-domain interval excludes 0.5")

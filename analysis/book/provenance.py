@@ -72,6 +72,31 @@ def run_seeds(profile: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def stage_timings(profile: str) -> pd.DataFrame:
+    """Wall-clock seconds of each stage of the last build, from the artefacts' own records:
+    the benchmark's generation, the crop cache (its slowest shard), training and scoring
+    summed over runs, and the chapters."""
+    from analysis.preprocess.pipeline import load_record
+
+    rows = []
+    benchmark = run_dir(profile) / "benchmark" / "benchmark.json"
+    if benchmark.is_file():
+        rows.append({"stage": "data: generate the embedded benchmark", "seconds": json.loads(benchmark.read_text())["seconds"]})
+    cache = run_dir(profile) / "cache"
+    if any(cache.glob("preprocess*.json")):
+        record = load_record(cache)
+        rows.append({"stage": f"preprocess: {record['videos']} videos in {record['shard'][1]} process(es)",
+                     "seconds": record["seconds"]})
+    runs = read_runs(models_dir(profile)) if models_dir(profile).is_dir() else []
+    if runs:
+        rows.append({"stage": f"train: {len(runs)} runs", "seconds": sum(r.record["train_seconds"] for r in runs)})
+        rows.append({"stage": f"score: {len(runs)} runs", "seconds": sum(r.record["score_seconds"] for r in runs)})
+    chapters = chapter_timings(profile)
+    if len(chapters):
+        rows.append({"stage": f"execute {len(chapters)} chapters", "seconds": float(chapters["seconds"].sum())})
+    return pd.DataFrame(rows, columns=["stage", "seconds"])
+
+
 def chapter_timings(profile: str) -> pd.DataFrame:
     path = run_dir(profile) / "book_timings.json"
     timings = json.loads(path.read_text()) if path.is_file() else {}

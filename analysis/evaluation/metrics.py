@@ -15,7 +15,7 @@ from sklearn.metrics import (
     precision_score, recall_score, roc_auc_score, roc_curve,
 )
 
-from analysis.evaluation.scores_table import FRAME, VIDEO, at_level, subset, validation_threshold
+from analysis.evaluation.scores_table import FRAME, SOURCE, TARGET, TEST, VAL, VIDEO, at_level, subset, validation_threshold
 
 CLASS_NAMES = ["Real", "Fake"]
 
@@ -96,15 +96,14 @@ def report_text(labels: np.ndarray, scores: np.ndarray, threshold: float) -> str
                                   target_names=CLASS_NAMES, digits=4, zero_division=0)
 
 
-def evaluate_model(scores: pd.DataFrame, source: str = "source", target: str = "target") -> pd.DataFrame:
+def evaluate_model(scores: pd.DataFrame) -> pd.DataFrame:
     """One model's metrics on validation, in-domain test and cross-domain test, at video
     and frame level, with the threshold chosen on video-level validation scores."""
-    val = subset(scores, source, "val")
-    threshold = youden_threshold(val["label"].to_numpy(), val["score"].to_numpy())
+    threshold = validation_threshold(scores)
     rows = []
     for level in (VIDEO, FRAME):
-        for name, domain, split in (("validation", source, "val"), ("in-domain test", source, "test"),
-                                    ("cross-domain test", target, "test")):
+        for name, domain, split in (("validation", SOURCE, VAL), ("in-domain test", SOURCE, TEST),
+                                    ("cross-domain test", TARGET, TEST)):
             part = subset(scores, domain, split, level)
             if part.empty:
                 continue
@@ -113,18 +112,18 @@ def evaluate_model(scores: pd.DataFrame, source: str = "source", target: str = "
     return pd.DataFrame(rows)
 
 
-TEST_SETS = (("in-domain test", "source"), ("cross-domain test", "target"))
+TEST_SETS = (("in-domain test", SOURCE), ("cross-domain test", TARGET))
 
 
 def threshold_table(scores: pd.DataFrame, **options) -> pd.DataFrame:
     """Seed 001's threshold comparison for one model's (video-level) scores: each
     operating point is chosen on source validation videos and applied to both test sets."""
-    val = subset(scores, "source", "val")
+    val = subset(scores, SOURCE, VAL)
     chosen = threshold_options(val["label"].to_numpy(), val["score"].to_numpy(), **options)
     rows = []
     for option, threshold in chosen.items():
         for name, domain in TEST_SETS:
-            part = subset(scores, domain, "test")
+            part = subset(scores, domain, TEST)
             labels, values = part["label"].to_numpy(), part["score"].to_numpy()
             result = binary_metrics(labels, values, threshold)
             false_positive = ((values >= threshold) & (labels == 0)).sum() / max((labels == 0).sum(), 1)

@@ -412,7 +412,14 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
         return (head + "The soft vote of seed 000's five or the mean of its members did not, so the primary "
                 "endpoint is not interpretable on this run. " + size)
     change = f"{p['gap change']:.3f} [{p['gap change low']:.3f}, {p['gap change high']:.3f}]"
-    return head + f"The primary endpoint is interpretable: the paired change in gap is {change} ({p['verdict']}). " + size
+    gap = study.boot.gap(study.reference(study.primary))
+    harder = ("harder than the source" if gap.low > 0 else "easier than the source" if gap.high < 0
+              else "not measurably harder than the source")
+    domain = (f"The members' mean gap is {gap.estimate:.3f} [{gap.low:.3f}, {gap.high:.3f}]: for them the target "
+              f"domain is {harder}, so a shrinking gap {'means' if gap.low > 0 else 'would not mean'} better "
+              "generalization. ")
+    return (head + f"The primary endpoint is interpretable: the paired change in gap is {change} ({p['verdict']}). "
+            + domain + size)
 
 
 def diversity_tables(study: Study, models: list[str], domain: str = "source", n_permutations: int = 1000,

@@ -68,7 +68,18 @@ def timm_backbone(variant: Variant, num_classes: int, weights_dir: Path | None, 
 
 
 def frame_classifier(variant: Variant, weights_dir: Path | None = None) -> Classifier:
-    return Classifier(timm_backbone(variant, 2, weights_dir), head=lambda network: network.get_classifier())
+    network = timm_backbone(variant, 2, weights_dir)
+    if not variant.pretrained:
+        small_head(network.get_classifier())
+    return Classifier(network, head=lambda network: network.get_classifier())
+
+
+def small_head(head: nn.Linear) -> None:
+    """Start a new two-class head at near-zero logits (loss ln 2). timm's EfficientNet
+    draws its classifier from U(+-1/sqrt(classes)), which for two classes gave logits with
+    a standard deviation of 7.7 on the first batch and a loss that rose instead of fell."""
+    nn.init.normal_(head.weight, std=0.01)
+    nn.init.zeros_(head.bias)
 
 
 def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Classifier:

@@ -159,6 +159,18 @@ def load_report(out_dir: Path) -> pd.DataFrame:
     return pd.concat(frames).sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
 
 
+def load_record(out_dir: Path) -> dict:
+    """The preprocessing record of a cache, its shards' records merged: videos summed,
+    ``seconds`` the slowest shard's (the shards run at the same time)."""
+    parts = [json.loads(p.read_text()) for p in sorted(Path(out_dir).glob("preprocess*.json"))]
+    if not parts:
+        raise UserInputError(f"No preprocessing record in {out_dir}; run `python -m analysis preprocess` first.")
+    return {**parts[0], "shard": [1, len(parts)], "videos": sum(p["videos"] for p in parts),
+            "reused_from_cache": sum(p["reused_from_cache"] for p in parts),
+            "stale_temporaries_removed": sum(p["stale_temporaries_removed"] for p in parts),
+            "seconds": max(p["seconds"] for p in parts)}
+
+
 def summary(report: pd.DataFrame) -> dict:
     """Counts a reader wants first: videos, failures, frames, faces and fallbacks."""
     ok = report[report["status"] == "ok"]
