@@ -29,7 +29,6 @@ simultaneous intervals that exclude zero.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +57,6 @@ MIN_GROUPS = 30
 SUMMARY_DIR = "summary"
 RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
                 "verdict", "seed_spread")
-INPUTS_FILE = "inputs.json"  # what the summary was computed from
 
 
 def results_dir(profile: str) -> Path:
@@ -224,7 +222,7 @@ def _columns(prefix: str, interval: Interval) -> dict[str, float]:
 
 
 def gap_table(study: Study, names: list[str] | None = None) -> pd.DataFrame:
-    """Per model or ensemble: members, validation AUC, in-domain and cross-domain AUC and
+    """Per model or ensemble: members, validation, in-domain and cross-domain AUC and
     gap with 95 % BCa group-bootstrap intervals, whether the gap can be read (the
     in-domain interval excludes 0.5) and, for ensembles, the paired change in gap and in
     cross-domain AUC against the mean of the members (individual intervals; families
@@ -235,7 +233,7 @@ def gap_table(study: Study, names: list[str] | None = None) -> pd.DataFrame:
         members = study.members[name]
         in_domain = study.boot.auc(name, "in")
         row = {"name": name, "label": study.label(name), "kind": study.kinds[name], "members": "+".join(members),
-               "n members": len(members), "validation AUC": study.val_auc(name),
+               "n members": len(members), **_columns("validation AUC", study.validation.interval({name: 1.0})),
                **_columns("in-domain AUC", in_domain), **_columns("cross-domain AUC", study.boot.auc(name, "cross")),
                **_columns("gap", study.boot.gap(name)),
                "gap read": INTERPRETABLE if interpretable(in_domain) else NOT_INTERPRETABLE}
@@ -595,14 +593,6 @@ def headline_names(study: Study) -> list[str]:
     return list(dict.fromkeys([*study.models, *combiners, *zoo, *pair]))
 
 
-def _inputs(models_dir: Path, n_resamples: int, seed: int) -> dict:
-    """What the summary depends on: every scores table (path, size, modification time)
-    and the bootstrap settings."""
-    tables = sorted(Path(models_dir).rglob("scores.csv"))
-    return {"n_resamples": n_resamples, "seed": seed,
-            "scores": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in tables]}
-
-
 def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
                   folder: Path | None = None) -> dict[str, pd.DataFrame]:
     """Compute the study's headline tables for every training seed and write them as
@@ -631,7 +621,6 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
     out = Path(folder or results_dir(profile) / SUMMARY_DIR)
     for name, table in tables.items():
         save_table(table, out, name)
-    (out / INPUTS_FILE).write_text(json.dumps(_inputs(models_dir, n_resamples, seed)))
     return tables
 
 
@@ -639,10 +628,12 @@ def summary(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_
             folder: Path | None = None) -> dict[str, pd.DataFrame]:
     """The tables :func:`write_results` wrote, by name; recomputed first when any scores
     table or setting changed since (or they were never written)."""
+    from analysis.run import build_if_stale, fingerprint
+
     models_dir = models_dir or profile_models_dir(profile)
     out = Path(folder or results_dir(profile) / SUMMARY_DIR)
-    stamp = out / INPUTS_FILE
-    fresh = stamp.is_file() and json.loads(stamp.read_text()) == _inputs(models_dir, n_resamples, seed)
-    if not fresh or any(not (out / f"{name}.csv").is_file() for name in RESULT_FILES):
-        return write_results(profile, n_resamples, seed, models_dir, out)
+    inputs = [Path(__file__), *sorted(Path(models_dir).rglob("scores.csv"))]
+    expected = fingerprint(inputs, {"models_dir": str(models_dir), "n_resamples": n_resamples, "seed": seed})
+    build_if_stale(out, expected, lambda: write_results(profile, n_resamples, seed, models_dir, out),
+                   outputs=tuple(f"{name}.csv" for name in RESULT_FILES))
     return {name: pd.read_csv(out / f"{name}.csv") for name in RESULT_FILES}
