@@ -120,3 +120,10 @@ def test_bad_designs_say_what_is_wrong(kwargs, message):
         power.EvalSet(**kwargs)
     with pytest.raises(ValueError, match="auc == 1.2"):
         power.hanley_mcneil_variance(1.2, 5, 5)
+
+
+def test_power_at_inverts_the_mde():
+    se = 0.011
+    assert power.power_at(power.mde(se), se) == pytest.approx(0.80, abs=0.001)  # the other tail adds ~1e-7
+    assert power.power_at(0.0, se) == pytest.approx(0.05)  # no effect: found at the test's level
+    assert power.power_at(-0.03, se) == power.power_at(0.03, se)

@@ -171,3 +171,13 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
     assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors learned")
     assert "primary endpoint is interpretable" in text and "target domain is harder than the source" in text
     assert verdict(at_chance).startswith("No detector's in-domain interval excludes 0.5")
+
+
+def test_shift_summary_names_the_subsets_where_the_target_is_harder_or_easier():
+    rows = [("unseen_method", "a", 0.05, 0.02, 0.08, "interpretable"),
+            ("unseen_method", "b", -0.05, -0.08, -0.02, "interpretable"),
+            ("unseen_method", "c", 0.09, 0.05, 0.12, "not interpretable"),  # did not learn: not named
+            ("unseen_method", "vote", 0.01, -0.02, 0.04, "interpretable")]
+    table = pd.DataFrame(rows, columns=["subset", "name", "gap", "gap low", "gap high", "gap read"])
+    text = study.shift_summary(table.assign(label=table["name"]), "vote")
+    assert "harder than in-domain for a, easier for b;" in text and "0.010 [-0.020, 0.040]" in text

@@ -153,6 +153,15 @@ def mde(se: float, alpha: float = ALPHA, power: float = POWER) -> float:
     return z_sum(alpha, power) * se
 
 
+def power_at(effect: float, se: float, alpha: float = ALPHA) -> float:
+    """Probability that a two-sided z-test at ``alpha`` finds a true ``effect`` measured
+    with standard error ``se`` (both tails; the inverse of :func:`mde`)."""
+    if se <= 0:
+        raise ValueError(f"se == {se}, must be > 0.")
+    z = norm.ppf(1 - alpha / 2)
+    return float(norm.cdf(abs(effect) / se - z) + norm.cdf(-abs(effect) / se - z))
+
+
 def auc_mde(test_set: EvalSet, auc: float = 0.5, alpha: float = ALPHA, power: float = POWER) -> float:
     """Smallest departure of one detector's AUC from ``auc`` (default chance) that the
     test set detects: does the detector learn at all?"""
