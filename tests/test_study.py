@@ -181,3 +181,13 @@ def test_shift_summary_names_the_subsets_where_the_target_is_harder_or_easier():
     table = pd.DataFrame(rows, columns=["subset", "name", "gap", "gap low", "gap high", "gap read"])
     text = study.shift_summary(table.assign(label=table["name"]), "vote")
     assert "harder than in-domain for a, easier for b;" in text and "0.010 [-0.020, 0.040]" in text
+
+
+def test_view_summary_checks_the_multi_view_prediction():
+    methods = pd.DataFrame({"domain": "source", "method": ["jitter", "jitter", "blend", "blend"],
+                            "name": ["cnn", "r3d", "cnn", "r3d"], "AUC": [0.6, 0.5, 0.9, 0.55],
+                            "AUC low": [0.55, 0.45, 0.85, 0.5], "AUC high": [0.65, 0.55, 0.95, 0.6]})
+    text = study.view_summary(methods, {"jitter": "temporal", "blend": "spatial"},
+                              {"cnn": "spatial", "r3d": "temporal"})
+    assert "jitter (declared temporal) is caught best by cnn (spatial, 0.600 [0.550, 0.650])" in text
+    assert text.endswith("for 1 of 2 methods.")

@@ -289,6 +289,22 @@ def shift_summary(per_shift: pd.DataFrame, primary: str) -> str:
             "reproduce, for that detector, the drop across domains the study is about.")
 
 
+def view_summary(methods: pd.DataFrame, method_views: dict[str, str], model_views: dict[str, str]) -> str:
+    """The multi-view prediction checked on :func:`method_auc_table`'s in-domain rows: for
+    each source method, the detector with the highest AUC and whether its view is the
+    method's declared view."""
+    sentences, held = [], 0
+    in_domain = methods[methods["domain"] == "source"]
+    for method, part in in_domain.groupby("method", sort=True):
+        best = part.loc[part["AUC"].idxmax()]
+        declared, view = method_views.get(method, "unknown"), model_views.get(best["name"], "unknown")
+        held += view in declared.split("+")
+        sentences.append(f"{method} (declared {declared}) is caught best by {best['name']} ({view}, "
+                         f"{ci_text(best, 'AUC')})")
+    return (f"In-domain, {'; '.join(sentences)}. The best detector reads the method's own view for {held} of "
+            f"{len(sentences)} methods.")
+
+
 def primary_endpoint(study: Study) -> pd.DataFrame:
     """The pre-declared primary endpoint, one row: the soft vote of seed 000's five
     against the mean of its members, with the gate applied."""
