@@ -454,9 +454,11 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
     domain = (f"The members' mean gap is {gap.estimate:.3f} [{gap.low:.3f}, {gap.high:.3f}]: for them the target "
               f"domain is {harder}, so a shrinking gap {'means' if gap.low > 0 else 'would not mean'} better "
               "generalization. ")
-    inconclusive = (f"Its interval holds both no change and the card's shrink of {claimed:.3f}: inconclusive. "
-                    if p["gap change low"] <= -claimed <= p["gap change high"] and p["gap change low"] <= 0 <= p["gap change high"]
-                    else "")
+    holds_card = p["gap change low"] <= -claimed <= p["gap change high"]
+    if holds_card and p["gap change low"] <= 0 <= p["gap change high"]:
+        inconclusive = f"Its interval holds both no change and the card's shrink of {claimed:.3f}: inconclusive. "
+    else:
+        inconclusive = f"Its interval {'holds' if holds_card else 'excludes'} the card's shrink of {claimed:.3f}. "
     return (head + f"The primary endpoint is interpretable: the paired change in gap is {change} ({p['verdict']}). "
             + inconclusive + domain + size)
 
