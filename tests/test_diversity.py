@@ -78,3 +78,16 @@ def test_matrix_is_symmetric_with_an_empty_diagonal():
     matrix = diversity.as_matrix(pairs, "disagreement")
     assert matrix.loc["z", "y"] == matrix.loc["y", "z"] == 0.3 and np.isnan(np.diag(matrix)).all()
     assert diversity.mean_pairwise(pairs, ["x", "y", "z"]) == pytest.approx(0.2)
+
+
+def test_simultaneous_count_controls_the_family_and_still_finds_a_strong_pair():
+    rng = np.random.default_rng(5)
+    nulls = rng.normal(0, 1, (2000, 40))  # 40 pairs of independent detectors
+    independent = rng.normal(0, 1, (300, 40))  # repeated families under the null
+    flagged = np.array([diversity.outside_simultaneous(e, nulls).any() for e in independent])
+    assert flagged.mean() == pytest.approx(0.05, abs=0.035)  # family-wise, not one in twenty pairs
+    per_pair = (np.abs(independent) > 1.96).any(axis=1).mean()
+    assert per_pair > 0.7  # the per-pair ranges flag some pair in most null families
+    strong = np.zeros(40)
+    strong[3] = 8.0
+    assert diversity.outside_simultaneous(strong, nulls).tolist() == [i == 3 for i in range(40)]

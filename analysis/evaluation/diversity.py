@@ -136,7 +136,7 @@ def pairwise(verdicts: pd.DataFrame, scores: pd.DataFrame, labels: np.ndarray, g
     names = list(verdicts.columns)
     permuted = permute_within_class(verdicts[names].to_numpy(bool).T, labels, n_permutations,
                                     np.random.default_rng(seed + 1))
-    rows = []
+    rows, nulls = [], {measure: [] for measure in VERDICT_MEASURES}
     for i, j in combinations(range(len(names)), 2):
         a, b = verdicts[names[i]].to_numpy(bool), verdicts[names[j]].to_numpy(bool)
         sa, sb = scores[names[i]].to_numpy(float), scores[names[j]].to_numpy(float)
@@ -152,8 +152,28 @@ def pairwise(verdicts: pd.DataFrame, scores: pd.DataFrame, labels: np.ndarray, g
                 null_low, null_high = _summary(estimate, null[measure], level)
                 row.update({f"{measure} null": float(np.nanmean(null[measure])),
                             f"{measure} null low": null_low, f"{measure} null high": null_high})
+                nulls[measure].append(null[measure])
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for measure in VERDICT_MEASURES:
+        if len(table):
+            table[f"{measure} outside null (simultaneous)"] = outside_simultaneous(
+                table[measure].to_numpy(float), np.column_stack(nulls[measure]), level)
+    return table
+
+
+def outside_simultaneous(estimates: np.ndarray, nulls: np.ndarray, level: float = bootstrap.LEVEL) -> np.ndarray:
+    """Which of K pairs differ from independence, with max-T control over the pairs:
+    each pair's distance from its permutation mean in permutation SDs, against the
+    ``level`` quantile of the largest such distance over all pairs in each permutation
+    (``nulls``: permutations x pairs). Under independence, all K together stay inside
+    with probability ``level``; the per-pair 95 % ranges would let about one in twenty out."""
+    mean = np.nanmean(nulls, axis=0)
+    sd = np.nanstd(nulls, axis=0, ddof=1)
+    sd = np.where(sd > 0, sd, np.nan)
+    with np.errstate(invalid="ignore"):
+        critical = np.nanquantile(np.nanmax(np.abs(nulls - mean) / sd, axis=1), level)
+        return np.nan_to_num(np.abs(estimates - mean) / sd, nan=0.0) > critical
 
 
 def agreement(verdicts: pd.DataFrame, labels: np.ndarray, groups=None, n_resamples: int = bootstrap.N_RESAMPLES,
