@@ -58,12 +58,17 @@ def hardware() -> dict[str, str]:
     }
 
 
+def _benchmark_record(profile: str) -> dict | None:
+    """What the data stage wrote about the benchmark it generated, if it did."""
+    path = run_dir(profile) / "benchmark" / "benchmark.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def run_seeds(profile: str) -> pd.DataFrame:
     """Seed, commit and device of every training run, and the benchmark's seed."""
     rows = []
-    benchmark = run_dir(profile) / "benchmark" / "benchmark.json"
-    if benchmark.is_file():
-        record = json.loads(benchmark.read_text())
+    record = _benchmark_record(profile)
+    if record:
         rows.append({"what": "embedded benchmark", "seed": record.get("seed"), "commit": "", "device": ""})
     for run in read_runs(models_dir(profile)) if models_dir(profile).is_dir() else []:
         record = run.record
@@ -79,9 +84,9 @@ def stage_timings(profile: str) -> pd.DataFrame:
     from analysis.preprocess.pipeline import load_record
 
     rows = []
-    benchmark = run_dir(profile) / "benchmark" / "benchmark.json"
-    if benchmark.is_file():
-        rows.append({"stage": "data: generate the embedded benchmark", "seconds": json.loads(benchmark.read_text())["seconds"]})
+    benchmark = _benchmark_record(profile)
+    if benchmark:
+        rows.append({"stage": "data: generate the embedded benchmark", "seconds": benchmark["seconds"]})
     cache = run_dir(profile) / "cache"
     if any(cache.glob("preprocess*.json")):
         record = load_record(cache)

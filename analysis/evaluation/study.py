@@ -289,6 +289,20 @@ def shift_summary(per_shift: pd.DataFrame, primary: str) -> str:
             "reproduce, for that detector, the drop across domains the study is about.")
 
 
+def best_member_text(gaps: pd.DataFrame, ensemble: str) -> str:
+    """The ensemble against its clear best member, in a sentence, from :func:`gap_table`'s
+    rows (one per model and ensemble)."""
+    rows = gaps.set_index("name")
+    vote = rows.loc[ensemble]
+    best = vote["clear best member"]
+    if best == NO_CLEAR_BEST:
+        return "Validation names no clear best member: the members' validation intervals overlap."
+    return (f"Validation names a clear best member, {best}. Against it, the soft vote changes the gap by "
+            f"{ci_text(vote, 'gap change vs clear best member')}, and its in-domain and cross-domain AUCs are "
+            f"{vote['in-domain AUC']:.3f} and {vote['cross-domain AUC']:.3f} against {best}'s "
+            f"{rows.loc[best, 'in-domain AUC']:.3f} and {rows.loc[best, 'cross-domain AUC']:.3f}.")
+
+
 def view_summary(methods: pd.DataFrame, method_views: dict[str, str], model_views: dict[str, str]) -> str:
     """The multi-view prediction checked on :func:`method_auc_table`'s in-domain rows: for
     each source method, the detector with the highest AUC and whether its view is the
@@ -425,7 +439,8 @@ def power_table(study: Study, claimed_effect: float, card_auc_in: float, card_au
 def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) -> str:
     """One paragraph computed from the numbers: did the detectors learn, can the primary
     endpoint be read, and could these test sets see an effect of the claimed size?"""
-    learned = [m for m in study.models if study.learned(m)]
+    in_domain = {m: study.boot.auc(m, "in") for m in study.models}
+    learned = [m for m in study.models if interpretable(in_domain[m])]
     failed = [m for m in study.models if m not in learned]
     p, pw = primary.iloc[0], power_row.iloc[0]
     mde, claimed, chance = pw["MDE measured"], pw["claimed effect"], pw["power at claimed effect"]
@@ -440,10 +455,10 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
     if not learned:
         return ("No detector's in-domain interval excludes 0.5, so neither question is answered on this run: "
                 "there is no gap to shrink and no useful disagreement to measure. " + size)
-    best = max(learned, key=lambda m: study.boot.auc(m, "in").estimate)
+    best = max(learned, key=lambda m: in_domain[m].estimate)
     head = (f"{len(learned)} of {len(study.models)} detectors learned (individual 95 % in-domain interval above "
             f"0.5){'; ' + ', '.join(failed) + ' did not' if failed else ''}. The best, {best}, reaches an in-domain "
-            f"AUC of {study.boot.auc(best, 'in').estimate:.3f}. ")
+            f"AUC of {in_domain[best].estimate:.3f}. ")
     if p["read"] != INTERPRETABLE:
         return (head + "The soft vote of seed 000's five or the mean of its members did not, so the primary "
                 "endpoint is not interpretable on this run. " + size)
