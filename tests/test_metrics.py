@@ -1,4 +1,4 @@
-"""Metrics: seed 001's threshold options and agreement, chosen on validation only."""
+"""Metrics: card 001's threshold options and agreement, chosen on validation only."""
 
 from __future__ import annotations
 

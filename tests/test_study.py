@@ -191,3 +191,34 @@ def test_view_summary_checks_the_multi_view_prediction():
                               {"cnn": "spatial", "r3d": "temporal"})
     assert "jitter (declared temporal) is caught best by cnn (spatial, 0.600 [0.550, 0.650])" in text
     assert text.endswith("for 1 of 2 methods.")
+
+
+def test_row_spearman_matches_scipy_row_by_row():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(20, 9)), rng.normal(size=(20, 9))
+    y[0] = x[0] ** 3  # a monotone row: exactly 1
+    rho = study._row_spearman(x, y)
+    assert rho[0] == pytest.approx(1.0)
+    assert rho == pytest.approx([spearmanr(a, b).statistic for a, b in zip(x, y)])
+
+
+def test_gain_diversity_correlation_has_an_interval_around_its_estimate(learned):
+    pairs, _ = study.diversity_tables(learned, learned.five, n_permutations=50)
+    gains = study.gain_vs_diversity(learned, pairs)
+    table = study.gain_diversity_correlation(learned, gains).set_index("gain")
+    assert list(table.index) == ["in-domain gain over mean member", "cross-domain gain over mean member"]
+    for column, row in table.iterrows():
+        assert row["rho"] == pytest.approx(study.rank_correlation(gains["mean disagreement"], gains[column]))
+        assert -1 <= row["rho low"] < row["rho"] < row["rho high"] <= 1
+        assert row["subsets"] == len(gains) == 26
+
+
+def test_simultaneous_gate_is_stricter_than_the_individual_one(learned, tmp_path):
+    gate = study.learned_simultaneously(learned)
+    assert gate.level == pytest.approx(1 - 0.05 / len(learned.models))
+    assert gate.learned == learned.models  # skill 1.5: far above chance even at 99.4 %
+    weak = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 0.6))
+    individually = [m for m in weak.models if weak.learned(m)]
+    assert set(study.learned_simultaneously(weak).learned) < set(individually)  # a weak signal: some drop out

@@ -111,6 +111,7 @@ class SetBootstrap:
     samples: pd.DataFrame  # (n_resamples, columns)
     jackknife: pd.DataFrame  # (groups, columns)
     n_groups: int
+    weights: np.ndarray  # (n_resamples, rows): how often each row of ``wide`` is in each resample
 
     @classmethod
     def fit(cls, wide: pd.DataFrame, n_resamples: int = N_RESAMPLES, seed: int = 0) -> "SetBootstrap":
@@ -134,7 +135,7 @@ class SetBootstrap:
             estimates[column] = auc(y, x)
             samples[column] = weighted_auc(x, y, resampled[:, keep])
             jackknife[column] = weighted_auc(x, y, left_out[:, keep])
-        return cls(pd.Series(estimates), pd.DataFrame(samples), pd.DataFrame(jackknife), n_groups)
+        return cls(pd.Series(estimates), pd.DataFrame(samples), pd.DataFrame(jackknife), n_groups, resampled)
 
     def combine(self, weights: Weights) -> tuple[float, np.ndarray, np.ndarray]:
         """Estimate, resamples and jackknife values of a linear combination of columns."""

@@ -16,7 +16,7 @@ the combiners below work on one probability scale (DESIGN rule 13):
   member at chance gets no say; equal weights if none is above chance);
 * ``stacking``: a logistic regression on the members' calibrated logits; its
   validation AUC is reported cross-validated over groups (:meth:`Ensemble.cross_validated_auc`);
-* ``mean_z``: seed 001's 50/50 average, after putting each raw score on the scale of the
+* ``mean_z``: card 001's 50/50 average, after putting each raw score on the scale of the
   validation reals (the card's own recipe, kept for reproduction; no calibration).
 
 An ensemble's name lists its members (DESIGN rule 3): ``soft_vote(r3d18+resnet18)``.
@@ -41,7 +41,7 @@ from analysis.models.registry import ONE_CLASS, list_models
 
 KINDS = ("soft_vote", "rank_average", "auc_weighted", "stacking")
 ALL_KINDS = (*KINDS, "mean_z")
-SEED_000_FIVE = tuple(list_models(card="000"))  # the five detectors of model card 000
+CARD_000_FIVE = tuple(list_models(card="000"))  # the five detectors of model card 000
 ONE_CLASS_PAIR = tuple(list_models(schedule=ONE_CLASS))  # model card 001's two scorers
 CV_FOLDS = 5
 

@@ -36,7 +36,7 @@ def youden_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def threshold_options(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.05,
                       min_recall: float = 0.95) -> dict[str, float]:
-    """Seed 001's three operating points, chosen on (validation) data: ``balanced``
+    """Card 001's three operating points, chosen on (validation) data: ``balanced``
     (Youden's J), ``conservative`` (the lowest threshold whose false-positive rate is at
     most ``max_fpr``) and ``sensitive`` (the highest threshold whose recall is at least
     ``min_recall``)."""
@@ -49,7 +49,7 @@ def threshold_options(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0
 
 def agreement_rate(verdicts: pd.DataFrame) -> float:
     """Share of rows on which every column (one model's fake/real verdicts) agrees, as
-    seed 001 reports its "model agreement"."""
+    card 001 reports its "model agreement"."""
     values = verdicts.to_numpy().astype(bool)
     return float((values.all(axis=1) | ~values.any(axis=1)).mean())
 
@@ -116,7 +116,7 @@ TEST_SETS = (("in-domain test", SOURCE), ("cross-domain test", TARGET))
 
 
 def threshold_table(scores: pd.DataFrame, **options) -> pd.DataFrame:
-    """Seed 001's threshold comparison for one model's (video-level) scores: each
+    """Card 001's threshold comparison for one model's (video-level) scores: each
     operating point is chosen on source validation videos and applied to both test sets."""
     val = subset(scores, SOURCE, VAL)
     chosen = threshold_options(val["label"].to_numpy(), val["score"].to_numpy(), **options)

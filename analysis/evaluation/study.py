@@ -9,7 +9,7 @@ writes the headline tables the results page reads under ``results/summary/``
 (:data:`RESULT_FILES`).
 
 **Primary endpoint** (declared before any result, DESIGN rule 12): the paired change in
-the generalization gap of seed 000's soft vote of its five detectors against the **mean
+the generalization gap of card 000's soft vote of its five detectors against the **mean
 of its members** (the average member's gap), with the paired change in cross-domain AUC
 beside it. The reference is fixed in advance and involves no selection: "the best member"
 chosen on validation is a coin flip when members' validation AUCs differ by less than
@@ -30,15 +30,16 @@ simultaneous intervals that exclude zero.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 
 from analysis.benchmark.shifts import subset_of
 from analysis.evaluation import diversity, ensembles, metrics, power
-from analysis.evaluation.bootstrap import N_RESAMPLES, GapBootstrap, Interval, SetBootstrap, mean_of
+from analysis.evaluation.bootstrap import LEVEL, N_RESAMPLES, GapBootstrap, Interval, SetBootstrap, mean_of
 from analysis.evaluation.calibration import expected_calibration_error, reliability_table
 from analysis.evaluation.published import CARD_000, published_table, published_value
 from analysis.models.registry import ONE_CLASS, list_models
@@ -114,21 +115,21 @@ class Study:
 
     @property
     def five(self) -> list[str]:
-        return [m for m in ensembles.SEED_000_FIVE if m in self.models]
+        return [m for m in ensembles.CARD_000_FIVE if m in self.models]
 
     @property
     def primary(self) -> str:
-        """The ensemble of the primary endpoint: the soft vote of seed 000's five."""
+        """The ensemble of the primary endpoint: the soft vote of card 000's five."""
         return ensembles.ensemble_name(PRIMARY_KIND, self.five)
 
     def label(self, name: str) -> str:
-        """A short display name: seed 000's five and the full zoo are named, not listed
+        """A short display name: card 000's five and the full zoo are named, not listed
         (the ``members`` column of every table still lists them)."""
         members, kind = set(self.members[name]), self.kinds[name]
         if kind == "single":
             return name
-        if members == set(ensembles.SEED_000_FIVE):
-            return f"{kind}(seed 000's five)"
+        if members == set(ensembles.CARD_000_FIVE):
+            return f"{kind}(card 000's five)"
         if members == set(self.models):
             return f"{kind}(all {len(members)} models)"
         return name
@@ -155,9 +156,9 @@ def clear_best_member(study: Study, name: str) -> str | None:
 
 
 def _ensemble_specs(models: list[str], one_class: list[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """Every subset of seed 000's five under every combiner, the full zoo under every
-    combiner, and seed 001's one-class pair as its own ``mean_z`` ensemble."""
-    five = [m for m in ensembles.SEED_000_FIVE if m in models]
+    """Every subset of card 000's five under every combiner, the full zoo under every
+    combiner, and card 001's one-class pair as its own ``mean_z`` ensemble."""
+    five = [m for m in ensembles.CARD_000_FIVE if m in models]
     specs = [(kind, members) for members in ensembles.subsets(five) if len(members) > 1 for kind in ensembles.KINDS]
     zoo = tuple(models)
     if len(zoo) > len(five):
@@ -320,7 +321,7 @@ def view_summary(methods: pd.DataFrame, method_views: dict[str, str], model_view
 
 
 def primary_endpoint(study: Study) -> pd.DataFrame:
-    """The pre-declared primary endpoint, one row: the soft vote of seed 000's five
+    """The pre-declared primary endpoint, one row: the soft vote of card 000's five
     against the mean of its members, with the gate applied."""
     name = study.primary
     reference = study.reference(name)
@@ -384,7 +385,7 @@ def test_design(study: Study, domain: str, icc: float = 0.0) -> power.EvalSet:
 
 def measured_clustering(study: Study, domain: str, n_resamples: int = N_RESAMPLES, seed: int = 0) -> float:
     """This run's design effect: the variance of the members' AUCs under the group
-    bootstrap over their variance under a video bootstrap (mean over seed 000's five)."""
+    bootstrap over their variance under a video bootstrap (mean over card 000's five)."""
     wide = study.wide(domain, "test")[study.five]
     frame = wide.reset_index()
     frame["group"] = [f"video {i}" for i in range(len(frame))]
@@ -436,6 +437,20 @@ def power_table(study: Study, claimed_effect: float, card_auc_in: float, card_au
     }])
 
 
+@dataclass(frozen=True)
+class SimultaneousGate:
+    level: float  # of each detector's interval
+    learned: list[str]  # detectors whose interval at that level lies above chance
+
+
+def learned_simultaneously(study: Study) -> SimultaneousGate:
+    """The detectors whose in-domain interval lies above 0.5 when the family of all single
+    detectors keeps a 95 % joint level (Bonferroni: each at 1 - 0.05 / n, BCa)."""
+    level = 1 - (1 - LEVEL) / len(study.models)
+    return SimultaneousGate(level, [m for m in study.models
+                                    if study.boot.in_domain.interval({m: 1.0}, level).low > CHANCE])
+
+
 def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) -> str:
     """One paragraph computed from the numbers: did the detectors learn, can the primary
     endpoint be read, and could these test sets see an effect of the claimed size?"""
@@ -456,11 +471,13 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
         return ("No detector's in-domain interval excludes 0.5, so neither question is answered on this run: "
                 "there is no gap to shrink and no useful disagreement to measure. " + size)
     best = max(learned, key=lambda m: in_domain[m].estimate)
+    family = learned_simultaneously(study)
     head = (f"{len(learned)} of {len(study.models)} detectors learned (individual 95 % in-domain interval above "
-            f"0.5){'; ' + ', '.join(failed) + ' did not' if failed else ''}. The best, {best}, reaches an in-domain "
-            f"AUC of {in_domain[best].estimate:.3f}. ")
+            f"0.5){'; ' + ', '.join(failed) + ' did not' if failed else ''}. With Bonferroni control over the "
+            f"{len(study.models)} ({100 * family.level:.1f} % intervals), {len(family.learned)} did. The best, "
+            f"{best}, reaches an in-domain AUC of {in_domain[best].estimate:.3f}. ")
     if p["read"] != INTERPRETABLE:
-        return (head + "The soft vote of seed 000's five or the mean of its members did not, so the primary "
+        return (head + "The soft vote of card 000's five or the mean of its members did not, so the primary "
                 "endpoint is not interpretable on this run. " + size)
     change = f"{p['gap change']:.3f} [{p['gap change low']:.3f}, {p['gap change high']:.3f}]"
     gap = study.boot.gap(study.reference(study.primary))
@@ -541,22 +558,72 @@ def method_auc_table(study: Study, names: list[str], n_resamples: int = N_RESAMP
 
 
 def gain_vs_diversity(study: Study, pairs: pd.DataFrame, kind: str = "soft_vote") -> pd.DataFrame:
-    """For every multi-member subset of seed 000's five: the ensemble's in-domain and
+    """For every multi-member subset of card 000's five: the ensemble's in-domain and
     cross-domain AUC gain over its mean member and its members' mean disagreement
     (point estimates; their simultaneous intervals are in :func:`family_table`)."""
     rows = []
     for name, members in study.members.items():
-        if study.kinds[name] != kind or len(members) < 2 or not set(members) <= set(ensembles.SEED_000_FIVE):
+        if study.kinds[name] != kind or len(members) < 2 or not set(members) <= set(ensembles.CARD_000_FIVE):
             continue
         row = {"name": name, "n members": len(members),
                "mean disagreement": diversity.mean_pairwise(pairs, members),
                "mean double fault": diversity.mean_pairwise(pairs, members, "double fault")}
         for label, part in (("in-domain", study.boot.in_domain), ("cross-domain", study.boot.cross_domain)):
             row[f"{label} AUC"] = part.estimates[name]
-            row[f"{label} gain over mean member"] = part.combine({name: 1.0, **{
-                m: -w for m, w in study.reference(name).items()}})[0]
+            row[f"{label} gain over mean member"] = part.combine(_gain_weights(study, name))[0]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _gain_weights(study: Study, name: str) -> dict[str, float]:
+    """The AUC contrast of an ensemble against its reference (the mean of its members)."""
+    return {name: 1.0, **{m: -w for m, w in study.reference(name).items()}}
+
+
+def gain_diversity_correlation(study: Study, gains: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
+    """Spearman correlation, over the ensembles of ``gains`` (:func:`gain_vs_diversity`),
+    between the members' mean disagreement (in-domain test) and the ensemble's AUC gain
+    over its mean member, in each domain, with a group-bootstrap percentile interval. Each
+    resample recomputes both the disagreements and the gains from the same resampled
+    identity groups, so the interval carries the subsets' overlap (they share members and
+    videos)."""
+    columns = [f"{label} gain over mean member" for label in ("in-domain", "cross-domain")]
+    if len(gains) < 3:
+        return pd.DataFrame({"gain": columns, "rho": np.nan, "rho low": np.nan, "rho high": np.nan,
+                             "subsets": len(gains)})
+    names, five = list(gains["name"]), study.five
+    wide = study.wide("source", "test")
+    keys = pd.MultiIndex.from_frame(wide.reset_index()[["dataset", "method", "video_id"]])
+    video = metrics.at_level(study.scores, metrics.VIDEO)
+    verdicts = metrics.verdicts(video[video["model"].isin(five)], "source", "test").loc[keys]
+    labels, weights = wide.index.get_level_values("label").to_numpy(), study.boot.in_domain.weights
+    pair_resamples = {}
+    for i, a in enumerate(five):
+        for b in five[i + 1:]:
+            pair_resamples[frozenset((a, b))] = diversity.pair_measures(
+                verdicts[a].to_numpy(), verdicts[b].to_numpy(), labels, wide[a].to_numpy(), wide[b].to_numpy(),
+                weights)["disagreement"]
+    disagreement = np.column_stack([
+        np.mean([pair_resamples[frozenset(p)] for p in combinations(study.members[n], 2)], axis=0)
+        for n in names])
+    rows = []
+    for column, part in zip(columns, (study.boot.in_domain, study.boot.cross_domain)):
+        gain = np.column_stack([part.combine(_gain_weights(study, n))[1] for n in names])
+        rho = _row_spearman(disagreement, gain)
+        low, high = np.nanquantile(rho, [(1 - level) / 2, (1 + level) / 2])
+        estimate = rank_correlation(gains["mean disagreement"], gains[column])
+        rows.append({"gain": column, "rho": np.nan if estimate is None else estimate,
+                     "rho low": float(low), "rho high": float(high), "subsets": len(names)})
+    return pd.DataFrame(rows)
+
+
+def _row_spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman correlation of each row of ``x`` with the same row of ``y`` (nan where a
+    row is constant)."""
+    rx, ry = rankdata(x, axis=1), rankdata(y, axis=1)
+    rx, ry = rx - rx.mean(axis=1, keepdims=True), ry - ry.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (rx * ry).sum(axis=1) / np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
 
 
 def rank_correlation(x: pd.Series, y: pd.Series) -> float | None:
@@ -626,7 +693,7 @@ def card_assumptions() -> dict[str, float]:
     effect``); the change against its best single model, which the card itself quotes
     (``claimed effect vs best single``); and the members' mean in-domain and cross-domain AUCs."""
     table = published_table()
-    five = table[(table["card"] == CARD_000) & table["model"].isin(ensembles.SEED_000_FIVE)]
+    five = table[(table["card"] == CARD_000) & table["model"].isin(ensembles.CARD_000_FIVE)]
     single = published_value("vit_b16 (best single model)", "in-domain minus cross-domain AUC")
     vote = published_value("soft-vote ensemble of the five", "in-domain minus cross-domain AUC")
     in_domain = five["test set"].str.startswith("FF++")  # FF++ is the card's training domain
@@ -637,7 +704,7 @@ def card_assumptions() -> dict[str, float]:
 
 
 def subset_names(study: Study) -> list[str]:
-    """Every ensemble of two or more of seed 000's five, under every combiner (the
+    """Every ensemble of two or more of card 000's five, under every combiner (the
     secondary family of subsets)."""
     five = set(study.five)
     return [n for n, k in study.kinds.items() if k in ensembles.KINDS and len(study.members[n]) > 1
@@ -646,7 +713,7 @@ def subset_names(study: Study) -> list[str]:
 
 def headline_names(study: Study) -> list[str]:
     """The single models, the five under every combiner, the full zoo under every
-    combiner, and seed 001's one-class pair."""
+    combiner, and card 001's one-class pair."""
     combiners = [ensembles.ensemble_name(k, study.five) for k in ensembles.KINDS]
     zoo = [n for n, k in study.kinds.items() if k in ensembles.KINDS and len(study.members[n]) == len(study.models)]
     pair = [n for n, k in study.kinds.items() if k == "mean_z"]
@@ -668,7 +735,7 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
     families = family_table(first, subset_names(first))
     agreement_rows = []
     for domain in ("source", "target"):
-        for group_name, group in (("seed 000's five", first.five), ("all models", first.models)):
+        for group_name, group in (("card 000's five", first.five), ("all models", first.models)):
             pairs, agreement = diversity_tables(first, group, domain, seed=seed)
             agreement_rows.append({"models": group_name, "set": pairs["set"].iloc[0], **agreement})
     tables = {

@@ -47,7 +47,7 @@ class ModelSpec:
     card: str  # which model card it reproduces
     builder: Callable[..., nn.Module]
     variants: dict[str, Variant] = field(default_factory=dict)
-    augmentation: str = "standard"  # "standard" or "vit_in21k" (seed 002's recipe)
+    augmentation: str = "standard"  # "standard" or "vit_in21k" (card 002's recipe)
 
     @property
     def one_class(self) -> bool:

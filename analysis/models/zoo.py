@@ -1,8 +1,8 @@
 """The detectors of the model cards, built from timm and torchvision backbones.
 
-Registered here: seed 000's five (``resnet18``, ``efficientnet_b4``, ``vit_b16``,
-``r3d18``, ``r3d18_flow``), seed 001's one-class scorers (``deep_svdd``, ``autoencoder``,
-see :mod:`analysis.models.anomaly`), seed 002's ViT (``vit_in21k``) and seed 003's
+Registered here: card 000's five (``resnet18``, ``efficientnet_b4``, ``vit_b16``,
+``r3d18``, ``r3d18_flow``), card 001's one-class scorers (``deep_svdd``, ``autoencoder``,
+see :mod:`analysis.models.anomaly`), card 002's ViT (``vit_in21k``) and card 003's
 ResNeXt50 + LSTM (``resnext50_lstm``). The ``cpu`` variants keep each family at a size a 2-core CPU
 can train in the book's budget and say how they differ.
 """
