@@ -175,3 +175,14 @@ def test_two_processes_match_one(prepared, tmp_path):
     assert a[["method", "video_id", "frame_index"]].equals(b[["method", "video_id", "frame_index"]])
     # same batches, averaged gradients: equal up to the order of floating-point sums
     assert np.abs(a["score"] - b["score"]).max() < 1e-4
+
+
+def test_seed_table_has_a_column_per_seed_in_registry_order():
+    from analysis.training.run_summary import seed_table
+
+    records = [{"model": m, "seed": s, "best_val_auc": auc}
+               for s in (0, 1) for m, auc in (("resnet18", 0.7 + s / 10), ("autoencoder", 0.5 - s / 10))]
+    table = seed_table(records)
+    assert list(table.columns) == ["model", "seed 0", "seed 1"]
+    assert list(table["model"]) == ["resnet18", "autoencoder"]
+    assert table.set_index("model").loc["autoencoder", "seed 1"] == pytest.approx(0.4)

@@ -51,6 +51,15 @@ def training_table(records: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def seed_table(records: list[dict]) -> pd.DataFrame:
+    """Best validation AUC of every model (rows) under every training seed (columns), so
+    a reader sees how much a run depends on its seed before reading any test number."""
+    rows = pd.DataFrame([{"model": r["model"], "seed": f"seed {r['seed']}", "AUC": r["best_val_auc"]}
+                         for r in records])
+    table = rows.pivot(index="model", columns="seed", values="AUC").loc[rows["model"].unique()]
+    return table.reset_index().rename_axis(columns=None)
+
+
 def in_domain_test(scores: pd.DataFrame) -> dict:
     """Confusion matrix and classification report on the in-domain test videos, at the
     threshold chosen on validation videos (video level)."""
