@@ -35,14 +35,15 @@ def videos(source_groups: int = 12, target_groups: int = 15) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["domain", "split", "method", "video_id", "label", "group"])
 
 
-def write_runs(root: Path, skill: float = 1.5, seeds=(0,), models=MODELS, seed: int = 0) -> Path:
+def write_runs(root: Path, skill: float = 1.5, seeds=(0,), models=MODELS, seed: int = 0,
+               target_share: float = 0.5) -> Path:
     """One run folder per model and training seed: a record and a video-level scores
     table. Scores share a group effect, a part common to all detectors, and a fake shift
-    of ``skill`` in the source domain and half of it in the target domain."""
+    of ``skill`` in the source domain and ``target_share`` of it in the target domain."""
     rng = np.random.default_rng(seed)
     table = videos()
     effect = table["group"].map({g: rng.normal(0, 0.7) for g in table["group"].unique()}).to_numpy()
-    shift = skill * np.where(table["domain"] == "source", 1.0, 0.5) * table["label"].to_numpy()
+    shift = skill * np.where(table["domain"] == "source", 1.0, target_share) * table["label"].to_numpy()
     for training_seed in seeds:
         common = rng.normal(0, 1, len(table))
         for model in models:

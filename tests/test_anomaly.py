@@ -1,4 +1,4 @@
-"""Seed 001's one-class scorers: no bias, a fixed centre, reconstruction error, reals only."""
+"""Model card 001's one-class scorers: no bias, a fixed centre, reconstruction error, reals only."""
 
 from __future__ import annotations
 

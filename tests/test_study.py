@@ -170,7 +170,17 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
     text = verdict(learned)
     assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors learned")
     assert "primary endpoint is interpretable" in text and "target domain is harder than the source" in text
+    assert "holds the card's change" in text or "excludes the card's change" in text
     assert verdict(at_chance).startswith("No detector's in-domain interval excludes 0.5")
+
+
+def test_verdict_says_the_card_cannot_be_tested_when_the_target_is_not_harder(tmp_path):
+    same = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 1.5, target_share=1.0))
+    card = study.card_assumptions()
+    power_row = study.power_table(same, card["claimed effect"], card["auc in"], card["auc cross"], N)
+    text = study.trust_verdict(same, study.primary_endpoint(same), power_row)
+    assert "does not reproduce the gap the study is about" in text and "cannot test" in text
+    assert "holds the card's change" not in text and "excludes the card's change" not in text
 
 
 def test_shift_summary_names_the_subsets_where_the_target_is_harder_or_easier():

@@ -3,7 +3,7 @@
 The cpu profile's numbers of source test pairs, target pairs and validation pairs are
 chosen with :mod:`analysis.evaluation.power` so that, at the planning values below, the
 primary endpoint (the paired change in generalization gap of the five-model soft vote
-against a reference detector) has a minimum detectable effect of at most
+against the mean of its members) has a minimum detectable effect of at most
 :data:`TARGET_MDE` at 80 % power, and a validation AUC has a 95 % interval narrower than
 :data:`MAX_VAL_WIDTH`. The book recomputes the MDE from the AUCs the run reached.
 

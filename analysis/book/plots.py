@@ -163,16 +163,24 @@ def gain_vs_diversity(table: pd.DataFrame, diversity_column: str, gain_columns: 
 
 
 def interval_plot(table: pd.DataFrame, column: str, *, label_column: str = "label", xlabel: str | None = None,
-                  reference: float | None = None) -> plt.Figure:
-    """Point estimates with their 95 % intervals (``column``, ``column low/high``), a row each."""
+                  reference: float | None = None, muted: pd.Series | None = None) -> plt.Figure:
+    """Point estimates with their 95 % intervals (``column``, ``column low/high``), a row
+    each. Rows where ``muted`` is true (say, gaps that are not interpretable) are drawn in
+    light grey with open markers, so the eye reads only the others."""
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(table) + 1.0))
     y = np.arange(len(table))[::-1]
     estimate = table[column].to_numpy()
-    errors = [estimate - table[f"{column} low"].to_numpy(), table[f"{column} high"].to_numpy() - estimate]
-    ax.errorbar(estimate, y, xerr=errors, fmt="o", color="#4c72b0", ecolor="#8fa8d0", capsize=3)
+    errors = np.array([estimate - table[f"{column} low"].to_numpy(), table[f"{column} high"].to_numpy() - estimate])
+    grey = np.zeros(len(table), bool) if muted is None else np.asarray(muted, bool)
+    for rows, style in ((~grey, dict(fmt="o", color="#4c72b0", ecolor="#8fa8d0")),
+                        (grey, dict(fmt="o", color="#b0b0b0", ecolor="#d0d0d0", mfc="white"))):
+        if rows.any():
+            ax.errorbar(estimate[rows], y[rows], xerr=errors[:, rows], capsize=3, **style)
     if reference is not None:
         ax.axvline(reference, color="grey", linewidth=0.8, linestyle="--")
     ax.set_yticks(y, table[label_column], fontsize=8)
+    for tick, faint in zip(ax.get_yticklabels(), grey):
+        tick.set_color("#909090" if faint else "black")
     ax.set_xlabel(xlabel or column)
     fig.tight_layout()
     return fig

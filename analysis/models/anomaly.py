@@ -1,4 +1,4 @@
-"""Seed 001's one-class scorers: Deep SVDD and a convolutional autoencoder.
+"""Model card 001's one-class scorers: Deep SVDD and a convolutional autoencoder.
 
 Both are trained on real face crops only and return an **anomaly score per image** (higher
 means less like the reals seen in training) instead of class logits:
