@@ -88,18 +88,26 @@ def _module_files(*modules) -> list[Path]:
 
 # --- stages ---------------------------------------------------------------------------
 
+def benchmark_code() -> list[Path]:
+    """The modules that decide the benchmark's videos, manifest and probe features. Editing
+    the benchmark package's analysis helpers (sizing, artefacts, shifts) regenerates nothing."""
+    from analysis.benchmark import face_render, generator, methods, probes
+    from analysis.data import manifest, splits
+    from analysis.preprocess import video
+
+    return _module_files(generator, methods, face_render, probes, manifest, splits, video)
+
+
 def stage_data(profile: Profile) -> Path:
     """Generate the benchmark (every profile's book shows it) and write the study manifest."""
     import av
 
     from analysis.benchmark import generator
     from analysis.data import sources
-    from analysis.preprocess import video
 
     out = sources.benchmark_dir(profile.name)
     settings = {"size": asdict(profile.data.benchmark), "seed": profile.data.seed, "av": av.__version__}
-    code = [*sorted(Path(generator.__file__).parent.glob("*.py")), Path(video.__file__)]
-    built = build_if_stale(out, fingerprint(code, settings),
+    built = build_if_stale(out, fingerprint(benchmark_code(), settings),
                            lambda: generator.generate(out, profile=profile, seed=profile.data.seed),
                            outputs=("manifest.csv",))
     print(f"data: benchmark {'generated' if built else 'up to date'} in {out}", flush=True)

@@ -74,3 +74,9 @@ def test_missing_pretrained_weights_stop_at_once_naming_files_and_weights_dir(tm
     message = str(caught.value)
     assert "resnet18.tv_in1k.safetensors" in message and "--weights-dir" in message
     assert "models.pretrained=false" in message
+
+
+def test_benchmark_fingerprint_covers_what_makes_the_videos_and_nothing_else():
+    names = {path.name for path in runner.benchmark_code()}
+    assert {"generator.py", "methods.py", "face_render.py", "probes.py", "video.py"} <= names
+    assert not names & {"sizing.py", "artefacts.py", "shifts.py"}  # read by chapters, not the generator
