@@ -186,3 +186,14 @@ def test_seed_table_has_a_column_per_seed_in_registry_order():
     assert list(table.columns) == ["model", "seed 0", "seed 1"]
     assert list(table["model"]) == ["resnet18", "autoencoder"]
     assert table.set_index("model").loc["autoencoder", "seed 1"] == pytest.approx(0.4)
+
+
+def test_unfitted_names_classifiers_whose_loss_stayed_at_ln2():
+    from analysis.training.run_summary import unfitted
+
+    def record(losses, schedule="single_stage"):
+        return {"schedule": schedule, "history": [{"train_loss": v} for v in losses]}
+
+    records = {"flat": record([0.72, 0.70, 0.694, 0.69]), "fits": record([0.70, 0.66, 0.55]),
+               "one_class": record([3.0, 2.9], schedule="one_class")}
+    assert unfitted(records) == ["flat"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from analysis.evaluation import metrics
 from analysis.evaluation.scores_table import SOURCE, TEST, subset, validation_threshold
-from analysis.models.registry import TWO_STAGE
+from analysis.models.registry import ONE_CLASS, TWO_STAGE
 
 
 def recipe_table(record: dict) -> pd.DataFrame:
@@ -49,6 +51,19 @@ def training_table(records: dict[str, dict]) -> pd.DataFrame:
             "samples/s": round(sum(h["items"] for h in history) / fit, 1) if fit else float("nan"),
         })
     return pd.DataFrame(rows)
+
+
+CHANCE_LOSS = math.log(2)  # class-weighted cross-entropy of a two-class model that predicts 1/2
+FIT_MARGIN = 0.02  # a few times the epoch-to-epoch noise of the training loss on these runs
+
+
+def unfitted(records: dict[str, dict]) -> list[str]:
+    """The classifiers whose training loss never fell more than :data:`FIT_MARGIN` below
+    ln 2: they did not fit their own training data, so a chance-level AUC says the
+    optimisation failed in this budget, not that their view sees nothing."""
+    return [name for name, record in records.items()
+            if record["schedule"] != ONE_CLASS and record["history"]
+            and min(h["train_loss"] for h in record["history"]) > CHANCE_LOSS - FIT_MARGIN]
 
 
 def seed_table(records: list[dict]) -> pd.DataFrame:
