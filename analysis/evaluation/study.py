@@ -440,6 +440,8 @@ def power_table(study: Study, claimed_effect: float, card_auc_in: float, card_au
 
 @dataclass(frozen=True)
 class SimultaneousGate:
+    """Which detectors pass the chance gate when the whole family keeps a joint level."""
+
     level: float  # of each detector's interval
     learned: list[str]  # detectors whose interval at that level lies above chance
 
@@ -512,7 +514,6 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
                   f"card's claim: the card's change of -{claimed:.3f} shrinks a members' gap of "
                   f"{card['auc in'] - card['auc cross']:.3f}, and there is no such gap here to shrink. ")
     return head + endpoint + domain + size
-
 
 
 def diversity_tables(study: Study, models: list[str], domain: str = "source", n_permutations: int = 1000,
