@@ -200,7 +200,11 @@ def test_view_summary_checks_the_multi_view_prediction():
     text = study.view_summary(methods, {"jitter": "temporal", "blend": "spatial"},
                               {"cnn": "spatial", "r3d": "temporal"})
     assert "jitter (declared temporal) is caught best by cnn (spatial, 0.600 [0.550, 0.650])" in text
-    assert text.endswith("for 1 of 2 methods.")
+    assert "blend (declared spatial) is caught best by cnn (spatial, 0.900 [0.850, 0.950])" in text
+    assert "for 1 of 2 methods" in text
+    close = methods.assign(AUC=[0.6, 0.58, 0.9, 0.55])  # r3d's estimate inside cnn's interval
+    assert "not clearly ahead of r3d" in study.view_summary(close, {"jitter": "temporal", "blend": "spatial"},
+                                                            {"cnn": "spatial", "r3d": "temporal"})
 
 
 def test_row_spearman_matches_scipy_row_by_row():

@@ -307,18 +307,22 @@ def best_member_text(gaps: pd.DataFrame, ensemble: str) -> str:
 
 def view_summary(methods: pd.DataFrame, method_views: dict[str, str], model_views: dict[str, str]) -> str:
     """The multi-view prediction checked on :func:`method_auc_table`'s in-domain rows: for
-    each source method, the detector with the highest AUC and whether its view is the
-    method's declared view."""
+    each source method, the detector with the highest AUC, whether the runner-up's
+    estimate lies inside its interval (then the ranking is not established), and whether
+    its view is the method's declared view."""
     sentences, held = [], 0
     in_domain = methods[methods["domain"] == "source"]
     for method, part in in_domain.groupby("method", sort=True):
-        best = part.loc[part["AUC"].idxmax()]
+        ranked = part.sort_values("AUC", ascending=False)
+        best = ranked.iloc[0]
         declared, view = method_views.get(method, "unknown"), model_views.get(best["name"], "unknown")
         held += view in declared.split("+")
+        close = [r["name"] for _, r in ranked.iloc[1:].iterrows() if r["AUC"] >= best["AUC low"]]
         sentences.append(f"{method} (declared {declared}) is caught best by {best['name']} ({view}, "
-                         f"{ci_text(best, 'AUC')})")
+                         f"{ci_text(best, 'AUC')}" + (f"; not clearly ahead of {', '.join(close)}" if close else "")
+                         + ")")
     return (f"In-domain, {'; '.join(sentences)}. The best detector reads the method's own view for {held} of "
-            f"{len(sentences)} methods.")
+            f"{len(sentences)} methods (a ranking of point estimates, not a paired test).")
 
 
 def primary_endpoint(study: Study) -> pd.DataFrame:
