@@ -490,11 +490,9 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
     if p["read"] != INTERPRETABLE:
         return (head + "The soft vote of card 000's five or the mean of its members did not, so the primary "
                 "endpoint is not interpretable on this run. " + size)
-    change = f"{p['gap change']:.3f} [{p['gap change low']:.3f}, {p['gap change high']:.3f}]"
-    cross = (f"{p['cross-domain AUC change']:.3f} [{p['cross-domain AUC change low']:.3f}, "
-             f"{p['cross-domain AUC change high']:.3f}]")
     endpoint = (f"The primary endpoint is interpretable: against the mean of its members, the soft vote changes "
-                f"the gap by {change} ({p['verdict']}) and the cross-domain AUC by {cross}. ")
+                f"the gap by {ci_text(p, 'gap change')} ({p['verdict']}) and the cross-domain AUC by "
+                f"{ci_text(p, 'cross-domain AUC change')}. ")
     clear = clear_best_member(study, study.primary)
     if clear is None:
         endpoint += "No member is clearly best on validation, so there is no best-member comparison. "
@@ -504,7 +502,7 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
         endpoint += (f"Against its clear best member, {clear} (chosen on validation), the changes are {vs_gap} in "
                      f"gap and {vs_cross} in cross-domain AUC. ")
     gap = study.boot.gap(study.reference(study.primary))
-    card = card_assumptions()
+    card_gap = pw["card AUC in-domain"] - pw["card AUC cross-domain"]
     if gap.low > 0:
         holds = p["gap change low"] <= -claimed <= p["gap change high"]
         domain = (f"The members' mean gap is {gap}: for them the target domain is harder than the source, as "
@@ -516,7 +514,7 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
                   f"benchmark was designed to make it harder (a drop of {planned - PLANNING.auc_cross:.2f} was "
                   f"planned). So this run does not reproduce the gap the study is about, and it cannot test the "
                   f"card's claim: the card's change of -{claimed:.3f} shrinks a members' gap of "
-                  f"{card['auc in'] - card['auc cross']:.3f}, and there is no such gap here to shrink. ")
+                  f"{card_gap:.3f}, and there is no such gap here to shrink. ")
     return head + endpoint + domain + size
 
 
