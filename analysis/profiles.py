@@ -249,12 +249,15 @@ PROFILES = {
         # number of epochs, so the same seed gives the same run on any machine (DESIGN rule 7);
         # the time budgets are guards at about twice the time those epochs take on an idle
         # 2-core machine (benchmarks/train_throughput.py, 2026-11-23: frame CNNs ~5.5 s per
-        # epoch with validation, ViT-Tiny ~9 s, R3D-18 ~30 s), so they end a run only on a
+        # epoch with validation, ViT-Tiny ~9 s, R3D-10 ~13 s), so they end a run only on a
         # machine busy with other work, and the training chapter then says so. Patience 6:
         # the validation AUC of 240 videos moves by a few hundredths from epoch to epoch
         # while it climbs, so a shorter patience stops runs that are still learning.
         # EfficientNet and the ViTs at 1e-3: at 3e-3 EfficientNet-B0's loss rose from 0.7 to
-        # 5 in the first epoch.
+        # 5 in the first epoch. The R3D members are R3D-10 (one block per stage): on the
+        # same clips, 12 epochs of it (154 s) reached a validation AUC of 0.575 where 4
+        # epochs of R3D-18 (120 s) reached 0.547 (2026-11-24); 20 epochs of R3D-18 took
+        # 463 s for 0.605, too long for the book.
         recipe=Recipe(warmup_epochs=0, epochs=22, batch_size=64, lr=3e-3, head_lr=3e-3, weight_decay=0.05,
                       patience=6, train_frames_per_video=2, time_budget_seconds=300.0, schedule=ONE_CYCLE),
         models=ModelSettings(variant="cpu"),
@@ -262,8 +265,8 @@ PROFILES = {
             "efficientnet_b4": ModelSettings(lr=1e-3),
             "vit_b16": ModelSettings(lr=1e-3, epochs=12),
             "vit_in21k": ModelSettings(lr=1e-3, epochs=12),
-            "r3d18": ModelSettings(epochs=4, batch_size=16),
-            "r3d18_flow": ModelSettings(epochs=4, batch_size=16),
+            "r3d18": ModelSettings(epochs=12, batch_size=16),
+            "r3d18_flow": ModelSettings(epochs=12, batch_size=16),
             "resnext50_lstm": ModelSettings(epochs=5, batch_size=16),
             "deep_svdd": ModelSettings(epochs=10),
             "autoencoder": ModelSettings(epochs=10),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from analysis.errors import UserInputError
 from analysis.models import create_model, get_spec, list_models, register_model
 from analysis.models.registry import ModelSpec
+from analysis.models.zoo import video_classifier
 from analysis.profiles import get_profile
 
 SEED_000 = ["resnet18", "efficientnet_b4", "vit_b16", "r3d18", "r3d18_flow"]
@@ -75,6 +78,15 @@ def test_paper_variants_follow_the_cards():
         variant = get_spec(name).variant("paper")
         assert not variant.pretrained and variant.input_size == 128
     assert {get_spec(n).view for n in SEED_000} == {"spatial", "global", "temporal"}
+
+
+def test_cpu_temporal_members_are_r3d10_with_one_block_per_stage():
+    r3d10 = create_model("r3d18", "cpu").network
+    assert [len(getattr(r3d10, f"layer{i}")) for i in range(1, 5)] == [1, 1, 1, 1]
+    with torch.no_grad():
+        assert r3d10(torch.zeros(1, 3, 8, 32, 32)).shape == (1, 2)
+    with pytest.raises(UserInputError, match="no pretrained weights"):
+        video_classifier(replace(get_spec("r3d18").variant("cpu"), pretrained=True))
 
 
 def test_offline_pretrained_without_weights_names_the_file(tmp_path, monkeypatch):

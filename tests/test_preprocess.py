@@ -195,6 +195,19 @@ def test_frames_without_face_borrow_the_nearest_box_or_the_centre():
     assert all_missing.all() and none[0].tolist() == [5, 0, 15, 10]
 
 
+def test_smoothed_boxes_follow_the_head_but_not_the_detector():
+    rng = np.random.default_rng(0)
+    steady = np.linspace(0, 7, 8)[:, None] + np.array([10.0, 10.0, 74.0, 74.0])  # the head drifts 1 px a frame
+    noisy = steady + rng.normal(0, 2.0, steady.shape)  # MTCNN's frame-to-frame jitter
+    smoothed = face_detect.smooth_boxes(noisy)
+    assert smoothed.shape == noisy.shape
+    jitter = lambda b: np.abs(np.diff(b - steady, axis=0)).mean()  # noqa: E731
+    assert jitter(smoothed) < jitter(noisy) / 3
+    assert np.abs(smoothed - steady).mean(axis=0).max() < 2.5  # still on the face
+    np.testing.assert_array_equal(face_detect.smooth_boxes(noisy[:1]), noisy[:1])  # one image: its own box
+    np.testing.assert_array_equal(face_detect.smooth_boxes(noisy, window=1), noisy)
+
+
 def test_the_run_stage_fills_the_cache_in_worker_processes_like_one_process(bench, tmp_path, monkeypatch):
     from analysis import run
     from analysis.data.manifest import read_manifest

@@ -82,8 +82,22 @@ def small_head(head: nn.Linear) -> None:
     nn.init.zeros_(head.bias)
 
 
+R3D_BLOCKS = {"r3d_18": (2, 2, 2, 2), "r3d_10": (1, 1, 1, 1)}  # residual blocks per stage
+
+
 def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Classifier:
-    """torchvision R3D-18; Kinetics-400 weights for the paper variant."""
+    """torchvision R3D-18 (Kinetics-400 weights for the paper variant), or R3D-10: the same
+    stem, widths and stages with one residual block per stage instead of two (no
+    published weights; the cpu variant, trained from scratch)."""
+    arch = variant.arch.split(".")[0]
+    if arch not in R3D_BLOCKS:
+        raise UserInputError(f"Unknown R3D architecture {variant.arch!r}; choose one of {sorted(R3D_BLOCKS)}.")
+    if arch != "r3d_18":
+        if variant.pretrained:
+            raise UserInputError(f"{arch} has no pretrained weights; set pretrained=false or use r3d_18.")
+        model = video_models.VideoResNet(video_models.resnet.BasicBlock, [video_models.resnet.Conv3DSimple] * 4,
+                                         list(R3D_BLOCKS[arch]), video_models.resnet.BasicStem, num_classes=2)
+        return Classifier(model, head=lambda network: network.fc)
     weights = None
     if variant.pretrained:
         local = _local_weights(variant.arch, weights_dir)
@@ -157,13 +171,13 @@ register_model(ModelSpec(
                 "ViT-Ti/16 instead of ViT-B/16 (16 patches); " + _FRAME_CPU_NOTE),
     ),
 ))
-_CLIP_CPU_NOTE = "random init, 8 frames at 32 px (crops cached at 64 px, resized)"
+_CLIP_CPU_NOTE = "R3D-10 (one residual block per stage) instead of R3D-18; random init, 8 frames at 32 px (crops cached at 64 px, resized)"
 register_model(ModelSpec(
     name="r3d18", view="temporal", input_kind="clip", schedule="two_stage", card="000",
     builder=video_classifier,
     variants=_variants(
         Variant("r3d_18.kinetics400", 112, 16, KINETICS_MEAN, KINETICS_STD, True),
-        Variant("r3d_18.kinetics400", 32, 8, KINETICS_MEAN, KINETICS_STD, False, _CLIP_CPU_NOTE),
+        Variant("r3d_10", 32, 8, KINETICS_MEAN, KINETICS_STD, False, _CLIP_CPU_NOTE),
     ),
 ))
 register_model(ModelSpec(
@@ -172,8 +186,9 @@ register_model(ModelSpec(
     variants=_variants(
         Variant("r3d_18.kinetics400", 112, 15, KINETICS_MEAN, KINETICS_STD, True,
                 "reads the 15 flow-interpolated midpoints between 16 sampled frames"),
-        Variant("r3d_18.kinetics400", 32, 7, KINETICS_MEAN, KINETICS_STD, False,
-                "random init, the 7 midpoints between 8 frames at 32 px; OpenCV flow unless RAFT weights are on disk"),
+        Variant("r3d_10", 32, 7, KINETICS_MEAN, KINETICS_STD, False,
+                "R3D-10 instead of R3D-18; random init, the 7 midpoints between 8 frames at 32 px; "
+                "OpenCV flow unless RAFT weights are on disk"),
     ),
 ))
 register_model(ModelSpec(

@@ -30,7 +30,8 @@ from analysis.preprocess.video import sample_frames
 READ_ERRORS = (av.error.FFmpegError, OSError, ValueError)  # unreadable, missing, empty
 REPORT_COLUMNS = [
     "dataset", "method", "video_id", "domain", "split", "label", "status", "frames_in_video",
-    "frames_decoded", "frames_sampled", "faces_found", "fallbacks", "seconds", "error",
+    "frames_decoded", "frames_sampled", "faces_found", "fallbacks", "box_step_px", "smoothed_box_step_px",
+    "seconds", "error",
 ]
 
 
@@ -67,6 +68,8 @@ def process_video(path: str, profile: Preprocessing, detector, flow_fn) -> tuple
         "frames_sampled": len(sampled.frames),
         "faces_found": int(arrays["detected"].sum()),
         "fallbacks": int((~arrays["detected"]).sum()),
+        "box_step_px": face_detect.box_step(arrays["detector_boxes"]),
+        "smoothed_box_step_px": face_detect.box_step(arrays["boxes"]),
         "error": sampled.error,
     }
     return arrays, counts
@@ -76,7 +79,8 @@ def crop_frames(frames: np.ndarray, profile: Preprocessing, detector, flow_fn) -
     """The cache entry of a sequence of frames (T, H, W, 3): face crops at both sizes,
     flow midpoints between consecutive crops, boxes, and which frames had a face."""
     boxes = face_detect.detect_boxes(detector, frames)
-    filled, fallback = face_detect.fill_missing_boxes(boxes, frames.shape[1:3])
+    detector_boxes, fallback = face_detect.fill_missing_boxes(boxes, frames.shape[1:3])
+    filled = face_detect.smooth_boxes(detector_boxes)
     faces = np.stack([face_detect.crop_face(f, b, profile.crop_size) for f, b in zip(frames, filled)])
     clip = np.stack([face_detect.crop_face(f, b, profile.clip_crop_size) for f, b in zip(frames, filled)])
     midpoints = []
@@ -90,7 +94,8 @@ def crop_frames(frames: np.ndarray, profile: Preprocessing, detector, flow_fn) -
         "faces": faces,
         "clip": clip,
         "flow_mid": np.stack(midpoints) if midpoints else np.zeros((0, size, size, 3), np.uint8),
-        "boxes": filled.astype(np.float32),
+        "boxes": filled.astype(np.float32),  # the crops' (smoothed) boxes
+        "detector_boxes": detector_boxes.astype(np.float32),  # MTCNN's, before smoothing
         "detected": ~fallback,
     }
 
@@ -186,4 +191,6 @@ def summary(report: pd.DataFrame) -> dict:
         "face rate": float(ok["faces_found"].sum() / sampled) if sampled else float("nan"),
         "videos without any face": int((ok["faces_found"] == 0).sum()),
         "seconds per video": float(ok["seconds"].mean()) if len(ok) else float("nan"),
+        "box step, px per frame": float(ok["box_step_px"].mean()),
+        "smoothed box step, px per frame": float(ok["smoothed_box_step_px"].mean()),
     }
