@@ -206,6 +206,10 @@ def test_smoothed_boxes_follow_the_head_but_not_the_detector():
     assert np.abs(smoothed - steady).mean(axis=0).max() < 2.5  # still on the face
     np.testing.assert_array_equal(face_detect.smooth_boxes(noisy[:1]), noisy[:1])  # one image: its own box
     np.testing.assert_array_equal(face_detect.smooth_boxes(noisy, window=1), noisy)
+    cut = noisy.copy()
+    cut[4:] += 40  # the head moves by more than half the box: the crops follow it
+    followed = face_detect.smooth_boxes(cut)
+    assert np.abs(followed - cut).max() < 6 and np.abs(followed[4:] - cut[4:]).mean() < 2.5
 
 
 def test_the_run_stage_fills_the_cache_in_worker_processes_like_one_process(bench, tmp_path, monkeypatch):

@@ -56,6 +56,7 @@ DETECT_MAX_SIDE = 640  # larger frames are downscaled for detection, boxes mappe
 
 
 BOX_WINDOW = 9  # sampled frames a crop box is averaged over (smooth_boxes)
+BOX_TOLERANCE = 0.2  # of a box's side: a neighbour's centre further away is a real move
 
 
 def margin_for(crop_size: int) -> int:
@@ -99,16 +100,25 @@ def fill_missing_boxes(boxes: np.ndarray, frame_shape: tuple[int, int]) -> tuple
     return filled, missing
 
 
-def smooth_boxes(boxes: np.ndarray, window: int = BOX_WINDOW) -> np.ndarray:
-    """Boxes averaged over a centred window of ``window`` sampled frames (fewer at the
-    ends), so the crops follow the head but not the detector.
+def smooth_boxes(boxes: np.ndarray, window: int = BOX_WINDOW, tolerance: float = BOX_TOLERANCE) -> np.ndarray:
+    """Each box averaged with the boxes of a centred window of ``window`` sampled frames
+    (fewer at the ends) whose centres lie within ``tolerance`` of its side, so a crop
+    follows the head but not the detector.
 
-    Why: on the benchmark, MTCNN's box moves 1.7-4 px from frame to frame on real videos,
-    more than the 1.2 px alignment error of the face swap the temporal view should see;
-    per-frame crops would put the detector's jitter into every clip, real or fake.
+    Why: MTCNN's box shakes by a few pixels from frame to frame even when the head is
+    still (the preprocessing chapter measures it), as much as the alignment error of the
+    face swap the temporal view should see; per-frame crops would put that shake into
+    every clip, real or fake. A larger move (a turn of the head, a cut) is followed.
     """
     half = window // 2
-    return np.stack([boxes[max(0, i - half): i + half + 1].mean(axis=0) for i in range(len(boxes))])
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    sides = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    smoothed = np.empty_like(boxes, dtype=float)
+    for i in range(len(boxes)):
+        near = np.arange(max(0, i - half), min(len(boxes), i + half + 1))
+        near = near[np.linalg.norm(centres[near] - centres[i], axis=1) <= tolerance * sides[i]]
+        smoothed[i] = boxes[near].mean(axis=0)
+    return smoothed
 
 
 def box_step(boxes: np.ndarray) -> float:
