@@ -92,27 +92,23 @@ def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Class
     arch = variant.arch.split(".")[0]
     if arch not in R3D_BLOCKS:
         raise UserInputError(f"Unknown R3D architecture {variant.arch!r}; choose one of {sorted(R3D_BLOCKS)}.")
-    if arch != "r3d_18":
-        if variant.pretrained:
-            raise UserInputError(f"{arch} has no pretrained weights; set pretrained=false or use r3d_18.")
-        model = video_models.VideoResNet(video_models.resnet.BasicBlock, [video_models.resnet.Conv3DSimple] * 4,
-                                         list(R3D_BLOCKS[arch]), video_models.resnet.BasicStem, num_classes=2)
+    if not variant.pretrained:
+        resnet = video_models.resnet
+        model = video_models.VideoResNet(resnet.BasicBlock, [resnet.Conv3DSimple] * 4, list(R3D_BLOCKS[arch]),
+                                         resnet.BasicStem, num_classes=2)
         return Classifier(model, head=lambda network: network.fc)
-    weights = None
-    if variant.pretrained:
-        local = _local_weights(variant.arch, weights_dir)
-        if local is None:
-            try:
-                weights = video_models.R3D_18_Weights.KINETICS400_V1
-                model = video_models.r3d_18(weights=weights)
-            except (OSError, RuntimeError) as err:
-                raise _missing_weights(variant.arch, weights_dir, err) from err
-        else:
-            model = video_models.r3d_18()
-            model.load_state_dict(torch.load(local, map_location="cpu", weights_only=True))
-        model.fc = nn.Linear(model.fc.in_features, 2)
+    if arch != "r3d_18":
+        raise UserInputError(f"{arch} has no pretrained weights; set pretrained=false or use r3d_18.")
+    local = _local_weights(variant.arch, weights_dir)
+    if local is None:
+        try:
+            model = video_models.r3d_18(weights=video_models.R3D_18_Weights.KINETICS400_V1)
+        except (OSError, RuntimeError) as err:
+            raise _missing_weights(variant.arch, weights_dir, err) from err
     else:
-        model = video_models.r3d_18(num_classes=2)
+        model = video_models.r3d_18()
+        model.load_state_dict(torch.load(local, map_location="cpu", weights_only=True))
+    model.fc = nn.Linear(model.fc.in_features, 2)
     return Classifier(model, head=lambda network: network.fc)
 
 
