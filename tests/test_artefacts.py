@@ -25,3 +25,14 @@ def test_alternating_change_varies_fully():
 def test_shape_mismatch_is_refused():
     with pytest.raises(ValueError, match="differ in shape"):
         difference_maps(np.zeros((2, 4, 4, 3)), np.zeros((3, 4, 4, 3)))
+
+
+def test_crop_side_counts_the_margin_in_output_pixels():
+    from analysis.benchmark.artefacts import _crop_side_px
+    from analysis.preprocess.face_detect import margin_for
+
+    box = np.array([10.0, 20.0, 70.0, 90.0])  # 60 x 70 px: the longer side sets the square
+    for size in (32, 64):
+        side = _crop_side_px(box, size)
+        assert side == pytest.approx(70 * size / (size - margin_for(size)))
+        assert size / side < size / 70  # the margin makes the face's own scale smaller

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.benchmark.face_render import random_identity
+from analysis.benchmark.face_render import Pose, random_identity
 from analysis.benchmark.methods import (
-    REAL_METHOD, BlendSwapParams, FakeInputs, JitterSwapParams, Method, RefinedSwapParams, get_method,
-    list_methods, register_method,
+    REAL_METHOD, SOURCE_FACE_HALF_WIDTH_PX, BlendSwapParams, FakeInputs, JitterSwapParams, Method,
+    RefinedSwapParams, get_method, list_methods, register_method, synthesis_factor,
 )
 from analysis.benchmark.generator import CAPTURES, SIZES, SUBSETS, make_scene, render_real
 
@@ -36,6 +36,19 @@ def test_refined_swap_keeps_half_of_each_source_artefact():
     assert 1 - refined.skin_correction == pytest.approx((1 - blend.skin_correction) / 2)
     assert refined.drift_iod == pytest.approx(jitter.shift_iod / 2)
     assert refined.gain_sd == pytest.approx(jitter.gain_sd / 2)
+
+
+def test_a_synthesiser_of_fixed_size_costs_a_smaller_face_less_resolution():
+    studio, outdoor = CAPTURES["studio"], CAPTURES["outdoor"]
+    assert SOURCE_FACE_HALF_WIDTH_PX == pytest.approx(np.mean(studio.face_scale) * studio.height, abs=0.1)
+
+    def factor(half_width: float, scale: float = 0.6) -> float:
+        return synthesis_factor(scale, Pose(cx=0, cy=0, scale=half_width))
+
+    assert factor(SOURCE_FACE_HALF_WIDTH_PX) == pytest.approx(0.6)
+    assert factor(2 / 3 * SOURCE_FACE_HALF_WIDTH_PX) == pytest.approx(0.9)  # the target capture's faces
+    assert factor(0.5 * SOURCE_FACE_HALF_WIDTH_PX) == 1.0  # smaller than the synthesiser: no loss
+    assert factor(np.mean(outdoor.face_scale) * outdoor.height) > factor(SOURCE_FACE_HALF_WIDTH_PX)
 
 
 def _video(method: str, seed: int):

@@ -80,3 +80,11 @@ def test_benchmark_fingerprint_covers_what_makes_the_videos_and_nothing_else():
     names = {path.name for path in runner.benchmark_code()}
     assert {"generator.py", "methods.py", "face_render.py", "probes.py", "video.py"} <= names
     assert not names & {"sizing.py", "artefacts.py", "shifts.py"}  # read by chapters, not the generator
+
+
+def test_crop_cache_follows_the_benchmark_videos_not_only_their_manifest():
+    from analysis.profiles import get_profile
+
+    benchmark_inputs = {path.name for path in runner.cache_inputs(get_profile("cpu"))}
+    assert benchmark_inputs == {"manifest.csv", runner.STAMP}  # the benchmark's fingerprint
+    assert runner.STAMP not in {path.name for path in runner.cache_inputs(get_profile("paper"))}

@@ -157,6 +157,38 @@ def test_shift_table_reads_each_target_subset_on_its_own(learned):
         assert row["cross-domain AUC low"] <= row["cross-domain AUC"] <= row["cross-domain AUC high"]
 
 
+def test_target_method_auc_compares_with_the_reals_of_its_own_subset(learned):
+    from sklearn.metrics import roc_auc_score
+
+    wide = learned.wide("target", "test")
+    cross = wide.index.to_frame(index=False)
+    groups = sorted(cross["group"].unique())
+    kind = np.where(cross["group"].isin(groups[::2]), "unseen_capture", "unseen_method")
+    manifest = cross[["dataset", "method", "video_id"]].assign(subset=kind)
+
+    def tables(raise_capture: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+        scores = wide["resnet18"].to_numpy() + raise_capture * (kind == "unseen_capture")
+        learned._wide["target", "test"] = wide.assign(resnet18=scores)
+        try:
+            return (study.method_auc_table(learned, ["resnet18"], n_resamples=N, manifest=manifest),
+                    study.method_auc_table(learned, ["resnet18"], n_resamples=N))
+        finally:
+            learned._wide["target", "test"] = wide
+
+    (per_subset, pooled), (raised, raised_pooled) = tables(0.0), tables(10.0)
+    target = per_subset[per_subset["domain"] == "target"]
+    assert set(target["subset"]) == {"unseen_capture", "unseen_method"}
+    scores = wide["resnet18"].to_numpy()
+    for _, row in target.iterrows():
+        part = (kind == row["subset"]) & ((cross["label"] == 0) | (cross["method"] == row["method"])).to_numpy()
+        assert row["AUC"] == pytest.approx(roc_auc_score(cross["label"][part], scores[part]))
+    # a capture that raises every score of its subset, reals too, changes no per-subset AUC
+    assert raised["AUC"].to_numpy() == pytest.approx(per_subset["AUC"].to_numpy())
+    # but pooled with the other subset's reals, it moves the target AUCs
+    moved = raised_pooled["AUC"] - pooled["AUC"]
+    assert set(pooled["subset"]) == {"source", "target"} and moved[pooled["domain"] == "target"].abs().min() > 0.02
+
+
 def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
     card = study.card_assumptions()
 

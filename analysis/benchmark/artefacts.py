@@ -75,9 +75,10 @@ def artefact_at_input_sizes(manifest: pd.DataFrame, cache_root, frames_per_video
     video are decoded at the preprocessing's sampled frames and both are cropped with the
     real video's MTCNN boxes (from the crop cache) at each size. Per video: the mean
     ``|fake - real|`` inside the crop (grey levels), the same over the 5 % of pixels it
-    changes most (a local artefact such as the mouth's), its mean frame-to-frame change, and
-    the camera noise at that size (the capture's noise, averaged down when the crop shrinks
-    the face). Real and fake share their camera noise, so ``fake - real`` is the artefact
+    changes most (a local artefact such as the mouth's), its mean frame-to-frame change, the
+    camera noise at that size (the capture's noise, averaged down when the crop shrinks the
+    face), and the crop's scale: input pixels per frame pixel, which says whether a model
+    resolves a method synthesised at a fraction of the frame's resolution. Real and fake share their camera noise, so ``fake - real`` is the artefact
     after compression.
     """
     from analysis.benchmark.generator import source_video
@@ -99,14 +100,15 @@ def artefact_at_input_sizes(manifest: pd.DataFrame, cache_root, frames_per_video
                 for frames in (real_frames, fake_frames)
             ]
             delta = crops[1] - crops[0]
-            shrink = min(1.0, size / float(np.mean([_crop_side_px(b, size) for b in boxes])))
+            scale = size / float(np.mean([_crop_side_px(b, size) for b in boxes]))
             rows.append({
                 "subset": fake["subset"], "method": fake["method"], "video_id": fake["video_id"],
                 "input px": size,
+                "input px per frame px": scale,
                 "mean |fake-real|": float(np.abs(delta).mean()),
                 "top 5 % |fake-real|": float(np.percentile(np.abs(delta).mean(axis=-1), 95, axis=(1, 2)).mean()),
                 "frame-to-frame change": float(np.abs(np.diff(delta, axis=0)).mean()) if len(delta) > 1 else np.nan,
-                "camera noise": float(fake["noise_sigma"]) * shrink,
+                "camera noise": float(fake["noise_sigma"]) * min(1.0, scale),
             })
     return pd.DataFrame(rows)
 

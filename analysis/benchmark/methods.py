@@ -11,8 +11,11 @@ benchmark, and is not tuned to any detector's result:
 
 * ``blend_swap`` stands for FF++ *Deepfakes*: an autoencoder synthesises the donor's face
   at 64 x 64 px and pastes it onto faces roughly 100 px wide in the C23 videos, so the
-  pasted inner face is rendered at 0.6 of the frame's resolution, with the hard mask edge
-  and the partial colour match of that pipeline (skin tone half corrected).
+  pasted inner face is rendered at 0.6 of the resolution of a source-size face, with the
+  hard mask edge and the partial colour match of that pipeline (skin tone half corrected).
+  The synthesiser's size is fixed in pixels, not relative to the face: a face smaller in
+  the frame loses less resolution (:func:`synthesis_factor`), and a face at 0.6 of the
+  source's size or smaller loses none.
 * ``relight`` stands for a global inconsistency (face lit from the other side than the
   scene): the light is mirrored, at least half sideways, with a warm or cool cast.
 * ``jitter_swap`` stands for FF++ *FaceSwap*: a face model is fitted to landmarks in every
@@ -119,6 +122,17 @@ def inter_ocular_px(identity: Identity, pose: Pose) -> float:
     return 2 * identity.eye_spacing * pose.scale
 
 
+SOURCE_FACE_HALF_WIDTH_PX = 33.5  # mid-range of the source capture's faces (generator.CAPTURES)
+
+
+def synthesis_factor(synthesis_scale: float, pose: Pose) -> float:
+    """Resolution of a synthesised face relative to the frame, for a synthesiser that
+    renders a face at ``synthesis_scale`` of a source-size face's pixel size: a learned
+    renderer works at a fixed size, so a face smaller in the frame loses less of its
+    detail (at most all of it is kept)."""
+    return min(1.0, synthesis_scale * SOURCE_FACE_HALF_WIDTH_PX / pose.scale)
+
+
 def degrade(image: np.ndarray, factor: float) -> np.ndarray:
     """Down- then up-sample: the resolution of a face synthesised at ``factor`` of the
     frame's resolution (1 leaves the image as it is)."""
@@ -141,7 +155,7 @@ def _mix_skin(donor: Identity, target: Identity, correction: float) -> Identity:
 
 @dataclass(frozen=True)
 class BlendSwapParams:
-    synthesis_scale: float = 0.6  # donor face rendered at this fraction of the frame's resolution
+    synthesis_scale: float = 0.6  # donor face rendered at this fraction of a source-size face's resolution
     skin_correction: float = 0.5  # share of the donor-target skin difference corrected
     feather_px: float = 0.7  # mask edge width: a hard seam
 
@@ -151,7 +165,8 @@ def _blend_swap(inputs: FakeInputs, p: BlendSwapParams, rng: np.random.Generator
     donor = _mix_skin(inputs.donor, inputs.target, p.skin_correction)
     out = []
     for frame, pose, expression in zip(inputs.real_frames, s.poses, s.expressions):
-        donor_frame = degrade(render(s.background, donor, pose, expression, s.light), p.synthesis_scale)
+        donor_frame = render(s.background, donor, pose, expression, s.light)
+        donor_frame = degrade(donor_frame, synthesis_factor(p.synthesis_scale, pose))
         out.append(_composite(frame, donor_frame, region_alpha(donor, pose, shape, "inner", p.feather_px)))
     return out
 
@@ -212,7 +227,8 @@ def _lip_desync(inputs: FakeInputs, p: LipDesyncParams, rng: np.random.Generator
     out = []
     for i, (frame, pose, expression) in enumerate(zip(inputs.real_frames, s.poses, s.expressions)):
         spoken = replace(expression, mouth_open=float(inputs.donor_scene.speech[i]))
-        donor_frame = degrade(render(s.background, inputs.target, pose, spoken, s.light), p.synthesis_scale)
+        donor_frame = render(s.background, inputs.target, pose, spoken, s.light)
+        donor_frame = degrade(donor_frame, synthesis_factor(p.synthesis_scale, pose))
         out.append(_composite(frame, donor_frame, region_alpha(inputs.target, pose, shape, "mouth", p.feather_px)))
     return out
 
@@ -238,7 +254,8 @@ def _refined_swap(inputs: FakeInputs, p: RefinedSwapParams, rng: np.random.Gener
         amplitude = p.drift_iod * inter_ocular_px(donor, pose)  # smooth: one slow cycle per video
         steady = pose.shifted(amplitude * np.sin(2 * np.pi * t[i] + phase[0]), amplitude * np.sin(2 * np.pi * t[i] + phase[1]))
         eyes = expression if p.eyes_blink else replace(expression, eye_open=1.0)
-        donor_frame = degrade(render(s.background, donor, steady, eyes, s.light), p.synthesis_scale)
+        donor_frame = render(s.background, donor, steady, eyes, s.light)
+        donor_frame = degrade(donor_frame, synthesis_factor(p.synthesis_scale, steady))
         donor_frame = donor_frame * (1 + rng.normal(0, p.gain_sd))
         out.append(_composite(frame, donor_frame, region_alpha(donor, steady, shape, "inner", p.feather_px)))
     return out

@@ -565,18 +565,31 @@ def reliability_points(study: Study, domain: str = "source") -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True)
 
 
-def method_auc_table(study: Study, names: list[str], n_resamples: int = N_RESAMPLES, seed: int = 0) -> pd.DataFrame:
+def method_auc_table(study: Study, names: list[str], n_resamples: int = N_RESAMPLES, seed: int = 0,
+                     manifest: pd.DataFrame | None = None) -> pd.DataFrame:
     """Test-set AUC of real videos against each manipulation method, per detector, with
-    BCa group-bootstrap intervals (long: domain, method, name, AUC, low, high)."""
+    BCa group-bootstrap intervals (long: domain, subset, method, name, AUC, low, high).
+
+    With the benchmark ``manifest``, each target method is compared with the real videos
+    of its own subset only: the subsets differ in capture, and a capture that raises every
+    score would otherwise let one subset's fakes outrank another subset's reals and credit
+    the detector for the capture, not the method. Without it (one target dataset) the
+    target's reals are one pool and ``subset`` names the domain."""
     rows = []
     for domain in ("source", "target"):
         wide = study.wide(domain, "test")[names]
+        if manifest is not None and domain == "target":
+            subsets = subset_of(wide.index.to_frame(index=False), manifest).to_numpy()
+        else:
+            subsets = np.full(len(wide), domain, dtype=object)
         methods, labels = wide.index.get_level_values("method"), wide.index.get_level_values("label")
-        for method in sorted(set(methods[labels == 1])):
-            part = SetBootstrap.fit(wide[(labels == 0) | (methods == method)], n_resamples, seed)
-            for name in names:
-                rows.append({"domain": domain, "method": method, "name": name,
-                             **_columns("AUC", part.interval({name: 1.0}))})
+        for subset in sorted(set(subsets)):
+            here = subsets == subset
+            for method in sorted(set(methods[here & (labels == 1)])):
+                part = SetBootstrap.fit(wide[here & ((labels == 0) | (methods == method))], n_resamples, seed)
+                for name in names:
+                    rows.append({"domain": domain, "subset": subset, "method": method, "name": name,
+                                 **_columns("AUC", part.interval({name: 1.0}))})
     return pd.DataFrame(rows)
 
 
