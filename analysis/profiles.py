@@ -248,9 +248,10 @@ PROFILES = {
         # AdamW, two of the eight frames of each video per epoch. Each model trains a fixed
         # number of epochs, so the same seed gives the same run on any machine (DESIGN rule 7);
         # the time budgets are guards at about twice the time those epochs take on an idle
-        # 2-core machine (benchmarks/train_throughput.py, 2026-11-23: frame CNNs ~5.5 s per
-        # epoch with validation, ViT-Tiny ~9 s, R3D-10 ~13 s), so they end a run only on a
-        # machine busy with other work, and the training chapter then says so. Patience 6:
+        # 2-core machine (benchmarks/train_throughput.py, 2026-11-23: ViT-Tiny ~9 s per epoch
+        # with validation, R3D-10 ~13 s; 2026-11-24: the frame CNNs at 64 px ~6 s, 22 epochs in
+        # 127-133 s), so they end a run only on a machine busy with other work, and the
+        # training chapter then says so. Patience 6:
         # the validation AUC of 240 videos moves by a few hundredths from epoch to epoch
         # while it climbs, so a shorter patience stops runs that are still learning.
         # EfficientNet and the ViTs at 1e-3: at 3e-3 EfficientNet-B0's loss rose from 0.7 to
