@@ -111,3 +111,21 @@ def test_paper_configuration_trains_one_step_on_cpu(name):
     loss.backward()
     assert torch.isfinite(loss)
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_cpu_vits_replace_the_patchify_layer_with_a_convolutional_stem():
+    from analysis.models.zoo import ConvStemPatchEmbed, timm_backbone
+
+    cpu = get_profile("cpu")
+    for name in ("vit_b16", "vit_in21k"):
+        variant = cpu.variant(name)
+        network = timm_backbone(variant, 2, None)
+        embed = network.patch_embed
+        assert isinstance(embed, ConvStemPatchEmbed)
+        strides = [m.stride[0] for m in embed.proj if isinstance(m, torch.nn.Conv2d)]
+        assert strides == [2, 2, 2, 2, 1]  # 16 px patches, as the patchify layer it replaces
+        tokens = embed(torch.zeros(2, 3, variant.input_size, variant.input_size))
+        assert tokens.shape == (2, (variant.input_size // 16) ** 2, network.embed_dim)
+        assert not get_profile("paper").variant(name).conv_stem  # the cards' ViTs keep their weights
+    with pytest.raises(UserInputError, match="convolutional stem has no pretrained weights"):
+        timm_backbone(replace(cpu.variant("vit_b16"), pretrained=True), 2, None)

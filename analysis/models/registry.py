@@ -36,6 +36,7 @@ class Variant:
     note: str = ""  # how this variant differs from the model card
     lstm_hidden: int = 0  # sequence models: width of the LSTM
     channels_last: bool = False  # train and score in channels-last memory order (faster for these convolutions)
+    conv_stem: bool = False  # ViT: a convolutional stem instead of the patchify layer (random init only)
 
 
 @dataclass(frozen=True)

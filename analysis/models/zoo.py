@@ -13,6 +13,7 @@ from pathlib import Path
 
 import timm
 import torch
+from timm.layers import PatchEmbed
 from torch import nn
 from torchvision.models import video as video_models
 
@@ -50,11 +51,36 @@ def _missing_weights(arch: str, weights_dir: Path | None, err: Exception) -> Use
     )
 
 
+class ConvStemPatchEmbed(PatchEmbed):
+    """timm's patch embedding with its one 16 x 16 stride-16 convolution replaced by four
+    3 x 3 stride-2 convolutions (batch norm, ReLU) and a 1 x 1 projection: the same 16 px
+    patches and tokens, but the early convolutions that make a ViT trained from scratch
+    optimise stably (Xiao et al., 2021). From random init on the benchmark, the patchify
+    ViT-Ti stayed at a training loss of ln 2 under every setting tried."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.patch_size != (16, 16):
+            raise ValueError(f"the convolutional stem makes 16 px patches, not {self.patch_size}")
+        dim = self.proj.out_channels
+        widths = [self.proj.in_channels, dim // 8, dim // 4, dim // 2, dim]
+        layers: list[nn.Module] = []
+        for width_in, width_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(width_in, width_out, 3, 2, 1, bias=False), nn.BatchNorm2d(width_out),
+                       nn.ReLU(inplace=True)]
+        self.proj = nn.Sequential(*layers, nn.Conv2d(dim, dim, 1))
+
+
 def timm_backbone(variant: Variant, num_classes: int, weights_dir: Path | None, **kwargs) -> nn.Module:
     """A timm model; pretrained weights from ``weights_dir`` if there, else the hub."""
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     if "vit" in variant.arch:
         kwargs["img_size"] = variant.input_size
+    if variant.conv_stem:
+        if variant.pretrained:
+            raise UserInputError(f"{variant.arch} with a convolutional stem has no pretrained weights; "
+                                 "set pretrained=false.")
+        kwargs["embed_layer"] = ConvStemPatchEmbed
     local = _local_weights(variant.arch, weights_dir) if variant.pretrained else None
     if local is not None:
         return timm.create_model(
@@ -167,7 +193,8 @@ register_model(ModelSpec(
     variants=_variants(
         Variant("vit_base_patch16_224.augreg2_in21k_ft_in1k", 224, 1, VIT_MEAN, VIT_STD, True),
         Variant("vit_tiny_patch16_224.augreg_in21k", 64, 1, VIT_MEAN, VIT_STD, False,
-                "ViT-Ti/16 instead of ViT-B/16 (16 patches); " + _FRAME_CPU_NOTE),
+                "ViT-Ti/16 instead of ViT-B/16 (16 patches), convolutional stem; " + _FRAME_CPU_NOTE,
+                conv_stem=True),
     ),
 ))
 _CLIP_CPU_NOTE = "R3D-10 (one residual block per stage) instead of R3D-18; random init, 8 frames at 32 px (crops cached at 64 px, resized)"
@@ -197,7 +224,7 @@ register_model(ModelSpec(
         Variant("vit_base_patch16_224.augreg_in21k", 224, 1, VIT_MEAN, VIT_STD, True,
                 "timm's ImageNet-21k ViT-B/16 stands in for google/vit-base-patch16-224-in21k"),
         Variant("vit_tiny_patch16_224.augreg_in21k", 64, 1, VIT_MEAN, VIT_STD, False,
-                "ViT-Ti/16 instead of ViT-B/16; " + _FRAME_CPU_NOTE),
+                "ViT-Ti/16 instead of ViT-B/16, convolutional stem; " + _FRAME_CPU_NOTE, conv_stem=True),
     ),
 ))
 register_model(ModelSpec(
