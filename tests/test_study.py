@@ -215,6 +215,19 @@ def test_verdict_says_the_card_cannot_be_tested_when_the_target_is_not_harder(tm
     assert "holds the card's change" not in text and "excludes the card's change" not in text
 
 
+def test_verdict_names_a_detector_that_ranks_fakes_below_reals(tmp_path):
+    runs = write_runs(tmp_path, 1.5)
+    scores = runs / "autoencoder" / "seed0" / "scores.csv"
+    table = pd.read_csv(scores)
+    table.assign(score=-table["score"]).to_csv(scores, index=False)  # anomaly scores turned upside down
+    inverted = study.load_study("cpu", n_resamples=N, models_dir=runs)
+    card = study.card_assumptions()
+    power_row = study.power_table(inverted, card["claimed effect"], card["auc in"], card["auc cross"], N)
+    text = study.trust_verdict(inverted, study.primary_endpoint(inverted), power_row)
+    assert "autoencoder (below chance: it ranks fakes below reals) did not" in text
+    assert f"{len(inverted.models) - 1} of {len(inverted.models)} detectors learned" in text
+
+
 def test_shift_summary_names_the_subsets_where_the_target_is_harder_or_easier():
     rows = [("unseen_method", "a", 0.05, 0.02, 0.08, "interpretable"),
             ("unseen_method", "b", -0.05, -0.08, -0.02, "interpretable"),

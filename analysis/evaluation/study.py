@@ -287,7 +287,8 @@ def shift_summary(per_shift: pd.DataFrame, primary: str) -> str:
         sentences.append(
             f"**{subset}**: harder than in-domain for {', '.join(harder) or 'no detector'}, easier for "
             f"{', '.join(easier) or 'no detector'}; the soft vote's gap there is {ci_text(vote, 'gap')}.")
-    return (" ".join(sentences) + " A subset on which a detector scores better than in-domain does not "
+    return ("By each cell's own 95 % interval (no correction across cells): " + " ".join(sentences)
+            + " A subset on which a detector scores better than in-domain does not "
             "reproduce, for that detector, the drop across domains the study is about.")
 
 
@@ -464,7 +465,8 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
     an effect of the claimed size?"""
     in_domain = {m: study.boot.auc(m, "in") for m in study.models}
     learned = [m for m in study.models if interpretable(in_domain[m])]
-    failed = [m for m in study.models if m not in learned]
+    failed = [m + (" (below chance: it ranks fakes below reals)" if in_domain[m].high < CHANCE else "")
+              for m in study.models if m not in learned]
     p, pw = primary.iloc[0], power_row.iloc[0]
     mde, claimed, chance = pw["MDE measured"], pw["claimed effect"], pw["power at claimed effect"]
     size = (f"These test sets detect a change in gap of {mde:.3f} or more with 80 % power; a true change of "
@@ -501,6 +503,12 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
             study.primary, clear)
         endpoint += (f"Against its clear best member, {clear} (chosen on validation), the changes are {vs_gap} in "
                      f"gap and {vs_cross} in cross-domain AUC. ")
+        if (p["gap change low"] > 0 or p["gap change high"] < 0) and vs_gap.low <= 0 <= vs_gap.high:
+            flat = [m for m in study.five if study.boot.gap(m).low <= 0]
+            endpoint += ("The two references disagree: the ensemble's gap differs from its mean member's, but not "
+                         "measurably from its best member's. "
+                         + (f"{', '.join(flat)} show no measurable gap of their own and hold the mean member's "
+                            "gap down. " if flat else ""))
     gap = study.boot.gap(study.reference(study.primary))
     card_gap = pw["card AUC in-domain"] - pw["card AUC cross-domain"]
     if gap.low > 0:
