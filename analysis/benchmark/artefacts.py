@@ -78,8 +78,8 @@ def artefact_at_input_sizes(manifest: pd.DataFrame, cache_root, frames_per_video
     changes most (a local artefact such as the mouth's), its mean frame-to-frame change, the
     camera noise at that size (the capture's noise, averaged down when the crop shrinks the
     face), and the crop's scale: input pixels per frame pixel, which says whether a model
-    resolves a method synthesised at a fraction of the frame's resolution. Real and fake share their camera noise, so ``fake - real`` is the artefact
-    after compression.
+    resolves a method synthesised at a fraction of the face's resolution. Real and fake
+    share their camera noise, so ``fake - real`` is the artefact after compression.
     """
     from analysis.benchmark.generator import source_video
     from analysis.preprocess import crop_cache

@@ -287,7 +287,7 @@ register_method(Method(
 ))
 register_method(Method(
     "refined_swap", "spatial+temporal",
-    "a better face swap: every source-swap artefact at half its dose (0.8x resolution, "
+    "a better face swap: every source-swap artefact at half its dose (0.8x resolution at source size, "
     "skin mismatch 0.25, smooth drift, 2 % flicker, 4 px feather), and eyes that never blink",
     RefinedSwapParams(), _refined_swap,
 ))

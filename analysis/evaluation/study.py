@@ -513,8 +513,9 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
     card_gap = pw["card AUC in-domain"] - pw["card AUC cross-domain"]
     if gap.low > 0:
         holds = p["gap change low"] <= -claimed <= p["gap change high"]
-        domain = (f"The members' mean gap is {gap}: for them the target domain is harder than the source, as "
-                  f"the study assumes. The endpoint's interval {'holds' if holds else 'excludes'} the card's change "
+        domain = (f"The members' mean gap is {gap}: for them the target domain, pooled over its subsets, is "
+                  f"harder than the source, as the study assumes (the gap chapter shows which kinds of shift carry "
+                  f"it and which do not). The endpoint's interval {'holds' if holds else 'excludes'} the card's change "
                   f"of -{claimed:.3f}. ")
     else:
         harder = "easier than the source" if gap.high < 0 else "not measurably harder than the source"
