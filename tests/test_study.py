@@ -281,3 +281,24 @@ def test_simultaneous_gate_is_stricter_than_the_individual_one(learned, tmp_path
     weak = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 0.6))
     individually = [m for m in weak.models if weak.learned(m)]
     assert set(study.learned_simultaneously(weak).learned) < set(individually)  # a weak signal: some drop out
+
+
+def test_best_member_helpers_read_the_bootstrap_and_the_gap_table(learned):
+    from analysis.evaluation import power
+
+    gapless = study.without_gap(learned, learned.five)
+    assert gapless == [m for m in learned.five if learned.boot.gap(m).low <= 0]
+    best = study.clear_best_member(learned, learned.primary)
+    mde = study.best_member_mde(learned, learned.primary)
+    if best is None:
+        assert mde is None
+    else:
+        _, samples, _ = learned.boot.contrast(*study.GapBootstrap.gap_change_weights(learned.primary, best))
+        assert mde == pytest.approx(power.z_sum() * np.std(samples, ddof=1))
+    rows = [("resnet18", "single", "resnet18", 0.70), ("r3d18", "single", "r3d18", 0.80),
+            ("vit_b16", "single", "vit_b16", 0.60),
+            ("vote1", "soft_vote", "resnet18+r3d18", 0.85),  # above its best member, 0.80
+            ("vote2", "soft_vote", "resnet18+vit_b16", 0.65),  # below its best member, 0.70
+            ("vote3", "soft_vote", "resnet18+deep_svdd", 0.99)]  # not an ensemble of card 000's five
+    gaps = pd.DataFrame(rows, columns=["name", "kind", "members", "cross-domain AUC"])
+    assert study.ensembles_above_best_member(gaps) == (1, 2)

@@ -143,6 +143,34 @@ class Study:
         return interpretable(self.boot.auc(detector, "in"))
 
 
+def without_gap(study: Study, names: list[str]) -> list[str]:
+    """Those of ``names`` whose own gap interval reaches 0: no measurable drop across
+    domains, so in a mean member they hold its gap down."""
+    return [m for m in names if study.boot.gap(m).low <= 0]
+
+
+def best_member_mde(study: Study, name: str) -> float | None:
+    """Minimum detectable change in gap of ensemble ``name`` against its clear best member
+    (80 % power, from that contrast's bootstrap SE, as the primary endpoint's MDE), or
+    None without a clear best member."""
+    best = clear_best_member(study, name)
+    if best is None:
+        return None
+    _, samples, _ = study.boot.contrast(*GapBootstrap.gap_change_weights(name, best))
+    return power.mde(float(np.std(samples, ddof=1)))
+
+
+def ensembles_above_best_member(gaps: pd.DataFrame) -> tuple[int, int]:
+    """Of the ensembles of card 000's five in ``gaps`` (:func:`gap_table`'s rows), how many
+    have a cross-domain AUC above that of their best member there (point estimates, the
+    best member chosen on the test set: a bar no weak member lowers), and how many there are."""
+    table = gaps.set_index("name")
+    members = table["members"].str.split("+")
+    of_five = (table["kind"] != "single") & members.map(set(ensembles.CARD_000_FIVE).issuperset)
+    best = members[of_five].map(lambda names: table.loc[names, "cross-domain AUC"].max())
+    return int((table.loc[of_five, "cross-domain AUC"] > best).sum()), int(of_five.sum())
+
+
 def clear_best_member(study: Study, name: str) -> str | None:
     """The member with the highest validation AUC, if its paired validation interval
     against every other member excludes zero; otherwise None (a coin flip)."""
@@ -504,7 +532,7 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
         endpoint += (f"Against its clear best member, {clear} (chosen on validation), the changes are {vs_gap} in "
                      f"gap and {vs_cross} in cross-domain AUC. ")
         if (p["gap change low"] > 0 or p["gap change high"] < 0) and vs_gap.low <= 0 <= vs_gap.high:
-            flat = [m for m in study.five if study.boot.gap(m).low <= 0]
+            flat = without_gap(study, study.five)
             endpoint += ("The two references disagree: the ensemble's gap differs from its mean member's, but not "
                          "measurably from its best member's. "
                          + (f"{', '.join(flat)} show no measurable gap of their own and hold the mean member's "
