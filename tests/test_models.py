@@ -129,3 +129,26 @@ def test_cpu_vits_replace_the_patchify_layer_with_a_convolutional_stem():
         assert not get_profile("paper").variant(name).conv_stem  # the cards' ViTs keep their weights
     with pytest.raises(UserInputError, match="convolutional stem has no pretrained weights"):
         timm_backbone(replace(cpu.variant("vit_b16"), pretrained=True), 2, None)
+
+
+def test_cpu_r3ds_read_the_clip_and_its_change_over_time():
+    from analysis.models.zoo import RESIDUAL_GAIN, TemporalResidualStem, video_classifier
+
+    cpu = get_profile("cpu")
+    for name in ("r3d18", "r3d18_flow"):
+        variant = cpu.variant(name)
+        stem = video_classifier(variant).network.stem
+        assert isinstance(stem, TemporalResidualStem) and stem.stem[0].in_channels == 6
+        assert not get_profile("paper").variant(name).temporal_residual  # the card's R3D-18 keeps its weights
+    stem.eval()
+    still = torch.rand(1, 3, 1, 16, 16).expand(1, 3, variant.frames, 16, 16)
+    moving = still.clone()
+    moving[:, :, 0] += 1.0  # the first frame differs from the rest
+    # a clip that does not change over time gives the change half nothing ...
+    torch.testing.assert_close(stem.stem(torch.cat([still, torch.zeros_like(still)], 1)), stem(still))
+    # ... and one that does feeds the change, scaled, to the other half
+    change = moving - moving.mean(dim=2, keepdim=True)
+    torch.testing.assert_close(stem.stem(torch.cat([moving, RESIDUAL_GAIN * change], 1)), stem(moving))
+    assert not torch.allclose(stem(moving), stem.stem(torch.cat([moving, torch.zeros_like(moving)], 1)))
+    with pytest.raises(UserInputError, match="temporal-residual stem has no pretrained weights"):
+        video_classifier(replace(get_profile("paper").variant("r3d18"), temporal_residual=True))

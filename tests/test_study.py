@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.evaluation import study
+from analysis.evaluation import ensembles, study
 from tests.scores_factory import write_runs
 
 N = 300  # resamples: enough for the tables' logic, not for publication
@@ -203,6 +203,10 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
     assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors learned")
     assert "primary endpoint is interpretable" in text and "pooled over its subsets, is harder than the source" in text
     assert "holds the card's change" in text or "excludes the card's change" in text
+    # card 000's ensemble under every combiner, each with the AUC the bootstrap gives it
+    for kind in ensembles.KINDS:
+        name = ensembles.ensemble_name(kind, learned.five)
+        assert f"{kind} {learned.boot.auc(name, 'in')}" in text
     assert verdict(at_chance).startswith("No detector's in-domain interval excludes 0.5")
 
 

@@ -37,6 +37,7 @@ class Variant:
     lstm_hidden: int = 0  # sequence models: width of the LSTM
     channels_last: bool = False  # train and score in channels-last memory order (faster for these convolutions)
     conv_stem: bool = False  # ViT: a convolutional stem instead of the patchify layer (random init only)
+    temporal_residual: bool = False  # R3D: the stem also reads the clip's change over time (random init only)
 
 
 @dataclass(frozen=True)
