@@ -242,7 +242,9 @@ PROFILES = {
     "cpu": Profile(
         name="cpu",
         description="embedded synthetic benchmark, sized for a 2-core laptop CPU",
-        data=DataSource(BENCHMARK, "synthetic source domain", "synthetic target domain", _CPU_BENCHMARK),
+        # Data seed 1: the probes behind the generator's fixed-size synthesis and the R3D
+        # stem read the test sets of seed 0, so the book reports a draw no decision has seen.
+        data=DataSource(BENCHMARK, "synthetic source domain", "synthetic target domain", _CPU_BENCHMARK, seed=1),
         preprocessing=Preprocessing(frames_per_video=8, crop_size=64, clip_crop_size=64),
         # From random init: no head warm-up (a frozen random backbone offers nothing), one-cycle
         # AdamW, two of the eight frames of each video per epoch. Each model trains a fixed

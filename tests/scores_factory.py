@@ -36,18 +36,19 @@ def videos(source_groups: int = 12, target_groups: int = 15) -> pd.DataFrame:
 
 
 def write_runs(root: Path, skill: float = 1.5, seeds=(0,), models=MODELS, seed: int = 0,
-               target_share: float = 0.5) -> Path:
+               target_share: float = 0.5, skills: dict[str, float] | None = None) -> Path:
     """One run folder per model and training seed: a record and a video-level scores
     table. Scores share a group effect, a part common to all detectors, and a fake shift
-    of ``skill`` in the source domain and ``target_share`` of it in the target domain."""
+    of ``skill`` (``skills[model]`` where given) in the source domain and ``target_share``
+    of it in the target domain."""
     rng = np.random.default_rng(seed)
     table = videos()
     effect = table["group"].map({g: rng.normal(0, 0.7) for g in table["group"].unique()}).to_numpy()
-    shift = skill * np.where(table["domain"] == "source", 1.0, target_share) * table["label"].to_numpy()
+    shift = np.where(table["domain"] == "source", 1.0, target_share) * table["label"].to_numpy()
     for training_seed in seeds:
         common = rng.normal(0, 1, len(table))
         for model in models:
-            z = effect + 0.6 * common + 0.8 * rng.normal(0, 1, len(table)) + shift
+            z = effect + 0.6 * common + 0.8 * rng.normal(0, 1, len(table)) + (skills or {}).get(model, skill) * shift
             one_class = model in ONE_CLASS_MODELS
             score = np.exp(0.3 * z) + 0.5 if one_class else 1 / (1 + np.exp(-1.5 * z))
             folder = Path(root) / model / f"seed{training_seed}"

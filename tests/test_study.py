@@ -203,6 +203,7 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
     assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors learned")
     assert "primary endpoint is interpretable" in text and "pooled over its subsets, is harder than the source" in text
     assert "holds the card's change" in text or "excludes the card's change" in text
+    assert f"pass ({', '.join(study.learned_simultaneously(learned).learned)})" in text  # named, not counted
     # card 000's ensemble under every combiner, each with the AUC the bootstrap gives it
     for kind in ensembles.KINDS:
         name = ensembles.ensemble_name(kind, learned.five)
@@ -287,7 +288,7 @@ def test_simultaneous_gate_is_stricter_than_the_individual_one(learned, tmp_path
     assert set(study.learned_simultaneously(weak).learned) < set(individually)  # a weak signal: some drop out
 
 
-def test_best_member_helpers_read_the_bootstrap_and_the_gap_table(learned):
+def test_best_member_helpers_read_the_bootstrap_and_the_gap_table(learned, tmp_path):
     from analysis.evaluation import power
 
     gapless = study.without_gap(learned, learned.five)
@@ -299,10 +300,14 @@ def test_best_member_helpers_read_the_bootstrap_and_the_gap_table(learned):
     else:
         _, samples, _ = learned.boot.contrast(*study.GapBootstrap.gap_change_weights(learned.primary, best))
         assert mde == pytest.approx(power.z_sum() * np.std(samples, ddof=1))
-    rows = [("resnet18", "single", "resnet18", 0.70), ("r3d18", "single", "r3d18", 0.80),
-            ("vit_b16", "single", "vit_b16", 0.60),
-            ("vote1", "soft_vote", "resnet18+r3d18", 0.85),  # above its best member, 0.80
-            ("vote2", "soft_vote", "resnet18+vit_b16", 0.65),  # below its best member, 0.70
-            ("vote3", "soft_vote", "resnet18+deep_svdd", 0.99)]  # not an ensemble of card 000's five
-    gaps = pd.DataFrame(rows, columns=["name", "kind", "members", "cross-domain AUC"])
-    assert study.ensembles_above_best_member(gaps) == (1, 2)
+    assert study.five_against_best_member(study.gap_table(learned, [learned.primary])).empty == (best is None)
+    # one member far ahead of the others: validation names it, and every combiner of the
+    # five is compared with it by a paired interval
+    ahead = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 1.0, skills={"resnet18": 3.0}))
+    against = study.five_against_best_member(study.gap_table(ahead))
+    assert sorted(against["kind"]) == sorted(ensembles.KINDS) and (against["clear best member"] == "resnet18").all()
+    for _, row in against.iterrows():
+        change = ahead.boot.cross_difference(row["name"], "resnet18")
+        assert (row["cross-domain change vs clear best member"], row["cross-domain change vs clear best member low"],
+                row["cross-domain change vs clear best member high"]) == pytest.approx(
+                    (change.estimate, change.low, change.high))
