@@ -16,7 +16,7 @@ from analysis.training import crop_datasets as datasets
 from analysis.training import trainer
 from analysis.training.crop_datasets import MemorySplit
 from analysis.models import create_model, get_spec
-from analysis.profiles import ONE_CYCLE, Recipe, get_profile
+from analysis.profiles import ONE_CYCLE, PLATEAU, Recipe, get_profile
 
 
 from tests.conftest import train_config as config
@@ -142,6 +142,15 @@ def test_scoring_input_matches_training_input_without_augmentation(prepared):
         arrays = [cache.load_array(cache_dir, key, field) for key in split.keys()]
         single = torch.cat([datasets.video_input(a, spec, variant) for a in arrays])
         torch.testing.assert_close(scored, single)
+
+
+def test_patience_waits_for_the_one_cycle_rate_to_fall():
+    one_cycle = Recipe(0, 22, 8, 1e-3, 1e-3, 1e-4, patience=6, train_frames_per_video=None, schedule=ONE_CYCLE)
+    counted = [trainer.counts_towards_patience(e, 22, one_cycle) for e in range(22)]
+    assert trainer.ONE_CYCLE_WARMUP == 0.2  # the rate peaks 4.4 epochs into 22
+    assert counted == [False] * 4 + [True] * 18
+    plateau = replace(one_cycle, schedule=PLATEAU)
+    assert all(trainer.counts_towards_patience(e, 22, plateau) for e in range(22))
 
 
 def test_one_cycle_schedule_and_stop_reason_are_recorded(prepared, tmp_path):
