@@ -558,9 +558,8 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
             flat = without_gap(study, study.five)
             endpoint += ("The two references disagree: the ensemble's gap differs from its mean member's, but not "
                          "measurably from its best member's. "
-                         + (f"{', '.join(flat)} {'shows' if len(flat) == 1 else 'show'} no measurable gap of "
-                            f"{'its' if len(flat) == 1 else 'their'} own and {'holds' if len(flat) == 1 else 'hold'} "
-                            "the mean member's gap down. " if flat else ""))
+                         + (f"Members with no measurable gap of their own ({', '.join(flat)}) hold the mean "
+                            "member's gap down. " if flat else ""))
     gap = study.boot.gap(study.reference(study.primary))
     card_gap = pw["card AUC in-domain"] - pw["card AUC cross-domain"]
     if gap.low > 0:
