@@ -152,3 +152,34 @@ def test_cpu_r3ds_read_the_clip_and_its_change_over_time():
     assert not torch.allclose(stem(moving), stem.stem(torch.cat([moving, torch.zeros_like(moving)], 1)))
     with pytest.raises(UserInputError, match="temporal-residual stem has no pretrained weights"):
         video_classifier(replace(get_profile("paper").variant("r3d18"), temporal_residual=True))
+
+
+def test_cpu_sequence_model_reads_the_change_and_trains_its_lstm_slower():
+    from analysis.models.zoo import RESIDUAL_GAIN, sequence_classifier
+    from analysis.profiles import ONE_CYCLE, Recipe
+    from analysis.training.trainer import make_optimizer
+
+    variant = get_profile("cpu").variant("resnext50_lstm")
+    model = sequence_classifier(replace(variant, input_size=32, frames=4)).eval()
+    seen = []
+    model.backbone.register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    clip = torch.rand(1, 4, 3, 32, 32)
+    logits = model(clip)
+    frames = seen[0].view(1, 4, 6, 32, 32)  # each frame as six channels: itself and its change
+    torch.testing.assert_close(frames[:, :, :3], clip)
+    torch.testing.assert_close(frames[:, :, 3:], RESIDUAL_GAIN * (clip - clip.mean(dim=1, keepdim=True)))
+    # the head reads the LSTM's outputs averaged over time, not its last state
+    with torch.no_grad():
+        outputs = model.lstm(model.backbone(seen[0]).view(1, 4, -1))[0]
+        torch.testing.assert_close(logits, model.head(outputs.mean(dim=1)))
+        assert not torch.allclose(logits, model.head(outputs[:, -1]))
+
+    recipe = Recipe(0, 2, 8, 1e-3, 1e-3, 0.0, patience=1, train_frames_per_video=None, schedule=ONE_CYCLE)
+    optimizer, _ = make_optimizer(model, recipe, "finetune", steps=10)
+    lstm = {id(p) for p in model.lstm.parameters()}
+    rates = {id(p): group["max_lr"] for group in optimizer.param_groups for p in group["params"]}
+    assert sorted({rates[i] for i in lstm}) == pytest.approx([1e-3 * variant.lstm_lr_scale])
+    assert sorted({rate for i, rate in rates.items() if i not in lstm}) == pytest.approx([1e-3])
+    assert variant.lstm_lr_scale < 1 and get_profile("paper").variant("resnext50_lstm").lstm_lr_scale == 1
+    with pytest.raises(UserInputError, match="change over time has no pretrained weights"):
+        sequence_classifier(replace(get_profile("paper").variant("resnext50_lstm"), temporal_residual=True))

@@ -28,6 +28,11 @@ class DetectorModel(nn.Module):
         """The parameters trained during a warm-up on a frozen backbone."""
         raise NotImplementedError(f"{type(self).__name__} does not name its head")
 
+    def param_groups(self, lr: float) -> list[dict]:
+        """The optimiser's parameter groups of the trainable parameters at the stage's
+        rate ``lr``: one group unless a model trains a part at its own rate."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
+
     def pre_fit(self, batches: Iterable[torch.Tensor], all_reduce: Callable | None = None) -> None:
         """A pass over the training inputs before the first optimiser step (none by
         default). ``all_reduce`` sums a tensor over processes when training is distributed."""

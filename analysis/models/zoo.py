@@ -168,30 +168,50 @@ def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Class
 
 
 class FrameSequenceLSTM(DetectorModel):
-    """Per-frame CNN features, an LSTM over the sequence, a linear head on its last state
-    (the ResNeXt50 + LSTM design of model card 003)."""
+    """Per-frame CNN features, an LSTM over the sequence, a linear head on its outputs
+    averaged over time (the ResNeXt50 + LSTM design of model card 003, which does not say
+    how the head reads the LSTM; the average, as in the widely reused open-source
+    detector of that design, Jadhav's Deepfake_detection_using_deep_learning)."""
 
-    def __init__(self, backbone: nn.Module, hidden: int, dropout: float = 0.4):
+    def __init__(self, backbone: nn.Module, hidden: int, dropout: float = 0.4, temporal_residual: bool = False,
+                 lstm_lr_scale: float = 1.0):
         super().__init__()
         self.backbone = backbone
+        self.temporal_residual = temporal_residual
+        self.lstm_lr_scale = lstm_lr_scale
         self.lstm = nn.LSTM(backbone.num_features, hidden, batch_first=True)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, 2)
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:  # (B, T, C, H, W)
         b, t = clips.shape[:2]
+        if self.temporal_residual:  # as TemporalResidualStem: each frame with its change over time
+            change = clips - clips.mean(dim=1, keepdim=True)
+            clips = torch.cat([clips, RESIDUAL_GAIN * change], dim=2)
         features = self.backbone(clips.flatten(0, 1)).view(b, t, -1)
         output, _ = self.lstm(features)
-        return self.head(self.dropout(output[:, -1]))
+        return self.head(self.dropout(output.mean(dim=1)))
 
     def head_parameters(self) -> list[nn.Parameter]:
         """The LSTM and the linear head: both are new on a pretrained backbone."""
         return list(self.lstm.parameters()) + list(self.head.parameters())
 
+    def param_groups(self, lr: float) -> list[dict]:
+        """The LSTM at ``lr * lstm_lr_scale``, everything else at ``lr``."""
+        lstm = {id(p) for p in self.lstm.parameters()}
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        return [{"params": [p for p in trainable if id(p) not in lstm], "lr": lr},
+                {"params": [p for p in trainable if id(p) in lstm], "lr": lr * self.lstm_lr_scale}]
+
 
 def sequence_classifier(variant: Variant, weights_dir: Path | None = None) -> FrameSequenceLSTM:
-    backbone = timm_backbone(variant, 0, weights_dir)  # num_classes=0: pooled features
-    return FrameSequenceLSTM(backbone, variant.lstm_hidden)
+    if variant.temporal_residual and variant.pretrained:
+        raise UserInputError(f"{variant.arch} reading the change over time has no pretrained weights; "
+                             "set pretrained=false.")
+    channels = 6 if variant.temporal_residual else None
+    backbone = timm_backbone(variant, 0, weights_dir, in_chans=channels)  # num_classes=0: pooled features
+    return FrameSequenceLSTM(backbone, variant.lstm_hidden, temporal_residual=variant.temporal_residual,
+                             lstm_lr_scale=variant.lstm_lr_scale)
 
 
 _FRAME_CPU_NOTE = "random init, 64 px input"
@@ -265,7 +285,8 @@ register_model(ModelSpec(
         Variant("resnext50_32x4d.tv_in1k", 224, 20, IMAGENET_MEAN, IMAGENET_STD, True, lstm_hidden=2048),
         Variant("resnext26ts.ra2_in1k", 32, 8, IMAGENET_MEAN, IMAGENET_STD, False,
                 "ResNeXt-26 (timm resnext26ts) instead of ResNeXt-50, LSTM 256 wide, 8 frames at 32 px "
-                "(64 px crops resized), random init", lstm_hidden=256),
+                "(64 px crops resized), each frame also read minus the clip's mean frame; random init",
+                lstm_hidden=256, temporal_residual=True, lstm_lr_scale=0.1),
     ),
 ))
 for name, arch, builder in (("deep_svdd", "deep_svdd_cnn", anomaly.deep_svdd),

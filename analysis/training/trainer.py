@@ -163,11 +163,12 @@ def train_mode(model: nn.Module, stage: str) -> None:
 def make_optimizer(model: nn.Module, recipe: Recipe, stage: str, steps: int):
     """AdamW and the stage's scheduler: one-cycle steps every batch over ``steps``
     batches, ReduceLROnPlateau once per epoch on the validation AUC."""
-    params = [p for p in model.parameters() if p.requires_grad]
     lr = recipe.head_lr if stage == "warmup" else recipe.lr
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=recipe.weight_decay)
+    groups = [group for group in model.param_groups(lr) if group["params"]]
+    optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=recipe.weight_decay)
     if recipe.schedule == ONE_CYCLE:
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 1),
+        peaks = [group["lr"] for group in groups]
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, total_steps=max(steps, 1),
                                                         pct_start=ONE_CYCLE_WARMUP)
     else:
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=1)
