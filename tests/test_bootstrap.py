@@ -180,3 +180,12 @@ def test_max_t_intervals_are_wider_than_single_ones_and_cover_jointly():
         assert table.loc[name, "high"] - table.loc[name, "low"] > single.high - single.low - 1e-9
     assert table.loc["strong", "low"] > 0 and table.loc["strong", "p_adjusted"] < 0.05
     assert table.loc["weak", "low"] < 0 < table.loc["weak", "high"] and table.loc["weak", "p_adjusted"] > 0.05
+
+
+def test_adjusted_p_values_are_never_zero():
+    in_domain, cross_domain = gap_inputs(5)
+    boot = bootstrap.GapBootstrap.fit(in_domain, cross_domain, n_resamples=200, seed=0)
+    table = boot.simultaneous({"strong": boot.gap_weights("strong")})
+    # no resample reaches an effect this far from 0, so the p-value is the smallest the
+    # 200 resamples can give, 1 / 201, not 0
+    assert table["p_adjusted"].iloc[0] == pytest.approx(1 / 201)

@@ -311,3 +311,17 @@ def test_best_member_helpers_read_the_bootstrap_and_the_gap_table(learned, tmp_p
         assert (row["cross-domain change vs clear best member"], row["cross-domain change vs clear best member low"],
                 row["cross-domain change vs clear best member high"]) == pytest.approx(
                     (change.estimate, change.low, change.high))
+
+
+def test_primary_gap_per_shift_is_a_sentence_per_subset_or_says_there_are_none(tmp_path):
+    runs = write_runs(tmp_path / "models", 1.5)
+    result = study.load_study("cpu", n_resamples=N, models_dir=runs)
+    assert "has no named subsets" in study.primary_shift_text(study.primary_per_shift(result, None, N))
+    cross = result.wide("target", "test").index.to_frame(index=False)
+    manifest = cross.assign(subset=np.where(np.arange(len(cross)) % 2 == 0, "unseen_method", "unseen_capture"))
+    manifest.to_csv(tmp_path / "manifest.csv", index=False)
+    table = study.primary_per_shift(result, tmp_path / "manifest.csv", N)
+    assert table["subset"].tolist() == ["unseen_capture", "unseen_method"] and set(table["name"]) == {result.primary}
+    text = study.primary_shift_text(table)
+    for _, row in table.iterrows():
+        assert f"{row['subset']} {study.ci_text(row, 'gap')}" in text

@@ -298,4 +298,6 @@ class GapBootstrap:
         return table.assign(low=table["estimate"] - critical * table["se"],
                             high=table["estimate"] + critical * table["se"],
                             critical=critical,
-                            p_adjusted=[float(np.mean(max_t >= t)) for t in observed])
+                            # (1 + count) / (1 + B): a resampling p-value is never 0
+                            # (Phipson and Smyth, 2010)
+                            p_adjusted=[(1 + int(np.sum(max_t >= t))) / (1 + len(max_t)) for t in observed])

@@ -58,7 +58,7 @@ MIN_GROUPS = 30
 # the CSV files write_results puts under runs/<profile>/results/summary/ (the results page reads them)
 SUMMARY_DIR = "summary"
 RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
-                "verdict", "seed_spread")
+                "verdict", "seed_spread", "primary_per_shift")
 
 
 def results_dir(profile: str) -> Path:
@@ -303,6 +303,27 @@ def shift_table(study: Study, manifest: pd.DataFrame, names: list[str], n_resamp
                          **_columns("cross-domain AUC", boot.auc(name, "cross")), **_columns("gap", boot.gap(name)),
                          "gap read": INTERPRETABLE if interpretable(in_domain) else NOT_INTERPRETABLE})
     return pd.DataFrame(rows)
+
+
+def primary_per_shift(study: Study, manifest: Path | None, n_resamples: int = N_RESAMPLES,
+                      seed: int = 0) -> pd.DataFrame:
+    """:func:`shift_table` of the primary ensemble alone, or no rows without a manifest
+    that names target subsets (the real datasets have none)."""
+    manifest = pd.read_csv(manifest) if manifest is not None else pd.DataFrame()
+    if "subset" not in manifest.columns:
+        return pd.DataFrame(columns=["subset", "name", "gap", "gap low", "gap high", "gap read"])
+    return shift_table(study, manifest, [study.primary], n_resamples, seed)
+
+
+def primary_shift_text(per_shift: pd.DataFrame) -> str:
+    """The primary ensemble's gap per kind of shift, in a sentence, from
+    :func:`primary_per_shift`."""
+    if per_shift.empty:
+        return "This profile's target domain has no named subsets, so the gap is not split by kind of shift."
+    cells = [f"{row['subset']} {ci_text(row, 'gap')}" + ("" if row["gap read"] == INTERPRETABLE else " (not readable)")
+             for _, row in per_shift.iterrows()]
+    return ("Split by declared kind of shift, its gap is " + ", ".join(cells)
+            + " (each subset against the same in-domain test set, each with its own interval).")
 
 
 def shift_summary(per_shift: pd.DataFrame, primary: str) -> str:
@@ -822,7 +843,12 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
     """Compute the study's headline tables for every training seed and write them as
     CSV (:data:`RESULT_FILES`, under ``results/summary``) for the results page: primary
     endpoint, power, gaps, the secondary families and their adjusted counts, agreement
-    with its baseline, the verdict, and the spread across training seeds."""
+    with its baseline, the verdict, the spread across training seeds, and the primary
+    ensemble's gap per kind of shift (from the profile's manifest, for the profile's own
+    runs only: runs from elsewhere need not come from its benchmark)."""
+    from analysis.data import sources
+
+    manifest = sources.study_manifest(profile) if models_dir is None else None
     models_dir = models_dir or profile_models_dir(profile)
     studies = load_seeds(profile, n_resamples, seed, models_dir)
     first = next(iter(studies.values()))
@@ -841,6 +867,7 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
         "agreement": pd.DataFrame(agreement_rows),
         "verdict": pd.DataFrame([{"verdict": trust_verdict(first, primary, power_row)}]),
         "seed_spread": seed_spread(studies, [first.primary, *first.five]),
+        "primary_per_shift": primary_per_shift(first, manifest, n_resamples, seed),
     }
     out = Path(folder or results_dir(profile) / SUMMARY_DIR)
     for name, table in tables.items():
