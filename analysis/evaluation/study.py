@@ -848,8 +848,9 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
     runs only: runs from elsewhere need not come from its benchmark)."""
     from analysis.data import sources
 
-    manifest = sources.study_manifest(profile) if models_dir is None else None
-    models_dir = models_dir or profile_models_dir(profile)
+    models_dir = Path(models_dir or profile_models_dir(profile))
+    own = models_dir.resolve() == Path(profile_models_dir(profile)).resolve()
+    manifest = sources.study_manifest(profile) if own else None
     studies = load_seeds(profile, n_resamples, seed, models_dir)
     first = next(iter(studies.values()))
     card = card_assumptions()
