@@ -282,10 +282,12 @@ register_model(ModelSpec(
     name="resnext50_lstm", view="temporal", input_kind="sequence", schedule="single_stage", card="003",
     builder=sequence_classifier,
     variants=_variants(
-        Variant("resnext50_32x4d.tv_in1k", 224, 20, IMAGENET_MEAN, IMAGENET_STD, True, lstm_hidden=2048),
+        Variant("resnext50_32x4d.tv_in1k", 224, 20, IMAGENET_MEAN, IMAGENET_STD, True,
+                "head on the LSTM outputs averaged over time (the card does not say)", lstm_hidden=2048),
         Variant("resnext26ts.ra2_in1k", 32, 8, IMAGENET_MEAN, IMAGENET_STD, False,
                 "ResNeXt-26 (timm resnext26ts) instead of ResNeXt-50, LSTM 256 wide, 8 frames at 32 px "
-                "(64 px crops resized), each frame also read minus the clip's mean frame; random init",
+                "(64 px crops resized), each frame also read minus the clip's mean frame, the LSTM at a tenth "
+                "of the learning rate; random init",
                 lstm_hidden=256, temporal_residual=True, lstm_lr_scale=0.1),
     ),
 ))
