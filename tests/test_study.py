@@ -330,3 +330,18 @@ def test_primary_gap_per_shift_is_a_sentence_per_subset_or_says_there_are_none(t
     for _, row in table.iterrows():
         assert f"{row['subset']} {study.ci_text(row, 'gap change')}" in text
     assert "not interpretable" in study.primary_shift_text(table.assign(**{"gap read": study.NOT_INTERPRETABLE}))
+
+
+def test_plain_summary_compares_the_soft_vote_with_its_average_and_best_member(tmp_path):
+    ahead = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 1.0, skills={"resnet18": 3.0}))
+    primary = study.primary_endpoint(ahead).iloc[0]
+    gaps = study.gap_table(ahead)
+    text = study.plain_summary(primary, gaps)
+    best = gaps.set_index("name").loc["resnet18"]
+    assert f"({primary['ensemble in-domain AUC']:.3f} against {primary['reference in-domain AUC']:.3f})" in text
+    wider = "wider" if primary["gap change"] > 0 else "narrower"
+    assert f"is {abs(primary['gap change']):.3f} {wider} than the average member's" in text
+    word = "below" if primary["ensemble cross-domain AUC"] < best["cross-domain AUC"] else "above"
+    assert "Against the best single member, resnet18, the soft vote is " in text and f"{word} it across domains" in text
+    unclear = gaps.assign(**{"clear best member": study.NO_CLEAR_BEST})
+    assert study.plain_summary(primary, unclear).endswith("Validation names no single member as clearly best.")

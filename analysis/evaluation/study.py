@@ -19,7 +19,7 @@ secondary reference, used only when its validation AUC beats every other member'
 paired interval that excludes zero (:func:`clear_best_member`).
 
 **Interpretability gate** (DESIGN rule 14): a gap is read only for a detector whose
-in-domain interval excludes 0.5; a change in gap only when both sides pass. Otherwise the
+in-domain interval lies above 0.5; a change in gap only when both sides pass. Otherwise the
 tables say "not interpretable": a detector that did not learn has no gap to shrink.
 
 **Secondary families** (subsets of the five under every combiner; the combiners of the
@@ -264,7 +264,7 @@ def _columns(prefix: str, interval: Interval) -> dict[str, float]:
 def gap_table(study: Study, names: list[str] | None = None) -> pd.DataFrame:
     """Per model or ensemble: members, validation, in-domain and cross-domain AUC and
     gap with 95 % BCa group-bootstrap intervals, whether the gap can be read (the
-    in-domain interval excludes 0.5) and, for ensembles, the paired change in gap and in
+    in-domain interval lies above 0.5) and, for ensembles, the paired change in gap and in
     cross-domain AUC against the mean of the members (individual intervals; families
     get simultaneous ones in :func:`family_table`), and against the best member where
     validation names one (:func:`clear_best_member`)."""
@@ -550,8 +550,33 @@ def _five_combined(study: Study, planned: float) -> str:
     within = sum(a.estimate < planned <= a.high for a in aucs.values())
     listed = ", ".join(f"{kind} {a}" for kind, a in aucs.items())  # the combiners' names in the tables
     return (f"Card 000's own detector is the ensemble of its five; under the {len(aucs)} combiners it reaches "
-            f"{listed} ({reached} with a point estimate at or above {planned:.2f}"
-            f"{f', {within} more with an interval that reaches it' if within else ''}). ")
+            f"{listed} in-domain ({reached} with a point estimate at or above {planned:.2f}"
+            f"{f', {within} more with an individual interval that reaches it' if within else ''}). ")
+
+
+def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
+    """The answer in plain words for a first reading, from point estimates only (the
+    verdict that follows gives the intervals): the soft vote against its average member
+    and against the clear best member, and which way the gap moves."""
+    ens_in, ens_cross = primary["ensemble in-domain AUC"], primary["ensemble cross-domain AUC"]
+    ref_in, ref_cross = primary["reference in-domain AUC"], primary["reference cross-domain AUC"]
+
+    def compared(a: float, b: float) -> str:
+        return "above" if a > b else "below" if a < b else "level with"
+
+    text = (f"In short: the soft vote of card 000's five detectors scores {compared(ens_in, ref_in)} their "
+            f"average member in-domain ({ens_in:.3f} against {ref_in:.3f}) and {compared(ens_cross, ref_cross)} it "
+            f"across domains ({ens_cross:.3f} against {ref_cross:.3f}), so its gap (in-domain minus "
+            f"cross-domain AUC) is {abs(primary['gap change']):.3f} "
+            f"{'wider' if primary['gap change'] > 0 else 'narrower'} than the average member's. ")
+    best = gaps.set_index("name").loc[primary["ensemble"], "clear best member"]
+    if best == NO_CLEAR_BEST or best not in set(gaps["name"]):
+        return text + "Validation names no single member as clearly best."
+    row = gaps.set_index("name").loc[best]
+    return text + (f"Against the best single member, {best}, the soft vote is {compared(ens_in, row['in-domain AUC'])} "
+                   f"it in-domain ({ens_in:.3f} against {row['in-domain AUC']:.3f}) and "
+                   f"{compared(ens_cross, row['cross-domain AUC'])} it across domains ({ens_cross:.3f} against "
+                   f"{row['cross-domain AUC']:.3f}).")
 
 
 def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) -> str:
@@ -598,13 +623,13 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
         vs_gap, vs_cross = study.boot.gap_difference(study.primary, clear), study.boot.cross_difference(
             study.primary, clear)
         endpoint += (f"Against its clear best member, {clear} (chosen on validation), the changes are {vs_gap} in "
-                     f"gap and {vs_cross} in cross-domain AUC. ")
+                     f"gap and {vs_cross} in cross-domain AUC (individual 95 % intervals). ")
         best_mde = best_member_mde(study, study.primary)
         card_vs_best = card_assumptions()["claimed effect vs best single"]
         found = power.power_at(card_vs_best, best_mde / power.z_sum())
         holds = vs_gap.low <= -card_vs_best <= vs_gap.high
-        endpoint += (f"That contrast is the one model card 000 itself quotes (-{card_vs_best:.3f} against its best "
-                     f"single model). These test sets resolve it at {best_mde:.3f} or more with 80 % power, so an "
+        endpoint += (f"That contrast is the analogue of the one model card 000 quotes (-{card_vs_best:.3f} against "
+                     f"its best single model, chosen there by test-set gap). These test sets resolve it at {best_mde:.3f} or more with 80 % power, so an "
                      f"effect of the card's size would be found with probability {found:.2f}; the gap interval above "
                      f"{'holds' if holds else 'excludes'} it. ")
         if (p["gap change low"] > 0 or p["gap change high"] < 0) and vs_gap.low <= 0 <= vs_gap.high:
@@ -622,6 +647,10 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
                   f"it and which do not). The endpoint's interval {'holds' if holds else 'excludes'} the card's change "
                   f"of -{claimed:.3f} on this benchmark, whose members lose {gap.estimate:.3f} across domains where "
                   f"the card's lose {card_gap:.3f}. ")
+        scaled = claimed * gap.estimate / card_gap
+        domain += (f"Scaled to this benchmark (the card's change is {claimed / card_gap:.0%} of its members' gap), "
+                   f"it would be -{scaled:.3f} here, found with probability "
+                   f"{power.power_at(scaled, mde / power.z_sum()):.2f}. ")
     else:
         harder = "easier than the source" if gap.high < 0 else "not measurably harder than the source"
         domain = (f"The members' mean gap is {gap}: for them the target domain is {harder}, although the "
