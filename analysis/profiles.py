@@ -267,8 +267,9 @@ PROFILES = {
         # time (zoo.TemporalResidualStem): 12 epochs on frames alone ended at a training loss
         # of 0.68 and a jitter_swap test AUC of 0.52; with the change stacked in, 0.60 and
         # 0.95 (2026-11-24); 20 epochs instead of 12 reached a validation AUC of 0.723
-        # against 0.728 (data seed 1, 2026-11-24). The ResNeXt + LSTM reads the change too, trains its LSTM at a
-        # tenth of the rate and has as many epochs as the R3Ds (same clips): for 5 to 15
+        # against 0.728 (data seed 1, 2026-11-24). The ResNeXt + LSTM reads the change too,
+        # trains its LSTM at a tenth of the rate and has as many epochs as the R3Ds (same
+        # clips): for 5 to 15
         # epochs at the full rate, on frames or with the change, its training loss stayed at
         # ln 2 and its validation AUC at 0.47-0.57; averaging features over time with a
         # linear head learned (0.68 after 8 epochs), so the LSTM was what did not train. With

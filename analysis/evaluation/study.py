@@ -629,9 +629,9 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
         found = power.power_at(card_vs_best, best_mde / power.z_sum())
         holds = vs_gap.low <= -card_vs_best <= vs_gap.high
         endpoint += (f"That contrast is the analogue of the one model card 000 quotes (-{card_vs_best:.3f} against "
-                     f"its best single model, chosen there by test-set gap). These test sets resolve it at {best_mde:.3f} or more with 80 % power, so an "
-                     f"effect of the card's size would be found with probability {found:.2f}; the gap interval above "
-                     f"{'holds' if holds else 'excludes'} it. ")
+                     f"its best single model, chosen there by test-set gap). These test sets resolve it at "
+                     f"{best_mde:.3f} or more with 80 % power, so an effect of the card's size would be found with "
+                     f"probability {found:.2f}; the gap interval above {'holds' if holds else 'excludes'} it. ")
         if (p["gap change low"] > 0 or p["gap change high"] < 0) and vs_gap.low <= 0 <= vs_gap.high:
             flat = without_gap(study, study.five)
             endpoint += ("The two references disagree: the ensemble's gap differs from its mean member's, but not "

@@ -37,7 +37,8 @@ class Variant:
     lstm_hidden: int = 0  # sequence models: width of the LSTM
     channels_last: bool = False  # train and score in channels-last memory order (faster for these convolutions)
     conv_stem: bool = False  # ViT: a convolutional stem instead of the patchify layer (random init only)
-    temporal_residual: bool = False  # R3D, sequence CNN: the stem also reads the clip's change over time (random init only)
+    # R3D and sequence CNN: the first layer also reads the clip's change over time (random init only)
+    temporal_residual: bool = False
     lstm_lr_scale: float = 1.0  # sequence models: the LSTM's learning rate as a fraction of the stage's
 
 
