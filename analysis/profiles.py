@@ -269,11 +269,11 @@ PROFILES = {
         # 0.95 (2026-11-24); 20 epochs instead of 12 reached a validation AUC of 0.723
         # against 0.728 (data seed 1, 2026-11-24). The ResNeXt + LSTM reads the change too,
         # trains its LSTM at a tenth of the rate and has as many epochs as the R3Ds (same
-        # clips): for 5 to 15
-        # epochs at the full rate, on frames or with the change, its training loss stayed at
-        # ln 2 and its validation AUC at 0.47-0.57; averaging features over time with a
-        # linear head learned (0.68 after 8 epochs), so the LSTM was what did not train. With
-        # all three, 12 epochs reached a validation AUC of 0.725 (data seed 1, 2026-11-24).
+        # clips): for 5 to 15 epochs at the full rate, on frames or with the change, its
+        # training loss stayed at ln 2 and its validation AUC at 0.47-0.57; averaging
+        # features over time with a linear head learned (0.68 after 8 epochs), so the LSTM
+        # was what did not train. With all three, 12 epochs reached a validation AUC of 0.725
+        # (data seed 1, 2026-11-24).
         recipe=Recipe(warmup_epochs=0, epochs=22, batch_size=64, lr=3e-3, head_lr=3e-3, weight_decay=0.05,
                       patience=6, train_frames_per_video=2, time_budget_seconds=300.0, schedule=ONE_CYCLE),
         models=ModelSettings(variant="cpu"),

@@ -300,18 +300,24 @@ def shift_table(study: Study, manifest: pd.DataFrame, names: list[str], n_resamp
     gap on that subset alone, against the same in-domain test set, each with its own 95 %
     BCa group-bootstrap interval (descriptive: no multiplicity control across subsets), and
     whether the gap can be read (in-domain interval above 0.5)."""
-    cross = study.wide("target", "test")
-    kinds = subset_of(cross.index.to_frame(index=False), manifest).to_numpy()
     rows = []
-    for kind in sorted(set(kinds)):
-        boot = GapBootstrap.fit(study.wide("source", "test"), cross[kinds == kind], n_resamples, seed)
+    for kind, videos, boot in _subset_bootstraps(study, manifest, n_resamples, seed):
         for name in names:
             in_domain = boot.auc(name, "in")
-            rows.append({"subset": kind, "name": name, "label": study.label(name),
-                         "videos": int((kinds == kind).sum()),
+            rows.append({"subset": kind, "name": name, "label": study.label(name), "videos": videos,
                          **_columns("cross-domain AUC", boot.auc(name, "cross")), **_columns("gap", boot.gap(name)),
                          "gap read": INTERPRETABLE if interpretable(in_domain) else NOT_INTERPRETABLE})
     return pd.DataFrame(rows)
+
+
+def _subset_bootstraps(study: Study, manifest: pd.DataFrame, n_resamples: int, seed: int):
+    """Per target subset of the manifest, in name order: the subset, its number of test
+    videos, and a group bootstrap of the in-domain test set against that subset alone."""
+    cross = study.wide("target", "test")
+    kinds = subset_of(cross.index.to_frame(index=False), manifest).to_numpy()
+    for kind in sorted(set(kinds)):
+        yield kind, int((kinds == kind).sum()), GapBootstrap.fit(study.wide("source", "test"), cross[kinds == kind],
+                                                                 n_resamples, seed)
 
 
 def primary_per_shift(study: Study, manifest: Path | None, n_resamples: int = N_RESAMPLES,
@@ -325,14 +331,11 @@ def primary_per_shift(study: Study, manifest: Path | None, n_resamples: int = N_
                                      for end in ("", " low", " high")], "gap read"]
     if "subset" not in manifest.columns:
         return pd.DataFrame(columns=columns)
-    cross = study.wide("target", "test")
-    kinds = subset_of(cross.index.to_frame(index=False), manifest).to_numpy()
     name, reference = study.primary, study.reference(study.primary)
     readable = study.learned(name) and study.learned(reference)
     rows = []
-    for kind in sorted(set(kinds)):
-        boot = GapBootstrap.fit(study.wide("source", "test"), cross[kinds == kind], n_resamples, seed)
-        rows.append({"subset": kind, "videos": int((kinds == kind).sum()), **_columns("gap", boot.gap(name)),
+    for kind, videos, boot in _subset_bootstraps(study, manifest, n_resamples, seed):
+        rows.append({"subset": kind, "videos": videos, **_columns("gap", boot.gap(name)),
                      **_columns("reference gap", boot.gap(reference)),
                      **_columns("gap change", boot.gap_difference(name, reference)),
                      "gap read": INTERPRETABLE if readable else NOT_INTERPRETABLE})
@@ -569,10 +572,11 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
             f"across domains ({ens_cross:.3f} against {ref_cross:.3f}), so its gap (in-domain minus "
             f"cross-domain AUC) is {abs(primary['gap change']):.3f} "
             f"{'wider' if primary['gap change'] > 0 else 'narrower'} than the average member's. ")
-    best = gaps.set_index("name").loc[primary["ensemble"], "clear best member"]
-    if best == NO_CLEAR_BEST or best not in set(gaps["name"]):
+    rows = gaps.set_index("name")
+    best = rows.loc[primary["ensemble"], "clear best member"]
+    if best == NO_CLEAR_BEST or best not in rows.index:
         return text + "Validation names no single member as clearly best."
-    row = gaps.set_index("name").loc[best]
+    row = rows.loc[best]
     return text + (f"Against the best single member, {best}, the soft vote is {compared(ens_in, row['in-domain AUC'])} "
                    f"it in-domain ({ens_in:.3f} against {row['in-domain AUC']:.3f}) and "
                    f"{compared(ens_cross, row['cross-domain AUC'])} it across domains ({ens_cross:.3f} against "

@@ -131,8 +131,14 @@ class TemporalResidualStem(nn.Module):
         self.stem = stem
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:  # (B, C, T, H, W)
-        change = clips - clips.mean(dim=2, keepdim=True)
-        return self.stem(torch.cat([clips, RESIDUAL_GAIN * change], dim=1))
+        return self.stem(with_change_over_time(clips, time_dim=2, channel_dim=1))
+
+
+def with_change_over_time(clips: torch.Tensor, time_dim: int, channel_dim: int) -> torch.Tensor:
+    """The clip with its change over time (every frame minus the clip's mean frame, times
+    :data:`RESIDUAL_GAIN`) stacked as as many channels again."""
+    change = clips - clips.mean(dim=time_dim, keepdim=True)
+    return torch.cat([clips, RESIDUAL_GAIN * change], dim=channel_dim)
 
 
 def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Classifier:
@@ -185,9 +191,8 @@ class FrameSequenceLSTM(DetectorModel):
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:  # (B, T, C, H, W)
         b, t = clips.shape[:2]
-        if self.temporal_residual:  # as TemporalResidualStem: each frame with its change over time
-            change = clips - clips.mean(dim=1, keepdim=True)
-            clips = torch.cat([clips, RESIDUAL_GAIN * change], dim=2)
+        if self.temporal_residual:
+            clips = with_change_over_time(clips, time_dim=1, channel_dim=2)
         features = self.backbone(clips.flatten(0, 1)).view(b, t, -1)
         output, _ = self.lstm(features)
         return self.head(self.dropout(output.mean(dim=1)))
