@@ -46,6 +46,13 @@ def test_youden_threshold_of_a_useless_scorer_flags_nothing():
     assert metrics.youden_threshold(labels, scores) > scores.max()
 
 
+def test_youden_j_is_one_for_separated_classes_and_small_without_skill():
+    labels = np.repeat([0, 1], 2000)
+    assert metrics.youden_j(labels, labels + 0.5) == 1.0
+    noise = np.random.default_rng(0).normal(size=labels.size)
+    assert 0 <= metrics.youden_j(labels, noise) < 0.1
+
+
 def test_conservative_threshold_can_flag_nothing():
     labels = np.array([0, 0, 1, 1])
     scores = np.array([0.9, 0.1, 0.2, 0.3])  # the highest score is a real video

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.evaluation import ensembles, study
+from analysis.evaluation import ensembles, metrics, study
 from tests.scores_factory import write_runs
 
 N = 300  # resamples: enough for the tables' logic, not for publication
@@ -44,6 +44,8 @@ def test_primary_endpoint_is_the_five_soft_vote_against_its_mean_member(learned,
     mean_gap = gaps.loc[list(learned.five), "gap"].mean()
     ensemble_gap = study.gap_table(learned, [row["ensemble"]])["gap"].item()
     assert row["gap change"] == pytest.approx(ensemble_gap - mean_gap)
+    assert row["ensemble gap"] == pytest.approx(ensemble_gap) and row["reference gap"] == pytest.approx(mean_gap)
+    assert row["reference gap low"] < row["reference gap"] < row["reference gap high"]
     assert row["read"] == "interpretable" and row["verdict"] != "not interpretable"
     assert study.primary_endpoint(at_chance).iloc[0]["verdict"] == "not interpretable"
 
@@ -108,6 +110,26 @@ def test_threshold_transfer_says_what_each_threshold_keeps():
     assert "sensitive threshold does not keep its recall of at least 95% (0.80)" in text
     rows.loc[2, ["recall", "false positive rate"]] = [0.5, 0.2]
     assert "does not keep its false-positive rate of at most 5%" in study.threshold_transfer(rows, 0.05, 0.95)
+
+
+def test_threshold_order_is_explained_only_where_balanced_lies_above_conservative():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 200)
+    rows = []
+    for model, signal in (("skilled", 2.0), ("inverted", -3.0)):
+        for domain, split in (("source", "val"), ("source", "test"), ("target", "test")):
+            values = rng.normal(signal * labels, 1.0)
+            rows += [{"dataset": "d", "domain": domain, "split": split, "method": "m", "video_id": f"{i}",
+                      "label": y, "model": model, "frame_index": -1, "score": v}
+                     for i, (y, v) in enumerate(zip(labels, values))]
+    scores = pd.DataFrame(rows)
+    thresholds = pd.concat([metrics.threshold_table(own).assign(scorer=name) for name, own in scores.groupby("model")])
+    chosen = thresholds.groupby(["scorer", "threshold option"])["threshold"].first()
+    assert chosen["inverted", "balanced"] > chosen["inverted", "conservative"]
+    assert chosen["skilled", "balanced"] < chosen["skilled", "conservative"]
+    text = study.threshold_order_text(thresholds, scores)
+    assert text.startswith("inverted's balanced threshold") and "skilled" not in text
+    assert study.threshold_order_text(thresholds[thresholds["scorer"] == "skilled"], scores) == ""
 
 
 def test_summary_is_written_once_and_recomputed_when_a_scores_table_changes(tmp_path):

@@ -27,11 +27,21 @@ def _flag_nothing_above(scores: np.ndarray, threshold: float) -> float:
     return float(np.nextafter(np.max(scores), np.inf)) if not np.isfinite(threshold) else float(threshold)
 
 
-def youden_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
-    """The threshold that maximises TPR - FPR (Youden's J) on the given (validation) data."""
+def _youden(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     fpr, tpr, thresholds = roc_curve(labels, scores)
     best = int(np.argmax(tpr - fpr))
-    return _flag_nothing_above(scores, thresholds[best])
+    return float(tpr[best] - fpr[best]), _flag_nothing_above(scores, thresholds[best])
+
+
+def youden_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The threshold that maximises TPR - FPR (Youden's J) on the given (validation) data."""
+    return _youden(labels, scores)[1]
+
+
+def youden_j(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The largest TPR - FPR over all thresholds: near 0 for a scorer without skill, whose
+    balanced threshold then lands wherever the noise puts the maximum."""
+    return _youden(labels, scores)[0]
 
 
 def threshold_options(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.05,

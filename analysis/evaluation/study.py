@@ -431,6 +431,7 @@ def primary_endpoint(study: Study) -> pd.DataFrame:
         **_columns("ensemble in-domain AUC", ensemble_in), **_columns("reference in-domain AUC", reference_in),
         **_columns("ensemble cross-domain AUC", study.boot.auc(name, "cross")),
         **_columns("reference cross-domain AUC", study.boot.auc(reference, "cross")),
+        **_columns("ensemble gap", study.boot.gap(name)), **_columns("reference gap", study.boot.gap(reference)),
         **_columns("gap change", change), **_columns("cross-domain AUC change", cross),
         "bootstrap SE of gap change": float(np.std(samples, ddof=1)),
         "read": INTERPRETABLE if readable else NOT_INTERPRETABLE, "verdict": verdict,
@@ -868,6 +869,27 @@ def threshold_transfer(table: pd.DataFrame, max_fpr: float, min_recall: float) -
                  f"{min_recall:.0%} ({sensitive_recall:.2f}) at a false-positive rate of "
                  f"{cross.loc['sensitive', 'false positive rate']:.2f}")
     return f"{conservative}; {sensitive}."
+
+
+def threshold_order_text(thresholds: pd.DataFrame, scores: pd.DataFrame) -> str:
+    """Why a scorer's balanced threshold can lie above its conservative one, for each
+    scorer where it does (``thresholds``: :func:`analysis.metrics.threshold_table` rows with
+    a ``scorer`` column; ``scores``: video-level scores of those scorers); empty if none."""
+    found = []
+    for scorer, rows in thresholds.groupby("scorer", sort=False):
+        chosen = rows.groupby("threshold option")["threshold"].first()
+        if chosen["balanced"] <= chosen["conservative"]:
+            continue
+        val = metrics.subset(scores[scores["model"] == scorer], metrics.SOURCE, metrics.VAL)
+        labels, values = val["label"].to_numpy(), val["score"].to_numpy()
+        found.append(f"{scorer}'s balanced threshold ({chosen['balanced']:.3f}) lies above its conservative one "
+                     f"({chosen['conservative']:.3f}); its largest validation J is {metrics.youden_j(labels, values):.3f}, "
+                     f"at a validation AUC of {metrics.roc_auc_score(labels, values):.3f}")
+    if not found:
+        return ""
+    return ("; ".join(found) + ". A scorer without skill on validation has TPR - FPR near zero at every threshold, "
+            "so J peaks wherever the noise puts it, here near the top of the scores where almost nothing is "
+            "flagged: that point balances nothing.")
 
 
 def card_assumptions() -> dict[str, float]:
