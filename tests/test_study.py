@@ -128,7 +128,7 @@ def test_threshold_order_is_explained_only_where_balanced_lies_above_conservativ
     assert chosen["inverted", "balanced"] > chosen["inverted", "conservative"]
     assert chosen["skilled", "balanced"] < chosen["skilled", "conservative"]
     text = study.threshold_order_text(thresholds, scores)
-    assert text.startswith("inverted's balanced threshold") and "skilled" not in text
+    assert text.startswith("The balanced threshold of inverted (") and "skilled" not in text
     assert study.threshold_order_text(thresholds[thresholds["scorer"] == "skilled"], scores) == ""
 
 

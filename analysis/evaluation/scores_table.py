@@ -1,7 +1,7 @@
 """The scores table: the contract between training and analysis (DESIGN, data flow).
 
-Long format, one row per scored unit: every video of every split of both domains at
-video level (``frame_index`` :data:`VIDEO_LEVEL`, the mean over frames) and, for frame
+Long format, one row per scored unit: every validation and test video of both domains
+(training videos are not scored) at video level (``frame_index`` :data:`VIDEO_LEVEL`, the mean over frames) and, for frame
 models, every sampled frame (``frame_index`` 0, 1, ...). The analysis chapters read only
 these tables, through :func:`read_scores`, and select from them with the helpers here.
 

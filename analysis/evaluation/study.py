@@ -882,7 +882,7 @@ def threshold_order_text(thresholds: pd.DataFrame, scores: pd.DataFrame) -> str:
             continue
         val = metrics.subset(scores[scores["model"] == scorer], metrics.SOURCE, metrics.VAL)
         labels, values = val["label"].to_numpy(), val["score"].to_numpy()
-        found.append(f"{scorer}'s balanced threshold ({chosen['balanced']:.3f}) lies above its conservative one "
+        found.append(f"The balanced threshold of {scorer} ({chosen['balanced']:.3f}) lies above its conservative one "
                      f"({chosen['conservative']:.3f}); its largest validation J is {metrics.youden_j(labels, values):.3f}, "
                      f"at a validation AUC of {metrics.roc_auc_score(labels, values):.3f}")
     if not found:

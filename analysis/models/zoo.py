@@ -110,7 +110,7 @@ def small_head(head: nn.Linear) -> None:
 
 R3D_BLOCKS = {"r3d_18": (2, 2, 2, 2), "r3d_10": (1, 1, 1, 1)}  # residual blocks per stage
 # The change over time of a normalised cpu training clip has a spread of 0.22 against the
-# frames' 0.99 (the benchmark's 600 training clips at 32 px, 2026-11-24): times 4, the
+# frames' 0.99 (the benchmark's 600 training clips of then, at 32 px, 2026-11-24): times 4, the
 # stem's two halves start on the same scale.
 RESIDUAL_GAIN = 4.0
 

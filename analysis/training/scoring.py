@@ -1,4 +1,4 @@
-"""Scoring: a trained model's scores table over every video of a manifest.
+"""Scoring: a trained model's scores table over the evaluation videos of a manifest.
 
 Apart from the training loop, so that validation during training, the final scores
 table and :class:`analysis.detector.Detector` score inputs the same way.
@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from analysis.data.splits import identity_groups
-from analysis.evaluation.scores_table import COLUMNS, VIDEO_LEVEL, validate_scores
+from analysis.evaluation.scores_table import COLUMNS, TRAIN, VIDEO_LEVEL, validate_scores
 from analysis.models.base import DetectorModel
 from analysis.models.registry import ModelSpec, Variant
 from analysis.training.crop_datasets import MemorySplit
@@ -51,12 +51,14 @@ def autocast(device: str, amp: bool):
 
 def score_manifest(network: DetectorModel, manifest: pd.DataFrame, cache_dir: str, spec: ModelSpec,
                    variant: Variant, *, model: str, seed: int, device: str, amp: bool = False) -> pd.DataFrame:
-    """The scores table of one run (:mod:`analysis.evaluation.scores_table`): every video
-    of every split of both domains at video level (the mean over its frames) and, for
-    frame models, at frame level."""
+    """The scores table of one run (:mod:`analysis.evaluation.scores_table`): every
+    validation and test video of both domains at video level (the mean over its frames)
+    and, for frame models, at frame level. Training videos are not scored: the study reads
+    none (a model's in-sample scores say no more than its training loss), and on the
+    embedded benchmark they would be a third of the scoring time."""
     rows = []
-    split = MemorySplit.load(manifest, cache_dir, spec, variant)
-    groups = identity_groups(manifest)
+    split = MemorySplit.load(manifest[manifest["split"] != TRAIN], cache_dir, spec, variant)
+    groups = identity_groups(manifest)  # components of the whole manifest, as everywhere
     group_of = dict(zip(zip(manifest["dataset"], manifest["method"], manifest["video_id"]), groups))
     scores = predict(network, split, device, amp)
     for video, values in zip(split.videos.itertuples(), scores):
