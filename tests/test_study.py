@@ -106,10 +106,13 @@ def test_threshold_transfer_says_what_each_threshold_keeps():
                          "set": ["in-domain test"] * 2 + ["cross-domain test"] * 2,
                          "recall": [0.2, 0.97, 0.0, 0.80], "false positive rate": [0.04, 0.6, 0.0, 0.7]})
     text = study.threshold_transfer(rows, max_fpr=0.05, min_recall=0.95)
-    assert "keeps its false-positive rate at or below 5% across domains (0.00), but only by flagging no fake" in text
-    assert "sensitive threshold does not keep its recall of at least 95% (0.80)" in text
+    assert "at most 5% on validation, keeps it on both test sets (0.040 in-domain, 0.000 cross-domain), but only " \
+        "by flagging no fake" in text
+    assert "at least 95%, keeps it only in-domain (0.970 in-domain, 0.800 cross-domain)" in text
+    rows.loc[0, "false positive rate"] = 0.06  # missed in-domain already: not a shift across domains
     rows.loc[2, ["recall", "false positive rate"]] = [0.5, 0.2]
-    assert "does not keep its false-positive rate of at most 5%" in study.threshold_transfer(rows, 0.05, 0.95)
+    assert "misses it on both test sets (0.060 in-domain, 0.200 cross-domain)" in study.threshold_transfer(rows, 0.05,
+                                                                                                          0.95)
 
 
 def test_threshold_order_is_explained_only_where_balanced_lies_above_conservative():
@@ -130,6 +133,16 @@ def test_threshold_order_is_explained_only_where_balanced_lies_above_conservativ
     text = study.threshold_order_text(thresholds, scores)
     assert text.startswith("The balanced threshold of inverted (") and "skilled" not in text
     assert study.threshold_order_text(thresholds[thresholds["scorer"] == "skilled"], scores) == ""
+
+
+def test_diversity_gain_reading_follows_the_signs_of_the_intervals():
+    table = pd.DataFrame({"gain": ["in-domain gain over mean member", "cross-domain gain over mean member"],
+                          "rho": [-0.1, -0.3], "rho low": [-0.25, -0.5], "rho high": [0.08, -0.1]})
+    text = study.diversity_gain_reading(table)
+    assert "not distinguishable from 0 in-domain, negative cross-domain" in text and "holds despite" in text
+    table[["rho", "rho low", "rho high"]] *= -1
+    text = study.diversity_gain_reading(table)
+    assert "positive cross-domain" in text and "holds despite" not in text
 
 
 def test_summary_is_written_once_and_recomputed_when_a_scores_table_changes(tmp_path):
@@ -261,8 +274,10 @@ def test_shift_summary_names_the_subsets_where_the_target_is_harder_or_easier():
             ("unseen_method", "c", 0.09, 0.05, 0.12, "not interpretable"),  # did not learn: not named
             ("unseen_method", "vote", 0.01, -0.02, 0.04, "interpretable")]
     table = pd.DataFrame(rows, columns=["subset", "name", "gap", "gap low", "gap high", "gap read"])
+    table["cross-domain AUC low"] = [0.48, 0.7, 0.6, 0.7]  # a has no skill left on the subset
     text = study.shift_summary(table.assign(label=table["name"]), "vote")
-    assert "harder than in-domain for a, easier for b;" in text and "0.010 [-0.020, 0.040]" in text
+    assert "harder than in-domain for a, easier for b;" in text and "0.010 [-0.020, 0.040] (no measurable change)" in text
+    assert "At chance there: a." in text
 
 
 def test_view_summary_checks_the_multi_view_prediction():

@@ -359,19 +359,27 @@ def primary_shift_text(per_shift: pd.DataFrame) -> str:
 def shift_summary(per_shift: pd.DataFrame, primary: str) -> str:
     """What :func:`shift_table` says, in sentences: per subset, the readable detectors for
     which the target subset is harder (gap interval above 0) or easier (below 0) than the
-    in-domain test set, and the primary ensemble's gap there."""
+    in-domain test set, the primary ensemble's gap there, and the detectors with no skill
+    left on the subset (cross-domain interval holding 0.5 or below it): their gap is all
+    their in-domain skill, a floor, not a drop measured on a detector that still works."""
     sentences = []
     for subset, part in per_shift.groupby("subset", sort=True):
         readable = part[(part["gap read"] == INTERPRETABLE) & (part["name"] != primary)]
         harder = readable.loc[readable["gap low"] > 0, "label"].tolist()
         easier = readable.loc[readable["gap high"] < 0, "label"].tolist()
+        floor = readable.loc[readable["cross-domain AUC low"] <= CHANCE, "label"].tolist()
         vote = part[part["name"] == primary].iloc[0]
-        sentences.append(
-            f"**{subset}**: harder than in-domain for {', '.join(harder) or 'no detector'}, easier for "
-            f"{', '.join(easier) or 'no detector'}; the soft vote's gap there is {ci_text(vote, 'gap')}.")
+        direction = "harder" if vote["gap low"] > 0 else "easier" if vote["gap high"] < 0 else "no measurable change"
+        sentence = (f"**{subset}**: harder than in-domain for {', '.join(harder) or 'no detector'}, easier for "
+                    f"{', '.join(easier) or 'no detector'}; the soft vote's gap there is {ci_text(vote, 'gap')} "
+                    f"({direction}).")
+        if floor:
+            sentence += f" At chance there: {', '.join(floor)}."
+        sentences.append(sentence)
     return ("By each cell's own 95 % interval (no correction across cells): " + " ".join(sentences)
             + " A subset on which a detector scores better than in-domain does not "
-            "reproduce, for that detector, the drop across domains the study is about.")
+            "reproduce, for that detector, the drop across domains the study is about; for a detector at chance "
+            "on a subset, its gap there is the whole of its in-domain skill, a floor rather than a measured drop.")
 
 
 def best_member_text(gaps: pd.DataFrame, ensemble: str) -> str:
@@ -510,6 +518,10 @@ def power_table(study: Study, claimed_effect: float, card_auc_in: float, card_au
 
     scale = sets["target"].groups / sets["source"].groups
     needed_in = power.required_groups(claimed_effect, lambda g: analytic(g, max(1, round(g * scale))))
+    se = primary["bootstrap SE of gap change"]
+    # the card's change is a share of its members' gap; here it can only be that share of this run's
+    scaled = (claimed_effect * primary["reference gap"] / (card_auc_in - card_auc_cross)
+              if primary["reference gap"] > 0 else float("nan"))
     return pd.DataFrame([{
         "real test videos (in-domain)": sets["source"].n_real, "fake test videos (in-domain)": sets["source"].n_fake,
         "groups (in-domain)": sets["source"].groups,
@@ -517,11 +529,12 @@ def power_table(study: Study, claimed_effect: float, card_auc_in: float, card_au
         "groups (cross-domain)": sets["target"].groups,
         "design effect (in-domain)": effect["source"], "design effect (cross-domain)": effect["target"],
         "AUC correlation, ensemble vs reference": correlation,
-        "MDE measured": power.mde(primary["bootstrap SE of gap change"]),
+        "MDE measured": power.mde(se),
         "card AUC in-domain": card_auc_in, "card AUC cross-domain": card_auc_cross,
         "MDE at card AUCs": analytic(),
         "claimed effect": claimed_effect,
-        "power at claimed effect": power.power_at(claimed_effect, primary["bootstrap SE of gap change"]),
+        "power at claimed effect": power.power_at(claimed_effect, se),
+        "scaled effect": scaled, "power at scaled effect": power.power_at(scaled, se) if scaled > 0 else float("nan"),
         "groups needed (in-domain)": needed_in, "groups needed (cross-domain)": max(1, round(needed_in * scale)),
     }])
 
@@ -584,19 +597,22 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
                    f"{row['cross-domain AUC']:.3f}).")
 
 
-def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) -> str:
+def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame, n_seeds: int = 1) -> str:
     """One paragraph computed from the numbers: did the detectors learn, can the primary
-    endpoint be read, was the run what the design assumed, and could these test sets see
-    an effect of the claimed size?"""
+    endpoint be read, was the run what the design assumed, could these test sets see an
+    effect of the claimed size, and how many trainings (``n_seeds``) stand behind it?"""
     in_domain = {m: study.boot.auc(m, "in") for m in study.models}
     learned = [m for m in study.models if interpretable(in_domain[m])]
     failed = [m + (" (below chance: it ranks fakes below reals)" if in_domain[m].high < CHANCE else "")
               for m in study.models if m not in learned]
     p, pw = primary.iloc[0], power_row.iloc[0]
     mde, claimed, chance = pw["MDE measured"], pw["claimed effect"], pw["power at claimed effect"]
-    size = (f"These test sets detect a change in gap of {mde:.3f} or more with 80 % power; a true change of "
-            f"-{claimed:.3f}, the card's, would be found with probability "
-            f"{'>0.99' if chance > 0.99 else f'{chance:.2f}'}.")
+    size = f"These test sets detect a change in gap of {mde:.3f} or more with 80 % power"
+    size += ("." if pw["scaled effect"] > 0 else f"; a true change of -{claimed:.3f}, the card's, would be found with "
+             f"probability {'>0.99' if chance > 0.99 else f'{chance:.2f}'}.")
+    if n_seeds == 1:
+        size += (" Every detector was trained once: the intervals hold the trained models fixed, so they leave out "
+                 "how much another training seed would move these numbers.")
     few = min(pw["groups (in-domain)"], pw["groups (cross-domain)"])
     if few < MIN_GROUPS:
         size += (f" With {int(pw['groups (in-domain)'])} in-domain and {int(pw['groups (cross-domain)'])} "
@@ -631,12 +647,18 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
                      f"gap and {vs_cross} in cross-domain AUC (individual 95 % intervals). ")
         best_mde = best_member_mde(study, study.primary)
         card_vs_best = card_assumptions()["claimed effect vs best single"]
-        found = power.power_at(card_vs_best, best_mde / power.z_sum())
         holds = vs_gap.low <= -card_vs_best <= vs_gap.high
         endpoint += (f"That contrast is the analogue of the one model card 000 quotes (-{card_vs_best:.3f} against "
                      f"its best single model, chosen there by test-set gap). These test sets resolve it at "
-                     f"{best_mde:.3f} or more with 80 % power, so an effect of the card's size would be found with "
-                     f"probability {found:.2f}; the gap interval above {'holds' if holds else 'excludes'} it. ")
+                     f"{best_mde:.3f} or more with 80 % power; the gap interval above "
+                     f"{'holds' if holds else 'excludes'} the card's value")
+        if pw["scaled effect"] > 0:
+            scaled_best = card_vs_best * pw["scaled effect"] / claimed
+            found = power.power_at(scaled_best, best_mde / power.z_sum())
+            holds = vs_gap.low <= -scaled_best <= vs_gap.high
+            endpoint += (f", and scaled to this benchmark's members' gap as below (-{scaled_best:.3f}, found with "
+                         f"probability {found:.2f}) it {'holds' if holds else 'excludes'} that too")
+        endpoint += ". "
         if (p["gap change low"] > 0 or p["gap change high"] < 0) and vs_gap.low <= 0 <= vs_gap.high:
             flat = without_gap(study, study.five)
             endpoint += ("The two references disagree: the ensemble's gap differs from its mean member's, but not "
@@ -652,10 +674,11 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) 
                   f"it and which do not). The endpoint's interval {'holds' if holds else 'excludes'} the card's change "
                   f"of -{claimed:.3f} on this benchmark, whose members lose {gap.estimate:.3f} across domains where "
                   f"the card's lose {card_gap:.3f}. ")
-        scaled = claimed * gap.estimate / card_gap
+        scaled = pw["scaled effect"]
+        holds = p["gap change low"] <= -scaled <= p["gap change high"]
         domain += (f"Scaled to this benchmark (the card's change is {claimed / card_gap:.0%} of its members' gap), "
-                   f"it would be -{scaled:.3f} here, found with probability "
-                   f"{power.power_at(scaled, mde / power.z_sum()):.2f}. ")
+                   f"it would be -{scaled:.3f} here, found with probability {pw['power at scaled effect']:.2f}; "
+                   f"the endpoint's interval {'holds' if holds else 'excludes'} it. ")
     else:
         harder = "easier than the source" if gap.high < 0 else "not measurably harder than the source"
         domain = (f"The members' mean gap is {gap}: for them the target domain is {harder}, although the "
@@ -764,6 +787,27 @@ def _gain_weights(study: Study, name: str) -> dict[str, float]:
     return {name: 1.0, **{m: -w for m, w in study.reference(name).items()}}
 
 
+def diversity_gain_reading(correlation: pd.DataFrame) -> str:
+    """What the signs of :func:`gain_diversity_correlation` say, against the one bias
+    built into the measure: a weak member raises both its subset's disagreement and the
+    subset's gain over a mean member it pulls down, which pushes the correlation up."""
+    signs = {}
+    for _, row in correlation.iterrows():
+        domain = row["gain"].split(" gain")[0]
+        signs[domain] = ("positive" if row["rho low"] > 0 else "negative" if row["rho high"] < 0
+                         else "not distinguishable from 0")
+    parts = ", ".join(f"{sign} {domain}" for domain, sign in signs.items())
+    text = (f"The correlation is {parts}. Read it against a bias of the measure: a weak member disagrees with a "
+            "strong one on many videos, which raises the subset's diversity, and pulls the mean member down, "
+            "which raises the ensemble's gain over it, so weak members push the correlation up without any useful "
+            "disagreement.")
+    if "negative" in signs.values():
+        text += (" A negative correlation holds despite that push: on this benchmark the subsets whose members "
+                 "disagree more gain less over their mean member, so disagreement as measured here does not mark "
+                 "useful diversity.")
+    return text
+
+
 def gain_diversity_correlation(study: Study, gains: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
     """Spearman correlation, over the ensembles of ``gains`` (:func:`gain_vs_diversity`),
     between the members' mean disagreement (in-domain test) and the ensemble's AUC gain
@@ -850,24 +894,40 @@ def with_intervals(table: pd.DataFrame, columns: list[str], keep: list[str], dig
     return shown
 
 
+def ensemble_vs_members_text(study: Study, name: str) -> str:
+    """An ensemble's in-domain AUC against each of its members' (paired group-bootstrap
+    differences), and which members rank fakes below reals: such a member adds evidence
+    with the wrong sign, so it pulls an average toward chance instead of adding a view."""
+    diffs = [f"{study.boot.in_domain.interval({name: 1.0, m: -1.0})} against {m} alone "
+             f"({study.boot.auc(m, 'in').estimate:.3f})" for m in study.members[name]]
+    text = f"In-domain, {name} reaches {study.boot.auc(name, 'in')}; it differs by " + ", and by ".join(diffs) + ". "
+    inverted = [m for m in study.members[name] if study.boot.auc(m, "in").high < CHANCE]
+    if inverted:
+        text += (f"Of its members, {', '.join(inverted)} ranks fakes below reals (in-domain interval below 0.5), so averaging it in "
+                 "adds evidence with the wrong sign and pulls the ensemble toward chance. ")
+    return text
+
+
 def threshold_transfer(table: pd.DataFrame, max_fpr: float, min_recall: float) -> str:
     """What the conservative and sensitive thresholds of one scorer promise on
-    validation and what they keep on the cross-domain test set, as a sentence
-    (``table``: that scorer's rows of :func:`analysis.metrics.threshold_table`)."""
-    cross = table[table["set"] == "cross-domain test"].set_index("threshold option")
-    fpr, recall = cross.loc["conservative", "false positive rate"], cross.loc["conservative", "recall"]
-    if fpr <= max_fpr:
-        conservative = (f"The conservative threshold keeps its false-positive rate at or below {max_fpr:.0%} across "
-                        f"domains ({fpr:.2f})" + (", but only by flagging no fake at all (recall 0)" if recall == 0
-                                                   else f" and catches a share of {recall:.2f} of the fakes"))
-    else:
-        conservative = (f"The conservative threshold does not keep its false-positive rate of at most {max_fpr:.0%} "
-                        f"across domains ({fpr:.2f})")
-    sensitive_recall = cross.loc["sensitive", "recall"]
-    kept = sensitive_recall >= min_recall
-    sensitive = (f"the sensitive threshold {'keeps' if kept else 'does not keep'} its recall of at least "
-                 f"{min_recall:.0%} ({sensitive_recall:.2f}) at a false-positive rate of "
-                 f"{cross.loc['sensitive', 'false positive rate']:.2f}")
+    validation and what they keep on each test set, as a sentence (``table``: that
+    scorer's rows of :func:`analysis.metrics.threshold_table`). A target missed in-domain
+    is a validation set too small or unlike the test set, not a shift across domains."""
+    rows = table.set_index(["threshold option", "set"])
+
+    def kept(option: str, column: str, ok) -> str:
+        values = {s: rows.loc[(option, f"{s} test"), column] for s in ("in-domain", "cross-domain")}
+        held = [s for s, v in values.items() if ok(v)]
+        verdict = ("keeps it on both test sets" if len(held) == 2 else "misses it on both test sets" if not held
+                   else f"keeps it only {held[0]}")
+        return f"{verdict} ({values['in-domain']:.3f} in-domain, {values['cross-domain']:.3f} cross-domain)"
+
+    conservative = (f"The conservative threshold, set for a false-positive rate of at most {max_fpr:.0%} on "
+                    f"validation, {kept('conservative', 'false positive rate', lambda v: v <= max_fpr)}")
+    if rows.loc[("conservative", "cross-domain test"), "recall"] == 0:
+        conservative += ", but only by flagging no fake across domains (recall 0)"
+    sensitive = (f"the sensitive threshold, set for a recall of at least {min_recall:.0%}, "
+                 f"{kept('sensitive', 'recall', lambda v: v >= min_recall)}")
     return f"{conservative}; {sensitive}."
 
 
@@ -953,7 +1013,7 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
         "primary_endpoint": primary, "power": power_row, "gap": gap_table(first, headline_names(first)),
         "secondary_families": families, "family_counts": family_counts(families),
         "agreement": pd.DataFrame(agreement_rows),
-        "verdict": pd.DataFrame([{"verdict": trust_verdict(first, primary, power_row)}]),
+        "verdict": pd.DataFrame([{"verdict": trust_verdict(first, primary, power_row, len(studies))}]),
         "seed_spread": seed_spread(studies, [first.primary, *first.five]),
         "primary_per_shift": primary_per_shift(first, manifest, n_resamples, seed),
         "five_vs_best_member": five_against_best_member(first),
