@@ -903,8 +903,8 @@ def ensemble_vs_members_text(study: Study, name: str) -> str:
     text = f"In-domain, {name} reaches {study.boot.auc(name, 'in')}; it differs by " + ", and by ".join(diffs) + ". "
     inverted = [m for m in study.members[name] if study.boot.auc(m, "in").high < CHANCE]
     if inverted:
-        text += (f"Of its members, {', '.join(inverted)} ranks fakes below reals (in-domain interval below 0.5), so averaging it in "
-                 "adds evidence with the wrong sign and pulls the ensemble toward chance. ")
+        text += (f"Of its members, {', '.join(inverted)} ranks fakes below reals (in-domain interval below 0.5), "
+                 "so averaging it in adds evidence with the wrong sign and pulls the ensemble toward chance. ")
     return text
 
 
