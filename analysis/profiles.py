@@ -26,7 +26,7 @@ from analysis.errors import UserInputError
 BENCHMARK, REAL = "benchmark", "real"  # what a profile studies: the embedded benchmark or FF++/Celeb-DF
 CPU, CUDA = "cpu", "cuda"
 PLATEAU, ONE_CYCLE = "plateau", "one_cycle"  # learning-rate schedules of a recipe
-RECIPE_PER_MODEL = ("lr", "time_budget_seconds", "epochs", "batch_size")  # recipe fields a model may set
+RECIPE_PER_MODEL = ("lr", "hang_guard_seconds", "epochs", "batch_size")  # recipe fields a model may set
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,9 @@ class Recipe:
     weight_decay: float
     patience: int  # epochs without a better validation AUC before stopping
     train_frames_per_video: int | None  # frames drawn per video and epoch (frame models); None: all
-    time_budget_seconds: float | None = None  # per model run; None: no budget
+    # a guard against a hung run, never a budget: far above the time the epochs take on the
+    # slowest machine; if it fires the run is recorded as incomplete (trainer.HANG_GUARD)
+    hang_guard_seconds: float | None = None
     schedule: str = "plateau"  # PLATEAU (ReduceLROnPlateau, the cards) or ONE_CYCLE over all epochs
 
 
@@ -101,7 +103,7 @@ class ModelSettings:
     max_frames: int | None = None  # at most this many frames per clip or sequence
     pretrained: bool | None = None  # False: random init (no weights needed)
     lr: float | None = None  # instead of the recipe's (a model card's own rate)
-    time_budget_seconds: float | None = None  # instead of the recipe's
+    hang_guard_seconds: float | None = None  # instead of the recipe's
     epochs: int | None = None  # instead of the recipe's
     batch_size: int | None = None  # instead of the recipe's
 
@@ -124,6 +126,10 @@ class Profile:
     train_models: tuple[str, ...] = ()  # the models a run trains; () = every registered model
     seeds: tuple[int, ...] = (0,)  # training seeds: one run per model and seed
     device: str = CPU  # CPU or CUDA; a CUDA profile on a machine without one stops
+    # torch threads of one training run; runs go side by side, one per this many cores.
+    # A fixed count makes the numbers the same on machines with other numbers of cores:
+    # float sums split over threads round differently (DESIGN rule 7). None: torch's default.
+    threads_per_run: int | None = 1
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -159,7 +165,7 @@ class Profile:
         return replace(variant, **changes)
 
     def recipe_for(self, model: str) -> Recipe:
-        """The recipe with ``model``'s own learning rate, time budget, epochs and batch size, if it has them."""
+        """The recipe with ``model``'s own learning rate, hang guard, epochs and batch size, if it has them."""
         settings = self.model_settings(model)
         changes = {k: getattr(settings, k) for k in RECIPE_PER_MODEL if getattr(settings, k) is not None}
         return replace(self.recipe, **changes)
@@ -248,12 +254,10 @@ PROFILES = {
         preprocessing=Preprocessing(frames_per_video=8, crop_size=64, clip_crop_size=64),
         # From random init: no head warm-up (a frozen random backbone offers nothing), one-cycle
         # AdamW, two of the eight frames of each video per epoch. Each model trains a fixed
-        # number of epochs, so the same seed gives the same run on any machine (DESIGN rule 7);
-        # the time budgets are guards at about twice the time those epochs take on an idle
-        # 2-core machine (benchmarks/train_throughput.py, 2026-11-23: ViT-Tiny ~9 s per epoch
-        # with validation, R3D-10 ~13 s; 2026-11-24: the frame CNNs at 64 px ~6 s, 22 epochs in
-        # 127-133 s), so they end a run only on a machine busy with other work, and the
-        # training chapter then says so. Patience 6:
+        # number of epochs, so the same seed gives the same run on any machine (DESIGN rule 7;
+        # no clock decides a result, rule 15): the hang guard of an hour per run is about ten
+        # times the slowest run's time on the slowest 2-core machine seen (R3D-10, about 400 s
+        # for its 8 epochs), and a run it stops is recorded as incomplete. Patience 6:
         # the validation AUC of 240 videos moves by a few hundredths from epoch to epoch
         # while it climbs, so a shorter patience stops runs that are still learning.
         # EfficientNet at 1e-3: at 3e-3 EfficientNet-B0's loss rose from 0.7 to 5 in the first
@@ -280,7 +284,7 @@ PROFILES = {
         # validation (data seed 1, 2026-11-24): resnet18 0.878 at its last epoch (113 s)
         # against 0.854 (128 s), r3d18 0.739 (136 s) against 0.728 (149 s).
         recipe=Recipe(warmup_epochs=0, epochs=15, batch_size=64, lr=3e-3, head_lr=3e-3, weight_decay=0.05,
-                      patience=6, train_frames_per_video=2, time_budget_seconds=300.0, schedule=ONE_CYCLE),
+                      patience=6, train_frames_per_video=2, hang_guard_seconds=3600.0, schedule=ONE_CYCLE),
         models=ModelSettings(variant="cpu"),
         per_model={
             "efficientnet_b4": ModelSettings(lr=1e-3),
@@ -305,6 +309,7 @@ PROFILES = {
         models=ModelSettings(variant="paper"),
         per_model={"vit_in21k": ModelSettings(lr=1e-6)},  # model card 002: AdamW at 1e-6
         device=CUDA,
+        threads_per_run=None,
     ),
     "tiny": Profile(
         name="tiny",
@@ -330,4 +335,5 @@ def profile_from_dict(data: dict) -> Profile:
         models=ModelSettings(**data["models"]),
         per_model={name: ModelSettings(**settings) for name, settings in data["per_model"].items()},
         train_models=tuple(data["train_models"]), seeds=tuple(data["seeds"]), device=data["device"],
+        threads_per_run=data.get("threads_per_run"),
     )

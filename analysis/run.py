@@ -27,23 +27,30 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
+from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
 
 import pandas as pd
+from tqdm import tqdm
 
 from analysis.errors import UserInputError
 from analysis.paths import run_dir
 from analysis.profiles import CUDA, Profile, resolve
+from analysis.training import speed_probe
 
 STAGES = ("data", "preprocess", "train", "scores")
 STAMP, BUILDING = "fingerprint.txt", "building.txt"
+STAGE_TIMES = "stage_times.json"  # wall-clock seconds of each stage when it last built, with the probe
+BUILT: list[Path] = []  # every folder build_if_stale built in this process (a stage's timing reads it)
 FACE_COUNTS = "face_counts.csv"  # MTCNN's per-video counts on the benchmark (benchmark chapter)
 LOG_FILE = "run.log"
+TRAIN_LOG = "train.log"  # a training run's own output, in its folder, when runs go side by side
 # MTCNN on small frames keeps one core busy per process: on a CPU the crop cache is filled
 # by one shard per core (shards together equal one unsharded run, tests/test_preprocess.py)
 MAX_PREPROCESS_PROCESSES = 4
@@ -79,6 +86,7 @@ def build_if_stale(out_dir: Path, expected: str, build: Callable[[], object], *,
     build()
     stamp.write_text(expected)
     building.unlink()
+    BUILT.append(out_dir)
     return True
 
 
@@ -239,10 +247,20 @@ def check_weights(profile: Profile, models: list[str], weights_dir: Path | None)
         )
 
 
+def training_processes(profile: Profile, nproc: int) -> int:
+    """How many training runs go at once: on a CPU one per core, each on
+    ``profile.threads_per_run`` threads (a fixed count, so the numbers do not depend on the
+    machine's cores); on CUDA one at a time, each on its ``nproc`` GPUs."""
+    if profile.device == CUDA or not profile.threads_per_run:
+        return 1
+    return max(1, (os.cpu_count() or 1) // profile.threads_per_run)
+
+
 def stage_train(profile: Profile, overrides: list[str], *, only_model: str | None = None,
                 weights_dir: Path | None = None, nproc: int = 1) -> list[Path]:
     """Train every model (or ``only_model``) with every training seed, each run in its own
-    process; skip runs whose fingerprint is unchanged."""
+    process, :func:`training_processes` at once; skip runs whose fingerprint is unchanged.
+    A run that fails does not stop the others: the stage fails after they finish."""
     from analysis import models as model_package
     from analysis.data import sources
     from analysis.training import crop_datasets, run_record, scoring, trainer
@@ -253,19 +271,55 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
     cache_stamp = cache_dir(profile) / STAMP
     if not cache_stamp.is_file():
         raise UserInputError(f"No finished crop cache in {cache_dir(profile)}: run the preprocess stage first.")
-    folders = []
+    run_profile = profile.as_dict()
+    run_profile.pop("seeds")  # which other seeds a study trains does not change this run
+    jobs = []
     for model in models:
         for seed in profile.seeds:
             out = run_record.run_folder(profile.name, model, seed)
-            settings = {"profile": profile.as_dict(), "model": model, "seed": seed,
+            settings = {"profile": run_profile, "model": model, "seed": seed,
                         "manifest": str(sources.study_manifest(profile)), "nproc": nproc,
                         "weights_dir": str(weights_dir) if weights_dir else None}
             command = train_command(profile, overrides, model, seed, out, weights_dir, nproc)
-            built = build_if_stale(out, fingerprint([cache_stamp, *code], settings), lambda: _stream(command),
-                                   outputs=(run_record.RECORD_FILE, run_record.SCORES_FILE))
-            print(f"train: {model} seed {seed} {'trained' if built else 'up to date'} in {out}", flush=True)
-            folders.append(out)
-    return folders
+            jobs.append((model, seed, out, fingerprint([cache_stamp, *code], settings), command))
+    workers = min(training_processes(profile, nproc), len(jobs))
+
+    def build(job) -> str:
+        model, seed, out, expected, command = job
+        log = out / TRAIN_LOG
+        built = build_if_stale(out, expected, lambda: _stream(command, log if workers > 1 else None),
+                               outputs=(run_record.RECORD_FILE, run_record.SCORES_FILE))
+        return f"train: {model} seed {seed} {'trained' if built else 'up to date'} in {out}"
+
+    if workers > 1:
+        print(f"train: {len(jobs)} runs, {workers} at a time with {profile.threads_per_run} thread(s) each; "
+              f"each run's progress goes to {TRAIN_LOG} in its folder", flush=True)
+    failures = []
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {pool.submit(build, job): job for job in _longest_first(jobs)}
+        for future in tqdm(as_completed(futures), total=len(jobs), desc="training runs", unit="run",
+                           disable=workers == 1):
+            try:
+                tqdm.write(future.result())
+            except UserInputError as err:
+                failures.append(str(err))
+                tqdm.write(f"train: {futures[future][0]} seed {futures[future][1]} FAILED")
+    if failures:
+        raise UserInputError(f"{len(failures)} of {len(jobs)} training runs failed; the others are kept. "
+                             + " ".join(failures))
+    return [job[2] for job in jobs]
+
+
+def _longest_first(jobs: list[tuple]) -> list[tuple]:
+    """Runs in the order that ends soonest on several processes: the longest first, by
+    the time the same run took last (a run never trained counts as longest)."""
+    from analysis.training.run_record import RECORD_FILE
+
+    def last_time(job) -> float:
+        record = job[2] / RECORD_FILE
+        return json.loads(record.read_text()).get("train_seconds", 0.0) if record.is_file() else float("inf")
+
+    return sorted(jobs, key=last_time, reverse=True)
 
 
 def stage_scores(profile: Profile) -> Path:
@@ -314,17 +368,47 @@ def run(profile_name: str, overrides: list[str] | None = None, *, only: str | No
     folder = run_dir(profile.name)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "profile.json").write_text(json.dumps(profile.as_dict(), indent=2))
+    steps = {
+        "data": lambda: stage_data(profile),
+        "preprocess": lambda: stage_preprocess(profile, weights_dir),
+        "train": lambda: stage_train(profile, overrides, only_model=model, weights_dir=weights_dir, nproc=nproc),
+        "scores": lambda: stage_scores(profile),
+    }
     with tee_output(folder / LOG_FILE):
         print(f"run: profile {profile.name}, overrides {overrides or 'none'}, stage {only or 'all'}", flush=True)
-        if stage in (None, "data"):
-            stage_data(profile)
-        if stage in (None, "preprocess"):
-            stage_preprocess(profile, weights_dir)
-        if stage in (None, "train"):
-            stage_train(profile, overrides, only_model=model, weights_dir=weights_dir, nproc=nproc)
-        if stage in (None, "scores"):
-            stage_scores(profile)
+        probe = speed_probe.measure()
+        speed_probe.write(folder, probe)
+        print("run: speed probe, training samples per second per process: "
+              + ", ".join(f"{name} {value:.1f}" for name, value in probe["samples_per_second"].items())
+              + f" ({probe['processes']} process(es) at once)", flush=True)
+        for name, step in steps.items():
+            if stage in (None, name):
+                timed_stage(folder, name, step, probe)
     return profile
+
+
+def timed_stage(folder: Path, name: str, step: Callable[[], object], probe: dict) -> None:
+    """Run one stage; if it built anything, record its wall-clock seconds beside the
+    probe of the same run in ``STAGE_TIMES`` (a stage that was up to date keeps the time of
+    the build that made it)."""
+    before, started = len(BUILT), time.perf_counter()
+    step()
+    seconds = time.perf_counter() - started
+    if len(BUILT) > before:
+        record_stage_time(folder, name, seconds, probe)
+
+
+def record_stage_time(folder: Path, name: str, seconds: float, probe: dict | None = None) -> None:
+    """Write a stage's wall-clock seconds into ``STAGE_TIMES`` with the speed probe
+    (default: the last one ``run`` measured) and its probe units."""
+    probe = probe or speed_probe.read(folder)
+    path = Path(folder) / STAGE_TIMES
+    times = json.loads(path.read_text()) if path.is_file() else {}
+    times[name] = {"seconds": round(seconds, 1),
+                   "probe units": round(speed_probe.probe_units(seconds, probe), 1) if probe else None,
+                   "probe": probe["samples_per_second"] if probe else None,
+                   "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    path.write_text(json.dumps(times, indent=2))
 
 
 class Tee:
@@ -361,12 +445,19 @@ def tee_output(path: Path) -> Iterator[None]:
             sys.stdout, sys.stderr = saved
 
 
-def _stream(command: list[str]) -> None:
-    """Run a stage's subprocess, copying its output (and progress bars) as it comes."""
+def _stream(command: list[str], log: Path | None = None) -> None:
+    """Run a stage's subprocess, copying its output (and progress bars) as it comes to the
+    terminal, or to ``log`` when runs go side by side."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    for chunk in iter(lambda: process.stdout.read1(4096), b""):
-        sys.stdout.write(chunk.decode("utf-8", errors="replace"))
-        sys.stdout.flush()
+    with open(log, "wb") if log else nullcontext() as sink:
+        for chunk in iter(lambda: process.stdout.read1(4096), b""):
+            if sink:
+                sink.write(chunk)
+                sink.flush()
+            else:
+                sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+                sys.stdout.flush()
     if process.wait() != 0:
+        where = f"in {log}" if log else "above and in the run log"
         raise UserInputError(f"Training failed (exit status {process.returncode}): {' '.join(command)}; "
-                             "its output is above and in the run log.")
+                             f"its output is {where}.")

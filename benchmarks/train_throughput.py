@@ -31,6 +31,7 @@ from analysis.models import create_model, get_spec
 from analysis.models.base import ANOMALY
 from analysis.profiles import Profile, get_profile
 from analysis.run import cache_dir as profile_cache_dir
+from analysis.training import speed_probe
 from analysis.training.crop_datasets import model_layout
 from analysis.training.trainer import TrainConfig, class_weights, one_class_loss, train, weighted_loss
 
@@ -72,8 +73,8 @@ def model_speed(name: str, profile: Profile, batch_size: int, channels_last: boo
 
 def trainer_speed(name: str, profile: Profile, manifest: Path, cache_dir: Path) -> float:
     """Samples per second of the trainer's second epoch (training part only)."""
-    recipe = replace(profile.recipe_for(name), warmup_epochs=0, epochs=2, patience=10**6, time_budget_seconds=None)
-    settings = replace(profile.model_settings(name), lr=None, time_budget_seconds=None, epochs=None, batch_size=None)
+    recipe = replace(profile.recipe_for(name), warmup_epochs=0, epochs=2, patience=10**6, hang_guard_seconds=None)
+    settings = replace(profile.model_settings(name), lr=None, hang_guard_seconds=None, epochs=None, batch_size=None)
     timed = replace(profile, recipe=recipe, per_model={name: settings}, device="cpu")
     with tempfile.TemporaryDirectory() as out:
         run = train(TrainConfig(model=name, profile=timed, manifest=str(manifest), cache_dir=str(cache_dir), out_dir=out))
@@ -93,6 +94,11 @@ def main() -> None:
     if not (cache_dir / "fingerprint.txt").is_file():
         raise SystemExit(f"No crop cache at {cache_dir}: build it first with `python -m analysis run --profile {args.profile}`.")
     manifest = study_manifest(profile)
+    if profile.threads_per_run:  # the trainer runs on the profile's threads; so does the model measured beside it
+        torch.set_num_threads(profile.threads_per_run)
+    probe = speed_probe.measure()
+    print(f"speed probe (samples/s per process, {probe['processes']} at once): {probe['samples_per_second']}; "
+          f"torch threads here: {torch.get_num_threads()}")
     print(f"{'model':16} {'arch':24} {'input':>7} {'batch':>5} {'order':>13} {'model/s':>8} "
           f"{'spread':>7} {'trainer/s':>9} {'share':>6}  load (1 min)")
     for name in args.models or profile.model_names():

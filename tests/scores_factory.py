@@ -18,7 +18,7 @@ METHODS = ("blend_swap", "relight", "jitter_swap", "lip_desync")
 # record fields the study never reads, filled so that the run-record contract accepts the runs
 PLACEHOLDER = {"config": {}, "versions": {}, "history": [], "frames": 1, "input_size": 0, "parameters": 0,
                "world_size": 1, "best_epoch": 0, "best_val_auc": 0.5, "train_items": 0, "train_seconds": 0.0,
-               "score_seconds": 0.0, "pretrained": False}
+               "score_seconds": 0.0, "pretrained": False, "complete": True}
 
 
 def videos(source_groups: int = 12, target_groups: int = 15) -> pd.DataFrame:

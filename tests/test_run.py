@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from analysis import run as runner
@@ -88,3 +90,67 @@ def test_crop_cache_follows_the_benchmark_videos_not_only_their_manifest():
     benchmark_inputs = {path.name for path in runner.cache_inputs(get_profile("cpu"))}
     assert benchmark_inputs == {"manifest.csv", runner.STAMP}  # the benchmark's fingerprint
     assert runner.STAMP not in {path.name for path in runner.cache_inputs(get_profile("paper"))}
+
+
+def test_training_runs_go_side_by_side_and_a_failed_run_keeps_the_others(tmp_path, monkeypatch):
+    """On a CPU, one run per core at the profile's fixed threads; a run that fails does not
+    stop the others, and the stage then fails naming it."""
+    import threading
+
+    from analysis.profiles import resolve
+    from analysis.training.run_record import RECORD_FILE, SCORES_FILE, run_folder
+
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path))
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
+    profile = resolve("tiny", ["train_models=[resnet18,r3d18,vit_b16]"])
+    stamp = runner.cache_dir(profile) / runner.STAMP
+    stamp.parent.mkdir(parents=True)
+    stamp.write_text("cache")
+    assert runner.training_processes(profile, 1) == 2
+    assert runner.training_processes(resolve("tiny", ["threads_per_run=2"]), 1) == 1
+    running, most = set(), []
+
+    def fake_stream(command, log=None):
+        model = command[command.index("--model") + 1]
+        out = Path(command[command.index("--out") + 1])
+        running.add(model)
+        most.append(len(running))
+        threading.Event().wait(0.2)
+        running.discard(model)
+        assert log == out / runner.TRAIN_LOG  # side by side: each run's output in its own log
+        if model == "r3d18":
+            raise runner.UserInputError(f"Training failed: {model}")
+        (out / RECORD_FILE).write_text("{}")
+        (out / SCORES_FILE).write_text("")
+
+    monkeypatch.setattr(runner, "_stream", fake_stream)
+    with pytest.raises(runner.UserInputError, match="1 of 3 training runs failed.*r3d18"):
+        runner.stage_train(profile, [])
+    assert max(most) == 2
+    for model, finished in (("resnet18", True), ("vit_b16", True), ("r3d18", False)):
+        assert (run_folder(profile.name, model, 0) / runner.STAMP).is_file() is finished
+
+
+def test_speed_probe_measures_both_models_and_converts_seconds_to_probe_units():
+    from analysis.training import speed_probe
+
+    probe = speed_probe.measure(seconds=0.2, processes=1)
+    assert set(probe["samples_per_second"]) == set(speed_probe.PROBE_MODELS)
+    assert all(v > 0 for v in probe["samples_per_second"].values())
+    frame_cnn = probe["samples_per_second"][speed_probe.PROBE_MODELS[0]]
+    assert speed_probe.probe_units(100.0, probe) == pytest.approx(100.0 * frame_cnn / speed_probe.UNIT_SAMPLES)
+    # a machine twice as slow takes twice the seconds at half the probe speed: the same units
+    slow = {**probe, "samples_per_second": {k: v / 2 for k, v in probe["samples_per_second"].items()}}
+    assert speed_probe.probe_units(200.0, slow) == pytest.approx(speed_probe.probe_units(100.0, probe))
+
+
+def test_a_stage_time_is_recorded_only_when_the_stage_built(tmp_path):
+    import json
+
+    probe = {"samples_per_second": {"resnet18": 100.0, "r3d18": 10.0}, "processes": 2}
+    runner.timed_stage(tmp_path, "data", lambda: None, probe)  # up to date: nothing built
+    assert not (tmp_path / runner.STAGE_TIMES).exists()
+    runner.timed_stage(tmp_path, "data", lambda: runner.build_if_stale(tmp_path / "out", "x", lambda: None), probe)
+    times = json.loads((tmp_path / runner.STAGE_TIMES).read_text())
+    assert set(times) == {"data"} and times["data"]["probe"] == probe["samples_per_second"]
+    assert times["data"]["probe units"] == pytest.approx(times["data"]["seconds"] * 0.1, abs=0.1)

@@ -383,3 +383,33 @@ def test_plain_summary_compares_the_soft_vote_with_its_average_and_best_member(t
     assert "Against the best single member, resnet18, the soft vote is " in text and f"{word} it across domains" in text
     unclear = gaps.assign(**{"clear best member": study.NO_CLEAR_BEST})
     assert study.plain_summary(primary, unclear).endswith("Validation names no single member as clearly best.")
+
+
+def _mark_incomplete(root, model: str, seed: int = 0) -> None:
+    import json
+
+    path = root / model / f"seed{seed}" / "record.json"
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "complete": False, "stop_reason": "hang_guard"}))
+
+
+def test_a_run_the_hang_guard_stopped_is_listed_and_not_read(tmp_path):
+    """DESIGN rule 15: a member cut short by the hang guard makes the primary endpoint
+    unreadable, the verdict says why, and the summary lists the run; a complete study
+    lists none."""
+    root = write_runs(tmp_path / "runs", 1.5)
+    complete = study.load_study("cpu", n_resamples=N, models_dir=root)
+    assert complete.incomplete == [] and study.incomplete_runs(complete).empty
+    assert study.primary_endpoint(complete).iloc[0]["read"] == study.INTERPRETABLE
+    _mark_incomplete(root, "r3d18")
+    cut = study.load_study("cpu", n_resamples=N, models_dir=root)
+    assert cut.incomplete == ["r3d18"]
+    assert study.incomplete_runs(cut).to_dict("records") == [{"model": "r3d18", "training seed": 0}]
+    primary = study.primary_endpoint(cut)
+    assert primary.iloc[0]["read"] == study.NOT_INTERPRETABLE
+    card = study.card_assumptions()
+    power_row = study.power_table(cut, card["claimed effect"], card["auc in"], card["auc cross"], N)
+    text = study.trust_verdict(cut, primary, power_row)
+    assert "r3d18" in text and "primary endpoint" in text and "gap change" not in text
+    tables = study.summary("cpu", n_resamples=N, models_dir=root, folder=tmp_path / "summary")
+    assert tables["incomplete_runs"]["model"].tolist() == ["r3d18"]

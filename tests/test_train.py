@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -161,10 +162,45 @@ def test_one_cycle_schedule_and_stop_reason_are_recorded(prepared, tmp_path):
     record = json.loads((run / "record.json").read_text())
     assert record["stop_reason"] == "max_epochs" and len(record["history"]) == 3
     assert record["history"][-1]["lr"] < 1e-3 / 100  # one-cycle anneals to a small fraction of the peak
-    hurried = replace(tiny, recipe=replace(recipe, time_budget_seconds=1e-3))
-    budget = trainer.train(replace(config(prepared, tmp_path / "budget"), profile=hurried))
-    record = json.loads((budget / "record.json").read_text())
-    assert record["stop_reason"] == "time_budget" and len(record["history"]) == 1
+    hung = replace(tiny, recipe=replace(recipe, hang_guard_seconds=1e-3))
+    guarded = trainer.train(replace(config(prepared, tmp_path / "guard"), profile=hung))
+    record = json.loads((guarded / "record.json").read_text())
+    assert record["stop_reason"] == trainer.HANG_GUARD and len(record["history"]) == 1
+    assert record["complete"] is False
+
+
+TIMINGS = ("fit_seconds", "seconds", "train_seconds", "train_seconds_this_session", "score_seconds")
+
+
+def _without_timings(record: dict) -> dict:
+    kept = {k: v for k, v in record.items() if k not in TIMINGS}
+    kept["history"] = [{k: v for k, v in h.items() if k not in TIMINGS} for h in record["history"]]
+    return kept
+
+
+def test_a_slower_machine_gives_the_same_run(prepared, tmp_path, monkeypatch):
+    """DESIGN rule 15: a machine three times slower (every batch waits, and the clock runs
+    three times as fast) trains the same epochs and writes the same record and scores."""
+    recipe = Recipe(0, 3, 8, 1e-3, 1e-3, 1e-4, patience=5, train_frames_per_video=None, schedule=ONE_CYCLE,
+                    hang_guard_seconds=600.0)
+    tiny = replace(get_profile("tiny"), recipe=recipe)
+    fast = trainer.train(replace(config(prepared, tmp_path / "fast"), profile=tiny))
+    start, real_clock, real_batch = trainer.clock(), trainer.clock, trainer.MemorySplit.training_batch
+
+    def slow_batch(self, *args, **kwargs):
+        time.sleep(0.02)
+        return real_batch(self, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "clock", lambda: start + 3 * (real_clock() - start))
+    monkeypatch.setattr(trainer.MemorySplit, "training_batch", slow_batch)
+    slow = trainer.train(replace(config(prepared, tmp_path / "slow"), profile=tiny))
+    fast_record, slow_record = (json.loads((run / "record.json").read_text()) for run in (fast, slow))
+    assert slow_record["train_seconds"] > fast_record["train_seconds"]  # the simulation did slow it down
+    assert slow_record["stop_reason"] == "max_epochs" and slow_record["complete"]
+    for record in (fast_record, slow_record):
+        record["config"].pop("out_dir")
+    assert _without_timings(slow_record) == _without_timings(fast_record)
+    pd.testing.assert_frame_equal(pd.read_csv(slow / "scores.csv"), pd.read_csv(fast / "scores.csv"))
 
 
 def test_two_processes_match_one(prepared, tmp_path):

@@ -77,29 +77,30 @@ def run_seeds(profile: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def stage_timings(profile: str) -> pd.DataFrame:
-    """Wall-clock seconds of each stage of the last build, from the artefacts' own records:
-    the benchmark's generation, the crop cache (its slowest shard), training and scoring
-    summed over runs, and the chapters."""
-    from analysis.preprocess.pipeline import load_record
+def speed_probe(profile: str) -> pd.DataFrame:
+    """The speed probe of the last ``run`` (training samples per second per process)."""
+    from analysis.training import speed_probe as probe
 
-    rows = []
-    benchmark = _benchmark_record(profile)
-    if benchmark:
-        rows.append({"stage": "data: generate the embedded benchmark", "seconds": benchmark["seconds"]})
-    cache = run_dir(profile) / "cache"
-    if any(cache.glob("preprocess*.json")):
-        record = load_record(cache)
-        rows.append({"stage": f"preprocess: {record['videos']} videos in {record['shard'][1]} process(es)",
-                     "seconds": record["seconds"]})
-    runs = read_runs(models_dir(profile)) if models_dir(profile).is_dir() else []
-    if runs:
-        rows.append({"stage": f"train: {len(runs)} runs", "seconds": sum(r.record["train_seconds"] for r in runs)})
-        rows.append({"stage": f"score: {len(runs)} runs", "seconds": sum(r.record["score_seconds"] for r in runs)})
-    chapters = chapter_timings(profile)
-    if len(chapters):
-        rows.append({"stage": f"execute {len(chapters)} chapters", "seconds": float(chapters["seconds"].sum())})
-    return pd.DataFrame(rows, columns=["stage", "seconds"])
+    measured = probe.read(run_dir(profile))
+    if measured is None:
+        return pd.DataFrame(columns=["model", "samples per second", "processes at once"])
+    return pd.DataFrame([{"model": name, "samples per second": value, "processes at once": measured["processes"]}
+                         for name, value in measured["samples_per_second"].items()])
+
+
+def stage_timings(profile: str) -> pd.DataFrame:
+    """Wall-clock seconds of each stage when it last built, the chapters included, as
+    ``run`` and ``book`` recorded them with the speed probe of the same run; each also in
+    probe units (thousands of frame-CNN training samples at the probe's speed), which a
+    faster or slower machine shares."""
+    from analysis.run import STAGE_TIMES
+
+    path = run_dir(profile) / STAGE_TIMES
+    times = json.loads(path.read_text()) if path.is_file() else {}
+    rows = [{"stage": name, "seconds": entry["seconds"],
+             "probe units": float("nan") if entry["probe units"] is None else entry["probe units"],
+             "finished": entry["finished"]} for name, entry in times.items()]
+    return pd.DataFrame(rows, columns=["stage", "seconds", "probe units", "finished"])
 
 
 def chapter_timings(profile: str) -> pd.DataFrame:

@@ -58,7 +58,7 @@ MIN_GROUPS = 30
 # the CSV files write_results puts under runs/<profile>/results/summary/ (the results page reads them)
 SUMMARY_DIR = "summary"
 RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
-                "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member")
+                "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs")
 
 
 def results_dir(profile: str) -> Path:
@@ -74,11 +74,15 @@ def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
 
 
 def load_scores(models_dir: Path) -> tuple[pd.DataFrame, dict[str, dict]]:
-    """Every run's scores in one long table, and one run record per model."""
+    """Every run's scores in one long table, and one run record per model; a model's
+    record lists under ``incomplete_seeds`` the training seeds whose run the hang guard
+    stopped before its fixed epochs."""
     runs = read_runs(models_dir)
     records = {}
     for run in runs:
-        records.setdefault(run.model, run.record)
+        records.setdefault(run.model, {**run.record, "incomplete_seeds": []})
+        if not run.record["complete"]:
+            records[run.model]["incomplete_seeds"].append(run.seed)
     return pd.concat([run.scores for run in runs], ignore_index=True), records
 
 
@@ -141,6 +145,13 @@ class Study:
 
     def learned(self, detector) -> bool:
         return interpretable(self.boot.auc(detector, "in"))
+
+    @property
+    def incomplete(self) -> list[str]:
+        """Models whose run of this training seed the hang guard stopped before its fixed
+        epochs (DESIGN rule 15): their scores are not the recipe's, so no comparison that
+        involves them is read."""
+        return [m for m in self.models if self.training_seed in self.records[m]["incomplete_seeds"]]
 
 
 def without_gap(study: Study, names: list[str]) -> list[str]:
@@ -425,7 +436,8 @@ def primary_endpoint(study: Study) -> pd.DataFrame:
     change = study.boot.gap_difference(name, reference)
     cross = study.boot.cross_difference(name, reference)
     _, samples, _ = study.boot.contrast(*GapBootstrap.gap_change_weights(name, reference))
-    readable = interpretable(ensemble_in) and interpretable(reference_in)
+    readable = interpretable(ensemble_in) and interpretable(reference_in) and not set(study.incomplete) & set(
+        study.members[name])
     if not readable:
         verdict = NOT_INTERPRETABLE
     elif change.high < 0:
@@ -618,6 +630,13 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame, 
         size += (f" With {int(pw['groups (in-domain)'])} in-domain and {int(pw['groups (cross-domain)'])} "
                  f"cross-domain identity groups (fewer than {MIN_GROUPS}), the 95 % intervals cover less often than "
                  "they claim: read them as lower bounds on the uncertainty.")
+    if study.incomplete:
+        stopped = (f"The hang guard stopped {', '.join(study.incomplete)} before the epochs the recipe fixes, so "
+                   "their scores are not the recipe's and no comparison that involves them is read here: ")
+        if set(study.incomplete) & set(study.members[study.primary]):
+            return stopped + ("that includes the primary endpoint. Rebuild on an idle machine "
+                              "(`make book`) to answer the study's questions. " + size)
+        size = stopped.rstrip(": ") + ". " + size
     if not learned:
         return ("No detector's in-domain interval excludes 0.5, so neither question is answered on this run: "
                 "there is no gap to shrink and no useful disagreement to measure. " + size)
@@ -985,6 +1004,13 @@ def headline_names(study: Study) -> list[str]:
     return list(dict.fromkeys([*study.models, *combiners, *zoo, *pair]))
 
 
+def incomplete_runs(study: Study) -> pd.DataFrame:
+    """Every run the hang guard stopped before its fixed epochs (DESIGN rule 15), by model
+    and training seed; empty when every run trained its epochs."""
+    rows = [{"model": m, "training seed": seed} for m in study.models for seed in study.records[m]["incomplete_seeds"]]
+    return pd.DataFrame(rows, columns=["model", "training seed"])
+
+
 def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
                   folder: Path | None = None) -> dict[str, pd.DataFrame]:
     """Compute the study's headline tables for every training seed and write them as
@@ -1017,6 +1043,7 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
         "seed_spread": seed_spread(studies, [first.primary, *first.five]),
         "primary_per_shift": primary_per_shift(first, manifest, n_resamples, seed),
         "five_vs_best_member": five_against_best_member(first),
+        "incomplete_runs": incomplete_runs(first),
     }
     out = Path(folder or results_dir(profile) / SUMMARY_DIR)
     for name, table in tables.items():
@@ -1032,7 +1059,7 @@ def summary(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_
 
     models_dir = models_dir or profile_models_dir(profile)
     out = Path(folder or results_dir(profile) / SUMMARY_DIR)
-    inputs = [Path(__file__), *sorted(Path(models_dir).rglob("scores.csv"))]
+    inputs = [Path(__file__), *sorted(Path(models_dir).rglob("scores.csv")), *sorted(Path(models_dir).rglob("record.json"))]
     expected = fingerprint(inputs, {"models_dir": str(models_dir), "n_resamples": n_resamples, "seed": seed})
     build_if_stale(out, expected, lambda: write_results(profile, n_resamples, seed, models_dir, out),
                    outputs=tuple(f"{name}.csv" for name in RESULT_FILES))

@@ -20,12 +20,12 @@ from analysis.errors import UserInputError
 from analysis.evaluation.scores_table import read_scores
 from analysis.paths import PROJECT_ROOT, run_dir
 
-RUN_FORMAT = 3  # version of the run folder layout; readers refuse runs of another format
+RUN_FORMAT = 4  # version of the run folder layout; readers refuse runs of another format
 RECORD_FILE, SCORES_FILE, BEST_CHECKPOINT = "record.json", "scores.csv", "best.pt"
 REQUIRED_FIELDS = (
     "run_format", "config", "profile", "model", "arch", "view", "input_kind", "input_size", "frames",
     "pretrained", "card", "schedule", "recipe", "seed", "device", "world_size", "git_commit", "versions",
-    "parameters", "history", "best_epoch", "best_val_auc", "stop_reason", "stop", "train_items", "train_seconds",
+    "parameters", "history", "best_epoch", "best_val_auc", "stop_reason", "stop", "complete", "train_items", "train_seconds",
     "score_seconds",
 )
 
