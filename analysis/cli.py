@@ -7,6 +7,7 @@ paragraph with exit status 2; a failed chapter exits with status 1.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -57,6 +58,19 @@ def _cmd_book(args: argparse.Namespace) -> int:
 def _cmd_results(args: argparse.Namespace) -> int:
     from analysis.evaluation.study import SUMMARY_DIR, results_dir, write_results
 
+    if args.store_seeds:
+        from analysis.evaluation import seed_runs
+        from analysis.evaluation.study import load_seeds
+        from analysis.paths import run_dir
+        from analysis.training.run_record import git
+
+        studies = load_seeds(args.profile, n_resamples=args.n_resamples, seed=args.seed)
+        first = next(iter(studies.values()))
+        data_seed = json.loads((run_dir(args.profile) / "profile.json").read_text())["data"]["seed"]
+        path = seed_runs.store(args.profile, seed_runs.seed_values(studies, [first.primary, *first.models]),
+                               data_seed, git("rev-parse", "HEAD") or "unknown")
+        print(f"stored the values of {len(studies)} training seeds: {path} and its .csv")
+        return 0
     tables = write_results(args.profile, n_resamples=args.n_resamples, seed=args.seed)
     print(tables["verdict"]["verdict"].item())
     print(f"wrote {len(tables)} tables to {results_dir(args.profile) / SUMMARY_DIR}")
@@ -138,8 +152,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    import json
-
     from analysis.detector import Detector, prediction_table
 
     if args.json == "-" and args.csv == "-":
@@ -275,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--profile", default="cpu")
     res.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples")
     res.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    res.add_argument("--store-seeds", action="store_true",
+                     help="store the per-seed values of a several-seed run in book/stored/ (read by one-seed builds)")
     res.set_defaults(func=_cmd_results)
 
     book = commands.add_parser("book", help="execute the chapters and build the HTML book")

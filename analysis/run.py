@@ -312,14 +312,18 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
 
 def _longest_first(jobs: list[tuple]) -> list[tuple]:
     """Runs in the order that ends soonest on several processes: the longest first, by
-    the time the same run took last (a run never trained counts as longest)."""
+    the time a run of the same model took last (any seed); a model never trained goes by
+    its kind (clip and sequence models read 8 frames an item: the long ones) ahead of the rest."""
+    from analysis.models import get_spec
     from analysis.training.run_record import RECORD_FILE
 
-    def last_time(job) -> float:
-        record = job[2] / RECORD_FILE
-        return json.loads(record.read_text()).get("train_seconds", 0.0) if record.is_file() else float("inf")
+    def expected(job) -> tuple[bool, float]:
+        records = sorted(job[2].parent.glob(f"seed*/{RECORD_FILE}"))
+        if records:
+            return False, json.loads(records[0].read_text()).get("train_seconds", 0.0)
+        return True, float(get_spec(job[0]).input_kind != "frame")
 
-    return sorted(jobs, key=last_time, reverse=True)
+    return sorted(jobs, key=expected, reverse=True)
 
 
 def stage_scores(profile: Profile) -> Path:

@@ -413,3 +413,25 @@ def test_a_run_the_hang_guard_stopped_is_listed_and_not_read(tmp_path):
     assert "r3d18" in text and "primary endpoint" in text and "gap change" not in text
     tables = study.summary("cpu", n_resamples=N, models_dir=root, folder=tmp_path / "summary")
     assert tables["incomplete_runs"]["model"].tolist() == ["r3d18"]
+
+
+def test_a_stored_seed_run_is_read_by_a_one_seed_build_and_named_in_the_verdict(tmp_path, monkeypatch):
+    """DESIGN rule 16: a one-seed build reads the stored spread of a several-seed run and
+    its verdict says how much a retrained detector moves."""
+    from analysis.evaluation import seed_runs
+
+    several = study.load_seeds("cpu", n_resamples=100, models_dir=write_runs(tmp_path / "three", 1.5, seeds=(0, 1, 2)))
+    values = seed_runs.seed_values(several, [next(iter(several.values())).primary, "resnet18", "r3d18"])
+    meta = seed_runs.store("cpu", values, data_seed=1, commit="abc", folder=tmp_path / "stored")
+    read_values, read_meta = seed_runs.read("cpu", tmp_path / "stored")
+    pd.testing.assert_frame_equal(read_values, values)
+    assert read_meta["training seeds"] == [0, 1, 2] and 'seeds=[0,1,2]' in read_meta["commands"][0]
+    spread = seed_runs.spread(read_values).set_index("quantity")
+    gaps = [study.primary_endpoint(s).iloc[0]["gap change"] for s in several.values()]
+    assert spread.loc[seed_runs.PRIMARY_GAP, "range"] == pytest.approx(max(gaps) - min(gaps))
+    text = study.retrain_text(spread.reset_index(), "a stored run")
+    assert f"{min(gaps):+.3f} to {max(gaps):+.3f}" in text and "a stored run" in text
+    assert study.retrain_text(None, "x") == ""
+    with pytest.raises(ValueError, match="at least two training seeds"):
+        seed_runs.store("cpu", values[values["seed"] == 0], 1, "abc", tmp_path / "one")
+    assert meta.is_file()

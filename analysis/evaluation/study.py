@@ -39,7 +39,7 @@ from scipy.stats import rankdata, spearmanr
 
 from analysis.benchmark.shifts import subset_of
 from analysis.benchmark.sizing import PLANNING
-from analysis.evaluation import diversity, ensembles, metrics, power
+from analysis.evaluation import diversity, ensembles, metrics, power, seed_runs
 from analysis.evaluation.bootstrap import LEVEL, N_RESAMPLES, GapBootstrap, Interval, SetBootstrap, mean_of
 from analysis.evaluation.calibration import expected_calibration_error, reliability_table
 from analysis.evaluation.published import CARD_000, published_table, published_value
@@ -609,7 +609,24 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
                    f"{row['cross-domain AUC']:.3f}).")
 
 
-def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame, n_seeds: int = 1) -> str:
+def retrain_text(spread: pd.DataFrame | None, source: str) -> str:
+    """How much a retrained detector moves, from a seed spread (:func:`seed_spread`) of
+    ``source`` (this build, or a stored run); empty without one."""
+    if spread is None or spread.empty or spread["seeds"].max() < 2:
+        return ""
+    table = spread.set_index("quantity")
+    aucs = table[table.index.str.startswith("in-domain AUC: ") & ~table.index.str.contains(r"\(")]
+    widest = aucs["range"].idxmax()
+    gap = table.loc[seed_runs.PRIMARY_GAP]
+    signs = "all above zero" if gap["min"] > 0 else "all below zero" if gap["max"] < 0 else "of both signs"
+    return (f"Across {int(gap['seeds'])} training seeds ({source}), the primary endpoint's gap change ranges from "
+            f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.3f}; {signs}), and a retrained detector's "
+            f"in-domain AUC moves by up to {aucs.loc[widest, 'range']:.3f} "
+            f"({widest.removeprefix('in-domain AUC: ')}). ")
+
+
+def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame, n_seeds: int = 1,
+                  retrain: str = "") -> str:
     """One paragraph computed from the numbers: did the detectors learn, can the primary
     endpoint be read, was the run what the design assumed, could these test sets see an
     effect of the claimed size, and how many trainings (``n_seeds``) stand behind it?"""
@@ -623,8 +640,10 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame, 
     size += ("." if pw["scaled effect"] > 0 else f"; a true change of -{claimed:.3f}, the card's, would be found with "
              f"probability {'>0.99' if chance > 0.99 else f'{chance:.2f}'}.")
     if n_seeds == 1:
-        size += (" Every detector was trained once: the intervals hold the trained models fixed, so they leave out "
-                 "how much another training seed would move these numbers.")
+        size += (" Every detector of this build was trained once: the intervals hold the trained models fixed, so "
+                 "they leave out how much another training seed would move these numbers.")
+    if retrain:
+        size += " " + retrain.rstrip()
     few = min(pw["groups (in-domain)"], pw["groups (cross-domain)"])
     if few < MIN_GROUPS:
         size += (f" With {int(pw['groups (in-domain)'])} in-domain and {int(pw['groups (cross-domain)'])} "
@@ -882,20 +901,9 @@ def rank_correlation(x: pd.Series, y: pd.Series) -> float | None:
 
 
 def seed_spread(studies: dict, names: list[str]) -> pd.DataFrame:
-    """Across training seeds: mean, SD, min and max of each headline number, to read
+    """Across training seeds: mean, SD, min, max and range of each headline number, to read
     beside the bootstrap intervals (which hold the trained models fixed)."""
-    rows = []
-    for seed, study in studies.items():
-        table = gap_table(study, names).set_index("name")
-        primary = primary_endpoint(study).iloc[0]
-        for name in names:
-            for column in ("in-domain AUC", "cross-domain AUC", "gap"):
-                rows.append({"seed": seed, "quantity": f"{column}: {study.label(name)}", "value": table.loc[name, column]})
-        rows.append({"seed": seed, "quantity": "primary: gap change vs mean member", "value": primary["gap change"]})
-        rows.append({"seed": seed, "quantity": "primary: cross-domain AUC change", "value": primary["cross-domain AUC change"]})
-    long = pd.DataFrame(rows)
-    return long.groupby("quantity", sort=False)["value"].agg(
-        seeds="count", mean="mean", sd="std", min="min", max="max").reset_index()
+    return seed_runs.spread(seed_runs.seed_values(studies, names))
 
 
 def ci_text(row: pd.Series, column: str, digits: int = 3) -> str:
@@ -1035,12 +1043,20 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
         for group_name, group in (("card 000's five", first.five), ("all models", first.models)):
             pairs, agreement = diversity_tables(first, group, domain, seed=seed)
             agreement_rows.append({"models": group_name, "set": pairs["set"].iloc[0], **agreement})
+    spread = seed_spread(studies, [first.primary, *first.models])
+    stored = seed_runs.read(profile) if len(studies) == 1 and own else None
+    if stored is not None:
+        values, meta = stored
+        spread = seed_runs.spread(values)
+        retrain = retrain_text(spread, f"a stored run of {meta['date']}, data seed {meta['data seed']}")
+    else:
+        retrain = retrain_text(spread, "this build")
     tables = {
         "primary_endpoint": primary, "power": power_row, "gap": gap_table(first, headline_names(first)),
         "secondary_families": families, "family_counts": family_counts(families),
         "agreement": pd.DataFrame(agreement_rows),
-        "verdict": pd.DataFrame([{"verdict": trust_verdict(first, primary, power_row, len(studies))}]),
-        "seed_spread": seed_spread(studies, [first.primary, *first.five]),
+        "verdict": pd.DataFrame([{"verdict": trust_verdict(first, primary, power_row, len(studies), retrain)}]),
+        "seed_spread": spread,
         "primary_per_shift": primary_per_shift(first, manifest, n_resamples, seed),
         "five_vs_best_member": five_against_best_member(first),
         "incomplete_runs": incomplete_runs(first),
@@ -1059,7 +1075,8 @@ def summary(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_
 
     models_dir = models_dir or profile_models_dir(profile)
     out = Path(folder or results_dir(profile) / SUMMARY_DIR)
-    inputs = [Path(__file__), *sorted(Path(models_dir).rglob("scores.csv")), *sorted(Path(models_dir).rglob("record.json"))]
+    inputs = [Path(__file__), *sorted(Path(models_dir).rglob("scores.csv")), *sorted(Path(models_dir).rglob("record.json")),
+              seed_runs.STORED_DIR / f"{profile}_seeds.csv"]
     expected = fingerprint(inputs, {"models_dir": str(models_dir), "n_resamples": n_resamples, "seed": seed})
     build_if_stale(out, expected, lambda: write_results(profile, n_resamples, seed, models_dir, out),
                    outputs=tuple(f"{name}.csv" for name in RESULT_FILES))

@@ -1,0 +1,82 @@
+"""How much the headline numbers move with the training seed.
+
+The bootstrap intervals hold the trained detectors fixed; another training seed moves
+them too (DESIGN rule 16). A build with several seeds measures that itself. The default
+build trains one seed, so a three-seed run of the same profile, data seed and code is
+stored with the book (``book/stored/<profile>_seeds.csv`` and its ``.json``: the commands
+that made it, its date and commit) and read beside every one-seed build.
+
+    python -m analysis run --profile cpu -o "seeds=[0,1,2]"
+    python -m analysis results --profile cpu --store-seeds
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.paths import BOOK_DIR
+
+STORED_DIR = BOOK_DIR / "stored"
+PRIMARY_GAP, PRIMARY_CROSS = "primary: gap change vs mean member", "primary: cross-domain AUC change"
+MEMBERS_GAP = "members' mean gap"
+COLUMNS = ("in-domain AUC", "cross-domain AUC", "gap")
+
+
+def quantity(column: str, name: str) -> str:
+    return f"{column}: {name}"
+
+
+def seed_values(studies: dict, names: list[str]) -> pd.DataFrame:
+    """One row per training seed and headline number: each of ``names``' in-domain AUC,
+    cross-domain AUC and gap, the primary endpoint's two changes and the members' mean gap."""
+    from analysis.evaluation.study import gap_table, primary_endpoint
+
+    rows = []
+    for seed, study in studies.items():
+        table = gap_table(study, names).set_index("name")
+        for name in names:
+            for column in COLUMNS:
+                rows.append({"seed": seed, "quantity": quantity(column, study.label(name)),
+                             "value": table.loc[name, column]})
+        primary = primary_endpoint(study).iloc[0]
+        rows += [{"seed": seed, "quantity": PRIMARY_GAP, "value": primary["gap change"]},
+                 {"seed": seed, "quantity": PRIMARY_CROSS, "value": primary["cross-domain AUC change"]},
+                 {"seed": seed, "quantity": MEMBERS_GAP, "value": primary["reference gap"]}]
+    return pd.DataFrame(rows, columns=["seed", "quantity", "value"])
+
+
+def spread(values: pd.DataFrame) -> pd.DataFrame:
+    """Mean, SD, min, max and range of each quantity across seeds, in first-seen order."""
+    table = values.groupby("quantity", sort=False)["value"].agg(seeds="count", mean="mean", sd="std", min="min",
+                                                                max="max").reset_index()
+    return table.assign(range=table["max"] - table["min"])
+
+
+def store(profile: str, values: pd.DataFrame, data_seed: int, commit: str, folder: Path = STORED_DIR) -> Path:
+    """Write a several-seed run's per-seed values and how they were made."""
+    seeds = sorted(values["seed"].unique().tolist())
+    if len(seeds) < 2:
+        raise ValueError(f"a stored seed spread needs at least two training seeds, got {seeds}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    values.to_csv(folder / f"{profile}_seeds.csv", index=False)
+    meta = {"profile": profile, "training seeds": seeds, "data seed": data_seed, "commit": commit,
+            "date": datetime.now(timezone.utc).date().isoformat(),
+            "commands": [f'python -m analysis run --profile {profile} -o "seeds=[{",".join(map(str, seeds))}]"',
+                         f"python -m analysis results --profile {profile} --store-seeds"]}
+    path = folder / f"{profile}_seeds.json"
+    path.write_text(json.dumps(meta, indent=2))
+    return path
+
+
+def read(profile: str, folder: Path = STORED_DIR) -> tuple[pd.DataFrame, dict] | None:
+    """The stored per-seed values of ``profile`` and their provenance, if any."""
+    path = Path(folder) / f"{profile}_seeds.csv"
+    if not path.is_file():
+        return None
+    meta = json.loads(path.with_suffix(".json").read_text())
+    return pd.read_csv(path), meta
