@@ -11,6 +11,7 @@ Stages (:data:`STAGES`), each owned by one subpackage (ARCHITECTURE.md):
                 process (under ``torchrun`` with ``--nproc`` > 1): checkpoints, run
                 record and the run's scores table
     scores      every run's scores in one validated table, ``runs/<profile>/scores.csv``
+    results     the study's headline tables, ``runs/<profile>/results/summary/``
 
 Every stage goes through :func:`build_if_stale`, the one fingerprint-and-skip helper: an
 output folder whose fingerprint (code, inputs and settings) is unchanged is kept, a stale
@@ -44,7 +45,7 @@ from analysis.paths import run_dir
 from analysis.profiles import CUDA, Profile, resolve
 from analysis.training import speed_probe
 
-STAGES = ("data", "preprocess", "train", "scores")
+STAGES = ("data", "preprocess", "train", "scores", "results")
 STAMP, BUILDING = "fingerprint.txt", "building.txt"
 STAGE_TIMES = "stage_times.json"  # wall-clock seconds of each stage when it last built, with the probe
 BUILT: list[Path] = []  # every folder build_if_stale built in this process (a stage's timing reads it)
@@ -340,6 +341,16 @@ def stage_scores(profile: Profile) -> Path:
     return path
 
 
+def stage_results(profile: Profile) -> Path:
+    """The study's headline tables (``runs/<profile>/results/summary``), computed once
+    from the scores and run records and kept while neither they nor the code change."""
+    from analysis.evaluation import study
+
+    tables = study.summary(profile.name)
+    print(f"results: {len(tables)} tables in {study.results_dir(profile.name) / study.SUMMARY_DIR}", flush=True)
+    return study.results_dir(profile.name) / study.SUMMARY_DIR
+
+
 # --- driver ---------------------------------------------------------------------------
 
 def parse_only(text: str | None) -> tuple[str | None, str | None]:
@@ -377,6 +388,7 @@ def run(profile_name: str, overrides: list[str] | None = None, *, only: str | No
         "preprocess": lambda: stage_preprocess(profile, weights_dir),
         "train": lambda: stage_train(profile, overrides, only_model=model, weights_dir=weights_dir, nproc=nproc),
         "scores": lambda: stage_scores(profile),
+        "results": lambda: stage_results(profile),
     }
     with tee_output(folder / LOG_FILE):
         print(f"run: profile {profile.name}, overrides {overrides or 'none'}, stage {only or 'all'}", flush=True)

@@ -435,3 +435,21 @@ def test_a_stored_seed_run_is_read_by_a_one_seed_build_and_named_in_the_verdict(
     with pytest.raises(ValueError, match="at least two training seeds"):
         seed_runs.store("cpu", values[values["seed"] == 0], 1, "abc", tmp_path / "one")
     assert meta.is_file()
+
+
+def test_summary_follows_every_module_it_runs(tmp_path, monkeypatch):
+    """The results stage is rebuilt when a statistics module changes, not only study.py."""
+    names = {p.name for p in study.results_code()}
+    assert {"bootstrap.py", "ensembles.py", "power.py", "calibration.py", "study.py", "sizing.py"} <= names
+    runs = write_runs(tmp_path / "models", 1.5)
+    module = tmp_path / "bootstrap.py"
+    module.write_text("# one version")
+    monkeypatch.setattr(study, "results_code", lambda: [module])
+    folder = tmp_path / "summary"
+    study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
+    stamp = (folder / "verdict.csv").stat().st_mtime_ns
+    study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
+    assert (folder / "verdict.csv").stat().st_mtime_ns == stamp
+    module.write_text("# another version")
+    study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
+    assert (folder / "verdict.csv").stat().st_mtime_ns != stamp

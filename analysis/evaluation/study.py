@@ -58,7 +58,7 @@ MIN_GROUPS = 30
 # the CSV files write_results puts under runs/<profile>/results/summary/ (the results page reads them)
 SUMMARY_DIR = "summary"
 RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
-                "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs")
+                "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs", "seed_source")
 
 
 def results_dir(profile: str) -> Path:
@@ -1019,6 +1019,39 @@ def incomplete_runs(study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "training seed"])
 
 
+def incomplete_warning(runs: pd.DataFrame) -> str:
+    """The results page's warning (HTML) about runs the hang guard stopped (:func:`incomplete_runs`)."""
+    listed = ", ".join(f"{m} (training seed {s})" for m, s in zip(runs["model"], runs["training seed"]))
+    return ('<div class="admonition warning"><p class="admonition-title">Incomplete runs</p>'
+            f"<p>The hang guard stopped {listed} before the epochs the recipe fixes. Their scores are not the "
+            "recipe's: the verdict below reads no comparison that involves them.</p></div>")
+
+
+def seed_sentence(spread: pd.DataFrame, source: pd.DataFrame) -> str:
+    """Where the seed spread on the results page comes from: this build's seeds, a stored
+    several-seed run (``source``: the ``seed_source`` table), or nowhere."""
+    n_seeds, where = int(spread["seeds"].max()), source.iloc[0]
+    if n_seeds > 1 and where["source"] == "stored run":
+        return (f"This build trained one seed per detector. The table is from a stored run of the same profile "
+                f"with {n_seeds} training seeds (data seed {int(where['data seed'])}, {where['date']}, commit "
+                f"{where['commit']}; commands: {where['commands']}): how far each headline number moves when the "
+                "detectors are retrained. The bootstrap intervals above hold the trained detectors fixed, so read both.")
+    if n_seeds > 1:
+        return (f"Across the {n_seeds} training seeds of this build, the headline numbers spread as in the table; "
+                "the bootstrap intervals hold the trained detectors fixed, so read both.")
+    return ("This build trained one seed per detector, so how much the numbers move with the training seed was not "
+            "assessed: the intervals above hold the trained detectors fixed. Build with "
+            'make book RUN_ARGS="-o seeds=[0,1,2]" to measure it.')
+
+
+def _data_seed(profile: str) -> int | None:
+    """The data seed the profile's runs were built with (its resolved ``profile.json``)."""
+    import json
+
+    path = run_dir(profile) / "profile.json"
+    return json.loads(path.read_text())["data"]["seed"] if path.is_file() else None
+
+
 def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
                   folder: Path | None = None) -> dict[str, pd.DataFrame]:
     """Compute the study's headline tables for every training seed and write them as
@@ -1045,12 +1078,17 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
             agreement_rows.append({"models": group_name, "set": pairs["set"].iloc[0], **agreement})
     spread = seed_spread(studies, [first.primary, *first.models])
     stored = seed_runs.read(profile) if len(studies) == 1 and own else None
+    if stored is not None and stored[1]["data seed"] != _data_seed(profile):
+        stored = None  # another draw of the benchmark: its seeds' spread is not this build's
     if stored is not None:
         values, meta = stored
         spread = seed_runs.spread(values)
         retrain = retrain_text(spread, f"a stored run of {meta['date']}, data seed {meta['data seed']}")
+        source = {"source": "stored run", "date": meta["date"], "commit": meta["commit"][:12],
+                  "data seed": meta["data seed"], "commands": "; ".join(meta["commands"])}
     else:
         retrain = retrain_text(spread, "this build")
+        source = {"source": "this build", "date": "", "commit": "", "data seed": None, "commands": ""}
     tables = {
         "primary_endpoint": primary, "power": power_row, "gap": gap_table(first, headline_names(first)),
         "secondary_families": families, "family_counts": family_counts(families),
@@ -1060,6 +1098,7 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
         "primary_per_shift": primary_per_shift(first, manifest, n_resamples, seed),
         "five_vs_best_member": five_against_best_member(first),
         "incomplete_runs": incomplete_runs(first),
+        "seed_source": pd.DataFrame([source]),
     }
     out = Path(folder or results_dir(profile) / SUMMARY_DIR)
     for name, table in tables.items():
@@ -1067,16 +1106,25 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
     return tables
 
 
+def results_code() -> list[Path]:
+    """Every module the summary runs: the statistics and the study (this package), the
+    planning constants and the benchmark's kinds of shift it reads."""
+    from analysis.benchmark import shifts, sizing
+
+    return [*sorted(Path(__file__).parent.glob("*.py")), Path(shifts.__file__), Path(sizing.__file__)]
+
+
 def summary(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
             folder: Path | None = None) -> dict[str, pd.DataFrame]:
-    """The tables :func:`write_results` wrote, by name; recomputed first when any scores
-    table or setting changed since (or they were never written)."""
+    """The tables :func:`write_results` wrote, by name; recomputed first when any module
+    it runs (:func:`results_code`), scores table, run record, stored seed run or setting
+    changed since (or they were never written). The ``results`` stage of ``run`` calls it."""
     from analysis.run import build_if_stale, fingerprint
 
     models_dir = models_dir or profile_models_dir(profile)
     out = Path(folder or results_dir(profile) / SUMMARY_DIR)
-    inputs = [Path(__file__), *sorted(Path(models_dir).rglob("scores.csv")), *sorted(Path(models_dir).rglob("record.json")),
-              seed_runs.STORED_DIR / f"{profile}_seeds.csv"]
+    inputs = [*results_code(), *sorted(Path(models_dir).rglob("scores.csv")), *sorted(Path(models_dir).rglob("record.json")),
+              seed_runs.STORED_DIR / f"{profile}_seeds.csv", run_dir(profile) / "profile.json"]
     expected = fingerprint(inputs, {"models_dir": str(models_dir), "n_resamples": n_resamples, "seed": seed})
     build_if_stale(out, expected, lambda: write_results(profile, n_resamples, seed, models_dir, out),
                    outputs=tuple(f"{name}.csv" for name in RESULT_FILES))
