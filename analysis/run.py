@@ -55,6 +55,7 @@ TRAIN_LOG = "train.log"  # a training run's own output, in its folder, when runs
 # MTCNN on small frames keeps one core busy per process: on a CPU the crop cache is filled
 # by one shard per core (shards together equal one unsharded run, tests/test_preprocess.py)
 MAX_PREPROCESS_PROCESSES = 4
+MAX_PROBE_PROCESSES = 4  # the speed probe runs as many processes as training does, up to this many
 
 
 def fingerprint(files: Iterable[Path], settings: dict) -> str:
@@ -392,7 +393,7 @@ def run(profile_name: str, overrides: list[str] | None = None, *, only: str | No
     }
     with tee_output(folder / LOG_FILE):
         print(f"run: profile {profile.name}, overrides {overrides or 'none'}, stage {only or 'all'}", flush=True)
-        probe = speed_probe.measure()
+        probe = speed_probe.measure(processes=min(training_processes(profile, nproc), MAX_PROBE_PROCESSES))
         speed_probe.write(folder, probe)
         print("run: speed probe, training samples per second per process: "
               + ", ".join(f"{name} {value:.1f}" for name, value in probe["samples_per_second"].items())

@@ -40,8 +40,9 @@ def build(root: Path) -> dict[str, pd.DataFrame]:
     book_build.EXECUTED_DIR = root / "notebooks"
     for chapter in ANALYSIS_CHAPTERS:
         book_build.execute_chapter(chapter, {"profile": PROFILE, "n_resamples": N_RESAMPLES})
-    for path in sorted((root / "runs" / PROFILE / "results").glob("*.csv")):
-        tables[f"results_{path.name}"] = pd.read_csv(path)
+    results = root / "runs" / PROFILE / "results"
+    for path in sorted(results.rglob("*.csv")):  # the chapters' tables and the results stage's summary
+        tables["results_" + "_".join(path.relative_to(results).parts)] = pd.read_csv(path)
     return tables
 
 

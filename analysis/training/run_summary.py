@@ -27,7 +27,7 @@ def recipe_table(record: dict) -> pd.DataFrame:
         "best epoch (validation AUC)": f"{record['best_epoch']} ({record['best_val_auc']:.3f})",
         "parameters (M)": round(record["parameters"] / 1e6, 1),
         "training time (s)": record["train_seconds"],
-        "device": record["device"],
+        "device": record["device"] + (f", {record['threads']} torch thread(s)" if record.get("threads") else ""),
         "seed": record["seed"],
     }
     return pd.Series(rows, name=record["model"]).to_frame()
