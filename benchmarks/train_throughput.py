@@ -20,55 +20,19 @@ import argparse
 import json
 import os
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from analysis.data.sources import study_manifest
-from analysis.models import create_model, get_spec
-from analysis.models.base import ANOMALY
 from analysis.profiles import Profile, get_profile
 from analysis.run import cache_dir as profile_cache_dir
 from analysis.training import speed_probe
-from analysis.training.crop_datasets import model_layout
-from analysis.training.trainer import TrainConfig, class_weights, one_class_loss, train, weighted_loss
+from analysis.training.speed_probe import model_speed
+from analysis.training.trainer import TrainConfig, train
 
 TARGET_SHARE = 0.9  # the trainer's speed as a share of the model's that the issue asks for
-
-
-def model_speed(name: str, profile: Profile, batch_size: int, channels_last: bool, seconds: float) -> float:
-    """Samples per second of forward + backward + AdamW on one in-memory batch."""
-    spec = get_spec(name)
-    variant = profile.variant(name)
-    torch.manual_seed(0)
-    model = create_model(name, profile)
-    if channels_last:  # 3-D convolutions have their own channels-last order
-        clip = spec.input_kind in ("clip", "flow_clip")
-        model = model.to(memory_format=torch.channels_last_3d if clip else torch.channels_last)
-    frames = 1 if spec.input_kind == "frame" else variant.frames
-    batch = torch.randn(batch_size, frames, 3, variant.input_size, variant.input_size)
-    inputs = model_layout(batch, spec, channels_last)
-    labels = torch.arange(batch_size) % 2
-    weights = class_weights(labels.numpy())
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    model.train()
-    model.pre_fit([inputs])
-
-    def step() -> None:
-        outputs = model(inputs).float()
-        loss = one_class_loss(outputs, 1)[0] if model.loss_kind == ANOMALY else weighted_loss(outputs, labels, weights, 1)[0]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    step()  # first step allocates
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        step()
-        done += 1
-    return done * batch_size / (time.perf_counter() - start)
 
 
 def trainer_speed(name: str, profile: Profile, manifest: Path, cache_dir: Path) -> float:

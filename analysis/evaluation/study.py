@@ -653,8 +653,8 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame, 
         stopped = (f"The hang guard stopped {', '.join(study.incomplete)} before the epochs the recipe fixes, so "
                    "their scores are not the recipe's and no comparison that involves them is read here: ")
         if set(study.incomplete) & set(study.members[study.primary]):
-            return stopped + ("that includes the primary endpoint. Rebuild on an idle machine "
-                              "(`make book`) to answer the study's questions. " + size)
+            return stopped + ("that includes the primary endpoint. Rebuild them (`make book`) once whatever "
+                              "held them up is gone, to answer the study's questions. " + size)
         size = stopped.rstrip(": ") + ". " + size
     if not learned:
         return ("No detector's in-domain interval excludes 0.5, so neither question is answered on this run: "

@@ -25,41 +25,58 @@ PROBE_FILE = "speed_probe.json"
 UNIT_SAMPLES = 1000  # one probe unit: this many frame-CNN training samples at the probe's speed
 
 
-def _one_model(job: tuple[str, float]) -> float:
-    """Training samples per second of one model in this process, on one thread."""
+def model_speed(name: str, profile, batch_size: int, channels_last: bool, seconds: float) -> float:
+    """Samples per second of forward, backward and AdamW step of ``name`` (the profile's
+    variant, random init) on one fixed batch in memory, with the trainer's loss; nothing else."""
     import torch
 
     from analysis.models import create_model, get_spec
-    from analysis.profiles import get_profile
+    from analysis.models.base import ANOMALY
     from analysis.training.crop_datasets import model_layout
+    from analysis.training.trainer import class_weights, one_class_loss, weighted_loss
 
-    name, seconds = job
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    profile = get_profile("cpu")
     spec, variant = get_spec(name), profile.variant(name)
+    torch.manual_seed(0)
     model = create_model(name, profile)
-    batch = profile.recipe_for(name).batch_size
+    if channels_last:  # 3-D convolutions have their own channels-last order
+        clip = spec.input_kind in ("clip", "flow_clip")
+        model = model.to(memory_format=torch.channels_last_3d if clip else torch.channels_last)
     frames = 1 if spec.input_kind == "frame" else variant.frames
-    inputs = model_layout(torch.randn(batch, frames, 3, variant.input_size, variant.input_size), spec,
-                          variant.channels_last)
-    if variant.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    inputs = model_layout(torch.randn(batch_size, frames, 3, variant.input_size, variant.input_size), spec,
+                          channels_last)
+    labels = torch.arange(batch_size) % 2
+    weights = class_weights(labels.numpy())
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     model.train()
+    model.pre_fit([inputs])
 
     def step() -> None:
-        loss = model(inputs).float().square().mean()
+        outputs = model(inputs).float()
+        loss = one_class_loss(outputs, 1)[0] if model.loss_kind == ANOMALY else weighted_loss(outputs, labels, weights, 1)[0]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
 
-    step()
+    step()  # the first step allocates
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         step()
         steps += 1
-    return steps * batch / (time.perf_counter() - start)
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def _one_model(job: tuple[str, float]) -> float:
+    """The probe of one model in a worker process, on one thread, at the cpu profile's
+    batch and memory order."""
+    import torch
+
+    from analysis.profiles import get_profile
+
+    name, seconds = job
+    torch.set_num_threads(1)
+    profile = get_profile("cpu")
+    return model_speed(name, profile, profile.recipe_for(name).batch_size, profile.variant(name).channels_last,
+                       seconds)
 
 
 def measure(seconds: float = PROBE_SECONDS, processes: int | None = None) -> dict:
