@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -118,3 +120,10 @@ def test_analysis_chapters_execute_from_scores_tables_alone(chapter, scratch_boo
                        "cross-domain AUC low", "cross-domain AUC high", "gap", "gap low", "gap high", "gap read"):
             assert gap[column].notna().all(), column
         assert set(gap["gap read"]) <= {study.INTERPRETABLE, study.NOT_INTERPRETABLE}
+
+
+def test_kernels_side_by_side_get_sockets_of_their_own():
+    """Chapters execute in parallel: each kernel's Unix sockets live in a folder of its own."""
+    first, second = build.IpcKernelManager(), build.IpcKernelManager()
+    assert first.transport == second.transport == "ipc"
+    assert first.ip != second.ip and Path(first.ip).parent.is_dir()

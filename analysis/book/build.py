@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from html.parser import HTMLParser
@@ -57,6 +58,13 @@ class IpcKernelManager(AsyncKernelManager):
     @default("transport")
     def _default_transport(self) -> str:
         return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        """Socket files in a folder of this kernel's own: chapters run side by side, and
+        jupyter_client's default (``kernel-ipc-N`` in the working directory) would hand two
+        kernels the same sockets."""
+        return str(Path(tempfile.mkdtemp(prefix="analysis-kernel-")) / "kernel")
 
 
 def chapters() -> list[str]:
