@@ -243,3 +243,10 @@ def test_unfitted_names_classifiers_whose_loss_stayed_at_ln2():
     records = {"flat": record([0.72, 0.70, 0.694, 0.69]), "fits": record([0.70, 0.66, 0.55]),
                "one_class": record([3.0, 2.9], schedule="one_class")}
     assert unfitted(records) == ["flat"]
+
+
+def test_guard_text_states_how_far_the_guard_is_above_the_longest_run():
+    from analysis.training.run_summary import guard_text
+
+    text = guard_text({"model": "r3d18", "train_seconds": 900.0, "recipe": {"hang_guard_seconds": 3600.0}})
+    assert "60 minutes" in text and "15.0 minutes" in text and "4.0 times" in text

@@ -228,6 +228,7 @@ def run_book(profile: str, chapter: str | None = None, overrides: dict | None = 
         for name, seconds in zip(first, pool.map(execute_chapter, first, [parameters] * len(first))):
             timings[name] = round(seconds, 2)
             print(f"  chapter {name} done in {seconds:.1f} s", flush=True)
+    timings_path.write_text(json.dumps(timings, indent=2))  # the provenance page, executed last, reads it
     for name in [n for n in names if n in EXECUTE_LAST]:
         if len(names) == len(chapters()):  # a whole build: the provenance page shows the chapters' wall time
             wall = time.perf_counter() - started + timings.get(name, 0.0)

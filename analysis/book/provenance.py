@@ -15,6 +15,9 @@ from analysis.book.notebook_outputs import as_text, glued_outputs
 from analysis.paths import PROJECT_ROOT, run_dir
 from analysis.training.run_record import git, models_dir, read_runs
 from analysis.book.plots import SOURCE_SUFFIX
+from analysis.training.speed_probe import PROBE_MODELS
+
+PROBE_MODEL = PROBE_MODELS[0]  # the probe whose speed converts seconds to probe units
 
 PACKAGES = ("torch", "torchvision", "timm", "facenet-pytorch", "av", "opencv-python-headless", "numpy", "pandas",
             "scipy", "scikit-learn", "matplotlib", "seaborn", "papermill", "jupytext", "jupyter-book", "sphinx",
@@ -53,7 +56,7 @@ def hardware() -> dict[str, str]:
         "CPU": cpu,
         "logical cores": str(os.cpu_count()),
         "memory": memory or "unknown",
-        "torch threads": str(torch.get_num_threads()),
+        "torch threads": f"{torch.get_num_threads()} here; each training run uses its profile's fixed count",
         "CUDA": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available",
     }
 
@@ -98,9 +101,10 @@ def stage_timings(profile: str) -> pd.DataFrame:
     path = run_dir(profile) / STAGE_TIMES
     times = json.loads(path.read_text()) if path.is_file() else {}
     rows = [{"stage": name, "seconds": entry["seconds"],
+             "probe (resnet18 samples/s)": (entry["probe"] or {}).get(PROBE_MODEL, float("nan")),
              "probe units": float("nan") if entry["probe units"] is None else entry["probe units"],
              "finished": entry["finished"]} for name, entry in times.items()]
-    return pd.DataFrame(rows, columns=["stage", "seconds", "probe units", "finished"])
+    return pd.DataFrame(rows, columns=["stage", "seconds", "probe (resnet18 samples/s)", "probe units", "finished"])
 
 
 def chapter_timings(profile: str) -> pd.DataFrame:

@@ -53,6 +53,13 @@ def training_table(records: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def guard_text(record: dict) -> str:
+    """The hang guard against the longest run's time: how far above it the guard is."""
+    guard, seconds = record["recipe"]["hang_guard_seconds"], record["train_seconds"]
+    return (f"The guard is {guard / 60:.0f} minutes per run; the longest run of this build, {record['model']}, "
+            f"took {seconds / 60:.1f} minutes, so the guard is {guard / seconds:.1f} times its time.")
+
+
 CHANCE_LOSS = math.log(2)  # class-weighted cross-entropy of a two-class model that predicts 1/2
 FIT_MARGIN = 0.02  # a few times the epoch-to-epoch noise of the training loss on these runs
 
