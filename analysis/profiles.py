@@ -255,9 +255,10 @@ PROFILES = {
         # From random init: no head warm-up (a frozen random backbone offers nothing), one-cycle
         # AdamW, two of the eight frames of each video per epoch. Each model trains a fixed
         # number of epochs, so the same seed gives the same run on any machine (DESIGN rule 7;
-        # no clock decides a result, rule 15): the hang guard of an hour per run is about ten
-        # times the slowest run's time on the slowest 2-core machine seen (R3D-10, about 400 s
-        # for its 8 epochs), and a run it stops is recorded as incomplete. Patience 6:
+        # no clock decides a result, rule 15): the hang guard of an hour per run is about four
+        # times the slowest run on the slowest 2-core machine seen (R3D-10's 8 epochs took
+        # 848 s on one thread beside another run, 2026-12-02), and a run it stops is recorded
+        # as incomplete. Patience 6:
         # the validation AUC of 240 videos moves by a few hundredths from epoch to epoch
         # while it climbs, so a shorter patience stops runs that are still learning.
         # EfficientNet at 1e-3: at 3e-3 EfficientNet-B0's loss rose from 0.7 to 5 in the first
