@@ -60,15 +60,13 @@ def _cmd_results(args: argparse.Namespace) -> int:
 
     if args.store_seeds:
         from analysis.evaluation import seed_runs
-        from analysis.evaluation.study import load_seeds
-        from analysis.paths import run_dir
+        from analysis.evaluation.study import built_data_seed, load_seeds
         from analysis.training.run_record import git
 
         studies = load_seeds(args.profile, n_resamples=args.n_resamples, seed=args.seed)
         first = next(iter(studies.values()))
-        data_seed = json.loads((run_dir(args.profile) / "profile.json").read_text())["data"]["seed"]
         path = seed_runs.store(args.profile, seed_runs.seed_values(studies, [first.primary, *first.models]),
-                               data_seed, git("rev-parse", "HEAD") or "unknown")
+                               built_data_seed(args.profile), git("rev-parse", "HEAD") or "unknown")
         print(f"stored the values of {len(studies)} training seeds: {path} and its .csv")
         return 0
     tables = write_results(args.profile, n_resamples=args.n_resamples, seed=args.seed)

@@ -29,6 +29,7 @@ simultaneous intervals that exclude zero.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -1044,10 +1045,8 @@ def seed_sentence(spread: pd.DataFrame, source: pd.DataFrame) -> str:
             'make book RUN_ARGS="-o seeds=[0,1,2]" to measure it.')
 
 
-def _data_seed(profile: str) -> int | None:
+def built_data_seed(profile: str) -> int | None:
     """The data seed the profile's runs were built with (its resolved ``profile.json``)."""
-    import json
-
     path = run_dir(profile) / "profile.json"
     return json.loads(path.read_text())["data"]["seed"] if path.is_file() else None
 
@@ -1078,7 +1077,7 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
             agreement_rows.append({"models": group_name, "set": pairs["set"].iloc[0], **agreement})
     spread = seed_spread(studies, [first.primary, *first.models])
     stored = seed_runs.read(profile) if len(studies) == 1 and own else None
-    if stored is not None and stored[1]["data seed"] != _data_seed(profile):
+    if stored is not None and stored[1]["data seed"] != built_data_seed(profile):
         stored = None  # another draw of the benchmark: its seeds' spread is not this build's
     if stored is not None:
         values, meta = stored
