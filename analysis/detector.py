@@ -9,7 +9,11 @@ temporal members sit out and the breakdown says so.
 Ensembles are the study's own soft vote, :class:`~analysis.evaluation.ensembles.Ensemble`,
 fitted on the training domain's validation videos of the members that took part: each
 member's score is calibrated (Platt scaling) into a fake probability, the ensemble score
-is their mean, and the default threshold maximises Youden's J on the same videos.
+is their mean, and the default threshold maximises Youden's J on the same videos. A
+prediction shows the calibrated probabilities it averaged (and each model's raw output),
+says where its threshold comes from, and says what the models were trained on: the cpu
+profile's models have seen synthetic faces only, so their verdict on a real file means
+nothing, and the prediction says so.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from analysis.profiles import DEFAULT_PROFILE, Profile, profile_from_dict
 from analysis.evaluation.scores_table import SOURCE, VAL, subset
 from analysis.training.run_record import BEST_CHECKPOINT, RECORD_FILE, Run, read_run
 from analysis.training.scoring import score_batch
-from analysis.preprocess.video import sample_frames
+from analysis.preprocess.video import declared_frames, sample_frames
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -56,10 +60,16 @@ class Prediction:
     score: float  # ensemble fake probability (a single run: its own score)
     is_fake: bool
     threshold: float
-    models: dict[str, float]  # each member's own score (probability or anomaly score)
+    models: dict[str, float]  # what was combined: each member's calibrated fake probability (one run: its score)
+    raw_scores: dict[str, float] = field(default_factory=dict)  # each member's own output (one-class: a distance)
     skipped: dict[str, str] = field(default_factory=dict)  # members that could not read the file, why
-    frames: int = 0
+    frames: int = 0  # frames scored
     faces_found: int = 0
+    frames_expected: int = 0  # frames the profile samples from a file like this one (an image: 1)
+    decoding: str = ""  # why fewer frames than expected were decoded, if they were
+    threshold_basis: str = ""  # where the threshold comes from, for the members that scored this file
+    trained_on: str = ""  # the data the detector's models learned from
+    warning: str = ""  # what the verdict cannot tell, said with every verdict
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -68,17 +78,25 @@ class Prediction:
         verdict = "FAKE" if self.is_fake else "real"
         parts = ", ".join(f"{name} {value:.3f}" for name, value in self.models.items())
         skipped = "".join(f"; {name} skipped ({why})" for name, why in self.skipped.items())
-        return (f"{self.file}: {verdict}  score {self.score:.3f} (threshold {self.threshold:.3f}); "
-                f"{self.faces_found}/{self.frames} frames with a face; {parts}{skipped}")
+        lines = [f"{self.file}: {verdict}  score {self.score:.3f} (threshold {self.threshold:.3f}); "
+                 f"{self.faces_found}/{self.frames} frames with a face; {parts}{skipped}",
+                 f"  threshold: {self.threshold_basis}"]
+        if self.decoding:
+            lines.append(f"  decoding: {self.decoding}")
+        if self.warning:
+            lines.append(f"  warning: {self.warning}")
+        return "\n".join(lines)
 
 
 def prediction_table(results: list[dict]) -> pd.DataFrame:
-    """One row per file: verdict, score, threshold, faces found, each model's own score,
-    the models that sat out and why, and the error for a file that could not be scored."""
+    """One row per file: verdict, score, threshold, faces found, each model's calibrated
+    probability (``NAME score``) and own output (``NAME raw``), the models that sat out and
+    why, what the models were trained on, and the error for a file that could not be scored."""
     rows = []
     for result in results:
-        row = {key: value for key, value in result.items() if key not in ("models", "skipped")}
+        row = {key: value for key, value in result.items() if key not in ("models", "raw_scores", "skipped")}
         row.update({f"{name} score": value for name, value in result.get("models", {}).items()})
+        row.update({f"{name} raw": value for name, value in result.get("raw_scores", {}).items()})
         skipped = result.get("skipped", {})
         row["skipped"] = "; ".join(f"{name}: {why}" for name, why in skipped.items())
         rows.append(row)
@@ -181,20 +199,44 @@ class Detector:
     def names(self) -> list[str]:
         return list(self.members)
 
+    @property
+    def trained_on(self) -> str:
+        """The data the models learned from, as every prediction states it."""
+        if self.profile.studies_benchmark:
+            return (f"the embedded synthetic benchmark of the {self.profile.name} profile "
+                    "(procedurally rendered faces, not real video)")
+        return self.profile.data.source_dataset
+
+    @property
+    def warning(self) -> str:
+        """What no verdict of this detector can tell."""
+        if self.profile.studies_benchmark:
+            return ("these models learned from synthetic faces only: a verdict on a real photo or video says "
+                    "nothing about whether it is fake")
+        return ""
+
+    def __repr__(self) -> str:
+        kind = "one run" if len(self.members) == 1 else f"soft vote of {len(self.members)} runs"
+        return (f"Detector({kind}: {', '.join(self.members)}; profile {self.profile.name!r}; "
+                f"trained on {self.trained_on}; device {self.device!r})")
+
     def set_threshold(self, threshold: float) -> None:
         """Use a fixed threshold instead of the one chosen on validation videos."""
         self._threshold = float(threshold)
 
-    def ensemble(self, names: list[str]) -> ensembles.Ensemble:
-        """The soft vote of ``names``, fitted on their validation videos (once per set of
-        members: an image leaves out the temporal members)."""
-        key = tuple(sorted(names))
+    def ensemble(self, names: list[str] | None = None) -> ensembles.Ensemble:
+        """The soft vote of ``names`` (default: every member), fitted on their validation
+        videos (once per set of members: an image leaves out the temporal members)."""
+        key = tuple(sorted(names or self.names))
         if key not in self._ensembles:
             self._ensembles[key] = ensembles.Ensemble("soft_vote", key, raw_scores=self._one_class).fit(self.validation)
         return self._ensembles[key]
 
-    def threshold(self, names: list[str]) -> float:
-        """The current threshold for an ensemble of ``names`` (one run: on its own score)."""
+    def threshold(self, names: list[str] | None = None) -> float:
+        """The threshold for the members ``names`` that scored a file (default: every
+        member); one run: on its own score. A file that some members cannot read (an
+        image has no clip) is judged by the vote of the others, with that vote's threshold."""
+        names = names or self.names
         if self._threshold is not None:
             return self._threshold
         if len(self.members) == 1:
@@ -202,19 +244,41 @@ class Detector:
             return metrics.youden_threshold(validation.index.get_level_values("label").to_numpy(), validation.to_numpy())
         return self.ensemble(names).threshold_
 
-    def _combine(self, own: dict[str, float]) -> float:
-        """A single run's own score, or the soft vote of the members' calibrated scores."""
+    def threshold_basis(self, names: list[str]) -> str:
+        """Where :meth:`threshold` comes from for the members ``names``, in words."""
+        if self._threshold is not None:
+            return "fixed by the user"
         if len(self.members) == 1:
-            return next(iter(own.values()))
-        return float(self.ensemble(list(own)).score(pd.DataFrame([own])).iloc[0])
+            return f"chosen on the source validation videos (Youden's J) for {names[0]}'s own score"
+        basis = (f"chosen on the source validation videos (Youden's J) for the soft vote of the {len(names)} "
+                 "models that scored this file")
+        if len(names) < len(self.members):
+            basis += (f"; a file all {len(self.members)} models read is judged by their vote, threshold "
+                      f"{self.threshold():.3f}")
+        return basis
 
-    def predict(self, path: str | Path) -> Prediction:
-        """Score one image or video file; raises :class:`UserInputError` for a file that
-        cannot be read or shows no face."""
+    def _combine(self, own: dict[str, float]) -> tuple[float, dict[str, float]]:
+        """The score and what it combined: a single run's own score, or the mean of the
+        members' calibrated fake probabilities (the soft vote)."""
+        if len(self.members) == 1:
+            return next(iter(own.values())), dict(own)
+        vote = self.ensemble(list(own))
+        calibrated = vote.calibrated(pd.DataFrame([own])).iloc[0]
+        return float(vote.score(pd.DataFrame([own])).iloc[0]), {name: float(calibrated[name]) for name in own}
+
+    def predict(self, path: str | Path | list) -> Prediction | list[Prediction]:
+        """Score one image or video file (a list of files: one prediction each); raises
+        :class:`UserInputError` for a file that cannot be read or shows no face."""
+        if isinstance(path, (list, tuple)):
+            return [self.predict(one) for one in path]
         path = Path(path)
-        frames = _read_media(path, self.profile.preprocessing.frames_per_video)
+        media = _read_media(path, self.profile.preprocessing.frames_per_video)
+        frames = media.frames
         arrays = crop_frames(frames, self.profile.preprocessing, self._face_detector, self._flow)
         if not arrays["detected"].any():
+            if media.decoding:
+                raise UserInputError(f"{path}: a damaged video: {media.decoding}, and MTCNN found no face in the "
+                                     f"{len(frames)} frame(s) decoded.")
             raise UserInputError(f"{path}: MTCNN found no face in {len(frames)} frame(s).")
         own, skipped = {}, {}
         for name, member in self.members.items():
@@ -226,26 +290,43 @@ class Detector:
             own[name] = float(score_batch(member.model, batch).mean())
         if not own:
             raise UserInputError(f"{path}: none of the detector's models ({', '.join(self.members)}) reads a single image.")
-        score = self._combine(own)
+        score, combined = self._combine(own)
         threshold = self.threshold(list(own))
-        return Prediction(str(path), score, score >= threshold, threshold, own, skipped,
-                          len(frames), int(arrays["detected"].sum()))
+        return Prediction(str(path), score, score >= threshold, threshold, combined, own, skipped,
+                          len(frames), int(arrays["detected"].sum()), media.expected, media.decoding,
+                          self.threshold_basis(list(own)), self.trained_on, self.warning)
 
 
-def _read_media(path: Path, frames_per_video: int) -> np.ndarray:
-    """Frames (T, H, W, 3) uint8 RGB of an image (T = 1) or a video (sampled in time)."""
+@dataclass
+class _Media:
+    frames: np.ndarray  # (T, H, W, 3) uint8 RGB
+    expected: int  # frames the profile would sample from it
+    decoding: str = ""  # why fewer were decoded, if they were
+
+
+def _read_media(path: Path, frames_per_video: int) -> _Media:
+    """The frames of an image (one) or a video (sampled in time), and whether a video
+    stopped decoding before the frames it lists."""
     if not path.is_file():
         raise UserInputError(f"{path}: no such file.")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         try:
             with Image.open(path) as image:
-                return np.asarray(image.convert("RGB"))[None]
+                return _Media(np.asarray(image.convert("RGB"))[None], 1)
         except (UnidentifiedImageError, OSError) as err:
             raise UserInputError(f"{path}: not a readable image ({err}).") from None
     try:
-        return sample_frames(path, frames_per_video).frames
+        sampled = sample_frames(path, frames_per_video)
     except (av.error.FFmpegError, ValueError, OSError) as err:
         raise UserInputError(
             f"{path}: not a readable video or image ({type(err).__name__}: {err}). "
             f"Images: {', '.join(sorted(IMAGE_SUFFIXES))}; videos: anything FFmpeg decodes."
         ) from None
+    declared = max(sampled.frames_in_video, declared_frames(path))
+    expected = min(frames_per_video, declared)
+    decoding = ""
+    if sampled.error or len(sampled.frames) < expected:
+        why = sampled.error or (f"the file ends after {sampled.frames_in_video} of the {declared} frames its "
+                                "header declares: cut short")
+        decoding = f"{len(sampled.frames)} of {expected} sampled frames decoded ({why})"
+    return _Media(sampled.frames, expected, decoding)

@@ -264,7 +264,6 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
     process, :func:`training_processes` at once; skip runs whose fingerprint is unchanged.
     A run that fails does not stop the others: the stage fails after they finish."""
     from analysis import models as model_package
-    from analysis.data import sources
     from analysis.training import crop_datasets, run_record, scoring, trainer
 
     models = [only_model] if only_model else profile.model_names()
@@ -273,14 +272,12 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
     cache_stamp = cache_dir(profile) / STAMP
     if not cache_stamp.is_file():
         raise UserInputError(f"No finished crop cache in {cache_dir(profile)}: run the preprocess stage first.")
-    run_profile = profile.as_dict()
-    run_profile.pop("seeds")  # which other seeds a study trains does not change this run
+    run_profile = _run_profile(profile)
     jobs = []
     for model in models:
         for seed in profile.seeds:
             out = run_record.run_folder(profile.name, model, seed)
-            settings = {"profile": run_profile, "model": model, "seed": seed,
-                        "manifest": str(sources.study_manifest(profile)), "nproc": nproc,
+            settings = {"profile": run_profile, "model": model, "seed": seed, "nproc": nproc,
                         "weights_dir": str(weights_dir) if weights_dir else None}
             command = train_command(profile, overrides, model, seed, out, weights_dir, nproc)
             jobs.append((model, seed, out, fingerprint([cache_stamp, *code], settings), command))
@@ -310,6 +307,18 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
         raise UserInputError(f"{len(failures)} of {len(jobs)} training runs failed; the others are kept. "
                              + " ".join(failures))
     return [job[2] for job in jobs]
+
+
+def _run_profile(profile: Profile) -> dict:
+    """The profile's settings that decide one run: not which other seeds the study trains,
+    nor the hang guard, which decides nothing while it does not fire. The manifest's content
+    is in the crop cache's fingerprint, so its path (which differs between clones) is not."""
+    settings = profile.as_dict()
+    settings.pop("seeds")
+    settings["recipe"].pop("hang_guard_seconds")
+    for model_settings in settings["per_model"].values():
+        model_settings.pop("hang_guard_seconds", None)
+    return settings
 
 
 def _longest_first(jobs: list[tuple]) -> list[tuple]:

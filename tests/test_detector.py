@@ -18,7 +18,7 @@ from analysis.training.run_record import read_run
 from analysis.errors import UserInputError
 from analysis.evaluation.ensembles import Ensemble
 from analysis.data.manifest import read_manifest
-from analysis.preprocess.video import read_frames
+from analysis.preprocess.video import read_frames, read_video, write_video
 from analysis.profiles import DEFAULT_PROFILE
 
 
@@ -36,8 +36,11 @@ def files(prepared, tmp_path_factory):
     text.write_text("not a video")
     truncated = folder / "truncated.jpg"
     truncated.write_bytes(still.read_bytes()[:200])
+    whole = write_video(folder / "whole.mkv", read_video(video), fps=6, crf=18)  # Matroska streams front to back
+    cut_video = folder / "cut.mkv"  # a download that stopped part-way
+    cut_video.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])
     return {"video": video, "image": still, "blank": blank, "text": text, "truncated": truncated,
-            "missing": folder / "missing.mov"}
+            "missing": folder / "missing.mov", "cut_video": cut_video}
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +59,54 @@ def test_a_folder_of_runs_is_their_ensemble_and_a_video_gets_every_members_score
 def test_an_image_is_scored_by_the_frame_models_only(ensemble, files):
     result = ensemble.predict(files["image"])
     assert set(result.models) == {"resnet18", "deep_svdd", "autoencoder"}
-    assert set(result.skipped) == {"r3d18"} and result.frames == 1
-    # its threshold is the one chosen on validation for the members that took part
+    assert set(result.skipped) == {"r3d18"} and result.frames == result.frames_expected == 1
+    # its threshold is the one chosen on validation for the members that took part, and it says so
     assert result.threshold == ensemble.threshold(list(result.models))
+    assert result.threshold != ensemble.threshold()  # the vote of all four has its own
+    assert "3 models that scored this file" in result.threshold_basis
+    assert f"{ensemble.threshold():.3f}" in result.threshold_basis
+
+
+def test_models_trained_on_the_synthetic_benchmark_say_so_with_every_verdict(ensemble, files):
+    """A real photograph scored by the benchmark's models: the verdict carries the warning."""
+    photo = files["image"].parent / "portrait.jpg"  # a photo-like file: a face still, resized and re-encoded
+    Image.open(files["image"]).resize((256, 256)).save(photo, quality=90)
+    result = ensemble.predict(photo)
+    assert "synthetic" in result.trained_on and "says nothing" in result.warning
+    assert "warning: these models learned from synthetic faces only" in str(result)
+    assert "synthetic" in repr(ensemble) and "trained on" in repr(ensemble)
+    assert result.as_dict()["trained_on"] == ensemble.trained_on
+
+
+def test_the_models_shown_are_the_calibrated_probabilities_the_vote_averages(ensemble, files):
+    result = ensemble.predict(files["video"])
+    assert result.score == pytest.approx(np.mean(list(result.models.values())))
+    assert all(0.0 <= p <= 1.0 for p in result.models.values())
+    assert set(result.raw_scores) == set(result.models)
+    assert result.raw_scores["deep_svdd"] != pytest.approx(result.models["deep_svdd"])  # a distance, calibrated
+
+
+def test_a_video_cut_short_is_reported_as_a_decoding_problem(ensemble, files):
+    try:
+        result = ensemble.predict(files["cut_video"])
+    except UserInputError as err:  # too little decoded to find a face: said as a decoding problem
+        assert "damaged video" in str(err) and "sampled frames decoded" in str(err)
+    else:
+        assert result.frames < result.frames_expected
+        assert "sampled frames decoded" in result.decoding and "decoding:" in str(result)
+
+
+def test_predict_takes_a_list_of_files(ensemble, files):
+    results = ensemble.predict([files["image"], files["video"]])
+    assert [r.file for r in results] == [str(files["image"]), str(files["video"])]
 
 
 def test_the_detector_votes_with_the_studys_fitted_ensemble(ensemble, files):
     result = ensemble.predict(files["video"])
     shared = ensemble.ensemble(list(result.models))
     assert isinstance(shared, Ensemble) and shared.kind == "soft_vote"
-    same = Ensemble("soft_vote", result.models, raw_scores=["autoencoder", "deep_svdd"]).fit(ensemble.validation)
-    assert result.score == pytest.approx(same.score(pd.DataFrame([result.models])).item())
+    same = Ensemble("soft_vote", result.raw_scores, raw_scores=["autoencoder", "deep_svdd"]).fit(ensemble.validation)
+    assert result.score == pytest.approx(same.score(pd.DataFrame([result.raw_scores])).item())
     assert result.threshold == pytest.approx(same.threshold_)
 
 
@@ -84,6 +124,7 @@ def test_one_run_gives_its_own_score(trained_runs, files):
     single = Detector.from_run(trained_runs / "autoencoder", device="cpu")
     result = single.predict(files["image"])
     assert single.names == ["autoencoder"] and result.score == result.models["autoencoder"]
+    assert result.score == result.raw_scores["autoencoder"] and "autoencoder's own score" in result.threshold_basis
 
 
 @pytest.mark.parametrize("name, message", [("blank", "no face"), ("text", "not a readable video"),
@@ -180,7 +221,9 @@ def test_predict_writes_a_csv_table_and_json(trained_runs, files, tmp_path, caps
     rows = pd.read_csv(table)
     assert list(rows["file"]) == [str(files["image"]), str(files["text"])]
     assert list(rows.columns[:6]) == ["file", "is_fake", "score", "threshold", "frames", "faces_found"]
-    assert {"resnet18 score", "deep_svdd score", "autoencoder score", "skipped", "error"} <= set(rows.columns)
+    assert {"resnet18 score", "deep_svdd score", "autoencoder score", "deep_svdd raw", "skipped", "error",
+            "trained_on", "warning", "threshold_basis"} <= set(rows.columns)
+    assert "synthetic" in rows["trained_on"].iloc[0]
     assert "r3d18 score" not in rows and rows["skipped"].iloc[0].startswith("r3d18: needs a video")
     assert rows["error"].isna().iloc[0] and "not a readable video" in rows["error"].iloc[1]
     assert json.loads(listing.read_text())[0]["score"] == pytest.approx(rows["score"].iloc[0])

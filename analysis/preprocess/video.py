@@ -58,6 +58,20 @@ def frame_times(path: Path) -> np.ndarray:
         return np.sort(np.asarray(pts, dtype=np.float64)) * float(stream.time_base or 1)
 
 
+def declared_frames(path: Path) -> int:
+    """The frames the file's header declares (its frame count, else duration x frame
+    rate); 0 when it declares neither. A file cut short lists fewer frames than this."""
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            return 0
+        stream = container.streams.video[0]
+        if stream.frames:
+            return int(stream.frames)
+        seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
+            container.duration / av.time_base if container.duration else 0.0)
+        return int(round(seconds * float(stream.average_rate or 0)))
+
+
 def time_uniform_indices(times: np.ndarray, k: int) -> np.ndarray:
     """Indices of the frames nearest to ``k`` instants spread uniformly (``np.linspace``)
     from the first to the last frame's time. With a constant frame rate this equals
