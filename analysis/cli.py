@@ -46,6 +46,18 @@ def _cmd_book(args: argparse.Namespace) -> int:
     from analysis.book.build import BookError, run_book
 
     overrides = {key: yaml.safe_load(value) for key, value in args.parameter}
+    if args.notebook:
+        from analysis.book.build import execute_chapter
+
+        if not args.chapter:
+            raise UserInputError("--notebook writes one chapter: give it with --chapter.")
+        try:
+            seconds = execute_chapter(args.chapter, {"profile": args.profile, **overrides}, executed=args.notebook)
+        except BookError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"chapter {args.chapter} executed in {seconds:.0f} s into {args.notebook} (the built book is unchanged)")
+        return 0
     try:
         index = run_book(args.profile, chapter=args.chapter, overrides=overrides)
     except BookError as err:
@@ -296,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
         help="papermill parameter for the chapter(s), YAML-typed",
     )
+    book.add_argument("--notebook", type=Path, metavar="PATH",
+                      help="with --chapter: execute it into this notebook instead of the book's page")
     book.set_defaults(func=_cmd_book)
     return parser
 

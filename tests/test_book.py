@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -39,6 +40,17 @@ def test_failing_cell_names_chapter_and_cell(scratch_book):
         build.execute_chapter("broken", {})
     message = str(caught.value)
     assert "'broken'" in message and "cell 2" in message and "ValueError: deliberate" in message
+    # the book goes on: the chapter status table lists it as failed, with its command
+    seconds, error = build._execute_or_fail("broken", {"profile": "tiny"})
+    assert "ValueError: deliberate" in error and seconds > 0
+    status = build.run_dir("tiny") / build.BOOK_STATUS
+    status.parent.mkdir(parents=True, exist_ok=True)
+    status.write_text(json.dumps({"broken": build._status(seconds, error), "ok": build._status(1.0, "")}))
+    from analysis.book import provenance
+
+    table = provenance.chapter_status("tiny")
+    assert list(table["status"]) == ["fail", "pass"]
+    assert table["run it locally"].iloc[0] == "python -m analysis book --profile tiny --chapter broken"
 
 
 def test_stderr_goes_to_the_terminal_and_the_log_not_the_page(scratch_book, capfd):
@@ -120,6 +132,17 @@ def test_analysis_chapters_execute_from_scores_tables_alone(chapter, scratch_boo
                        "cross-domain AUC low", "cross-domain AUC high", "gap", "gap low", "gap high", "gap read"):
             assert gap[column].notna().all(), column
         assert set(gap["gap read"]) <= {study.INTERPRETABLE, study.NOT_INTERPRETABLE}
+        # the ex-gap-power answer key ran on this build's own cross-domain test set
+        import nbformat
+
+        cell = next(c for c in nbformat.read(scratch_book / "notebooks" / "gap.ipynb", as_version=4).cells
+                    if "required_groups(" in c.source)
+        printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        answer = next(o for o in cell.outputs if o.output_type == "execute_result")["data"]["text/plain"]
+        manifest = pd.read_csv(prepared[0])
+        target = manifest[manifest["domain"] == "target"]
+        assert f"n_real={(target['label'] == 0).sum()}, n_fake={(target['label'] == 1).sum()}" in printed
+        assert int(answer) >= 2
 
 
 def test_kernels_side_by_side_get_sockets_of_their_own():
@@ -127,3 +150,23 @@ def test_kernels_side_by_side_get_sockets_of_their_own():
     first, second = build.IpcKernelManager(), build.IpcKernelManager()
     assert first.transport == second.transport == "ipc"
     assert first.ip != second.ip and Path(first.ip).parent.is_dir()
+
+
+def test_cells_that_show_nothing_fold_their_code_away(tmp_path):
+    """Set-up and glue cells are hidden on the page; cells that show a table stay open;
+    a cell's own display tags win; stderr never reaches the page."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    glued = new_output("display_data", data={"application/papermill.record/text/plain": "'0.85'"},
+                       metadata={"scrapbook": {"name": "auc"}})
+    cells = [new_code_cell("import pandas as pd"),
+             new_code_cell("glue('auc', '0.85', display=False)", outputs=[glued]),
+             new_code_cell("show(table)", outputs=[new_output("display_data", data={"text/html": "<table/>"})]),
+             new_code_cell("x = 1", metadata={"tags": ["remove-cell"]}),
+             new_code_cell("print('log')", outputs=[new_output("stream", name="stderr", text="warn")])]
+    path = tmp_path / "page.ipynb"
+    nbformat.write(new_notebook(cells=cells), path)
+    assert build.prepare_for_page(path) == 1
+    tags = [c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells]
+    assert tags == [["hide-input"], ["hide-input"], [], ["remove-cell"], ["hide-input"]]

@@ -13,7 +13,9 @@ GOOD = """<html><head><title>ok</title></head><body id="top">
 <a href="#intro">self</a><img src="dot.png"></body></html>"""
 BAD = """<html><head><script>console.error("boom")</script></head><body>
 <img src="missing.png"><img src="https://example.org/remote.png">
-<a href="nowhere.html">gone</a><a href="index.html#no-such-anchor">bad anchor</a></body></html>"""
+<a href="nowhere.html">gone</a><a href="index.html#no-such-anchor">bad anchor</a>
+<main style="width: 600px"><div style="overflow-x: auto"><table><tr><th>wide head</th>
+<td style="min-width: 900px">a column a reader would miss</td></tr></table></div></main></body></html>"""
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d3c2a80000000049454e44ae426082")
@@ -47,6 +49,7 @@ def test_browser_reports_console_errors_broken_images_and_external_requests(site
     assert "console error: boom" in bad
     assert "request leaving the machine: https://example.org/remote.png" in bad
     assert "broken image" in bad and "missing.png" in bad
+    assert "table wider than the page" in bad and "in a 600 px column ('wide head')" in bad
     assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["bad.png", "index.png", "other.png"]
 
 

@@ -8,7 +8,6 @@ import jupytext
 import nbformat
 import pytest
 
-from analysis import cli
 from analysis.book import exercises
 from analysis.errors import UserInputError
 from analysis.paths import BOOK_DIR
@@ -148,7 +147,7 @@ def _solutions_in_source(text: str) -> list[str]:
 
 
 def test_book_bundle_leaks_no_solution_text(tmp_path):
-    assert cli.main(["exercises", "--out", str(tmp_path)]) == 0
+    exercises.write_bundle(out=tmp_path, executed_dir=None)  # the sources: the same cells as executed
     sources = sorted((BOOK_DIR / "chapters").glob("*.md"))
     written = sorted(p.stem for p in (tmp_path / exercises.STUDENT_DIR).glob("*.ipynb"))
     assert written and written == sorted(p.stem for p in (tmp_path / exercises.KEY_DIR).glob("*.ipynb"))
@@ -165,3 +164,60 @@ def test_book_bundle_leaks_no_solution_text(tmp_path):
             checked += 1
     assert checked > 0
     assert "students/" in (tmp_path / "README.md").read_text()
+
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def _glued(name: str, data: dict) -> dict:
+    """An output as myst-nb's ``glue(..., display=False)`` leaves it in an executed notebook."""
+    return nbformat.v4.new_output("display_data", data={f"{RECORD}{k}": v for k, v in data.items()},
+                                  metadata={"scrapbook": {"name": name}})
+
+
+RECORD = "application/papermill.record/"
+
+
+def test_glued_values_and_figures_are_written_into_the_markdown():
+    glued = {"auc": {"text/plain": "'0.85 [0.80, 0.90]'"}, "fig_gap": {"image/png": PNG, "text/plain": "<Figure>"}}
+    text = exercises.fill_glue("AUC {glue:text}`auc`, again {glue:text}`auc:.2f`.\n\n"
+                               "```{glue:figure} fig_gap\n:name: fig-gap\n\nThe gap, {glue:text}`auc`.\n```\n", glued)
+    assert "{glue" not in text and text.startswith("AUC 0.85 [0.80, 0.90], again 0.85 [0.80, 0.90].")
+    assert f"data:image/png;base64,{PNG}" in text and "*The gap, 0.85 [0.80, 0.90].*" in text
+    with pytest.raises(UserInputError, match="no value 'missing'"):
+        exercises.fill_glue("{glue:text}`missing`", glued)
+
+
+def test_bundle_of_an_executed_chapter_shows_its_numbers_and_outputs(tmp_path):
+    chapters, executed = tmp_path / "chapters", tmp_path / "notebooks"
+    chapters.mkdir()
+    executed.mkdir()
+    (chapters / "demo.md").write_text(CHAPTER)
+    notebook = jupytext.reads(CHAPTER.replace("Add one to `x`.", "Add one to {glue:text}`x`."), fmt="md:myst")
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.execution_count = 1
+            cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "41"}, execution_count=1),
+                            _glued("x", {"text/plain": "41"})]
+    nbformat.write(notebook, executed / "demo.ipynb")
+    with pytest.raises(UserInputError, match="make book"):
+        exercises.write_bundle(chapters, tmp_path / "none", tmp_path / "nowhere")
+    [bundle] = exercises.write_bundle(chapters, tmp_path / "out", executed)
+    assert "Add one to 41." in _text(bundle.student) and "{glue" not in _text(bundle.student)
+    key = nbformat.read(tmp_path / "out" / exercises.KEY_DIR / "demo.ipynb", as_version=4)
+    solution = next(c for c in key.cells if c.cell_type == "code" and "hidden_solution_code" in c.source)
+    assert solution.outputs and solution.outputs[0]["data"]["text/plain"] == "41"
+
+
+def test_every_book_exercise_states_its_cost_and_keeps_rebuilds_off_the_built_book():
+    """An instructor hands them out: each says what it costs, and whatever trains,
+    regenerates or re-executes writes under runs/exercises/ (or a notebook of its own)."""
+    checked = 0
+    for source in sorted((BOOK_DIR / "chapters").glob("*.md")):
+        for body in re.findall(r"^```\{exercise\}\n(.*?)^```$", source.read_text(), re.S | re.M):
+            label = re.search(r":label:\s*(\S+)", body)[1]
+            assert re.search(r"second|minute|hour|no computation|costs nothing", body, re.I), label
+            for command in re.findall(r"analysis (?:run|train|book|synth)\b[^`\n]*", body):
+                assert "runs/exercises" in body, f"{label}: {command!r} writes where the built book lives"
+            checked += 1
+    assert checked >= 20

@@ -176,6 +176,15 @@ def _watch(page, problems: list[str]) -> None:
     page.on("requestfailed", failed)
 
 
+# Tables whose full width does not fit the text column they sit in (a scrolled or cut
+# table hides the columns a reader compares): [width, column width, first header].
+WIDE_TABLES = """Array.from(document.querySelectorAll('table')).map(t => {
+  const column = t.closest('article, main, .bd-article') || document.body;
+  const head = (t.querySelector('th, td') || {innerText: ''}).innerText.trim().slice(0, 40);
+  return [Math.round(t.scrollWidth), Math.round(column.clientWidth), head];
+}).filter(([width, room]) => width > room + 1)"""
+
+
 @dataclass
 class PageReport:
     page: str
@@ -207,6 +216,8 @@ def check_pages(html_dir: Path = HTML_DIR, screenshot_dir: Path = SCREENSHOT_DIR
             broken = page.evaluate(
                 "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
             report.problems += [f"broken image: {src}" for src in broken]
+            report.problems += [f"table wider than the page: {width} px in a {room} px column ({head!r})"
+                                for width, room, head in page.evaluate(WIDE_TABLES)]
             page.screenshot(path=str(screenshot_dir / (name.replace("/", "__").removesuffix(".html") + ".png")),
                             full_page=True)
             page.close()

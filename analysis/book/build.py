@@ -30,16 +30,17 @@ import yaml
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import default
 
+from analysis.book.notebook_outputs import RECORD_PREFIX
 from analysis.errors import UserInputError
-from analysis.paths import BOOK_DIR, PROJECT_ROOT, run_dir
+from analysis.paths import BOOK_DIR, EXECUTED_DIR, PROJECT_ROOT, run_dir
 from analysis.profiles import DEFAULT_PROFILE, get_profile
 from analysis.run import Tee, record_stage_time
 
 SOURCE_DIR = BOOK_DIR / "chapters"
-EXECUTED_DIR = BOOK_DIR / "notebooks"
 HTML_DIR = BOOK_DIR / "_build" / "html"
 CELL_TIMEOUT_SECONDS = 1800
 BOOK_LOG = "book.log"
+BOOK_STATUS = "book_status.json"  # per chapter: pass or fail, seconds, when (the status table)
 DISPLAY_TAGS = ("remove-input", "remove-cell", "hide-input", "hide-cell", "remove-output", "hide-output")
 EXECUTE_LAST = ("provenance",)  # lists the figures every other executed chapter glued
 
@@ -97,10 +98,18 @@ def book_log(profile: str) -> Path:
     return run_dir(profile) / BOOK_LOG
 
 
+def _shows_nothing(cell) -> bool:
+    """A code cell that puts nothing on the page: set-up, or values glued for the prose."""
+    return all(o.output_type == "display_data" and all(m.startswith(RECORD_PREFIX) for m in o.get("data", {}))
+               for o in cell.get("outputs", []))
+
+
 def prepare_for_page(path: Path) -> int:
-    """Drop every stderr stream output from an executed notebook (return how many), and
-    give papermill's injected-parameters cell the display tags of the chapter's own
-    parameters cell, so a page that hides one hides both."""
+    """Drop every stderr stream output from an executed notebook (return how many); give
+    papermill's injected-parameters cell the display tags of the chapter's own parameters
+    cell, so a page that hides one hides both; and fold away (``hide-input``) the code of
+    every cell that shows nothing, set-up and glue, so the page shows the analysis while
+    its plumbing stays one click away. A cell with display tags of its own keeps them."""
     notebook = nbformat.read(path, as_version=4)
     removed = 0
     display_tags = [t for c in notebook.cells if "parameters" in c.metadata.get("tags", [])
@@ -113,13 +122,18 @@ def prepare_for_page(path: Path) -> int:
             cell.outputs = kept
         tags = cell.metadata.get("tags", [])
         if "injected-parameters" in tags:
-            cell.metadata["tags"] = tags + [t for t in display_tags if t not in tags]
+            tags = tags + [t for t in display_tags if t not in tags]
+        if cell.cell_type == "code" and not any(t in DISPLAY_TAGS for t in tags) and _shows_nothing(cell):
+            tags = tags + ["hide-input"]
+        if tags:
+            cell.metadata["tags"] = tags
     nbformat.write(notebook, path)
     return removed
 
 
-def execute_chapter(name: str, parameters: dict, log: Path | None = None) -> float:
-    """Execute one chapter source into ``book/notebooks/<name>.ipynb``; return seconds.
+def execute_chapter(name: str, parameters: dict, log: Path | None = None, executed: Path | None = None) -> float:
+    """Execute one chapter source into ``executed`` (default ``book/notebooks/<name>.ipynb``,
+    the book's page); return seconds.
 
     The chapter's stderr goes to the terminal and is appended to ``log`` (default: the
     profile's book log), not into the notebook."""
@@ -128,8 +142,8 @@ def execute_chapter(name: str, parameters: dict, log: Path | None = None) -> flo
         raise UserInputError(
             f"No chapter {name!r}: {source} does not exist. Chapters: {', '.join(chapters())}."
         )
-    EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
-    executed = EXECUTED_DIR / f"{name}.ipynb"
+    executed = Path(executed) if executed else EXECUTED_DIR / f"{name}.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
     log = log or book_log(parameters.get("profile", DEFAULT_PROFILE))
     log.parent.mkdir(parents=True, exist_ok=True)
     notebook = jupytext.read(source)
@@ -154,7 +168,7 @@ def execute_chapter(name: str, parameters: dict, log: Path | None = None) -> flo
         first_line = err.source.strip().splitlines()[0] if err.source.strip() else ""
         raise BookError(
             f"Chapter {name!r} ({source}) failed: cell {err.cell_index} of the executed "
-            f"notebook {EXECUTED_DIR / (name + '.ipynb')} (starting {first_line!r}) raised "
+            f"notebook {executed} (starting {first_line!r}) raised "
             f"{err.ename}: {err.evalue}. Its stderr is in {log}."
         ) from None
     if removed := prepare_for_page(executed):
@@ -208,6 +222,20 @@ def external_assets(html_dir: Path = HTML_DIR) -> list[tuple[str, str]]:
     return found
 
 
+def _execute_or_fail(name: str, parameters: dict) -> tuple[float, str]:
+    """Execute one chapter; (seconds, "") or, when it fails, (seconds, the error)."""
+    started = time.perf_counter()
+    try:
+        return execute_chapter(name, parameters), ""
+    except BookError as err:
+        return time.perf_counter() - started, str(err)
+
+
+def _status(seconds: float, error: str) -> dict:
+    return {"seconds": round(seconds, 2), "status": "fail" if error else "pass",
+            "finished": time.strftime("%Y-%m-%d %H:%M")}
+
+
 def run_book(profile: str, chapter: str | None = None, overrides: dict | None = None) -> Path:
     """Execute the chapters (all, or one), record their timings and build the HTML book."""
     get_profile(profile)
@@ -215,7 +243,7 @@ def run_book(profile: str, chapter: str | None = None, overrides: dict | None = 
     if chapter:  # the others are executed only if they never were, so the book links up
         names = [chapter] + [n for n in names if n != chapter and not (EXECUTED_DIR / f"{n}.ipynb").is_file()]
     parameters = {"profile": profile, **(overrides or {})}
-    timings_path = run_dir(profile) / "book_timings.json"
+    timings_path = run_dir(profile) / BOOK_STATUS
     timings = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
     timings_path.parent.mkdir(parents=True, exist_ok=True)
     first = [n for n in names if n not in EXECUTE_LAST]
@@ -223,21 +251,27 @@ def run_book(profile: str, chapter: str | None = None, overrides: dict | None = 
     workers = max(1, min(len(first), os.cpu_count() or 1))
     if workers > 1:
         print(f"executing {len(first)} chapters, {workers} at a time, with {parameters}", flush=True)
+    failures = []
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         # the chapters only read artefacts and each writes its own tables, so they run side by side
-        for name, seconds in zip(first, pool.map(execute_chapter, first, [parameters] * len(first))):
-            timings[name] = round(seconds, 2)
-            print(f"  chapter {name} done in {seconds:.1f} s", flush=True)
+        for name, (seconds, error) in zip(first, pool.map(_execute_or_fail, first, [parameters] * len(first))):
+            timings[name] = _status(seconds, error)
+            failures += [error] if error else []
+            print(f"  chapter {name} {'FAILED' if error else 'done'} in {seconds:.1f} s", flush=True)
     timings_path.write_text(json.dumps(timings, indent=2))  # the provenance page, executed last, reads it
     for name in [n for n in names if n in EXECUTE_LAST]:
         if len(names) == len(chapters()):  # a whole build: the provenance page shows the chapters' wall time
-            wall = time.perf_counter() - started + timings.get(name, 0.0)
+            wall = time.perf_counter() - started + timings.get(name, {}).get("seconds", 0.0)
             record_stage_time(run_dir(profile), "chapters", wall)
         print(f"executing chapter {name} with {parameters}", flush=True)
-        timings[name] = round(execute_chapter(name, parameters), 2)
-        print(f"  done in {timings[name]:.1f} s", flush=True)
+        seconds, error = _execute_or_fail(name, parameters)
+        timings[name] = _status(seconds, error)
+        failures += [error] if error else []
+        print(f"  {'FAILED' if error else 'done'} in {seconds:.1f} s", flush=True)
     timings_path.write_text(json.dumps(timings, indent=2))  # the provenance page reads it
     index = build_html()
+    if failures:  # the book is built (a failed chapter shows its error) and the build fails
+        raise BookError(f"{len(failures)} chapter(s) failed: " + " ".join(failures))
     leaks = external_assets()
     if leaks:
         listing = "; ".join(f"{page} loads {url}" for page, url in leaks[:5])

@@ -6,7 +6,9 @@ gated ``{solution-start}`` ... ``{solution-end}`` span whose code cells stay top
 A student notebook is the chapter with every solution removed, each exercise turned into
 plain Markdown that Jupyter renders, and an empty code cell and an empty Markdown cell
 after it for the answer. The answer key is the same chapter with the solutions in place.
-Both are written unexecuted: students run them against the runs ``make book`` wrote.
+Both are made from the chapters as ``make book`` executed them: the key keeps every
+output, and both show the values and figures the page glued (a placeholder such as
+``{glue:text}`name``` means nothing outside the built book).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from analysis.book.notebook_outputs import as_text, glued_outputs
 from analysis.errors import UserInputError
-from analysis.paths import BOOK_DIR, RUNS_DIR
+from analysis.paths import BOOK_DIR, EXECUTED_DIR, RUNS_DIR
 
 BUNDLE_DIR = RUNS_DIR / "exercises"
 STUDENT_DIR = "students"
@@ -32,6 +35,9 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 _OPEN = re.compile(r"^\s*(?P<fence>`{3,}|~{3,}|:{3,})\s*(?P<info>\S.*?)?\s*$")
 _DIRECTIVE = re.compile(r"^\{(?P<name>[\w:-]+)\}\s*(?P<argument>.*)$")
 _OPTION = re.compile(r"^\s*:[\w-]+:.*$")
+_GLUE_ROLE = re.compile(r"\{glue(?::text|:)?\}`(?P<name>[^`:]+)(?::[^`]*)?`")
+_GLUE_FIGURE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:figure\}\s*(?P<name>\S+)\s*\n(?P<body>.*?)^(?P=fence)\s*$",
+                          re.M | re.S)
 _KINDS = ("exercise", "solution", "exercise-start", "exercise-end", "solution-start", "solution-end")
 
 
@@ -90,6 +96,27 @@ class _Version:
 def _closes(line: str, fence: str) -> bool:
     match = _OPEN.match(line)
     return bool(match) and not match["info"] and match["fence"][0] == fence[0] and len(match["fence"]) >= len(fence)
+
+
+def fill_glue(markdown: str, glued: dict[str, dict]) -> str:
+    """``markdown`` with every glued value written in and every glued figure embedded as an
+    image with its caption. A name the notebook did not glue is an error: the student would
+    see the placeholder."""
+
+    def value(match: re.Match) -> str:
+        if match["name"] not in glued:
+            raise UserInputError(f"The executed chapter glued no value {match['name']!r}.")
+        return as_text(glued[match["name"]])
+
+    def figure(match: re.Match) -> str:
+        bundle = glued.get(match["name"])
+        if not bundle or "image/png" not in bundle:
+            raise UserInputError(f"The executed chapter glued no figure {match['name']!r}.")
+        caption = "\n".join(line for line in match["body"].splitlines() if not _OPTION.match(line)).strip()
+        png = "".join(bundle["image/png"]).replace("\n", "")
+        return f'<img src="data:image/png;base64,{png}" alt="{match["name"]}"/>\n\n*{_GLUE_ROLE.sub(value, caption)}*'
+
+    return _GLUE_ROLE.sub(value, _GLUE_FIGURE.sub(figure, markdown))
 
 
 def split_chapter(notebook: NotebookNode, chapter: str) -> Bundle:
@@ -172,9 +199,9 @@ def split_chapter(notebook: NotebookNode, chapter: str) -> Bundle:
         key.flush()
     if gated:
         raise UserInputError(f"Chapter {chapter!r}: the gated {gated} {gated_label!r} has no {{{gated}-end}}.")
-    intro = (f"Chapter `{chapter}` of the study as a notebook. Run the cells from the top (the chapter "
-             "reads what `make book` wrote under `runs/`), then answer each exercise in the empty cells "
-             "below it.")
+    intro = (f"Chapter `{chapter}` of the study as a notebook, with the numbers of the book it was made "
+             "from. Run the cells from the top (the chapter reads what `make book` wrote under `runs/`), "
+             "then answer each exercise in the empty cells below it.")
     return Bundle(chapter, _notebook([new_markdown_cell(intro), *student.cells]),
                   _notebook([new_markdown_cell(f"Answer key of chapter `{chapter}`."), *key.cells]), exercises)
 
@@ -186,13 +213,16 @@ def _notebook(cells: list[NotebookNode]) -> NotebookNode:
     return notebook
 
 
-def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_DIR) -> list[Bundle]:
+def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_DIR,
+                 executed_dir: Path | None = EXECUTED_DIR) -> list[Bundle]:
     """Write ``students/<chapter>.ipynb`` and ``answer_key/<chapter>.ipynb`` for every chapter
-    with exercises, and a README that lists them."""
+    with exercises, and a README that lists them. From the executed chapters in
+    ``executed_dir`` (the book's), with their outputs and glued values; ``None``: from the
+    sources, unexecuted (the tests' small chapters)."""
     sources = sorted(Path(chapters_dir).glob("*.md"))
     if not sources:
         raise UserInputError(f"No chapter sources (*.md) in {chapters_dir}.")
-    bundles = [split_chapter(jupytext.read(source), source.stem) for source in sources]
+    bundles = [split_chapter(_chapter(source, executed_dir), source.stem) for source in sources]
     bundles = [b for b in bundles if b.exercises]
     out = Path(out)
     for folder in (STUDENT_DIR, KEY_DIR):
@@ -207,7 +237,26 @@ def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_
         "# Exercises of the study\n\n"
         f"`{STUDENT_DIR}/` holds one notebook per chapter to hand out: the chapter with its solutions\n"
         f"removed and empty answer cells (tagged `{ANSWER_TAG}`) after each exercise. `{KEY_DIR}/` holds\n"
-        "the same chapters with the solutions. Students need the runs `make book` writes.\n\n"
+        "the same chapters with the solutions, executed. Both show the numbers of the book they were\n"
+        "made from; students re-run the cells against the runs `make book` wrote. Each exercise says\n"
+        "what it costs; those that train or regenerate data write under `runs/exercises/`, never over\n"
+        "the built book.\n\n"
         f"{listing}\n"
     )
     return bundles
+
+
+def _chapter(source: Path, executed_dir: Path | None) -> NotebookNode:
+    """A chapter as ``make book`` executed it, glued values written into its Markdown."""
+    if executed_dir is None:
+        return jupytext.read(source)
+    executed = Path(executed_dir) / f"{source.stem}.ipynb"
+    if not executed.is_file():
+        raise UserInputError(f"No executed chapter {executed}: the bundle shows the built book's outputs, so "
+                             "run `make book` first.")
+    notebook = nbformat.read(executed, as_version=4)
+    glued = glued_outputs(executed)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = fill_glue(cell.source, glued)
+    return notebook

@@ -107,10 +107,17 @@ def stage_timings(profile: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["stage", "seconds", "probe (resnet18 samples/s)", "probe units", "finished"])
 
 
-def chapter_timings(profile: str) -> pd.DataFrame:
-    path = run_dir(profile) / "book_timings.json"
-    timings = json.loads(path.read_text()) if path.is_file() else {}
-    return pd.DataFrame({"chapter": list(timings), "seconds": list(timings.values())})
+def chapter_status(profile: str) -> pd.DataFrame:
+    """Each chapter's last execution: pass or fail, seconds, when, and the command that
+    re-executes it on its own."""
+    from analysis.book.build import BOOK_STATUS
+
+    path = run_dir(profile) / BOOK_STATUS
+    status = json.loads(path.read_text()) if path.is_file() else {}
+    rows = [{"chapter": name, "status": entry["status"], "seconds": entry["seconds"], "finished": entry["finished"],
+             "run it locally": f"python -m analysis book --profile {profile} --chapter {name}"}
+            for name, entry in status.items()]
+    return pd.DataFrame(rows, columns=["chapter", "status", "seconds", "finished", "run it locally"])
 
 
 def figure_sources(executed_dir: Path) -> pd.DataFrame:
