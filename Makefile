@@ -14,7 +14,7 @@ MATHJAX := book/_vendor/mathjax/tex-chtml.js
 PROFILE ?= cpu
 RUN_ARGS ?=
 
-.PHONY: test test-slow book check-book exercises lab setup clean lock
+.PHONY: test test-slow book check-book screenshot exercises lab setup clean lock
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -33,6 +33,10 @@ book: $(STAMP) $(MATHJAX)
 # fails on console errors, broken images or links, and requests that leave the machine.
 check-book: $(STAMP)
 	$(PY) -m analysis.book.browser_check
+
+# Renew the README's screenshot (book/screenshots/results.png) from the current build.
+screenshot: $(STAMP)
+	$(PY) -m analysis.book.browser_check --readme-screenshot
 
 # The instructor bundle: one student notebook per chapter (solutions removed, empty
 # answer cells) and the answer key, in runs/exercises/.

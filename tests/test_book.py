@@ -50,7 +50,7 @@ def test_failing_cell_names_chapter_and_cell(scratch_book):
 
     table = provenance.chapter_status("tiny")
     assert list(table["status"]) == ["fail", "pass"]
-    assert table["run it locally"].iloc[0] == "python -m analysis book --profile tiny --chapter broken"
+    assert table["run it locally"].iloc[0] == "python -m analysis book --chapter broken --profile tiny"
 
 
 def test_stderr_goes_to_the_terminal_and_the_log_not_the_page(scratch_book, capfd):

@@ -112,3 +112,13 @@ def test_content_problems_name_the_page(site):
     (site / "training.html").write_text(_cell("train()", _stream("100%|█| 3/3 [00:01&lt;00:00, 2it/s]\n", "stderr")))
     problems = browser_check.content_problems(site)
     assert [p.split(":")[0] for p in problems] == ["training.html", "training.html"]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_readme_screenshot_is_taken_from_the_built_results_page(site, tmp_path):
+    with pytest.raises(FileNotFoundError, match="make book"):
+        browser_check.readme_screenshot(site, tmp_path / "shot.png")
+    (site / "notebooks").mkdir()
+    (site / "notebooks" / "results.html").write_text(GOOD.replace('src="dot.png"', 'src="../dot.png"'))
+    shot = browser_check.readme_screenshot(site, tmp_path / "shot.png")
+    assert shot.read_bytes()[:8] == PNG[:8] and shot.stat().st_size > 1000

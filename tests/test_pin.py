@@ -12,14 +12,18 @@ from tests import tiny_golden
 
 @pytest.mark.slow
 def test_tiny_profile_outputs_match_the_golden_copies(tmp_path, monkeypatch):
+    """Scores within a tolerance (training rounds differently on another CPU), and every
+    study table exactly, computed from the golden scores."""
     monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
-    tables = tiny_golden.build(tmp_path)
     golden = {p.name: p for p in tiny_golden.GOLDEN_DIR.glob("*.csv")}
     assert golden, f"no golden tables in {tiny_golden.GOLDEN_DIR}: run `python -m tests.tiny_golden`"
+    tables = tiny_golden.build(tmp_path, study_scores=tiny_golden.GOLDEN_DIR)
     assert sorted(tables) == sorted(golden)
     for name, table in tables.items():
         # written and read back as the golden copy was, so dtypes and float text agree
         path = tmp_path / name
         table.to_csv(path, index=False)
+        scores = name.startswith("scores_")
         pd.testing.assert_frame_equal(pd.read_csv(path), pd.read_csv(golden[name]), check_exact=False,
-                                      rtol=1e-9, atol=1e-12, obj=name)
+                                      rtol=0 if scores else 1e-9,
+                                      atol=tiny_golden.SCORES_TOLERANCE if scores else 1e-12, obj=name)

@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from analysis.book.build import HTML_DIR, PageRefs
+from analysis.paths import BOOK_DIR
 
 SCREENSHOT_DIR = HTML_DIR.parent / "screenshots"
 LOCAL_SCHEMES = ("file", "data", "blob", "about")
@@ -226,12 +227,46 @@ def check_pages(html_dir: Path = HTML_DIR, screenshot_dir: Path = SCREENSHOT_DIR
     return reports
 
 
+README_SCREENSHOT = BOOK_DIR / "screenshots" / "results.png"  # the README shows it; `make screenshot` renews it
+
+
+def readme_screenshot(html_dir: Path = HTML_DIR, out: Path = README_SCREENSHOT, chromium: str | None = None) -> Path:
+    """The top of the built results page as a reader first sees it (1280 x 1180 px), for
+    the README: taken from the current build, so the README never shows an old one."""
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium or shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        raise FileNotFoundError("Chromium is not installed: `apt-get install chromium` (Debian) and re-run.")
+    page_path = html_dir / "notebooks" / "results.html"
+    if not page_path.is_file():
+        raise FileNotFoundError(f"No built results page at {page_path}: run `make book` first.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1280, "height": 1180}).new_page()
+        page.goto(page_path.resolve().as_uri(), wait_until="load")
+        page.wait_for_timeout(300)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out))
+        browser.close()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--html", type=Path, default=HTML_DIR, help="built book (default: book/_build/html)")
     parser.add_argument("--chromium", help="path of the Chromium executable (default: found on PATH)")
     parser.add_argument("--screenshots", type=Path, help="folder for the screenshots (default: beside --html)")
+    parser.add_argument("--readme-screenshot", action="store_true",
+                        help=f"only renew the README's screenshot of the results page ({README_SCREENSHOT})")
     args = parser.parse_args(argv)
+    if args.readme_screenshot:
+        try:
+            print(f"wrote {readme_screenshot(args.html, chromium=args.chromium)}")
+        except FileNotFoundError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
     screenshots = args.screenshots or args.html.parent / "screenshots"
     if not (args.html / "index.html").is_file():
         print(f"error: no built book at {args.html}; run `make book` first", file=sys.stderr)

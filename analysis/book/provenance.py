@@ -13,6 +13,7 @@ import pandas as pd
 
 from analysis.book.notebook_outputs import as_text, glued_outputs
 from analysis.paths import PROJECT_ROOT, run_dir
+from analysis.profiles import DEFAULT_PROFILE
 from analysis.training.run_record import git, models_dir, read_runs
 from analysis.book.plots import SOURCE_SUFFIX
 from analysis.training.speed_probe import PROBE_MODELS
@@ -115,7 +116,8 @@ def chapter_status(profile: str) -> pd.DataFrame:
     path = run_dir(profile) / BOOK_STATUS
     status = json.loads(path.read_text()) if path.is_file() else {}
     rows = [{"chapter": name, "status": entry["status"], "seconds": entry["seconds"], "finished": entry["finished"],
-             "run it locally": f"python -m analysis book --profile {profile} --chapter {name}"}
+             "run it locally": f"python -m analysis book --chapter {name}"
+                               + ("" if profile == DEFAULT_PROFILE else f" --profile {profile}")}
             for name, entry in status.items()]
     return pd.DataFrame(rows, columns=["chapter", "status", "seconds", "finished", "run it locally"])
 
