@@ -35,12 +35,17 @@ def videos(source_groups: int = 12, target_groups: int = 15) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["domain", "split", "method", "video_id", "label", "group"])
 
 
+FITTED_LOSS = 0.5  # a training loss well below ln 2: the run fitted its training data
+
+
 def write_runs(root: Path, skill: float = 1.5, seeds=(0,), models=MODELS, seed: int = 0,
-               target_share: float = 0.5, skills: dict[str, float] | None = None) -> Path:
+               target_share: float = 0.5, skills: dict[str, float] | None = None,
+               losses: dict[str, float] | None = None) -> Path:
     """One run folder per model and training seed: a record and a video-level scores
     table. Scores share a group effect, a part common to all detectors, and a fake shift
     of ``skill`` (``skills[model]`` where given) in the source domain and ``target_share``
-    of it in the target domain."""
+    of it in the target domain. Each record's one epoch has a training loss of
+    :data:`FITTED_LOSS` (``losses[model]`` where given)."""
     rng = np.random.default_rng(seed)
     table = videos()
     effect = table["group"].map({g: rng.normal(0, 0.7) for g in table["group"].unique()}).to_numpy()
@@ -57,6 +62,7 @@ def write_runs(root: Path, skill: float = 1.5, seeds=(0,), models=MODELS, seed: 
                 folder / "scores.csv", index=False)
             record = {field: PLACEHOLDER.get(field, "") for field in REQUIRED_FIELDS}
             record.update(run_format=RUN_FORMAT, profile="cpu", model=model, arch=model, view="spatial",
-                          schedule=ONE_CLASS if one_class else TWO_STAGE, seed=training_seed)
+                          schedule=ONE_CLASS if one_class else TWO_STAGE, seed=training_seed,
+                          history=[{"epoch": 1, "train_loss": (losses or {}).get(model, FITTED_LOSS)}])
             (folder / RECORD_FILE).write_text(json.dumps(record))
     return Path(root)

@@ -50,6 +50,34 @@ def test_primary_endpoint_is_the_five_soft_vote_against_its_mean_member(learned,
     assert study.primary_endpoint(at_chance).iloc[0]["verdict"] == "not interpretable"
 
 
+def test_a_member_that_did_not_fit_leaves_the_primary_and_all_five_is_the_sensitivity_row(tmp_path):
+    """The fit gate, judged on the training record and validation only: a classifier whose
+    loss stayed at ln 2, and one whose validation interval reaches 0.5, stay out of the
+    primary ensemble and its mean member; the all-five version is the row beside it."""
+    runs = write_runs(tmp_path, 1.5, losses={"r3d18_flow": 0.69}, skills={"vit_b16": 0.0})
+    result = study.load_study("cpu", n_resamples=N, models_dir=runs)
+    gate = result.gate.set_index("model")
+    assert not gate.loc["r3d18_flow", "passes"] and "training loss" in gate.loc["r3d18_flow", "why not"]
+    assert gate.loc["r3d18_flow", "fitted training data"] == "no"
+    assert not gate.loc["vit_b16", "passes"] and "validation AUC interval" in gate.loc["vit_b16", "why not"]
+    assert gate.loc["resnet18", "passes"] and gate.loc["deep_svdd", "fitted training data"] == "n/a (one-class)"
+    assert result.fitted_five == ["resnet18", "efficientnet_b4", "r3d18"]
+    table = study.primary_endpoint(result)
+    assert list(table["analysis"]) == [study.PRIMARY_ANALYSIS, study.ALL_FIVE_ANALYSIS]
+    assert sorted(table["members"].iloc[0].split("+")) == ["efficientnet_b4", "r3d18", "resnet18"]
+    assert sorted(table["members"].iloc[1].split("+")) == sorted(result.five)
+    gaps = study.gap_table(result, result.models).set_index("name")
+    assert table["reference gap"].iloc[0] == pytest.approx(gaps.loc[["resnet18", "efficientnet_b4", "r3d18"], "gap"].mean())
+
+
+def test_fewer_than_two_fitted_members_leave_no_primary_to_read(tmp_path):
+    losses = {m: 0.69 for m in ("resnet18", "efficientnet_b4", "vit_b16", "r3d18")}
+    result = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 1.5, losses=losses))
+    assert result.fitted_five == ["r3d18_flow"]
+    row = study.primary_endpoint(result).iloc[0]
+    assert row["read"] == study.NOT_INTERPRETABLE and row["ensemble"] == result.primary_all_five
+
+
 def test_families_count_simultaneous_intervals_among_readable_rows(learned):
     names = [n for n, k in learned.kinds.items() if k != "single" and set(learned.members[n]) <= set(learned.five)]
     table = study.family_table(learned, names)

@@ -33,6 +33,7 @@ ANALYSIS_CHAPTERS = ("anomaly", "diversity", "gap")
 
 
 SCORES_TOLERANCE = 5e-3  # absolute, on scores in [0, 1] or anomaly scores of order 1 (see above)
+TRAINING_COLUMNS = ("lowest training loss",)  # study columns read from run records, not from scores
 
 
 def build(root: Path, study_scores: Path | None = None) -> dict[str, pd.DataFrame]:

@@ -269,9 +269,15 @@ def run_book(profile: str, chapter: str | None = None, overrides: dict | None = 
         failures += [error] if error else []
         print(f"  {'FAILED' if error else 'done'} in {seconds:.1f} s", flush=True)
     timings_path.write_text(json.dumps(timings, indent=2))  # the provenance page reads it
-    index = build_html()
-    if failures:  # the book is built (a failed chapter shows its error) and the build fails
-        raise BookError(f"{len(failures)} chapter(s) failed: " + " ".join(failures))
+    failed = BookError(f"{len(failures)} chapter(s) failed: " + " ".join(failures))
+    try:  # the book is built even when a chapter failed (its page shows the error), then the build fails
+        index = build_html()
+    except BookError:
+        if failures:
+            raise failed from None
+        raise
+    if failures:
+        raise failed
     leaks = external_assets()
     if leaks:
         listing = "; ".join(f"{page} loads {url}" for page, url in leaks[:5])

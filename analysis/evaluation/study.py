@@ -40,7 +40,7 @@ from scipy.stats import rankdata, spearmanr
 
 from analysis.benchmark.shifts import subset_of
 from analysis.benchmark.sizing import PLANNING
-from analysis.evaluation import diversity, ensembles, metrics, power, seed_runs
+from analysis.evaluation import diversity, ensembles, fit_gate, metrics, power, seed_runs
 from analysis.evaluation.bootstrap import LEVEL, N_RESAMPLES, GapBootstrap, Interval, SetBootstrap, mean_of
 from analysis.evaluation.calibration import expected_calibration_error, reliability_table
 from analysis.evaluation.published import CARD_000, published_table, published_value
@@ -59,7 +59,8 @@ MIN_GROUPS = 30
 # the CSV files write_results puts under runs/<profile>/results/summary/ (the results page reads them)
 SUMMARY_DIR = "summary"
 RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
-                "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs", "seed_source")
+                "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs", "seed_source",
+                "fit_gate", "paired_changes")
 
 
 def results_dir(profile: str) -> Path:
@@ -109,6 +110,7 @@ class Study:
     validation: SetBootstrap  # source validation
     training_seed: int | None = None
     _wide: dict = field(default_factory=dict, repr=False)
+    gate: pd.DataFrame = field(default_factory=pd.DataFrame)  # the fit gate, one row per model (fit_gate)
 
     def wide(self, domain: str, split: str) -> pd.DataFrame:
         """Video-level scores of one evaluation set: a row per video, a column per name."""
@@ -124,8 +126,21 @@ class Study:
         return [m for m in ensembles.CARD_000_FIVE if m in self.models]
 
     @property
+    def fitted_five(self) -> list[str]:
+        """Those of card 000's five that pass the fit gate (:mod:`fit_gate`)."""
+        passed = fit_gate.passed(self.gate) if len(self.gate) else self.models
+        return [m for m in self.five if m in passed]
+
+    @property
     def primary(self) -> str:
-        """The ensemble of the primary endpoint: the soft vote of card 000's five."""
+        """The ensemble of the primary endpoint: the soft vote of those of card 000's five
+        that pass the fit gate (of all five when fewer than two pass: then it is not read)."""
+        fitted = self.fitted_five
+        return ensembles.ensemble_name(PRIMARY_KIND, fitted if len(fitted) > 1 else self.five)
+
+    @property
+    def primary_all_five(self) -> str:
+        """The sensitivity analysis beside the primary endpoint: the soft vote of all five."""
         return ensembles.ensemble_name(PRIMARY_KIND, self.five)
 
     def label(self, name: str) -> str:
@@ -254,8 +269,9 @@ def load_study(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, mode
             for domain, split in (("source", "test"), ("target", "test"), ("source", "val"))}
     boot = GapBootstrap.fit(wide["source", "test"], wide["target", "test"], n_resamples, seed)
     val_boot = SetBootstrap.fit(wide["source", "val"], n_resamples, seed + 2)
+    gate = fit_gate.fit_gate({m: records[m] for m in models}, lambda m: val_boot.interval({m: 1.0}))
     return Study(profile, everything, records, models, one_class, members, kinds, fitted, boot, val_boot,
-                 training_seed, dict(wide))
+                 training_seed, dict(wide), gate)
 
 
 def load_seeds(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
@@ -428,17 +444,51 @@ def view_summary(methods: pd.DataFrame, method_views: dict[str, str], model_view
             f"{len(sentences)} methods (a ranking of point estimates, not a paired test).")
 
 
+PRIMARY_ANALYSIS, ALL_FIVE_ANALYSIS = "primary (members that pass the fit gate)", "sensitivity (all five)"
+
+
+def paired_changes(study: Study, primary: pd.DataFrame) -> pd.DataFrame:
+    """The paired changes the answer rests on, one row each with its individual 95 % BCa
+    interval: the primary endpoint's change in gap and in cross-domain AUC against the mean
+    member, the all-five sensitivity version, and the contrast with the clear best member
+    (when validation names one)."""
+    rows = []
+    for _, p in primary.iterrows():
+        which = "primary" if p["analysis"] == PRIMARY_ANALYSIS else "all five"
+        rows.append({"contrast": f"gap change vs mean member ({which})", "change": p["gap change"],
+                     "change low": p["gap change low"], "change high": p["gap change high"]})
+        if which == "primary":
+            rows.append({"contrast": "cross-domain AUC change vs mean member (primary)",
+                         "change": p["cross-domain AUC change"], "change low": p["cross-domain AUC change low"],
+                         "change high": p["cross-domain AUC change high"]})
+    clear = clear_best_member(study, study.primary)
+    if clear is not None:
+        for what, interval in (("gap change", study.boot.gap_difference(study.primary, clear)),
+                               ("cross-domain AUC change", study.boot.cross_difference(study.primary, clear))):
+            rows.append({"contrast": f"{what} vs best member {clear}", "change": interval.estimate,
+                         "change low": interval.low, "change high": interval.high})
+    return pd.DataFrame(rows, columns=["contrast", "change", "change low", "change high"])
+
+
 def primary_endpoint(study: Study) -> pd.DataFrame:
-    """The pre-declared primary endpoint, one row: the soft vote of card 000's five
-    against the mean of its members, with the gate applied."""
-    name = study.primary
+    """The pre-declared primary endpoint (first row): the soft vote of those of card 000's
+    five that pass the fit gate against the mean of the same members; then, as a declared
+    sensitivity analysis, the same with all five (one row only when every member passes)."""
+    rows = [_endpoint_row(study, study.primary, PRIMARY_ANALYSIS)]
+    if study.primary_all_five != study.primary:
+        rows.append(_endpoint_row(study, study.primary_all_five, ALL_FIVE_ANALYSIS))
+    return pd.DataFrame(rows)
+
+
+def _endpoint_row(study: Study, name: str, analysis: str) -> dict:
     reference = study.reference(name)
     ensemble_in, reference_in = study.boot.auc(name, "in"), study.boot.auc(reference, "in")
     change = study.boot.gap_difference(name, reference)
     cross = study.boot.cross_difference(name, reference)
     _, samples, _ = study.boot.contrast(*GapBootstrap.gap_change_weights(name, reference))
-    readable = interpretable(ensemble_in) and interpretable(reference_in) and not set(study.incomplete) & set(
-        study.members[name])
+    gated = analysis == ALL_FIVE_ANALYSIS or len(study.fitted_five) > 1
+    readable = gated and interpretable(ensemble_in) and interpretable(reference_in) and not set(
+        study.incomplete) & set(study.members[name])
     if not readable:
         verdict = NOT_INTERPRETABLE
     elif change.high < 0:
@@ -447,8 +497,9 @@ def primary_endpoint(study: Study) -> pd.DataFrame:
         verdict = "widens the gap"
     else:
         verdict = "no measurable change in the gap"
-    return pd.DataFrame([{
-        "ensemble": name, "members": "+".join(study.members[name]), "reference": "mean of the members",
+    return {
+        "analysis": analysis, "ensemble": name, "members": "+".join(study.members[name]),
+        "reference": "mean of the members",
         **_columns("ensemble in-domain AUC", ensemble_in), **_columns("reference in-domain AUC", reference_in),
         **_columns("ensemble cross-domain AUC", study.boot.auc(name, "cross")),
         **_columns("reference cross-domain AUC", study.boot.auc(reference, "cross")),
@@ -456,7 +507,7 @@ def primary_endpoint(study: Study) -> pd.DataFrame:
         **_columns("gap change", change), **_columns("cross-domain AUC change", cross),
         "bootstrap SE of gap change": float(np.std(samples, ddof=1)),
         "read": INTERPRETABLE if readable else NOT_INTERPRETABLE, "verdict": verdict,
-    }])
+    }
 
 
 def family_table(study: Study, names: list[str]) -> pd.DataFrame:
@@ -594,7 +645,9 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
     def compared(a: float, b: float) -> str:
         return "above" if a > b else "below" if a < b else "level with"
 
-    text = (f"In short: the soft vote of card 000's five detectors scores {compared(ens_in, ref_in)} their "
+    members = primary["members"].split("+")
+    text = (f"In short: the soft vote of {', '.join(members)} (those of card 000's five that passed the fit gate) "
+            f"scores {compared(ens_in, ref_in)} their "
             f"average member in-domain ({ens_in:.3f} against {ref_in:.3f}) and {compared(ens_cross, ref_cross)} it "
             f"across domains ({ens_cross:.3f} against {ref_cross:.3f}), so its gap (in-domain minus "
             f"cross-domain AUC) is {abs(primary['gap change']):.3f} "
@@ -618,12 +671,28 @@ def retrain_text(spread: pd.DataFrame | None, source: str) -> str:
     table = spread.set_index("quantity")
     aucs = table[table.index.str.startswith("in-domain AUC: ") & ~table.index.str.contains(r"\(")]
     widest = aucs["range"].idxmax()
-    gap = table.loc[seed_runs.PRIMARY_GAP]
+    which = "the primary endpoint's"
+    if seed_runs.PRIMARY_GAP in table.index:
+        gap = table.loc[seed_runs.PRIMARY_GAP]
+    else:  # a stored run made before the fit gate: its endpoint is the all-five version
+        gap, which = table.loc[seed_runs.ALL_FIVE + "gap change vs mean member"], "the all-five soft vote's"
     signs = "all above zero" if gap["min"] > 0 else "all below zero" if gap["max"] < 0 else "of both signs"
-    return (f"Across {int(gap['seeds'])} training seeds ({source}), the primary endpoint's gap change ranges from "
+    return (f"Across {int(gap['seeds'])} training seeds ({source}), {which} gap change ranges from "
             f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.3f}; {signs}), and a retrained detector's "
             f"in-domain AUC moves by up to {aucs.loc[widest, 'range']:.3f} "
             f"({widest.removeprefix('in-domain AUC: ')}). ")
+
+
+def gate_sentence(study: Study) -> str:
+    """Which of card 000's five the fit gate admitted, and why the others were not."""
+    gate = study.gate.set_index("model")
+    out = [m for m in study.five if m not in study.fitted_five]
+    text = (f"The fit gate, declared before results (training loss below ln 2 - {fit_gate.FIT_MARGIN} and a "
+            f"validation AUC interval above 0.5, both from training and validation only), admits "
+            f"{len(study.fitted_five)} of card 000's five")
+    if not out:
+        return text + ". "
+    return text + ": " + "; ".join(f"{m} stays out ({gate.loc[m, 'why not']})" for m in out) + ". "
 
 
 def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame, n_seeds: int = 1,
@@ -670,12 +739,18 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame, 
             f"{best}, reaches an in-domain AUC of {in_domain[best].estimate:.3f}, "
             f"{'below' if in_domain[best].estimate < planned else 'at or above'} the {planned:.2f} the benchmark's "
             "test sets were sized for. " + _five_combined(study, planned))
+    head += gate_sentence(study)
     if p["read"] != INTERPRETABLE:
-        return (head + "The soft vote of card 000's five or the mean of its members did not, so the primary "
-                "endpoint is not interpretable on this run. " + size)
-    endpoint = (f"The primary endpoint is interpretable: against the mean of its members, the soft vote changes "
-                f"the gap by {ci_text(p, 'gap change')} ({p['verdict']}) and the cross-domain AUC by "
-                f"{ci_text(p, 'cross-domain AUC change')}. ")
+        why = ("Fewer than two of card 000's five passed the fit gate" if len(study.fitted_five) < 2 else
+               "The soft vote of the members that passed, or their mean, did not learn")
+        return head + why + ", so the primary endpoint is not interpretable on this run. " + size
+    endpoint = (f"The primary endpoint is interpretable: against the mean of the same {len(study.fitted_five)} "
+                f"members, their soft vote changes the gap by {ci_text(p, 'gap change')} ({p['verdict']}) and the "
+                f"cross-domain AUC by {ci_text(p, 'cross-domain AUC change')}. ")
+    if len(primary) > 1:
+        a = primary.iloc[1]
+        endpoint += (f"With all five (the declared sensitivity analysis) the change in gap is "
+                     f"{ci_text(a, 'gap change')} ({a['verdict']}). ")
     clear = clear_best_member(study, study.primary)
     if clear is None:
         endpoint += "No member is clearly best on validation, so there is no best-member comparison. "
@@ -1010,7 +1085,7 @@ def headline_names(study: Study) -> list[str]:
     combiners = [ensembles.ensemble_name(k, study.five) for k in ensembles.KINDS]
     zoo = [n for n, k in study.kinds.items() if k in ensembles.KINDS and len(study.members[n]) == len(study.models)]
     pair = [n for n, k in study.kinds.items() if k == "mean_z"]
-    return list(dict.fromkeys([*study.models, *combiners, *zoo, *pair]))
+    return list(dict.fromkeys([*study.models, study.primary, *combiners, *zoo, *pair]))
 
 
 def incomplete_runs(study: Study) -> pd.DataFrame:
@@ -1098,6 +1173,8 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
         "five_vs_best_member": five_against_best_member(first),
         "incomplete_runs": incomplete_runs(first),
         "seed_source": pd.DataFrame([source]),
+        "fit_gate": first.gate,
+        "paired_changes": paired_changes(first, primary),
     }
     out = Path(folder or results_dir(profile) / SUMMARY_DIR)
     for name, table in tables.items():

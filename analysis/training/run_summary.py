@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from analysis.evaluation import metrics
+from analysis.evaluation.fit_gate import CHANCE_LOSS, FIT_MARGIN, lowest_loss
 from analysis.evaluation.scores_table import SOURCE, TEST, subset, validation_threshold
 from analysis.models.registry import ONE_CLASS, TWO_STAGE
 
@@ -60,17 +59,13 @@ def guard_text(record: dict) -> str:
             f"took {seconds / 60:.1f} minutes, so the guard is {guard / seconds:.1f} times its time.")
 
 
-CHANCE_LOSS = math.log(2)  # class-weighted cross-entropy of a two-class model that predicts 1/2
-FIT_MARGIN = 0.02  # a few times the epoch-to-epoch noise of the training loss on these runs
-
-
 def unfitted(records: dict[str, dict]) -> list[str]:
     """The classifiers whose training loss never fell more than :data:`FIT_MARGIN` below
-    ln 2: they did not fit their own training data, so a chance-level AUC says the
-    optimisation failed in this budget, not that their view sees nothing."""
+    ln 2 (the first half of the fit gate): they did not fit their own training data, so a
+    chance-level AUC says the optimisation failed in this budget, not that their view sees nothing."""
     return [name for name, record in records.items()
             if record["schedule"] != ONE_CLASS and record["history"]
-            and min(h["train_loss"] for h in record["history"]) > CHANCE_LOSS - FIT_MARGIN]
+            and lowest_loss(record) > CHANCE_LOSS - FIT_MARGIN]
 
 
 def seed_table(records: list[dict]) -> pd.DataFrame:
