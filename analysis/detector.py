@@ -70,11 +70,18 @@ class Prediction:
     threshold_basis: str = ""  # where the threshold comes from, for the members that scored this file
     trained_on: str = ""  # the data the detector's models learned from
     warning: str = ""  # what the verdict cannot tell, said with every verdict
+    error: str = ""  # a file in a list that could not be scored: why (its other fields are empty)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """Every field; ``error`` only for a file that could not be scored."""
+        fields = asdict(self)
+        if not fields["error"]:
+            del fields["error"]
+        return fields
 
     def __str__(self) -> str:
+        if self.error:
+            return f"{self.file}: error: {self.error}"
         verdict = "FAKE" if self.is_fake else "real"
         parts = ", ".join(f"{name} {value:.3f}" for name, value in self.models.items())
         skipped = "".join(f"; {name} skipped ({why})" for name, why in self.skipped.items())
@@ -170,8 +177,9 @@ def _load_member(run: Run, device: str) -> tuple[Member, Profile]:
 class Detector:
     """One run or an ensemble of runs, ready to score image and video files."""
 
-    def __init__(self, members: list[Member], profile: Profile, device: str = "cpu"):
+    def __init__(self, members: list[Member], profile: Profile, device: str = "cpu", unfit: tuple[str, ...] = ()):
         self.members = {m.name: m for m in members}
+        self.unfit = tuple(m for m in unfit if m in self.members)  # failed the study's fit gate, still voting
         self.profile = profile
         self.device = device
         self.validation = ensembles.to_wide(pd.concat([m.validation for m in members]))
@@ -193,7 +201,7 @@ class Detector:
         profiles = {profile.name for _, profile in loaded}
         if len(profiles) > 1:
             raise UserInputError(f"{path} mixes runs of profiles {sorted(profiles)}; use one profile's runs.")
-        return cls([member for member, _ in loaded], loaded[0][1], device)
+        return cls([member for member, _ in loaded], loaded[0][1], device, _unfit(runs))
 
     @property
     def names(self) -> list[str]:
@@ -210,10 +218,14 @@ class Detector:
     @property
     def warning(self) -> str:
         """What no verdict of this detector can tell."""
+        said = []
         if self.profile.studies_benchmark:
-            return ("these models learned from synthetic faces only: a verdict on a real photo or video says "
-                    "nothing about whether it is fake")
-        return ""
+            said.append("these models learned from synthetic faces only: a verdict on a real photo or video says "
+                        "nothing about whether it is fake")
+        if self.unfit:
+            said.append(f"{', '.join(self.unfit)} failed the study's fit gate (results/summary/fit_gate.csv) and "
+                        "still vote here; pass --run with the runs to use")
+        return "; ".join(said)
 
     def __repr__(self) -> str:
         kind = "one run" if len(self.members) == 1 else f"soft vote of {len(self.members)} runs"
@@ -246,12 +258,13 @@ class Detector:
 
     def threshold_basis(self, names: list[str]) -> str:
         """Where :meth:`threshold` comes from for the members ``names``, in words."""
+        rule = "score at or above it: FAKE"
         if self._threshold is not None:
-            return "fixed by the user"
+            return f"fixed by the user; {rule}"
+        youden = "the score that maximises true minus false positive rate on the source validation videos"
         if len(self.members) == 1:
-            return f"chosen on the source validation videos (Youden's J) for {names[0]}'s own score"
-        basis = (f"chosen on the source validation videos (Youden's J) for the soft vote of the {len(names)} "
-                 "models that scored this file")
+            return f"{rule}; {youden} (Youden's J), for {names[0]}'s own score"
+        basis = f"{rule}; {youden} (Youden's J), for the soft vote of the {len(names)} models that scored this file"
         if len(names) < len(self.members):
             basis += (f"; a file all {len(self.members)} models read is judged by their vote, threshold "
                       f"{self.threshold():.3f}")
@@ -270,7 +283,7 @@ class Detector:
         """Score one image or video file (a list of files: one prediction each); raises
         :class:`UserInputError` for a file that cannot be read or shows no face."""
         if isinstance(path, (list, tuple)):
-            return [self.predict(one) for one in path]
+            return [self._predict_or_error(one) for one in path]
         path = Path(path)
         media = _read_media(path, self.profile.preprocessing.frames_per_video)
         frames = media.frames
@@ -282,10 +295,10 @@ class Detector:
             raise UserInputError(f"{path}: MTCNN found no face in {len(frames)} frame(s).")
         own, skipped = {}, {}
         for name, member in self.members.items():
-            needed = cache_field(member.spec)
-            if needed != "faces" and len(arrays["faces"]) < 2:
+            if member.spec.input_kind != "frame" and len(arrays["faces"]) < 2:
                 skipped[name] = "needs a video, not a single image"
                 continue
+            needed = cache_field(member.spec)
             batch = video_input(arrays[needed], member.spec, member.variant).to(self.device)
             own[name] = float(score_batch(member.model, batch).mean())
         if not own:
@@ -297,11 +310,32 @@ class Detector:
                           self.threshold_basis(list(own)), self.trained_on, self.warning)
 
 
+    def _predict_or_error(self, path: str | Path) -> Prediction:
+        """One file of a list: its prediction, or its error (the other files still go on)."""
+        try:
+            return self.predict(path)
+        except UserInputError as err:
+            return Prediction(str(path), float("nan"), False, float("nan"), {}, error=str(err),
+                              trained_on=self.trained_on, warning=self.warning)
+
+
 @dataclass
 class _Media:
     frames: np.ndarray  # (T, H, W, 3) uint8 RGB
     expected: int  # frames the profile would sample from it
     decoding: str = ""  # why fewer were decoded, if they were
+
+
+def _unfit(runs: list[Run]) -> tuple[str, ...]:
+    """The models the study's fit gate left out, from the results its profile folder holds
+    (``results/summary/fit_gate.csv`` beside ``models/``); none when there is no such table."""
+    tables = {run.path.parents[2] / "results" / "summary" / "fit_gate.csv" for run in runs if len(run.path.parents) > 2}
+    failed = []
+    for table in tables:
+        if table.is_file():
+            gate = pd.read_csv(table)
+            failed += gate.loc[~gate["passes"].astype(bool), "model"].tolist()
+    return tuple(dict.fromkeys(failed))
 
 
 def _read_media(path: Path, frames_per_video: int) -> _Media:
@@ -319,8 +353,9 @@ def _read_media(path: Path, frames_per_video: int) -> _Media:
         sampled = sample_frames(path, frames_per_video)
     except (av.error.FFmpegError, ValueError, OSError) as err:
         raise UserInputError(
-            f"{path}: not a readable video or image ({type(err).__name__}: {err}). "
-            f"Images: {', '.join(sorted(IMAGE_SUFFIXES))}; videos: anything FFmpeg decodes."
+            f"{path}: not a readable video or image ({type(err).__name__}: {err}): not a video, or one cut "
+            f"short before its index (an MP4 cut part-way often is). Images: {', '.join(sorted(IMAGE_SUFFIXES))}; "
+            "videos: anything FFmpeg decodes."
         ) from None
     declared = max(sampled.frames_in_video, declared_frames(path))
     expected = min(frames_per_video, declared)

@@ -232,3 +232,23 @@ def test_predict_writes_a_csv_table_and_json(trained_runs, files, tmp_path, caps
     printed = capsys.readouterr().out
     assert printed.splitlines()[0].startswith("file,is_fake,score") and "face.png:" not in printed
     assert main(["predict", str(files["image"]), "--run", str(trained_runs), "--csv", "--json"]) == 2
+
+
+def test_a_list_with_a_bad_file_gives_its_error_and_scores_the_others(ensemble, files):
+    results = ensemble.predict([files["text"], files["image"]])
+    assert "not a readable video" in results[0].error and str(results[0]).endswith(results[0].error)
+    assert not results[1].error and 0.0 <= results[1].score <= 1.0
+    assert "score at or above it: FAKE" in results[1].threshold_basis
+
+
+def test_members_that_failed_the_studys_fit_gate_are_named_in_the_warning(tmp_path):
+    from types import SimpleNamespace
+
+    from analysis.detector import _unfit
+
+    runs = [SimpleNamespace(path=tmp_path / "cpu" / "models" / m / "seed0") for m in ("resnet18", "autoencoder")]
+    assert _unfit(runs) == ()  # no results yet: nothing to say
+    summary = tmp_path / "cpu" / "results" / "summary"
+    summary.mkdir(parents=True)
+    pd.DataFrame({"model": ["resnet18", "autoencoder"], "passes": [True, False]}).to_csv(summary / "fit_gate.csv")
+    assert _unfit(runs) == ("autoencoder",)

@@ -233,6 +233,12 @@ def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_
         nbformat.write(bundle.student, out / STUDENT_DIR / f"{bundle.chapter}.ipynb")
         nbformat.write(bundle.key, out / KEY_DIR / f"{bundle.chapter}.ipynb")
     listing = "\n".join(f"- `{b.chapter}`: {len(b.exercises)} exercises ({', '.join(b.exercises)})" for b in bundles)
+    made_from = ""
+    if executed_dir is not None:
+        from analysis.training.run_record import git
+
+        made_from = (f"Made from the chapters executed at commit {git('rev-parse', '--short', 'HEAD') or 'unknown'}; "
+                     "after the next `make book`, run `make exercises` again.\n\n")
     (out / "README.md").write_text(
         "# Exercises of the study\n\n"
         f"`{STUDENT_DIR}/` holds one notebook per chapter to hand out: the chapter with its solutions\n"
@@ -241,7 +247,7 @@ def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_
         "made from; students re-run the cells against the runs `make book` wrote. Each exercise says\n"
         "what it costs; those that train or regenerate data write under `runs/exercises/`, never over\n"
         "the built book.\n\n"
-        f"{listing}\n"
+        f"{made_from}{listing}\n"
     )
     return bundles
 

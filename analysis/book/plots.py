@@ -187,17 +187,17 @@ def interval_plot(table: pd.DataFrame, column: str, *, label_column: str = "labe
 
 
 def paired_changes(table: pd.DataFrame, *, mde: float, card_change: float) -> plt.Figure:
-    """The paired changes of the answer (``contrast``, ``change``, ``change low/high``), a
-    row each, over a band of +-``mde`` (smaller than the test sets detect) and a dotted line
-    at the model card's own change."""
+    """Paired changes of one kind (``contrast``, ``change``, ``change low/high``), a row
+    each, over a band of +-``mde`` (smaller than the test sets detect) and a dotted line at
+    the model card's own change."""
     shown = table.rename(columns={"contrast": "label"})
     fig = interval_plot(shown, "change", xlabel="paired change (95 % CI)", reference=0.0)
     ax = fig.axes[0]
     ax.axvspan(-mde, mde, color="#e0e0e0", zorder=0, label=f"within the MDE ({mde:.3f})")
     ax.axvline(card_change, color="#c44e52", linestyle=":", linewidth=1.2,
                label=f"card 000's own change in gap vs its mean member ({card_change:+.3f})")
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
-    fig.set_figheight(fig.get_figheight() + 0.4)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2, frameon=False)
+    fig.set_figheight(fig.get_figheight() + 0.6)
     fig.tight_layout()
     return fig
 

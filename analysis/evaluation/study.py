@@ -30,6 +30,7 @@ simultaneous intervals that exclude zero.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -63,8 +64,13 @@ RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "famil
                 "fit_gate", "paired_changes")
 
 
+RESULTS_DIR_VARIABLE = "ANALYSIS_RESULTS_DIR"  # set by `book --notebook`: a chapter's tables go there
+
+
 def results_dir(profile: str) -> Path:
-    return run_dir(profile) / "results"
+    """Where the study's tables are: ``runs/<profile>/results``, or ``$ANALYSIS_RESULTS_DIR``
+    when a chapter is executed into a notebook of its own (so it never rewrites the book's)."""
+    return Path(os.environ[RESULTS_DIR_VARIABLE]) if os.environ.get(RESULTS_DIR_VARIABLE) else run_dir(profile) / "results"
 
 
 def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
@@ -642,8 +648,8 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
     ens_in, ens_cross = primary["ensemble in-domain AUC"], primary["ensemble cross-domain AUC"]
     ref_in, ref_cross = primary["reference in-domain AUC"], primary["reference cross-domain AUC"]
 
-    def compared(a: float, b: float) -> str:
-        return "above" if a > b else "below" if a < b else "level with"
+    def compared(a: float, b: float) -> str:  # point estimates: within 0.005 is no difference worth a word
+        return "level with" if abs(a - b) < 0.005 else "above" if a > b else "below"
 
     members = primary["members"].split("+")
     text = (f"In short: the soft vote of {', '.join(members)} (those of card 000's five that passed the fit gate) "
@@ -687,8 +693,9 @@ def gate_sentence(study: Study) -> str:
     """Which of card 000's five the fit gate admitted, and why the others were not."""
     gate = study.gate.set_index("model")
     out = [m for m in study.five if m not in study.fitted_five]
-    text = (f"The fit gate, declared before results (training loss below ln 2 - {fit_gate.FIT_MARGIN} and a "
-            f"validation AUC interval above 0.5, both from training and validation only), admits "
+    text = (f"The fit gate (training loss below ln 2 - {fit_gate.FIT_MARGIN} and a validation AUC interval "
+            f"above 0.5, both from training and validation only; added after an earlier build's results, so the "
+            f"gated endpoint is post hoc and the all-five version is the one first declared) admits "
             f"{len(study.fitted_five)} of card 000's five")
     if not out:
         return text + ". "
