@@ -70,6 +70,16 @@ def test_a_member_that_did_not_fit_leaves_the_primary_and_all_five_is_the_sensit
     assert table["reference gap"].iloc[0] == pytest.approx(gaps.loc[["resnet18", "efficientnet_b4", "r3d18"], "gap"].mean())
 
 
+def test_gate_sensitivity_shows_the_endpoint_at_other_loss_margins(tmp_path):
+    runs = write_runs(tmp_path, 1.5, losses={"r3d18_flow": 0.69, "r3d18": 0.66})
+    result = study.load_study("cpu", n_resamples=N, models_dir=runs)
+    table = study.gate_sensitivity(result, margins=(0.0, 0.02, 0.05)).set_index("loss margin")
+    assert list(table["n members"]) == [5, 4, 3]  # 0.69 < ln 2; 0.66 < ln 2 - 0.02 but not ln 2 - 0.05
+    primary = study.primary_endpoint(result).iloc[0]
+    assert table.loc[0.02, "gap change"] == pytest.approx(primary["gap change"])
+    assert (table["gap change low"] <= table["gap change"]).all()
+
+
 def test_fewer_than_two_fitted_members_leave_no_primary_to_read(tmp_path):
     losses = {m: 0.69 for m in ("resnet18", "efficientnet_b4", "vit_b16", "r3d18")}
     result = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 1.5, losses=losses))

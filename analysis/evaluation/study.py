@@ -486,6 +486,31 @@ def primary_endpoint(study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+GATE_MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05)  # training-loss margins below ln 2 the sensitivity table tries
+
+
+def gate_sensitivity(study: Study, margins=GATE_MARGINS) -> pd.DataFrame:
+    """The primary endpoint under other training-loss margins of the fit gate (the
+    validation half of the gate unchanged): which of the five enter, and the change in gap.
+    A reading that flips between neighbouring margins rests on where the line was drawn."""
+    gate = study.gate.set_index("model")
+    rows = []
+    for margin in margins:
+        members = [m for m in study.five if bool(gate.loc[m, "validation AUC low"] > fit_gate.CHANCE) and (
+            study.records[m]["schedule"] == ONE_CLASS
+            or fit_gate.lowest_loss(study.records[m]) < fit_gate.CHANCE_LOSS - margin)]
+        row = {"loss margin": margin, "members": "+".join(members), "n members": len(members)}
+        if len(members) > 1:
+            name = ensembles.ensemble_name(PRIMARY_KIND, members)
+            endpoint = _endpoint_row(study, name, PRIMARY_ANALYSIS)
+            row.update({k: endpoint[k] for k in ("gap change", "gap change low", "gap change high", "verdict")})
+        else:
+            row.update({"gap change": np.nan, "gap change low": np.nan, "gap change high": np.nan,
+                        "verdict": "fewer than two members"})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _endpoint_row(study: Study, name: str, analysis: str) -> dict:
     reference = study.reference(name)
     ensemble_in, reference_in = study.boot.auc(name, "in"), study.boot.auc(reference, "in")
