@@ -18,7 +18,8 @@ from analysis.training.run_record import git, models_dir, read_runs
 from analysis.book.plots import SOURCE_SUFFIX
 from analysis.training.speed_probe import PROBE_MODELS
 
-PROBE_MODEL = PROBE_MODELS[0]  # the probe whose speed converts seconds to probe units
+PROBE_MODEL = PROBE_MODELS[0]
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")  # /proc/cpuinfo flags that change kernels  # the probe whose speed converts seconds to probe units
 
 PACKAGES = ("torch", "torchvision", "timm", "facenet-pytorch", "av", "opencv-python-headless", "numpy", "pandas",
             "scipy", "scikit-learn", "matplotlib", "seaborn", "papermill", "jupytext", "jupyter-book", "sphinx",
@@ -44,11 +45,13 @@ def git_state() -> dict[str, str]:
 def hardware() -> dict[str, str]:
     import torch
 
-    cpu = platform.processor() or "unknown"
+    cpu, flags = platform.processor() or "unknown", set()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        lines = cpuinfo.read_text().splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
         cpu = names[0] if names else cpu
+        flags = next((set(line.split(":", 1)[1].split()) for line in lines if line.startswith("flags")), set())
     memory = ""
     if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
         memory = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB"
@@ -58,6 +61,9 @@ def hardware() -> dict[str, str]:
         "logical cores": str(os.cpu_count()),
         "memory": memory or "unknown",
         "torch threads": f"{torch.get_num_threads()} here; each training run uses its profile's fixed count",
+        # another kind of CPU takes other MKL/oneDNN code paths and trains to other floats (DESIGN.md)
+        "vector units (they decide the floats)": f"torch {torch.backends.cpu.get_cpu_capability()}; "
+        + (", ".join(f for f in VECTOR_FLAGS if f in flags) or "none of " + ", ".join(VECTOR_FLAGS)),
         "CUDA": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available",
     }
 
