@@ -189,3 +189,22 @@ def test_adjusted_p_values_are_never_zero():
     # no resample reaches an effect this far from 0, so the p-value is the smallest the
     # 200 resamples can give, 1 / 201, not 0
     assert table["p_adjusted"].iloc[0] == pytest.approx(1 / 201)
+
+
+def test_logit_gap_is_the_difference_of_logit_aucs_and_vanishes_for_a_reference_to_itself():
+    """The scale-free gap: logit(AUC in) - logit(AUC cross), with a BCa interval around it;
+    as a change against the same detector it is exactly zero."""
+    rng = np.random.default_rng(3)
+
+    def wide(shift):
+        labels = np.repeat([0, 1], 60)
+        frame = pd.DataFrame({"a": rng.normal(0, 1, 120) + shift * labels, "b": rng.normal(0, 1, 120) + labels})
+        frame.index = pd.MultiIndex.from_arrays([labels, [f"g{i // 2}" for i in range(120)]], names=["label", "group"])
+        return frame
+
+    boot = bootstrap.GapBootstrap.fit(wide(2.0), wide(1.0), n_resamples=300, seed=0)
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    gap = boot.logit_gap_change("a")
+    expected = logit(boot.in_domain.estimates["a"]) - logit(boot.cross_domain.estimates["a"])
+    assert gap.estimate == pytest.approx(expected) and gap.low < gap.estimate < gap.high
+    assert boot.logit_gap_change("a", "a").estimate == pytest.approx(0.0)

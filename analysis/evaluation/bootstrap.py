@@ -270,6 +270,25 @@ class GapBootstrap:
         """In-domain AUC minus cross-domain AUC."""
         return self.interval(*self.gap_weights(detector))
 
+    def logit_gap_change(self, detector: str | Weights, reference: str | Weights | None = None) -> Interval:
+        """The gap on the logit scale, logit(AUC in) - logit(AUC cross), of ``detector``
+        (minus that of ``reference``, when given; a weighted reference is the logit of its
+        weighted AUC). Scale-free: the same absolute drop weighs more near an AUC of 1 than
+        near 0.5, so a gap compared across detectors at different AUC levels reads better here."""
+        def logit(x):
+            x = np.clip(np.asarray(x, float), 1e-6, 1 - 1e-6)
+            return np.log(x / (1 - x))
+
+        estimate, samples, influence = 0.0, 0.0, []
+        for part, sign in ((self.in_domain, 1.0), (self.cross_domain, -1.0)):
+            e, s, j = (logit(v) for v in part.combine(as_weights(detector)))
+            if reference is not None:
+                re, rs, rj = (logit(v) for v in part.combine(as_weights(reference)))
+                e, s, j = e - re, s - rs, j - rj
+            estimate, samples = estimate + sign * float(e), samples + sign * s
+            influence.append(_influence(sign * j))
+        return bca_interval(estimate, np.asarray(samples), influence, level=self.level)
+
     def gap_difference(self, detector: str | Weights, reference: str | Weights) -> Interval:
         """Gap of ``detector`` minus gap of ``reference`` (negative: it shrinks the gap)."""
         return self.interval(*self.gap_change_weights(detector, reference))

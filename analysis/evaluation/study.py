@@ -309,7 +309,7 @@ def gap_table(study: Study, names: list[str] | None = None) -> pd.DataFrame:
         row = {"name": name, "label": study.label(name), "kind": study.kinds[name], "members": "+".join(members),
                "n members": len(members), **_columns("validation AUC", study.validation.interval({name: 1.0})),
                **_columns("in-domain AUC", in_domain), **_columns("cross-domain AUC", study.boot.auc(name, "cross")),
-               **_columns("gap", study.boot.gap(name)),
+               **_columns("gap", study.boot.gap(name)), **_columns("gap (logit)", study.boot.logit_gap_change(name)),
                "gap read": INTERPRETABLE if interpretable(in_domain) else NOT_INTERPRETABLE}
         if len(members) > 1:
             reference = study.reference(name)
@@ -536,6 +536,7 @@ def _endpoint_row(study: Study, name: str, analysis: str) -> dict:
         **_columns("reference cross-domain AUC", study.boot.auc(reference, "cross")),
         **_columns("ensemble gap", study.boot.gap(name)), **_columns("reference gap", study.boot.gap(reference)),
         **_columns("gap change", change), **_columns("cross-domain AUC change", cross),
+        **_columns("gap change (logit)", study.boot.logit_gap_change(name, reference)),
         "bootstrap SE of gap change": float(np.std(samples, ddof=1)),
         "read": INTERPRETABLE if readable else NOT_INTERPRETABLE, "verdict": verdict,
     }
