@@ -707,7 +707,7 @@ def retrain_text(spread: pd.DataFrame | None, source: str) -> str:
     if seed_runs.PRIMARY_GAP in table.index:
         gap = table.loc[seed_runs.PRIMARY_GAP]
     else:  # a stored run made before the fit gate: its endpoint is the all-five version
-        gap, which = table.loc[seed_runs.ALL_FIVE + "gap change vs mean member"], "the all-five soft vote's"
+        gap, which = table.loc[seed_runs.ALL_FIVE_GAP], "the all-five soft vote's"
     signs = "all above zero" if gap["min"] > 0 else "all below zero" if gap["max"] < 0 else "of both signs"
     return (f"Across {int(gap['seeds'])} training seeds ({source}), {which} gap change ranges from "
             f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.3f}; {signs}), and a retrained detector's "
