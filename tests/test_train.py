@@ -15,7 +15,7 @@ from analysis.data.manifest import read_manifest, write_manifest
 from analysis.preprocess import crop_cache as cache
 from analysis.training import crop_datasets as datasets
 from analysis.training import trainer
-from analysis.training.crop_datasets import MemorySplit
+from analysis.training.crop_datasets import StreamedSplit
 from analysis.models import create_model, get_spec
 from analysis.profiles import ONE_CYCLE, PLATEAU, Recipe, get_profile
 
@@ -111,9 +111,9 @@ def test_clip_augmentation_is_the_same_for_every_frame(prepared, model):
     """DESIGN rule 4: a clip of one repeated frame stays one repeated frame after augmentation."""
     manifest_path, cache_dir = prepared
     spec = get_spec(model)
-    split = MemorySplit.load(read_manifest(manifest_path).head(3), cache_dir, spec, get_profile("tiny").variant(model))
-    split.frames = split.frames[:, :1].expand(-1, 4, -1, -1, -1).contiguous()  # (N, 4 equal frames, C, H, W)
-    batch = datasets.to_model_scale(split.frames, split.variant)
+    split = StreamedSplit.load(read_manifest(manifest_path).head(3), cache_dir, spec, get_profile("tiny").variant(model))
+    frames = split.items(torch.arange(3))[:, :1].expand(-1, 4, -1, -1, -1).contiguous()  # (N, 4 equal frames, C, H, W)
+    batch = datasets.to_model_scale(frames, split.variant)
     augmented = datasets.augment(batch, split.variant, "vit_in21k" if model == "vit_in21k" else "standard",
                                  torch.Generator().manual_seed(0))
     assert not torch.allclose(augmented, batch)  # the augmentation did change the frames
@@ -138,12 +138,35 @@ def test_scoring_input_matches_training_input_without_augmentation(prepared):
     for model in ("resnet18", "r3d18_flow", "resnext50_lstm"):
         spec = get_spec(model)
         variant = get_profile("tiny").variant(model)
-        split = MemorySplit.load(videos, cache_dir, spec, variant)
+        split = StreamedSplit.load(videos, cache_dir, spec, variant)
         _, scored = next(split.scoring_batches(rows=10**6))
         field = datasets.cache_field(spec)
         arrays = [cache.load_array(cache_dir, key, field) for key in split.keys()]
         single = torch.cat([datasets.video_input(a, spec, variant) for a in arrays])
         torch.testing.assert_close(scored, single)
+
+
+def test_streamed_items_are_the_cached_crops_at_the_model_size(prepared, tmp_path):
+    """A streamed split returns exactly what stacking the resized cache entries in memory
+    gives, for single frames and for whole clips; reads outside it are refused."""
+    manifest_path, cache_dir = prepared
+    videos = read_manifest(manifest_path).head(4)
+    for model in ("resnet18", "r3d18"):
+        spec, variant = get_spec(model), get_profile("tiny").variant(model)
+        split = StreamedSplit.load(videos, cache_dir, spec, variant)
+        field = datasets.cache_field(spec)
+        stacked = torch.stack([datasets.resize_uint8(datasets.model_frames(cache.load_array(cache_dir, key, field),
+                                                                           spec, variant), variant.input_size)
+                               for key in split.keys()])
+        index = torch.tensor([3, 0, 2, 2])
+        expected = stacked.flatten(0, 1)[index].unsqueeze(1) if spec.input_kind == "frame" else stacked[index]
+        assert torch.equal(split.items(index), expected)
+        _, scored = next(split.scoring_batches(rows=10**6))
+        layout = stacked.flatten(0, 1).unsqueeze(1) if spec.input_kind == "frame" else stacked
+        torch.testing.assert_close(scored, datasets.model_layout(datasets.to_model_scale(layout, variant), spec),
+                                   rtol=0, atol=0)
+        with pytest.raises(IndexError, match="outside"):
+            split.store.read(np.array([len(split.videos) * split.video_frames]), 1)
 
 
 def test_patience_waits_for_the_one_cycle_rate_to_fall():
@@ -185,14 +208,14 @@ def test_a_slower_machine_gives_the_same_run(prepared, tmp_path, monkeypatch):
                     hang_guard_seconds=600.0)
     tiny = replace(get_profile("tiny"), recipe=recipe)
     fast = trainer.train(replace(config(prepared, tmp_path / "fast"), profile=tiny))
-    start, real_clock, real_batch = trainer.clock(), trainer.clock, trainer.MemorySplit.training_batch
+    start, real_clock, real_batch = trainer.clock(), trainer.clock, trainer.StreamedSplit.training_batch
 
     def slow_batch(self, *args, **kwargs):
         time.sleep(0.02)
         return real_batch(self, *args, **kwargs)
 
     monkeypatch.setattr(trainer, "clock", lambda: start + 3 * (real_clock() - start))
-    monkeypatch.setattr(trainer.MemorySplit, "training_batch", slow_batch)
+    monkeypatch.setattr(trainer.StreamedSplit, "training_batch", slow_batch)
     slow = trainer.train(replace(config(prepared, tmp_path / "slow"), profile=tiny))
     fast_record, slow_record = (json.loads((run / "record.json").read_text()) for run in (fast, slow))
     assert slow_record["train_seconds"] > fast_record["train_seconds"]  # the simulation did slow it down

@@ -5,7 +5,8 @@ uniformly in time; find the largest face in each with MTCNN (one batch per video
 downscaled when large); crop it at the profile's 2-D and 3-D sizes with the seeds'
 margin; interpolate the frame halfway between each pair of consecutive crops with
 optical flow; store everything in the crop cache. Every video gets a row in the
-preprocessing report, including those that could not be read.
+preprocessing report, including those that could not be read, and the record counts per
+split the videos the study leaves out (:mod:`analysis.preprocess.exclusions`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from analysis.preprocess import crop_cache, face_detect, flow
+from analysis.preprocess import crop_cache, exclusions, face_detect, flow
 from analysis.errors import UserInputError
 from analysis.data.manifest import KEY_COLUMNS
 from analysis.profiles import Preprocessing
@@ -148,6 +149,7 @@ def preprocess(
     record = {
         "profile": profile.as_dict(), "shard": list(shard_spec), "device": device, "flow": flow_name,
         "videos": len(report), "reused_from_cache": reused, "stale_temporaries_removed": stale,
+        "excluded": exclusions.excluded_per_split(report, profile.frames_per_video),
         "seconds": round(time.perf_counter() - started, 1),
         "versions": {"torch": torch.__version__, "av": av.__version__, "python": platform.python_version()},
     }
@@ -165,15 +167,28 @@ def load_report(out_dir: Path) -> pd.DataFrame:
 
 
 def load_record(out_dir: Path) -> dict:
-    """The preprocessing record of a cache, its shards' records merged: videos summed,
-    ``seconds`` the slowest shard's (the shards run at the same time)."""
+    """The preprocessing record of a cache, its shards' records merged: videos and
+    excluded videos per split summed, ``seconds`` the slowest shard's (the shards run at
+    the same time)."""
     parts = [json.loads(p.read_text()) for p in sorted(Path(out_dir).glob("preprocess*.json"))]
     if not parts:
         raise UserInputError(f"No preprocessing record in {out_dir}; run `python -m analysis preprocess` first.")
     return {**parts[0], "shard": [1, len(parts)], "videos": sum(p["videos"] for p in parts),
             "reused_from_cache": sum(p["reused_from_cache"] for p in parts),
             "stale_temporaries_removed": sum(p["stale_temporaries_removed"] for p in parts),
+            "excluded": _sum_counts([p.get("excluded", {}) for p in parts]),
             "seconds": max(p["seconds"] for p in parts)}
+
+
+def _sum_counts(parts: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
+    """``{split: {reason: n}}`` of several shards, added up."""
+    total: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for split, counts in part.items():
+            for reason, n in counts.items():
+                total.setdefault(split, {}).setdefault(reason, 0)
+                total[split][reason] += n
+    return {split: total[split] for split in sorted(total)}
 
 
 def summary(report: pd.DataFrame) -> dict:

@@ -1,11 +1,13 @@
-"""Training and scoring data from memory: a split's crops held once as uint8, augmented a
-batch at a time.
+"""Training and scoring data streamed from disk: a split's crops resized once to the
+model's input size, read back a batch at a time and augmented a batch at a time.
 
 Why: decoding a cache entry, converting and augmenting one item at a time in a
-``DataLoader`` cost the trainer a quarter of the model's own speed on a 2-core CPU. Here
-a split is read from the crop cache once, resized once to the model's input size and
-kept as a uint8 tensor ``(N, T, C, H, W)`` (N items, T frames each); a batch is indexed
-out of it, converted to float and augmented by one batched affine warp.
+``DataLoader`` cost the trainer a quarter of the model's own speed on a 2-core CPU, and
+holding a whole split in memory (as this module did before) grows with the dataset: about
+3 MB per video at the paper sizes, 13 GB for FF++'s training split, in every process of a
+distributed run. Here a split is read from the crop cache once, resized once and written
+as uint8 frames to a file (:class:`StreamedSplit`); a batch is read out of it, converted
+to float and augmented by one batched affine warp, so memory stays at one batch.
 
 Augmentation draws one set of parameters per item and warps every frame of the item
 with it, so a clip never flickers (DESIGN rule 4). The parameters of a global batch come
@@ -16,8 +18,11 @@ a resumed run, draws the same ones.
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from analysis.preprocess import crop_cache as cache
+from analysis.preprocess.exclusions import usable_videos
 from analysis.models.registry import ModelSpec, Variant
 
 CROP_SCALE = {"standard": (0.8, 1.0), "vit_in21k": (0.6, 1.0)}  # area kept by the random crop
@@ -150,37 +156,96 @@ def augment(batch: torch.Tensor, variant: Variant, augmentation: str, generator:
     return warped.view(b, t, c, h, w)
 
 
-@dataclass
-class MemorySplit:
-    """The crops of a set of videos at a model's input size, in memory.
+class FrameFile:
+    """uint8 frames of one shape, appended to an unnamed file on disk and read back with
+    positioned reads (``os.preadv`` straight into the batch's array).
 
-    ``frames`` is uint8 ``(N, T, C, H, W)`` with one row per video; ``labels`` the videos'
-    labels. Frame models train on single frames (``items`` = videos x frames), clip and
-    sequence models on whole videos.
+    The file is created unlinked (:func:`tempfile.TemporaryFile`), so it is freed when
+    the process closes it or dies, and leaves nothing behind. Why not a memory map: the
+    pages of a map that a process has touched count as its resident memory, so one epoch
+    of random batches over a 13 GB map would show 13 GB resident; positioned reads keep
+    only the batch in the process and leave caching to the kernel's page cache, which the
+    system can reclaim.
+    """
+
+    def __init__(self, folder: Path, frame_shape: tuple[int, ...]):
+        self.frame_shape = tuple(frame_shape)
+        self.frame_bytes = int(np.prod(self.frame_shape))
+        self.frames = 0
+        self._file = tempfile.TemporaryFile(dir=folder)
+
+    def append(self, frames: torch.Tensor) -> None:
+        """Write ``(n, *frame_shape)`` uint8 frames after the last ones."""
+        if tuple(frames.shape[1:]) != self.frame_shape or frames.dtype != torch.uint8:
+            raise ValueError(f"frames of shape {tuple(frames.shape[1:])} ({frames.dtype}) cannot join a file of "
+                             f"uint8 frames of shape {self.frame_shape}")
+        self._file.write(frames.contiguous().numpy().tobytes())
+        self.frames += len(frames)
+
+    def finish(self) -> None:
+        """Make every appended frame readable."""
+        self._file.flush()
+
+    def read(self, starts: np.ndarray, length: int) -> torch.Tensor:
+        """uint8 ``(len(starts), length, *frame_shape)``: for each start, that frame and the
+        ``length - 1`` after it."""
+        out = np.empty((len(starts), length, *self.frame_shape), np.uint8)
+        flat, step = out.reshape(-1), length * self.frame_bytes
+        for i, start in enumerate(np.asarray(starts, dtype=np.int64)):
+            if start < 0 or start + length > self.frames:
+                raise IndexError(f"frames {start}..{start + length - 1} are outside the {self.frames} stored")
+            read = os.preadv(self._file.fileno(), [flat[i * step : (i + 1) * step]], int(start) * self.frame_bytes)
+            if read != step:
+                raise OSError(f"read {read} of {step} bytes of frame {start} from the split file")
+        return torch.from_numpy(out)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class StreamedSplit:
+    """The crops of a set of videos at a model's input size, streamed from disk.
+
+    Loading reads every usable video's cache entry once (videos the preprocessing report
+    leaves out are dropped: :func:`analysis.preprocess.exclusions.usable_videos`), resizes
+    its frames to the model's input size and appends them, ``video_frames`` per video, to a
+    :class:`FrameFile`; batches are read back from it. So the process holds one video while
+    loading and one batch while training or scoring, however many videos the split has
+    (``benchmarks/memory_scale.py`` measures it), and reads no more than an in-memory copy
+    would: the resized uint8 frames, no decoding, so no ``DataLoader`` workers are needed
+    to keep up with the model (decoding and converting item by item in a ``DataLoader``
+    cost the trainer a quarter of the model's own speed on a 2-core CPU).
+
+    ``videos`` holds one row per kept video, ``labels`` their labels. Frame models train on
+    single frames (``items`` = videos x frames), clip and sequence models on whole videos.
     """
 
     videos: pd.DataFrame
-    frames: torch.Tensor
     labels: np.ndarray
     spec: ModelSpec
     variant: Variant
+    store: FrameFile
+    video_frames: int  # frames stored per video
 
     @classmethod
-    def load(cls, videos: pd.DataFrame, cache_dir, spec: ModelSpec, variant: Variant) -> "MemorySplit":
-        """Read every video's cache entry once; raises FileNotFoundError for a missing entry."""
-        videos = videos.reset_index(drop=True)
+    def load(cls, videos: pd.DataFrame, cache_dir, spec: ModelSpec, variant: Variant) -> "StreamedSplit":
+        """Read every usable video's cache entry once into a split file (in ``cache_dir``);
+        raises FileNotFoundError for a missing entry."""
+        videos = usable_videos(videos, cache_dir).reset_index(drop=True)
         field = cache_field(spec)
-        arrays = []
+        size = variant.input_size
+        store, lengths = FrameFile(cache_dir, (3, size, size)), set()
         for key in zip(videos["dataset"], videos["method"], videos["video_id"]):  # rule 1: method is part of the key
-            frames = cache.load_array(cache_dir, key, field)
-            arrays.append(resize_uint8(model_frames(frames, spec, variant), variant.input_size))
-        lengths = {len(a) for a in arrays}
-        if len(lengths) > 1:
-            raise ValueError(f"cache entries hold different numbers of frames {sorted(lengths)}; "
-                             "re-run preprocessing with one profile")
-        stacked = torch.stack(arrays) if arrays else torch.empty((0, 1, 3, variant.input_size, variant.input_size),
-                                                                 dtype=torch.uint8)
-        return cls(videos, stacked, videos["label"].astype(int).to_numpy(), spec, variant)
+            frames = resize_uint8(model_frames(cache.load_array(cache_dir, key, field), spec, variant), size)
+            lengths.add(len(frames))
+            if len(lengths) > 1:
+                store.close()
+                raise ValueError(f"cache entries hold different numbers of frames {sorted(lengths)}; "
+                                 "re-run preprocessing with one profile")
+            store.append(frames)
+        store.finish()
+        return cls(videos, videos["label"].astype(int).to_numpy(), spec, variant, store, lengths.pop() if lengths else 1)
 
     def keys(self) -> list[tuple[str, str, str]]:
         """The cache keys ``(dataset, method, video_id)`` of the videos, in row order."""
@@ -189,10 +254,10 @@ class MemorySplit:
     @property
     def per_video(self) -> int:
         """Training items per video: every frame for frame models, else one clip."""
-        return self.frames.shape[1] if self.spec.input_kind == "frame" else 1
+        return self.video_frames if self.spec.input_kind == "frame" else 1
 
     def __len__(self) -> int:
-        return len(self.frames) * self.per_video
+        return len(self.videos) * self.per_video
 
     def item_labels(self) -> np.ndarray:
         return np.repeat(self.labels, self.per_video)
@@ -205,14 +270,14 @@ class MemorySplit:
         if self.spec.input_kind != "frame" or frames_per_video is None or frames_per_video >= t:
             return np.arange(len(self))
         slots = (np.arange(frames_per_video) * (t // frames_per_video) + epoch) % t
-        return (np.arange(len(self.frames))[:, None] * t + slots[None, :]).ravel()
+        return (np.arange(len(self.videos))[:, None] * t + slots[None, :]).ravel()
 
     def items(self, indices: torch.Tensor) -> torch.Tensor:
         """uint8 ``(B, T, C, H, W)`` of training items (T = 1 for frame models)."""
+        indices = torch.as_tensor(indices, dtype=torch.long).numpy()
         if self.spec.input_kind == "frame":
-            video, frame = indices // self.per_video, indices % self.per_video
-            return self.frames[video, frame].unsqueeze(1)
-        return self.frames[indices]
+            return self.store.read(indices, 1)  # item i is frame i of the file
+        return self.store.read(indices * self.video_frames, self.video_frames)
 
     def training_batch(self, indices: list[int], generator: torch.Generator, channels_last: bool = False,
                        offset: int = 0, global_size: int | None = None):
@@ -227,13 +292,14 @@ class MemorySplit:
     def scoring_batches(self, rows: int, channels_last: bool = False) -> Iterator[tuple[np.ndarray, torch.Tensor]]:
         """Unaugmented batches of whole videos for scoring: ``(video positions, model
         input)``, frame models as one row per frame, about ``rows`` rows per batch."""
-        per_batch = max(1, rows // self.per_video)
-        for start in range(0, len(self.frames), per_batch):
-            chunk = to_model_scale(self.frames[start : start + per_batch], self.variant)
-            positions = np.arange(start, start + len(chunk))
+        per_batch, t = max(1, rows // self.per_video), self.video_frames
+        for start in range(0, len(self.videos), per_batch):
+            stop = min(start + per_batch, len(self.videos))
+            videos = self.store.read(np.array([start * t]), (stop - start) * t).view(stop - start, t, *self.store.frame_shape)
+            chunk = to_model_scale(videos, self.variant)
             if self.spec.input_kind == "frame":
                 chunk = chunk.flatten(0, 1).unsqueeze(1)
-            yield positions, model_layout(chunk, self.spec, channels_last)
+            yield np.arange(start, stop), model_layout(chunk, self.spec, channels_last)
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:

@@ -16,18 +16,18 @@ from analysis.data.splits import identity_groups
 from analysis.evaluation.scores_table import COLUMNS, TRAIN, VIDEO_LEVEL, validate_scores
 from analysis.models.base import DetectorModel
 from analysis.models.registry import ModelSpec, Variant
-from analysis.training.crop_datasets import MemorySplit
+from analysis.training.crop_datasets import StreamedSplit
 
 SCORE_ROWS = 256  # frames scored at once (clips: this many frames' worth of clips)
 
 
 @torch.no_grad()
-def predict(model: DetectorModel, split: MemorySplit, device: str, amp: bool) -> list[np.ndarray]:
+def predict(model: DetectorModel, split: StreamedSplit, device: str, amp: bool) -> list[np.ndarray]:
     """Score per video: an array of per-frame scores for frame models, a one-element
     array for clip and sequence models."""
     model.eval()
     out: list[np.ndarray] = []
-    rows = SCORE_ROWS if split.spec.input_kind == "frame" else max(1, SCORE_ROWS // split.frames.shape[1])
+    rows = SCORE_ROWS if split.spec.input_kind == "frame" else max(1, SCORE_ROWS // split.video_frames)
     for _, inputs in split.scoring_batches(rows, split.variant.channels_last):
         scores = score_batch(model, inputs.to(device), amp)
         out.extend(np.split(scores, len(scores) // split.per_video))
@@ -55,9 +55,10 @@ def score_manifest(network: DetectorModel, manifest: pd.DataFrame, cache_dir: st
     validation and test video of both domains at video level (the mean over its frames)
     and, for frame models, at frame level. Training videos are not scored: the study reads
     none (a model's in-sample scores say no more than its training loss), and on the
-    embedded benchmark they would be a third of the scoring time."""
+    embedded benchmark they would be a third of the scoring time. Videos the preprocessing
+    report leaves out are not scored either (:mod:`analysis.preprocess.exclusions`)."""
     rows = []
-    split = MemorySplit.load(manifest[manifest["split"] != TRAIN], cache_dir, spec, variant)
+    split = StreamedSplit.load(manifest[manifest["split"] != TRAIN], cache_dir, spec, variant)
     groups = identity_groups(manifest)  # components of the whole manifest, as everywhere
     group_of = dict(zip(zip(manifest["dataset"], manifest["method"], manifest["video_id"]), groups))
     scores = predict(network, split, device, amp)

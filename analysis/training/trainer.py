@@ -35,7 +35,7 @@ from torch.utils.data import Sampler
 from tqdm import tqdm
 
 from analysis.evaluation.scores_table import SOURCE
-from analysis.training.crop_datasets import MemorySplit, epoch_generator
+from analysis.training.crop_datasets import StreamedSplit, epoch_generator
 from analysis.training.run_record import RUN_FORMAT, SCORES_FILE, git, write_record
 from analysis.training.scoring import SCORE_ROWS, autocast, predict, score_manifest
 from analysis.data.manifest import read_manifest
@@ -271,8 +271,8 @@ def _train(cfg: TrainConfig) -> Path:
     train_rows, val_rows = source[source["split"] == "train"], source[source["split"] == "val"]
     if raw_model.loss_kind == ANOMALY:  # one-class: trained on the real videos only
         train_rows = train_rows[train_rows["label"] == 0]
-    train_split = MemorySplit.load(train_rows, cfg.cache_dir, spec, variant)
-    val_split = MemorySplit.load(val_rows, cfg.cache_dir, spec, variant)
+    train_split = StreamedSplit.load(train_rows, cfg.cache_dir, spec, variant)
+    val_split = StreamedSplit.load(val_rows, cfg.cache_dir, spec, variant)
     epoch_size = len(train_split.epoch_items(0, recipe.train_frames_per_video))
     sampler = BlockSampler(epoch_size, recipe.batch_size, cfg.seed, rank, world)
     share = recipe.batch_size // world  # this process's rows of each global batch
