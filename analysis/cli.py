@@ -104,19 +104,21 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _cmd_preprocess(args: argparse.Namespace) -> int:
     from analysis.data.manifest import read_manifest
+    from analysis.preprocess.exclusions import excluded_per_split
     from analysis.preprocess.pipeline import parse_shard, preprocess, summary
     from analysis.profiles import resolve
 
     manifest = read_manifest(args.manifest)
-    report = preprocess(
-        manifest, args.out, resolve(args.profile, args.override).preprocessing, shard_spec=parse_shard(args.shard),
-        weights_dir=args.weights_dir, device=args.device,
-    )
+    settings = resolve(args.profile, args.override).preprocessing
+    report = preprocess(manifest, args.out, settings, shard_spec=parse_shard(args.shard),
+                        weights_dir=args.weights_dir, device=args.device)
     counts = summary(report)
     for name, value in counts.items():
         print(f"{name:>24}: {value:.3f}" if isinstance(value, float) else f"{name:>24}: {value}")
     for row in report[report["status"] == "failed"].itertuples():
         print(f"failed: {row.dataset}/{row.method}/{row.video_id}: {row.error}")
+    for split, excluded in excluded_per_split(report, settings.frames_per_video).items():
+        print(f"excluded, {split}: " + ", ".join(f"{n} {reason}" for reason, n in excluded.items()))
     if counts["processed"] == 0:
         print(f"error: none of the {counts['videos']} videos could be processed", file=sys.stderr)
         return 1
@@ -160,10 +162,13 @@ def _write_output(target: str, text: str) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from analysis.preprocess.pipeline import parse_shard
     from analysis.run import run
 
-    profile = run(args.profile, args.override, only=args.only, weights_dir=args.weights_dir, nproc=args.nproc)
-    print(f"profile {profile.name}: artefacts up to date under runs/{profile.name}")
+    profile = run(args.profile, args.override, only=args.only, weights_dir=args.weights_dir, nproc=args.nproc,
+                  dry_run=args.dry_run, shard=parse_shard(args.shard))
+    if not args.dry_run:
+        print(f"profile {profile.name}: artefacts up to date under runs/{profile.name}")
     return 0
 
 
@@ -275,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="build one stage: data, preprocess, train (or train:MODEL) or scores")
     rn.add_argument("--weights-dir", type=Path, help="folder with pretrained weights (offline)")
     rn.add_argument("--nproc", type=int, default=1, help="processes per training run (torchrun when > 1)")
+    rn.add_argument("--dry-run", action="store_true",
+                    help="print the plan (videos per split, stages, cache disk, estimated hours) and build nothing")
+    rn.add_argument("--shard", default="1/1", metavar="I/N",
+                    help="fill only shard I of N of the crop cache (one per machine; then run without it to finish)")
     _add_overrides(rn)
     rn.set_defaults(func=_cmd_run)
 

@@ -52,8 +52,8 @@ BUILT: list[Path] = []  # every folder build_if_stale built in this process (a s
 FACE_COUNTS = "face_counts.csv"  # MTCNN's per-video counts on the benchmark (benchmark chapter)
 LOG_FILE = "run.log"
 TRAIN_LOG = "train.log"  # a training run's own output, in its folder, when runs go side by side
-# MTCNN on small frames keeps one core busy per process: on a CPU the crop cache is filled
-# by one shard per core (shards together equal one unsharded run, tests/test_preprocess.py)
+# decoding and MTCNN keep one core busy per process: the crop cache is filled by one shard
+# per core (shards together equal one unsharded run, tests/test_preprocess.py)
 MAX_PREPROCESS_PROCESSES = 4
 MAX_PROBE_PROCESSES = 4  # the speed probe runs as many processes as training does, up to this many
 
@@ -90,6 +90,22 @@ def build_if_stale(out_dir: Path, expected: str, build: Callable[[], object], *,
     building.unlink()
     BUILT.append(out_dir)
     return True
+
+
+def resume_shard(out_dir: Path, expected: str, build: Callable[[], object]) -> None:
+    """Build one shard of a folder that several machines fill: like :func:`build_if_stale`
+    but the folder stays unfinished (``building.txt``), so the shards of other machines,
+    copied in, and a finishing run without a shard all resume it."""
+    out_dir = Path(out_dir)
+    stamp, building = out_dir / STAMP, out_dir / BUILDING
+    if stamp.is_file() and stamp.read_text() == expected:
+        return
+    if out_dir.exists() and not (building.is_file() and building.read_text() == expected):
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
+    building.write_text(expected)
+    build()
 
 
 def _module_files(*modules) -> list[Path]:
@@ -144,20 +160,46 @@ def _preprocess_shard(job: tuple) -> None:
                         weights_dir=weights_dir, device=device)
 
 
-def _preprocess_in_shards(manifest: Path, out: Path, profile: Profile, weights_dir: Path | None) -> None:
-    """Fill the crop cache: in one process on CUDA, in one shard per core (at most
-    :data:`MAX_PREPROCESS_PROCESSES`) on a CPU."""
-    shards = 1 if profile.device == CUDA else max(1, min(os.cpu_count() or 1, MAX_PREPROCESS_PROCESSES))
-    if shards == 1:
+def preprocess_processes(profile: Profile) -> int:
+    """Processes that fill the crop cache side by side: one per core, at most
+    :data:`MAX_PREPROCESS_PROCESSES`; on CUDA they share the GPU (decoding, on the CPU,
+    is most of a video's time)."""
+    return max(1, min(os.cpu_count() or 1, MAX_PREPROCESS_PROCESSES))
+
+
+def local_shards(machine: tuple[int, int], processes: int) -> list[tuple[int, int]]:
+    """The shards this machine's processes fill when it is shard ``I`` of ``N`` machines:
+    process ``j`` takes every ``processes``-th video of the machine's shard, which is shard
+    ``I + N (j - 1)`` of ``N * processes`` (:func:`analysis.preprocess.pipeline.shard`), so
+    machines with different numbers of processes still cover every video once."""
+    index, count = machine
+    return [(index + count * j, count * processes) for j in range(processes)]
+
+
+def _clear_reports(out: Path) -> None:
+    """Remove the reports and records of earlier (possibly other-sharded) builds of a cache;
+    every finished video's row is kept in its completion marker and reused."""
+    for path in [*out.glob("report*.csv"), *out.glob("preprocess*.json")]:
+        path.unlink()
+
+
+def _preprocess_in_shards(manifest: Path, out: Path, profile: Profile, weights_dir: Path | None,
+                          machine: tuple[int, int] = (1, 1)) -> None:
+    """Fill this machine's part of the crop cache in :func:`preprocess_processes` worker
+    processes (one shard each). The whole cache (``machine`` 1/1) first clears the reports
+    of earlier builds, so its report holds every video once."""
+    if machine == (1, 1):
+        _clear_reports(out)
+    shards = local_shards(machine, preprocess_processes(profile))
+    if len(shards) == 1:
         from analysis.data.manifest import read_manifest
         from analysis.preprocess import pipeline
 
-        pipeline.preprocess(read_manifest(manifest), out, profile.preprocessing, weights_dir=weights_dir,
-                            device=profile.device)
+        pipeline.preprocess(read_manifest(manifest), out, profile.preprocessing, shard_spec=shards[0],
+                            weights_dir=weights_dir, device=profile.device)
         return
-    jobs = [(manifest, out, profile.preprocessing, (k, shards), weights_dir, profile.device)
-            for k in range(1, shards + 1)]
-    with ProcessPoolExecutor(shards, mp_context=get_context("spawn")) as pool:
+    jobs = [(manifest, out, profile.preprocessing, spec, weights_dir, profile.device) for spec in shards]
+    with ProcessPoolExecutor(len(jobs), mp_context=get_context("spawn")) as pool:
         list(pool.map(_preprocess_shard, jobs))
 
 
@@ -174,23 +216,36 @@ def cache_inputs(profile: Profile) -> list[Path]:
     return inputs
 
 
-def stage_preprocess(profile: Profile, weights_dir: Path | None = None) -> pd.DataFrame:
-    """Fill the crop cache of the study manifest; write the benchmark's face counts."""
+def stage_preprocess(profile: Profile, weights_dir: Path | None = None,
+                     machine: tuple[int, int] = (1, 1)) -> pd.DataFrame | None:
+    """Fill the crop cache of the study manifest; write the benchmark's face counts.
+
+    With ``machine`` ``(I, N)`` other than 1/1, fill only this machine's shard I of N
+    (resumable, never marked finished) and return None: run the stage once more without
+    a shard, with every machine's entries in the cache folder, to finish it (it reuses
+    every finished video and writes the one report)."""
     from analysis.data import sources
     from analysis.data.manifest import read_manifest
-    from analysis.preprocess import crop_cache, face_detect, flow, pipeline, video
+    from analysis.preprocess import crop_cache, exclusions, face_detect, flow, pipeline, video
 
     manifest = sources.study_manifest(profile)
     if not manifest.is_file():
         raise UserInputError(f"No study manifest at {manifest}: run the data stage first (`--only data`).")
     out = cache_dir(profile)
-    code = _module_files(video, face_detect, flow, crop_cache, pipeline)
-    built = build_if_stale(out, fingerprint([*cache_inputs(profile), *code], profile.preprocessing.as_dict()),
-                           lambda: _preprocess_in_shards(manifest, out, profile, weights_dir))
+    code = _module_files(video, face_detect, flow, crop_cache, exclusions, pipeline)
+    expected = fingerprint([*cache_inputs(profile), *code], profile.preprocessing.as_dict())
+    if machine != (1, 1):
+        resume_shard(out, expected, lambda: _preprocess_in_shards(manifest, out, profile, weights_dir, machine))
+        print(f"preprocess: shard {machine[0]}/{machine[1]} of the crop cache done in {out}; when every shard is, "
+              "gather the cache folders into one and run again without --shard to finish", flush=True)
+        return None
+    built = build_if_stale(out, expected, lambda: _preprocess_in_shards(manifest, out, profile, weights_dir))
     report = pipeline.load_report(out)
     print(f"preprocess: crop cache {'built' if built else 'up to date'} in {out}", flush=True)
     for name, value in pipeline.summary(report).items():
         print(f"{name:>24}: {value:.3f}" if isinstance(value, float) else f"{name:>24}: {value}", flush=True)
+    for split, counts in pipeline.load_record(out)["excluded"].items():
+        print(f"{'excluded, ' + split:>24}: " + ", ".join(f"{n} {reason}" for reason, n in counts.items()), flush=True)
 
     faces = sources.benchmark_dir(profile.name) / FACE_COUNTS
     if profile.studies_benchmark:  # MTCNN already ran on every sampled frame of the study
@@ -380,13 +435,25 @@ def parse_only(text: str | None) -> tuple[str | None, str | None]:
 
 
 def run(profile_name: str, overrides: list[str] | None = None, *, only: str | None = None,
-        weights_dir: Path | None = None, nproc: int = 1) -> Profile:
-    """Build the stages of a profile (all, or ``only`` one) and return the resolved profile."""
+        weights_dir: Path | None = None, nproc: int = 1, dry_run: bool = False,
+        shard: tuple[int, int] = (1, 1)) -> Profile:
+    """Build the stages of a profile (all, or ``only`` one) and return the resolved profile.
+    ``dry_run`` prints the plan (:mod:`analysis.plan`) and builds nothing; ``shard`` other
+    than 1/1 fills only this machine's shard of the crop cache."""
     from analysis.training.trainer import check_device
 
     overrides = list(overrides or [])
     profile = resolve(profile_name, overrides)
     stage, model = parse_only(only)
+    if shard != (1, 1):
+        if stage not in (None, "preprocess"):
+            raise UserInputError(f"--shard fills a shard of the crop cache: it goes with --only preprocess, not {only}.")
+        stage = "preprocess"
+    if dry_run:
+        from analysis import plan
+
+        print(plan.describe(profile))
+        return profile
     check_device(profile.device)
     if stage in (None, "train"):
         check_weights(profile, [model] if model else profile.model_names(), weights_dir)
@@ -395,7 +462,7 @@ def run(profile_name: str, overrides: list[str] | None = None, *, only: str | No
     (folder / "profile.json").write_text(json.dumps(profile.as_dict(), indent=2))
     steps = {
         "data": lambda: stage_data(profile),
-        "preprocess": lambda: stage_preprocess(profile, weights_dir),
+        "preprocess": lambda: stage_preprocess(profile, weights_dir, shard),
         "train": lambda: stage_train(profile, overrides, only_model=model, weights_dir=weights_dir, nproc=nproc),
         "scores": lambda: stage_scores(profile),
         "results": lambda: stage_results(profile),

@@ -25,6 +25,21 @@ def write_video(path: Path, frames: int = 4, size: int = 32, seed: int = 0) -> P
     return path
 
 
+def write_face_video(path: Path, frames: int = 6, size: int = 64, seed: int = 0) -> Path:
+    """Write a tiny H.264 MP4 of one rendered face (the benchmark's renderer), drifting and
+    opening its mouth: MTCNN finds the face, and every seed draws another person."""
+    from analysis.benchmark.face_render import Expression, Light, Pose, random_identity, render
+    from analysis.preprocess.video import write_video as encode
+
+    rng = np.random.default_rng(seed)
+    person = random_identity(rng, f"person{seed}")
+    background = np.full((size, size, 3), rng.uniform(0.2, 0.8, 3), np.float32)
+    light = Light((0.3, -0.3, 0.9), (1.0, 0.97, 0.92), 0.5, 0.6)
+    images = [render(background, person, Pose(size / 2 + 2 * np.sin(i), size / 2, 0.3 * size),
+                     Expression(mouth_open=i / frames), light) for i in range(frames)]
+    return encode(path, (np.stack(images) * 255).astype(np.uint8), fps=10, crf=23)
+
+
 @pytest.fixture(scope="session")
 def tiny_video(tmp_path_factory) -> Path:
     return write_video(tmp_path_factory.mktemp("video") / "tiny.mp4")

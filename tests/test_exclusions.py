@@ -22,6 +22,7 @@ TINY = get_profile("tiny")
 
 def test_each_video_gets_the_first_reason_that_applies():
     report = pd.DataFrame({
+        "domain": ["source", "source", "source", "source", "target"],
         "split": ["train", "train", "val", "val", "test"],
         "status": ["ok", "failed", "ok", "ok", "ok"],
         "frames_sampled": [4, 0, 2, 2, 4],
@@ -30,9 +31,9 @@ def test_each_video_gets_the_first_reason_that_applies():
     reasons = exclusion_reasons(report, frames_per_video=4)
     assert reasons.tolist() == [KEPT, UNREADABLE, TOO_FEW_FRAMES, TOO_FEW_FRAMES, NO_FACE]
     counts = excluded_per_split(report, frames_per_video=4)
-    assert counts == {"test": {UNREADABLE: 0, TOO_FEW_FRAMES: 0, NO_FACE: 1},
-                      "train": {UNREADABLE: 1, TOO_FEW_FRAMES: 0, NO_FACE: 0},
-                      "val": {UNREADABLE: 0, TOO_FEW_FRAMES: 2, NO_FACE: 0}}
+    assert counts == {"source/train": {UNREADABLE: 1, TOO_FEW_FRAMES: 0, NO_FACE: 0},
+                      "source/val": {UNREADABLE: 0, TOO_FEW_FRAMES: 2, NO_FACE: 0},
+                      "target/test": {UNREADABLE: 0, TOO_FEW_FRAMES: 0, NO_FACE: 1}}
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +61,9 @@ def bad_cache(tmp_path_factory):
 def test_the_record_counts_bad_videos_per_split_with_their_reason(bad_cache):
     manifest, cache = bad_cache
     record = load_record(cache)
-    assert record["excluded"]["train"][UNREADABLE] == 1
-    assert record["excluded"]["val"][TOO_FEW_FRAMES] == 1
-    assert record["excluded"]["test"][NO_FACE] == 1
+    assert record["excluded"]["source/train"][UNREADABLE] == 1
+    assert record["excluded"]["source/val"][TOO_FEW_FRAMES] == 1
+    assert record["excluded"]["source/test"][NO_FACE] == 1
     assert sum(n for split in record["excluded"].values() for n in split.values()) == 3
     left_out = excluded_videos(cache).set_index("video_id")
     assert left_out["excluded"].to_dict() == {"garbage": UNREADABLE, "short": TOO_FEW_FRAMES, "noise": NO_FACE}

@@ -1,7 +1,8 @@
 """The paper profile end to end, on what it will meet: FF++ and Celeb-DF trees of tiny
-real videos, indexed, then ``python -m analysis run --profile paper`` with overrides that
-shrink every size and allow random initialisation, training also under ``torchrun``, and
-the analysis chapters executed on the result."""
+real videos of rendered faces, among them an unreadable, a truncated and a faceless one,
+indexed, then ``python -m analysis run --profile paper`` with overrides that shrink every
+size and allow random initialisation, training also under ``torchrun``, and the analysis
+chapters executed on the result."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ import pytest
 from analysis.cli import main
 from analysis.data.splits import load_official_pairs
 from analysis.errors import UserInputError
-from tests.conftest import write_video
+from analysis.data.manifest import KEY_COLUMNS, read_manifest
+from analysis.preprocess.exclusions import NO_FACE, TOO_FEW_FRAMES, UNREADABLE, excluded_videos
+from analysis.preprocess.pipeline import load_record
+from tests.conftest import write_face_video, write_video
 
 MODELS = ("resnet18", "r3d18", "deep_svdd", "autoencoder")  # a frame, a clip and both one-class models
 
@@ -31,16 +35,41 @@ def shrink(manifests: list[str]) -> list[str]:
 
 
 def write_videos(folder, stems) -> None:
-    """A distinct tiny real video per name, so that detectors' scores differ between videos."""
+    """A distinct tiny video of a face per name, so that detectors' scores differ between videos."""
     for stem in stems:
-        write_video(folder / f"{stem}.mp4", frames=6, size=48, seed=zlib.crc32(f"{folder.name}/{stem}".encode()))
+        write_face_video(folder / f"{stem}.mp4", frames=6, size=64, seed=zlib.crc32(f"{folder}/{stem}".encode()))
+
+
+# the bad videos real downloads hold, each where its split can spare one: (dataset, file, reason)
+BAD_VIDEOS = {
+    UNREADABLE: ("ffpp", "manipulated_sequences/Deepfakes/c23/videos/{train_fake}.mp4"),
+    TOO_FEW_FRAMES: ("ffpp", "manipulated_sequences/FaceSwap/c23/videos/{val_fake}.mp4"),
+    NO_FACE: ("celebdf", "Celeb-real/id2_0000.mp4"),
+}
+
+
+def spoil(root, pairs) -> dict[str, tuple[str, str]]:
+    """Overwrite one video per reason with a bad one; return ``{reason: (dataset, video_id)}``."""
+    names = {"train_fake": "_".join(pairs["train"][0]), "val_fake": "_".join(pairs["val"][0])}
+    spoiled = {}
+    for reason, (dataset, pattern) in BAD_VIDEOS.items():
+        path = root / dataset / pattern.format(**names)
+        if reason == UNREADABLE:
+            path.write_bytes(b"\x00not a video" * 400)
+        elif reason == TOO_FEW_FRAMES:  # two frames where the profile samples four
+            write_face_video(path, frames=2, size=64, seed=1)
+        else:
+            write_video(path, frames=6, size=64, seed=2)  # random colours: no face
+        spoiled[reason] = (dataset, path.stem)
+    return spoiled
 
 
 @pytest.fixture(scope="module")
 def real_trees(tmp_path_factory):
     """Two official FF++ pairs of each split with two methods, and a small Celeb-DF."""
     root = tmp_path_factory.mktemp("datasets")
-    pairs = [p for split_pairs in load_official_pairs().values() for p in split_pairs[:2]]
+    official = load_official_pairs()
+    pairs = [p for split_pairs in official.values() for p in split_pairs[:2]]
     write_videos(root / "ffpp/original_sequences/youtube/c23/videos", sorted({i for p in pairs for i in p}))
     for method in ("Deepfakes", "FaceSwap"):
         write_videos(root / f"ffpp/manipulated_sequences/{method}/c23/videos",
@@ -52,13 +81,15 @@ def real_trees(tmp_path_factory):
     (celebdf / "List_of_testing_videos.txt").write_text(
         "1 Celeb-real/id0_0000.mp4\n1 YouTube-real/00000.mp4\n0 Celeb-synthesis/id1_id0_0000.mp4\n"
         "0 Celeb-synthesis/id2_id0_0000.mp4\n1 Celeb-real/id2_0000.mp4\n")
+    spoiled = spoil(root, official)
     manifests = [str(root / "ffpp.csv"), str(root / "celebdf.csv")]
     assert main(["index", "ffpp", str(root / "ffpp"), "--out", manifests[0]]) == 0
     assert main(["index", "celebdf", str(celebdf), "--out", manifests[1]]) == 0
-    return manifests
+    return manifests, spoiled
 
 
 def test_without_weights_it_stops_at_once_naming_files_and_weights_dir(real_trees, tmp_path, monkeypatch, capsys):
+    real_trees, _ = real_trees
     monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
     status = main(["run", "--profile", "paper", "--weights-dir", str(tmp_path), "-o", "device=cpu",
                    "-o", f"data.manifests=[{','.join(real_trees)}]"])
@@ -72,13 +103,30 @@ def test_without_weights_it_stops_at_once_naming_files_and_weights_dir(real_tree
 def test_paper_profile_runs_end_to_end_with_shrunk_sizes(real_trees, tmp_path, monkeypatch):
     from analysis.book import build as book_build
 
+    real_trees, spoiled = real_trees
     runs = tmp_path / "runs"
     monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(runs))
     overrides = [arg for item in shrink(real_trees) for arg in ("-o", item)]
     assert main(["run", "--profile", "paper", *overrides]) == 0
-    scores = pd.read_csv(runs / "paper" / "scores.csv")
+    scores = pd.read_csv(runs / "paper" / "scores.csv", dtype={"video_id": str})
     assert set(scores["model"]) == set(MODELS)
     assert set(scores["dataset"]) == {"ffpp", "celebdf"} and scores["group"].notna().all()
+
+    # the three bad videos: counted per split with their reason, and in no scores table
+    cache = runs / "paper" / "cache"
+    excluded = load_record(cache)["excluded"]
+    assert excluded["source/train"][UNREADABLE] == 1 and excluded["source/val"][TOO_FEW_FRAMES] == 1
+    assert excluded["target/test"][NO_FACE] == 1
+    assert sum(n for counts in excluded.values() for n in counts.values()) == 3
+    left_out = excluded_videos(cache)
+    assert {(r.dataset, r.video_id, r.excluded) for r in left_out.itertuples()} == {
+        (dataset, video_id, reason) for reason, (dataset, video_id) in spoiled.items()}
+    manifest = read_manifest(runs / "paper" / "manifest.csv")
+    evaluated = set(map(tuple, manifest.loc[manifest["split"] != "train", list(KEY_COLUMNS)].to_numpy()))
+    for model, table in scores.groupby("model"):  # every other validation and test video is scored
+        assert set(map(tuple, table[list(KEY_COLUMNS)].to_numpy())) == evaluated - set(
+            map(tuple, left_out[list(KEY_COLUMNS)].to_numpy())), model
+    assert "excluded" in (runs / "paper" / "run.log").read_text()
     record = json.loads((runs / "paper" / "models" / "resnet18" / "seed0" / "record.json").read_text())
     assert record["config"]["profile"]["name"] == "paper" and record["config"]["profile"]["recipe"]["epochs"] == 1
     assert not record["pretrained"] and record["input_size"] == 32

@@ -37,12 +37,12 @@ def exclusion_reasons(report: pd.DataFrame, frames_per_video: int) -> pd.Series:
 
 
 def excluded_per_split(report: pd.DataFrame, frames_per_video: int) -> dict[str, dict[str, int]]:
-    """``{split: {reason: videos}}`` for every split of the report, zeros included, so
-    the preprocessing record says "none" as plainly as it says how many."""
+    """``{"domain/split": {reason: videos}}`` for every split of the report, zeros
+    included, so the preprocessing record says "none" as plainly as it says how many."""
     reasons = exclusion_reasons(report, frames_per_video)
-    splits = sorted(set(report["split"]))
-    return {split: {reason: int(((report["split"] == split) & (reasons == reason)).sum()) for reason in REASONS}
-            for split in splits}
+    names = report["domain"].astype(str) + "/" + report["split"].astype(str)
+    return {name: {reason: int(((names == name) & (reasons == reason)).sum()) for reason in REASONS}
+            for name in sorted(set(names))}
 
 
 def excluded_videos(cache_dir: Path) -> pd.DataFrame:

@@ -34,6 +34,7 @@ REPORT_COLUMNS = [
     "frames_decoded", "frames_sampled", "faces_found", "fallbacks", "box_step_px", "smoothed_box_step_px",
     "seconds", "error",
 ]
+MEASURED_COLUMNS = ("box_step_px", "smoothed_box_step_px")  # measured on a video's boxes: none if it failed
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -163,7 +164,10 @@ def load_report(out_dir: Path) -> pd.DataFrame:
     if not parts:
         raise UserInputError(f"No preprocessing report in {out_dir}; run `python -m analysis preprocess` first.")
     frames = [pd.read_csv(p, dtype={"video_id": str}, keep_default_na=False) for p in parts]
-    return pd.concat(frames).sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
+    report = pd.concat(frames).sort_values(list(KEY_COLUMNS)).reset_index(drop=True)
+    for column in MEASURED_COLUMNS:  # a failed video has none: empty in the file, NaN here
+        report[column] = pd.to_numeric(report[column].replace("", np.nan))
+    return report
 
 
 def load_record(out_dir: Path) -> dict:

@@ -1,0 +1,193 @@
+"""The plan of a run before the work: ``python -m analysis run --profile paper --dry-run``.
+
+It reads the study manifest (or, for a real-data profile before its data stage, the
+indexed manifests it will combine) and prints the videos per split, the stages with what
+each would do, the crop cache's estimated disk, and the estimated hours of each stage on
+one device, from the cost table :data:`COSTS_FILE`: per model, samples per second of a
+forward pass and of a training step (forward, backward, AdamW) at the profile's sizes,
+and seconds per video of preprocessing, each row with the device and the source of its
+figure (``benchmarks/model_costs.py`` measures them). Where the table has no row for the
+run's device, the estimate uses the rows it has and says so. Nothing is written.
+
+The training hours are an upper bound: every scheduled epoch, at the fine-tuning cost
+(early stopping and the frozen backbone of a warm-up epoch only shorten it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.data.manifest import read_manifest
+from analysis.errors import UserInputError
+from analysis.paths import PROJECT_ROOT, run_dir
+from analysis.profiles import Profile
+
+COSTS_FILE = PROJECT_ROOT / "benchmarks" / "model_costs.csv"
+PREPROCESS_ROW = "preprocess"  # the cost table's row of preprocessing (seconds per video)
+# share of the uncompressed bytes a cache entry takes on disk: crops of a photograph at the
+# paper sizes, 3.43 of 4.48 MB (benchmarks/cache_size.py, 2026-12-02); rendered faces take less
+STORED_SHARE = 0.77
+BYTES_PER_GB = 1e9
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One row of the cost table."""
+
+    forward: float  # samples per second, scoring and validation
+    train: float  # samples per second, forward + backward + optimiser step
+    device: str
+    source: str
+
+
+def read_costs(path: Path = COSTS_FILE) -> pd.DataFrame:
+    """The cost table: one row per (name, profile, device)."""
+    if not Path(path).is_file():
+        raise UserInputError(f"No cost table at {path}; measure one with `python benchmarks/model_costs.py`.")
+    return pd.read_csv(path)
+
+
+def cost(costs: pd.DataFrame, name: str, profile: str, device: str) -> Cost | None:
+    """The row of ``name`` at ``profile``'s sizes on ``device``, else on any device, else None."""
+    rows = costs[(costs["name"] == name) & (costs["profile"] == profile)]
+    if rows.empty:
+        return None
+    row = rows[rows["device"] == device].iloc[0] if (rows["device"] == device).any() else rows.iloc[0]
+    return Cost(float(row["forward_per_second"]), float(row["train_per_second"]), row["device"], row["source"])
+
+
+def study_videos(profile: Profile) -> pd.DataFrame | None:
+    """The videos the profile studies: its study manifest, or the real manifests it will
+    combine; None for a benchmark that the data stage has not generated yet."""
+    from analysis.data import sources
+
+    path = sources.study_manifest(profile)
+    if path.is_file():
+        return read_manifest(path)
+    if profile.studies_benchmark:
+        return None
+    return pd.concat([read_manifest(p) for p in sources.real_manifests(profile)], ignore_index=True)
+
+
+def videos_per_split(videos: pd.DataFrame) -> pd.DataFrame:
+    """Videos per (domain, split), real and fake."""
+    table = videos.pivot_table(index=["domain", "split"], columns="label", values="video_id", aggfunc="count",
+                               fill_value=0).rename(columns={0: "real", 1: "fake"})
+    return table.assign(videos=table.sum(axis=1))
+
+
+def cache_gigabytes(profile: Profile, n_videos: int) -> tuple[float, float]:
+    """(uncompressed, estimated stored) GB of the crop cache: every video's face crops,
+    clip crops and flow midpoints (:func:`analysis.preprocess.pipeline.crop_frames`)."""
+    p = profile.preprocessing
+    k = p.frames_per_video
+    per_video = 3 * (k * p.crop_size**2 + k * p.clip_crop_size**2 + (k - 1) * p.clip_crop_size**2)
+    raw = n_videos * per_video / BYTES_PER_GB
+    return raw, raw * STORED_SHARE
+
+
+def model_items(profile: Profile, model: str, videos: pd.DataFrame) -> dict[str, int]:
+    """Samples of one run: per training epoch, per validation pass and for the final
+    scoring (a frame for frame models, a clip or sequence for the others)."""
+    from analysis.models import get_spec
+
+    spec, recipe = get_spec(model), profile.recipe_for(model)
+    frames = profile.preprocessing.frames_per_video if spec.input_kind == "frame" else 1
+    per_epoch = min(frames, recipe.train_frames_per_video or frames)
+    source = videos[videos["domain"] == "source"]
+    train = source[source["split"] == "train"]
+    if spec.one_class:
+        train = train[train["label"] == 0]
+    return {"train": len(train) * per_epoch, "val": int((source["split"] == "val").sum()) * frames,
+            "score": int((videos["split"] != "train").sum()) * frames}
+
+
+def training_hours(profile: Profile, model: str, videos: pd.DataFrame, costs: pd.DataFrame,
+                   device: str) -> tuple[float, Cost] | None:
+    """Upper bound on one run's hours (every epoch, a validation pass after each, the
+    final scoring), with the cost row used; None without a row for the model."""
+    from analysis.models import get_spec
+    from analysis.models.registry import TWO_STAGE
+
+    row = cost(costs, model, profile.name, device)
+    if row is None:
+        return None
+    recipe = profile.recipe_for(model)
+    epochs = recipe.epochs + (recipe.warmup_epochs if get_spec(model).schedule == TWO_STAGE else 0)
+    items = model_items(profile, model, videos)
+    seconds = epochs * (items["train"] / row.train + items["val"] / row.forward) + items["score"] / row.forward
+    return seconds / 3600, row
+
+
+def stage_states(profile: Profile) -> dict[str, str]:
+    """What each stage would do, read from its output folder: built before (kept if its
+    fingerprint is unchanged), interrupted (resumed), or to build."""
+    from analysis.run import BUILDING, STAMP, STAGES
+    from analysis.training.run_record import run_folder
+
+    folders = {"data": run_dir(profile.name) / "benchmark", "preprocess": run_dir(profile.name) / "cache"}
+
+    def state(folder: Path) -> str:
+        if (folder / BUILDING).is_file():
+            return "interrupted: resumes"
+        if (folder / STAMP).is_file():
+            return "built before: kept unless its inputs or code changed"
+        return "to build"
+
+    states = {name: state(folder) for name, folder in folders.items()}
+    runs = [run_folder(profile.name, m, s) for m in profile.model_names() for s in profile.seeds]
+    done = sum((folder / STAMP).is_file() for folder in runs)
+    states["train"] = f"{len(runs)} runs ({len(profile.model_names())} models x {len(profile.seeds)} seeds), " \
+                      f"{done} built before"
+    states["scores"] = states["results"] = "rebuilt from the runs (seconds)"
+    return {name: states[name] for name in STAGES}
+
+
+def describe(profile: Profile) -> str:
+    """The plan of a run of ``profile`` as text."""
+    lines = [f"plan: profile {profile.name} ({profile.description}), device {profile.device}", ""]
+    videos = study_videos(profile)
+    if videos is None:
+        lines += ["videos: the data stage generates the embedded benchmark first; run `--only data`, then plan again."]
+    else:
+        with pd.option_context("display.width", 120):
+            lines += ["videos per split:", videos_per_split(videos).to_string(), ""]
+    lines += ["stages:"] + [f"  {name:<11} {state}" for name, state in stage_states(profile).items()] + [""]
+    if videos is None:
+        return "\n".join(lines)
+    raw, stored = cache_gigabytes(profile, len(videos))
+    lines += [f"crop cache: {len(videos)} videos, {raw:.1f} GB uncompressed, about {stored:.1f} GB stored "
+              f"(compressed to {STORED_SHARE:.0%}, measured on crops of a photograph)", ""]
+    costs = read_costs()
+    lines += [f"estimated hours on one {profile.device} device (upper bound: every epoch; from {COSTS_FILE.name}):"]
+    total, sources, missing = 0.0, set(), []
+    pre = cost(costs, PREPROCESS_ROW, profile.name, profile.device)
+    if pre is not None:
+        hours = len(videos) / pre.forward / 3600
+        total += hours
+        sources.add((pre.device, pre.source))
+        lines.append(f"  {'preprocess':<16} {hours:8.1f} h  ({len(videos)} videos at {pre.forward:.2f} per second, "
+                     f"{pre.device} figure)")
+    for model in profile.model_names():
+        estimate = training_hours(profile, model, videos, costs, profile.device)
+        if estimate is None:
+            missing.append(model)
+            continue
+        hours, row = estimate
+        runs = len(profile.seeds)
+        total += hours * runs
+        sources.add((row.device, row.source))
+        lines.append(f"  {'train ' + model:<16} {hours * runs:8.1f} h  ({runs} seed(s); training {row.train:.2f}, "
+                     f"forward {row.forward:.2f} samples per second, {row.device} figure)")
+    lines.append(f"  {'all':<16} {total:8.1f} h")
+    if missing:
+        lines.append(f"  no cost figure for {', '.join(missing)} at the {profile.name} sizes: not counted")
+    if any(device != profile.device for device, _ in sources):
+        lines.append(f"  the table has no {profile.device} figure for some rows: those hours are the other device's "
+                     "and say only which stage dominates; add rows measured on the run's device "
+                     "(benchmarks/model_costs.py there)")
+    lines += ["", "sources of the figures:"] + [f"  {device}: {source}" for device, source in sorted(sources)]
+    return "\n".join(lines)
