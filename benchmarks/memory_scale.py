@@ -28,6 +28,7 @@ import os
 import resource
 import shutil
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from multiprocessing import get_context
@@ -77,7 +78,7 @@ def build_trees(root: Path, templates: list[Path], scale: float) -> tuple[Path, 
     """A full-size (times ``scale``) FF++ tree and a Celeb-DF-sized one; their roots."""
     from analysis.data.splits import load_official_pairs
 
-    pairs = every([p for split in load_official_pairs().values() for p in split], scale)
+    pairs = [p for split in load_official_pairs().values() for p in every(split, scale)]
     ffpp = root / "ffpp"
     for k, video in enumerate(sorted({i for p in pairs for i in p})):
         link(templates, ffpp / "original_sequences/youtube/c23/videos" / f"{video}.mp4", k)
@@ -150,13 +151,25 @@ def in_fresh_process(function, *args) -> float:
         return pool.submit(function, *args).result()
 
 
+def nested_shares(manifest: pd.DataFrame, seed: int = 0) -> dict[float, pd.DataFrame]:
+    """Each share of the videos, drawn within every (domain, split, label) so that even the
+    smallest share has both classes in every split (at least one video of each), and each
+    share inside the next."""
+    rng = np.random.default_rng(seed)
+    ranks = pd.Series(0.0, index=manifest.index)
+    for _, stratum in manifest.groupby(["domain", "split", "label"]):
+        ranks[stratum.index] = (rng.permutation(len(stratum)) + 1) / len(stratum)
+    first = ranks == ranks.groupby([manifest["domain"], manifest["split"], manifest["label"]]).transform("min")
+    return {share: manifest[(ranks <= share) | first] for share in SHARES}
+
+
 def small_profile(size: int, frames: int):
     """The paper profile's recipe at small sizes, one epoch, on the CPU."""
     from analysis.profiles import Preprocessing, apply_overrides, get_profile
 
     profile = apply_overrides(get_profile("paper"), [
         "device=cpu", "models.pretrained=false", f"models.input_size={size}", "recipe.warmup_epochs=0",
-        "recipe.epochs=1", "recipe.batch_size=32", "recipe.train_frames_per_video=1", "threads_per_run=1"])
+        "recipe.epochs=1", "recipe.batch_size=8", "recipe.train_frames_per_video=1", "threads_per_run=1"])
     return replace(profile, preprocessing=Preprocessing(frames_per_video=frames, crop_size=size, clip_crop_size=size))
 
 
@@ -178,21 +191,26 @@ def main() -> None:
         full = root / "manifest_all.csv"
         index_mb = in_fresh_process(stage_index, ffpp, celebdf, full)
         manifest = read_manifest(full)
-        order = np.random.default_rng(0).permutation(len(manifest))  # nested shares: 10 % is inside 50 %
+        shares = nested_shares(manifest)
         print(f"{len(manifest)} videos indexed ({args.scale:.0%} of full size), crops {args.size} px, "
               f"{args.frames} frames; peak resident memory per stage, MB:", flush=True)
-        print(f"{'share':>6} {'videos':>7} {'index':>7} {'preprocess':>11} {'train':>7} {'score':>7}", flush=True)
+        print(f"{'share':>6} {'videos':>7} {'index':>7} {'preprocess':>11} {'train':>7} {'score':>7}  seconds",
+              flush=True)
         peaks = []
-        for share in SHARES:
+        for share, videos in shares.items():
             part = root / f"manifest_{share:.0%}.csv"
-            write_manifest(manifest.iloc[np.sort(order[: round(share * len(manifest))])], part)
-            run = root / f"run_{share:.0%}"
-            row = [index_mb, in_fresh_process(stage_preprocess, part, root / "cache", profile.preprocessing),
-                   in_fresh_process(stage_train, part, root / "cache", run, profile),
-                   in_fresh_process(stage_score, part, root / "cache", run, profile)]
+            write_manifest(videos, part)
+            run, started = root / f"run_{share:.0%}", time.perf_counter()
+            row, seconds = [index_mb], []
+            for stage, stage_args in ((stage_preprocess, (part, root / "cache", profile.preprocessing)),
+                                      (stage_train, (part, root / "cache", run, profile)),
+                                      (stage_score, (part, root / "cache", run, profile))):
+                row.append(in_fresh_process(stage, *stage_args))
+                seconds.append(f"{time.perf_counter() - started:.0f}")
+                started = time.perf_counter()
             peaks.append(row)
-            print(f"{share:6.0%} {round(share * len(manifest)):7d} " + " ".join(f"{v:{w}.0f}" for v, w in
-                                                                             zip(row, (7, 11, 7, 7))), flush=True)
+            print(f"{share:6.0%} {len(videos):7d} " + " ".join(f"{v:{w}.0f}" for v, w in zip(row, (7, 11, 7, 7)))
+                  + "  " + "/".join(seconds), flush=True)
         change = np.array(peaks[-1]) / np.array(peaks[0]) - 1
         print("change from 10 % to 100 %: " + ", ".join(f"{name} {c:+.0%}" for name, c in
                                                         zip(("index", "preprocess", "train", "score"), change))

@@ -113,12 +113,15 @@ def test_machine_shards_cover_every_video_once_whatever_their_processes():
     assert run.local_shards((1, 1), 2) == [(1, 2), (2, 2)]  # one machine: the shards it always used
 
 
+@pytest.mark.slow
 def test_shards_on_two_machines_then_one_finishing_run_give_one_report(tmp_path, monkeypatch):
     monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setattr(run.os, "cpu_count", lambda: 1)  # one process per machine, in this process
-    profile = apply_overrides(get_profile("tiny"), ["data.benchmark.target_pairs=1", "data.benchmark.test_pairs=1"])
+    profile = apply_overrides(get_profile("tiny"), ["data.benchmark.train_pairs=2", "data.benchmark.val_pairs=1",
+                                                         "data.benchmark.test_pairs=1"])
     monkeypatch.setattr(run, "resolve", lambda name, overrides: profile)
-    monkeypatch.setattr(run.speed_probe, "measure", lambda processes: {"samples_per_second": {}, "processes": 1})
+    probe = {"samples_per_second": {"resnet18": 1.0, "r3d18": 1.0}, "processes": 1}  # no time spent probing
+    monkeypatch.setattr(run.speed_probe, "measure", lambda processes: probe)
     run.run("tiny", only="data")
     cache = run.cache_dir(profile)
     for machine in ((1, 2), (2, 2)):
