@@ -26,7 +26,7 @@ from analysis.paths import PROJECT_ROOT, run_dir
 from analysis.profiles import Profile
 
 COSTS_FILE = PROJECT_ROOT / "benchmarks" / "model_costs.csv"
-PREPROCESS_ROW = "preprocess"  # the cost table's row of preprocessing (seconds per video)
+PREPROCESS_ROW = "preprocess"  # the cost table's row of preprocessing (videos per second, forward column)
 # share of the uncompressed bytes a cache entry takes on disk: crops of a photograph at the
 # paper sizes, 3.43 of 4.48 MB (benchmarks/cache_size.py, 2026-12-02); rendered faces take less
 STORED_SHARE = 0.77
@@ -87,6 +87,19 @@ def cache_gigabytes(profile: Profile, n_videos: int) -> tuple[float, float]:
     per_video = 3 * (k * p.crop_size**2 + k * p.clip_crop_size**2 + (k - 1) * p.clip_crop_size**2)
     raw = n_videos * per_video / BYTES_PER_GB
     return raw, raw * STORED_SHARE
+
+
+def split_files_gigabytes(profile: Profile, model: str, videos: pd.DataFrame) -> float:
+    """GB of the files one run streams its splits from while it runs (training, validation
+    and scoring videos at the model's input size, :class:`analysis.training.crop_datasets.
+    StreamedSplit`), written beside the crop cache and freed when the run ends."""
+    from analysis.models import get_spec
+
+    spec, variant = get_spec(model), profile.variant(model)
+    frames = profile.preprocessing.frames_per_video if spec.input_kind == "frame" else variant.frames
+    source = videos[videos["domain"] == "source"]
+    used = (source["split"] != "test").sum() + (videos["split"] != "train").sum()
+    return int(used) * frames * 3 * variant.input_size**2 / BYTES_PER_GB
 
 
 def model_items(profile: Profile, model: str, videos: pd.DataFrame) -> dict[str, int]:
@@ -159,8 +172,11 @@ def describe(profile: Profile) -> str:
     if videos is None:
         return "\n".join(lines)
     raw, stored = cache_gigabytes(profile, len(videos))
+    streamed = max(split_files_gigabytes(profile, model, videos) for model in profile.model_names())
     lines += [f"crop cache: {len(videos)} videos, {raw:.1f} GB uncompressed, about {stored:.1f} GB stored "
-              f"(compressed to {STORED_SHARE:.0%}, measured on crops of a photograph)", ""]
+              f"(compressed to {STORED_SHARE:.0%}, measured on crops of a photograph);",
+              f"  while a run trains, up to {streamed:.1f} GB more beside it (its splits at the model's input size, "
+              "per process of the run)", ""]
     costs = read_costs()
     lines += [f"estimated hours on one {profile.device} device (upper bound: every epoch; from {COSTS_FILE.name}):"]
     total, sources, missing = 0.0, set(), []
@@ -169,7 +185,7 @@ def describe(profile: Profile) -> str:
         hours = len(videos) / pre.forward / 3600
         total += hours
         sources.add((pre.device, pre.source))
-        lines.append(f"  {'preprocess':<16} {hours:8.1f} h  ({len(videos)} videos at {pre.forward:.2f} per second, "
+        lines.append(f"  {'preprocess':<22} {hours:8.1f} h  ({len(videos)} videos at {pre.forward:.2f} per second, "
                      f"{pre.device} figure)")
     for model in profile.model_names():
         estimate = training_hours(profile, model, videos, costs, profile.device)
@@ -180,14 +196,14 @@ def describe(profile: Profile) -> str:
         runs = len(profile.seeds)
         total += hours * runs
         sources.add((row.device, row.source))
-        lines.append(f"  {'train ' + model:<16} {hours * runs:8.1f} h  ({runs} seed(s); training {row.train:.2f}, "
+        lines.append(f"  {'train ' + model:<22} {hours * runs:8.1f} h  ({runs} seed(s); training {row.train:.2f}, "
                      f"forward {row.forward:.2f} samples per second, {row.device} figure)")
-    lines.append(f"  {'all':<16} {total:8.1f} h")
+    lines.append(f"  {'all':<22} {total:8.1f} h")
     if missing:
         lines.append(f"  no cost figure for {', '.join(missing)} at the {profile.name} sizes: not counted")
     if any(device != profile.device for device, _ in sources):
         lines.append(f"  the table has no {profile.device} figure for some rows: those hours are the other device's "
-                     "and say only which stage dominates; add rows measured on the run's device "
-                     "(benchmarks/model_costs.py there)")
+                     f"and say only which stage dominates; add rows with device {profile.device} to {COSTS_FILE.name} "
+                     "(same columns, measured on such a device)")
     lines += ["", "sources of the figures:"] + [f"  {device}: {source}" for device, source in sorted(sources)]
     return "\n".join(lines)

@@ -50,6 +50,12 @@ def test_samples_per_run_follow_the_model_kind_and_the_recipe():
     assert plan.model_items(tiny, "resnet18", VIDEOS)["train"] == 50 * 2
 
 
+def test_streamed_split_files_hold_every_video_a_run_reads_at_its_input_size():
+    used = 50 + 10 + 23  # source train and val, then every validation and test video scored
+    assert plan.split_files_gigabytes(PAPER, "r3d18", VIDEOS) == pytest.approx(used * 16 * 3 * 112**2 / 1e9)
+    assert plan.split_files_gigabytes(PAPER, "resnet18", VIDEOS) == pytest.approx(used * 20 * 3 * 224**2 / 1e9)
+
+
 def test_hours_add_every_epoch_its_validation_and_the_scoring():
     costs = pd.DataFrame([["r3d18", "paper", "cpu", 10.0, 2.0, "measured"],
                           ["r3d18", "paper", "cuda", 100.0, 20.0, "gpu"]],

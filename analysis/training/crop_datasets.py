@@ -217,7 +217,9 @@ class StreamedSplit:
     to keep up with the model (decoding and converting item by item in a ``DataLoader``
     cost the trainer a quarter of the model's own speed on a 2-core CPU).
 
-    ``videos`` holds one row per kept video, ``labels`` their labels. Frame models train on
+    The file goes into the crop cache's folder (the disk that already holds the crops);
+    each process of a distributed run writes its own. ``videos`` holds one row per kept
+    video, ``labels`` their labels. Frame models train on
     single frames (``items`` = videos x frames), clip and sequence models on whole videos.
     """
 
