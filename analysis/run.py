@@ -160,7 +160,7 @@ def _preprocess_shard(job: tuple) -> None:
                         weights_dir=weights_dir, device=device)
 
 
-def preprocess_processes(profile: Profile) -> int:
+def preprocess_processes() -> int:
     """Processes that fill the crop cache side by side: one per core, at most
     :data:`MAX_PREPROCESS_PROCESSES`; on CUDA they share the GPU (decoding, on the CPU,
     is most of a video's time)."""
@@ -190,7 +190,7 @@ def _preprocess_in_shards(manifest: Path, out: Path, profile: Profile, weights_d
     of earlier builds, so its report holds every video once."""
     if machine == (1, 1):
         _clear_reports(out)
-    shards = local_shards(machine, preprocess_processes(profile))
+    shards = local_shards(machine, preprocess_processes())
     if len(shards) == 1:
         from analysis.data.manifest import read_manifest
         from analysis.preprocess import pipeline
