@@ -60,6 +60,9 @@ class DataSource:
     manifests: tuple[str, ...] = ()  # REAL: manifests (under data_manifests/ unless absolute), by `analysis index`
 
 
+RAFT, FARNEBACK, AUTO_FLOW = "raft", "farneback", "auto"  # optical flow of the flow view
+
+
 @dataclass(frozen=True)
 class Preprocessing:
     """What the crop cache holds for every video."""
@@ -67,6 +70,13 @@ class Preprocessing:
     frames_per_video: int  # sampled uniformly in time
     crop_size: int  # face crops for the 2-D models
     clip_crop_size: int  # face crops for the 3-D (R3D) models
+    # frames of a second uniform sampling for the sequence model (card 003's 20, where the
+    # frame and clip models read card 000's 16); None: it reads the frames_per_video crops
+    sequence_frames: int | None = None
+    # RAFT (its weights must be on disk, else the run stops), FARNEBACK (OpenCV), or
+    # AUTO_FLOW: RAFT when its weights are on disk, else Farneback; the preprocessing
+    # record and every run record say which ran
+    flow: str = AUTO_FLOW
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -303,8 +313,11 @@ PROFILES = {
         description="the seeds' recipe on the real datasets, on a CUDA GPU",
         data=DataSource(REAL, "FaceForensics++ C23", "Celeb-DF v2 (official 518-video test list)",
                         _CPU_BENCHMARK, manifests=("ffpp_c23.csv", "celebdf_v2.csv")),
-        # ResNeXt50 + LSTM reads 20 frames; the 16-frame models take 16 of them
-        preprocessing=Preprocessing(frames_per_video=20, crop_size=224, clip_crop_size=112),
+        # card 000: 16 frames per video (np.linspace over the whole video) for the frame and
+        # clip models; card 003: 20 for ResNeXt50 + LSTM, sampled on their own so both are
+        # evenly spaced. RAFT flow, as card 000's R3D-18+RAFT: no silent fallback.
+        preprocessing=Preprocessing(frames_per_video=16, crop_size=224, clip_crop_size=112, sequence_frames=20,
+                                    flow=RAFT),
         recipe=Recipe(warmup_epochs=3, epochs=10, batch_size=32, lr=1e-4, head_lr=1e-3, weight_decay=1e-4,
                       patience=3, train_frames_per_video=None),
         models=ModelSettings(variant="paper"),
