@@ -176,7 +176,8 @@ def make_optimizer(model: nn.Module, recipe: Recipe, stage: str, steps: int):
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, total_steps=max(steps, 1),
                                                         pct_start=ONE_CYCLE_WARMUP)
     else:
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=1)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
+                                                               patience=recipe.plateau_patience)
     return optimizer, scheduler
 
 
