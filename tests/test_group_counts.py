@@ -50,3 +50,17 @@ def test_a_manifest_with_its_groups_counts_as_its_scores_do():
     table = scores("target", "celebdf", 30, 25, models=("a",))
     manifest = table[table["frame_index"] == -1].drop(columns=["frame_index", "score", "model"])
     pd.testing.assert_frame_equal(gc.group_counts(manifest), gc.group_counts(table))
+
+
+def test_a_benchmark_manifest_counts_each_cross_domain_subset_too():
+    table = pd.concat([scores("source", "synthetic", 25, 25, models=("a",)),
+                       scores("target", "synthetic", 30, 30, models=("a",))])
+    manifest = table[table["frame_index"] == -1].drop(columns=["frame_index", "score", "model"])
+    manifest["subset"] = ["unseen capture" if g.endswith(("/1", "/3")) else "unseen method" for g in manifest["group"]]
+    manifest.loc[manifest["domain"] == "source", "subset"] = "source"
+    counts = gc.group_counts(manifest).set_index("test set")
+    assert list(counts.index) == ["in-domain", "cross-domain", "cross-domain: unseen capture",
+                                  "cross-domain: unseen method"]
+    assert counts.loc["cross-domain: unseen capture", "groups with fakes"] == 2
+    assert counts.loc["cross-domain: unseen method", "groups with reals"] == 28
+    assert counts.loc["cross-domain: unseen capture", "few groups"] and not counts.loc["cross-domain", "few groups"]

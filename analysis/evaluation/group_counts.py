@@ -19,28 +19,33 @@ from analysis.evaluation.scores_table import DOMAINS, VIDEO_LEVEL
 # group_coverage's small layout)
 MIN_GROUPS_PER_LABEL = 20
 TEST = "test"
+SUBSET = "subset"  # the benchmark manifest's column naming a video's cross-domain subset
 COUNT_COLUMNS = ("test set", "dataset", "real videos", "fake videos", "groups with reals", "groups with fakes",
                  "groups", "few groups")
 
 
 def group_counts(videos: pd.DataFrame) -> pd.DataFrame:
-    """One row per test set (in-domain, cross-domain) of a scores table, or of a manifest
-    with its ``group`` column (:func:`analysis.data.splits.identity_groups`): its videos
+    """One row per test set (in-domain, cross-domain, and each cross-domain subset of a
+    benchmark manifest) of a scores table, or of a manifest with its ``group`` column
+    (:func:`analysis.data.splits.identity_groups`): its videos
     and groups per label (a group holding both labels counts in both), and whether either
     label has fewer than :data:`MIN_GROUPS_PER_LABEL` groups."""
     test = videos[videos["split"] == TEST]
     if "frame_index" in test.columns:  # a scores table: its video-level rows
         test = test[test["frame_index"] == VIDEO_LEVEL]
     videos = test.drop_duplicates(["dataset", "domain", "method", "video_id"])
+    sets = [("in-domain" if domain == DOMAINS[0] else "cross-domain", videos[videos["domain"] == domain])
+            for domain in DOMAINS]
+    if SUBSET in videos.columns:  # the benchmark's cross-domain subsets, each read on its own (gap chapter)
+        target = videos[videos["domain"] == DOMAINS[1]]
+        sets += [(f"cross-domain: {name}", part) for name, part in target.groupby(SUBSET, sort=True)]
     rows = []
-    for domain in DOMAINS:
-        part = videos[videos["domain"] == domain]
+    for name, part in sets:
         if part.empty:
             continue
         real, fake = part[part["label"] == 0], part[part["label"] == 1]
         with_reals, with_fakes = real["group"].nunique(), fake["group"].nunique()
-        rows.append({"test set": "in-domain" if domain == DOMAINS[0] else "cross-domain",
-                     "dataset": ", ".join(sorted(part["dataset"].unique())),
+        rows.append({"test set": name, "dataset": ", ".join(sorted(part["dataset"].unique())),
                      "real videos": len(real), "fake videos": len(fake), "groups with reals": with_reals,
                      "groups with fakes": with_fakes, "groups": part["group"].nunique(),
                      "few groups": min(with_reals, with_fakes) < MIN_GROUPS_PER_LABEL})
