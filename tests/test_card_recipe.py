@@ -5,7 +5,7 @@ from __future__ import annotations
 from analysis.profiles import apply_overrides, get_profile
 from analysis.training import card_recipe
 
-ELEMENTS = ("frames and their spacing", "crop sizes", "face detector", "split", "class weights and sampler",
+ELEMENTS = ("frames and their spacing", "crop sizes", "backbone weights", "input normalisation", "face detector", "split", "class weights and sampler",
             "stages and epochs", "optimiser", "schedule", "early stopping", "batch", "AMP", "augmentation",
             "flow method and flow frames", "per-video aggregation", "checkpoint selection", "test set")
 

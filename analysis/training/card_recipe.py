@@ -30,6 +30,18 @@ _ROWS = {
         "MTCNN face crop at 224 x 224 (R3D models at 112 x 112)",
         "224 px crops; R3D resizes them to 112 (notebooks/05 eval_tfm_112)", "as v1",
         "card: Training Recipe; src/preprocessing.py get_mtcnn; notebooks/05_model_advanced", ""),
+    "backbone weights": (
+        "ResNet-18, EfficientNet-B4, ViT-B/16 (timm), R3D-18",
+        "torchvision ResNet-18 and EfficientNet-B4 (DEFAULT: ImageNet-1k), timm vit_base_patch16_224 (its "
+        "default tag), torchvision R3D-18 (Kinetics-400)", "as v1", "src/models.py",
+        "EfficientNet-B4 is timm's ImageNet-1k checkpoint (ra2), not torchvision's: the registry builds 2-D "
+        "backbones with timm, and torchvision's B4 has no timm port"),
+    "input normalisation": (
+        "not stated",
+        "ImageNet mean and std for every 2-D model, the ViT included; Kinetics' for R3D (notebooks/05)",
+        "as v1", "notebooks/05_model_advanced",
+        "each backbone's own statistics (the ViT's weights expect 0.5 and 0.5; STYLE: mean and std come "
+        "from the model's configuration)"),
     "face detector": (
         "MTCNN",
         "facenet-pytorch MTCNN per frame (margin 20), centre crop where no face", "as v1",
@@ -113,6 +125,10 @@ def _profile_column(profile: Profile) -> dict[str, str]:
                                     + (f"; {p.sequence_frames} of their own for ResNeXt50 + LSTM"
                                        if p.sequence_frames else ""),
         "crop sizes": f"{p.crop_size} px; {p.clip_crop_size} px for R3D",
+        "backbone weights": ", ".join(profile.variant(m).arch for m in ("resnet18", "efficientnet_b4", "vit_b16",
+                                                                        "r3d18")),
+        "input normalisation": "; ".join(f"{m}: mean {profile.variant(m).mean}" for m in ("resnet18", "vit_b16",
+                                                                                          "r3d18")),
         "face detector": "facenet-pytorch MTCNN, one batch per video, boxes smoothed in time",
         "split": "the FF++ manifest's (README: official)",
         "class weights and sampler": "w_c = N / (2 N_c); uniform shuffle",
