@@ -117,7 +117,8 @@ def _cmd_preprocess(args: argparse.Namespace) -> int:
         print(f"{name:>24}: {value:.3f}" if isinstance(value, float) else f"{name:>24}: {value}")
     for row in report[report["status"] == "failed"].itertuples():
         print(f"failed: {row.dataset}/{row.method}/{row.video_id}: {row.error}")
-    for split, excluded in excluded_per_split(report, settings.frames_per_video).items():
+    for split, excluded in excluded_per_split(report, settings.frames_per_video,
+                                                   settings.sequence_frames).items():
         print(f"excluded, {split}: " + ", ".join(f"{n} {reason}" for reason, n in excluded.items()))
     if counts["processed"] == 0:
         print(f"error: none of the {counts['videos']} videos could be processed", file=sys.stderr)

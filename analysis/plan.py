@@ -28,8 +28,8 @@ from analysis.profiles import Profile
 COSTS_FILE = PROJECT_ROOT / "benchmarks" / "model_costs.csv"
 PREPROCESS_ROW = "preprocess"  # the cost table's row of preprocessing (videos per second, forward column)
 # share of the uncompressed bytes a cache entry takes on disk: crops of a photograph at the
-# paper sizes, 3.43 of 4.48 MB (benchmarks/cache_size.py, 2026-12-02); rendered faces take less
-STORED_SHARE = 0.77
+# paper sizes, 5.02 of 6.59 MB (benchmarks/cache_size.py, 2026-12-03); rendered faces take less
+STORED_SHARE = 0.76
 BYTES_PER_GB = 1e9
 
 
@@ -81,10 +81,11 @@ def videos_per_split(videos: pd.DataFrame) -> pd.DataFrame:
 
 def cache_gigabytes(profile: Profile, n_videos: int) -> tuple[float, float]:
     """(uncompressed, estimated stored) GB of the crop cache: every video's face crops,
-    clip crops and flow midpoints (:func:`analysis.preprocess.pipeline.crop_frames`)."""
+    clip crops and flow midpoints (:func:`analysis.preprocess.pipeline.crop_frames`), and
+    the face crops of the sequence model's own sampling where the profile has one."""
     p = profile.preprocessing
     k = p.frames_per_video
-    per_video = 3 * (k * p.crop_size**2 + k * p.clip_crop_size**2 + (k - 1) * p.clip_crop_size**2)
+    per_video = 3 * ((k + (p.sequence_frames or 0)) * p.crop_size**2 + (2 * k - 1) * p.clip_crop_size**2)
     raw = n_videos * per_video / BYTES_PER_GB
     return raw, raw * STORED_SHARE
 

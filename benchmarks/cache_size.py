@@ -40,8 +40,11 @@ def photograph_entry(profile: Preprocessing, seed: int = 0) -> dict[str, np.ndar
                          for y, x in shifts])
 
     k = profile.frames_per_video
-    return {"faces": crops(profile.crop_size, k), "clip": crops(profile.clip_crop_size, k),
-            "flow_mid": crops(profile.clip_crop_size, k - 1)}
+    arrays = {"faces": crops(profile.crop_size, k), "clip": crops(profile.clip_crop_size, k),
+              "flow_mid": crops(profile.clip_crop_size, k - 1)}
+    if profile.sequence_frames:  # the sequence model's own sampling
+        arrays["sequence"] = crops(profile.crop_size, profile.sequence_frames)
+    return arrays
 
 
 def megabytes(root: Path, arrays: dict[str, np.ndarray]) -> tuple[float, float]:
@@ -55,8 +58,8 @@ def main() -> None:
     parser.add_argument("--profile", default="paper")
     args = parser.parse_args()
     profile = get_profile(args.profile).preprocessing
-    print(f"profile {args.profile}: {profile.frames_per_video} frames, crops {profile.crop_size}/"
-          f"{profile.clip_crop_size} px")
+    print(f"profile {args.profile}: {profile.frames_per_video} frames (sequence: {profile.sequence_frames}), "
+          f"crops {profile.crop_size}/{profile.clip_crop_size} px")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         raw, stored = megabytes(folder, photograph_entry(profile))

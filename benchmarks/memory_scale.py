@@ -172,7 +172,8 @@ def small_profile(size: int, frames: int):
 
     profile = apply_overrides(get_profile("paper"), [
         "device=cpu", "models.pretrained=false", f"models.input_size={size}", "recipe.warmup_epochs=0",
-        "recipe.epochs=1", "recipe.batch_size=8", "recipe.train_frames_per_video=1", "threads_per_run=1"])
+        "recipe.epochs=1", "recipe.batch_size=8", "recipe.train_frames_per_video=1", "threads_per_run=1",
+        f"per_model.{MODEL}.epochs=1", f"per_model.{MODEL}.batch_size=8"])
     return replace(profile, preprocessing=Preprocessing(frames_per_video=frames, crop_size=size, clip_crop_size=size))
 
 

@@ -60,7 +60,7 @@ def preprocess_speed(profile: Profile) -> float:
 
     with tempfile.TemporaryDirectory() as folder:
         path = make_video(Path(folder) / "video.mp4", 640, 360, seed=0)
-        detector, flow_fn = face_detect.make_detector(DEVICE), flow.make_flow(None, DEVICE)[0]
+        detector, flow_fn = face_detect.make_detector(DEVICE), flow.make_flow(device=DEVICE)[0]
         process_video(str(path), profile.preprocessing, detector, flow_fn)  # warm-up
         start = time.perf_counter()
         process_video(str(path), profile.preprocessing, detector, flow_fn)

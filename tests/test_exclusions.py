@@ -26,10 +26,13 @@ def test_each_video_gets_the_first_reason_that_applies():
         "split": ["train", "train", "val", "val", "test"],
         "status": ["ok", "failed", "ok", "ok", "ok"],
         "frames_sampled": [4, 0, 2, 2, 4],
+        "frames_decoded": [5, 0, 2, 2, 6],
         "faces_found": [3, 0, 2, 0, 0],
     })
     reasons = exclusion_reasons(report, frames_per_video=4)
     assert reasons.tolist() == [KEPT, UNREADABLE, TOO_FEW_FRAMES, TOO_FEW_FRAMES, NO_FACE]
+    # a second, larger sampling (the sequence model's 6 frames) needs 6 decoded frames
+    assert exclusion_reasons(report, frames_per_video=4, sequence_frames=6).tolist()[0] == TOO_FEW_FRAMES
     counts = excluded_per_split(report, frames_per_video=4)
     assert counts == {"source/train": {UNREADABLE: 1, TOO_FEW_FRAMES: 0, NO_FACE: 0},
                       "source/val": {UNREADABLE: 0, TOO_FEW_FRAMES: 2, NO_FACE: 0},

@@ -35,8 +35,8 @@ def test_videos_per_split_counts_real_and_fake():
 def test_cache_disk_is_every_array_of_every_video():
     raw, stored = plan.cache_gigabytes(PAPER, 1000)
     p = PAPER.preprocessing
-    one = 3 * (20 * 224**2 + 20 * 112**2 + 19 * 112**2)
-    assert (p.frames_per_video, p.crop_size, p.clip_crop_size) == (20, 224, 112)
+    one = 3 * (16 * 224**2 + 16 * 112**2 + 15 * 112**2 + 20 * 224**2)  # faces, clip, flow, sequence
+    assert (p.frames_per_video, p.crop_size, p.clip_crop_size, p.sequence_frames) == (16, 224, 112, 20)
     assert raw == pytest.approx(1000 * one / 1e9) and stored == pytest.approx(raw * plan.STORED_SHARE)
 
 
@@ -53,7 +53,8 @@ def test_samples_per_run_follow_the_model_kind_and_the_recipe():
 def test_streamed_split_files_hold_every_video_a_run_reads_at_its_input_size():
     used = 50 + 10 + 23  # source train and val, then every validation and test video scored
     assert plan.split_files_gigabytes(PAPER, "r3d18", VIDEOS) == pytest.approx(used * 16 * 3 * 112**2 / 1e9)
-    assert plan.split_files_gigabytes(PAPER, "resnet18", VIDEOS) == pytest.approx(used * 20 * 3 * 224**2 / 1e9)
+    frames = PAPER.preprocessing.frames_per_video
+    assert plan.split_files_gigabytes(PAPER, "resnet18", VIDEOS) == pytest.approx(used * frames * 3 * 224**2 / 1e9)
 
 
 def test_hours_add_every_epoch_its_validation_and_the_scoring():

@@ -2,10 +2,10 @@
 
 An entry is a zlib-compressed ``.npz`` of uint8 arrays at
 ``<root>/<dataset>/<method>/<video_id>.npz`` (lossless: the crops read back bit for bit;
-at the paper sizes, 20 face crops of 224 px, 20 clip crops and 19 flow midpoints of
-112 px, it is 4.5 MB per video uncompressed and 3.5 MB stored for crops of a photograph,
-`benchmarks/cache_size.py`; each run reads an entry once, so decompressing costs little,
-:mod:`analysis.training.crop_datasets`), plus a
+at the paper sizes, 16 face crops of 224 px, 16 clip crops and 15 flow midpoints of
+112 px and the sequence model's 20 face crops, it is 6.6 MB per video uncompressed and
+5.0 MB stored for crops of a photograph, `benchmarks/cache_size.py`; each run reads an
+entry once, so decompressing costs little, :mod:`analysis.training.crop_datasets`), plus a
 completion marker ``<video_id>.done.json`` holding the video's preprocessing report row.
 Both are written to a temporary file and renamed, so a process killed at any moment
 leaves either a whole entry or none; a video counts as finished only when its marker

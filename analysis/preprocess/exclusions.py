@@ -4,7 +4,7 @@ preprocessing report.
 Real downloads of FF++ and Celeb-DF hold files that cannot be used: a video is left out
 when it could not be read at all (:data:`UNREADABLE`), when fewer of its frames decoded
 than the profile samples (:data:`TOO_FEW_FRAMES`: a file cut short, or a video shorter
-than the sample; every model reads the same number of frames per video), or when MTCNN
+than the sample; a model reads the same number of frames from every video), or when MTCNN
 found a face in none of its sampled frames (:data:`NO_FACE`: every crop would be the
 centred fallback square). Training, validation and scoring read the crop cache through
 :func:`usable_videos`, so such a video is in none of them; the preprocessing record counts
@@ -24,11 +24,16 @@ REASONS = (UNREADABLE, TOO_FEW_FRAMES, NO_FACE)
 KEPT = ""  # the reason of a video that is kept
 
 
-def exclusion_reasons(report: pd.DataFrame, frames_per_video: int) -> pd.Series:
+def exclusion_reasons(report: pd.DataFrame, frames_per_video: int, sequence_frames: int | None = None) -> pd.Series:
     """The reason each video of a preprocessing report is left out (one of
-    :data:`REASONS`), or :data:`KEPT`; the first that applies, in that order."""
+    :data:`REASONS`), or :data:`KEPT`; the first that applies, in that order. A video
+    gives too few frames when its main sampling kept fewer than ``frames_per_video`` or
+    fewer frames decoded than the larger sampling needs (``sequence_frames``, the sequence
+    model's own, when the profile has one): every sampling ends on the last frame, so a
+    decoding that stopped early shortens them all."""
     failed = report["status"] != "ok"
-    short = report["frames_sampled"].astype(int) < frames_per_video
+    needed = max(frames_per_video, sequence_frames or 0)
+    short = (report["frames_sampled"].astype(int) < frames_per_video) | (report["frames_decoded"].astype(int) < needed)
     faceless = report["faces_found"].astype(int) == 0
     reasons = pd.Series(KEPT, index=report.index, name="excluded")
     for reason, applies in ((NO_FACE, faceless), (TOO_FEW_FRAMES, short), (UNREADABLE, failed)):
@@ -36,10 +41,11 @@ def exclusion_reasons(report: pd.DataFrame, frames_per_video: int) -> pd.Series:
     return reasons
 
 
-def excluded_per_split(report: pd.DataFrame, frames_per_video: int) -> dict[str, dict[str, int]]:
+def excluded_per_split(report: pd.DataFrame, frames_per_video: int,
+                       sequence_frames: int | None = None) -> dict[str, dict[str, int]]:
     """``{"domain/split": {reason: videos}}`` for every split of the report, zeros
     included, so the preprocessing record says "none" as plainly as it says how many."""
-    reasons = exclusion_reasons(report, frames_per_video)
+    reasons = exclusion_reasons(report, frames_per_video, sequence_frames)
     names = report["domain"].astype(str) + "/" + report["split"].astype(str)
     return {name: {reason: int(((names == name) & (reasons == reason)).sum()) for reason in REASONS}
             for name in sorted(set(names))}
@@ -51,8 +57,9 @@ def excluded_videos(cache_dir: Path) -> pd.DataFrame:
     from analysis.preprocess.pipeline import load_record, load_report
 
     report = load_report(cache_dir)
-    frames = load_record(cache_dir)["profile"]["frames_per_video"]
-    report = report.assign(excluded=exclusion_reasons(report, frames))
+    settings = load_record(cache_dir)["profile"]
+    report = report.assign(excluded=exclusion_reasons(report, settings["frames_per_video"],
+                                                      settings.get("sequence_frames")))
     columns = [*KEY_COLUMNS, "domain", "split", "label", "excluded", "frames_sampled", "faces_found", "error"]
     return report.loc[report["excluded"] != KEPT, columns].reset_index(drop=True)
 

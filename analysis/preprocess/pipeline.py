@@ -168,7 +168,7 @@ def preprocess(
     record = {
         "profile": profile.as_dict(), "shard": list(shard_spec), "device": device, "flow": flow_name,
         "videos": len(report), "reused_from_cache": reused, "stale_temporaries_removed": stale,
-        "excluded": exclusions.excluded_per_split(report, profile.frames_per_video),
+        "excluded": exclusions.excluded_per_split(report, profile.frames_per_video, profile.sequence_frames),
         "seconds": round(time.perf_counter() - started, 1),
         "versions": {"torch": torch.__version__, "av": av.__version__, "python": platform.python_version()},
     }
