@@ -245,7 +245,7 @@ def test_a_second_sampling_for_the_sequence_model_is_cached_and_read(bench, tmp_
 
     from analysis.models import get_spec
     from analysis.preprocess.video import sample_indices
-    from analysis.training.crop_datasets import MemorySplit
+    from analysis.training.crop_datasets import StreamedSplit
 
     manifest = small_manifest(bench, 1)
     settings = replace(TINY, sequence_frames=5)
@@ -257,5 +257,5 @@ def test_a_second_sampling_for_the_sequence_model_is_cached_and_read(bench, tmp_
     frames = sample_frames(manifest.iloc[0]["path"], 10**6).frames_in_video
     assert entry["sequence_indices"].tolist() == sample_indices(frames, 5).tolist()
     variant = replace(get_profile("tiny").variant("resnext50_lstm"), frames=5)
-    split = MemorySplit.load(manifest, tmp_path, get_spec("resnext50_lstm"), variant)
-    assert split.frames.shape[1] == 5
+    split = StreamedSplit.load(manifest, tmp_path, get_spec("resnext50_lstm"), variant)
+    assert split.video_frames == 5
