@@ -26,7 +26,7 @@ from analysis.errors import UserInputError
 BENCHMARK, REAL = "benchmark", "real"  # what a profile studies: the embedded benchmark or FF++/Celeb-DF
 CPU, CUDA = "cpu", "cuda"
 PLATEAU, ONE_CYCLE = "plateau", "one_cycle"  # learning-rate schedules of a recipe
-RECIPE_PER_MODEL = ("lr", "hang_guard_seconds", "epochs", "batch_size")  # recipe fields a model may set
+RECIPE_PER_MODEL = ("lr", "hang_guard_seconds", "epochs", "batch_size", "grad_accumulation")  # a model may set
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,10 @@ class Recipe:
     # slowest machine; if it fires the run is recorded as incomplete (trainer.HANG_GUARD)
     hang_guard_seconds: float | None = None
     schedule: str = "plateau"  # PLATEAU (ReduceLROnPlateau, the cards) or ONE_CYCLE over all epochs
+    # micro-batches per optimiser step: each process runs batch_size / (processes x this)
+    # rows at a time and steps once, with the loss of the whole batch (a step that does not
+    # fit a GPU's memory at once keeps the card's batch)
+    grad_accumulation: int = 1
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ class ModelSettings:
     hang_guard_seconds: float | None = None  # instead of the recipe's
     epochs: int | None = None  # instead of the recipe's
     batch_size: int | None = None  # instead of the recipe's
+    grad_accumulation: int | None = None  # instead of the recipe's
 
     def merged(self, other: "ModelSettings") -> "ModelSettings":
         """These settings with every field ``other`` sets."""
@@ -165,7 +170,8 @@ class Profile:
         return replace(variant, **changes)
 
     def recipe_for(self, model: str) -> Recipe:
-        """The recipe with ``model``'s own learning rate, hang guard, epochs and batch size, if it has them."""
+        """The recipe with ``model``'s own learning rate, hang guard, epochs, batch size and
+        gradient accumulation, if it has them."""
         settings = self.model_settings(model)
         changes = {k: getattr(settings, k) for k in RECIPE_PER_MODEL if getattr(settings, k) is not None}
         return replace(self.recipe, **changes)
