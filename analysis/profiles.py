@@ -314,7 +314,14 @@ PROFILES = {
         recipe=Recipe(warmup_epochs=3, epochs=10, batch_size=32, lr=1e-4, head_lr=1e-3, weight_decay=1e-4,
                       patience=3, train_frames_per_video=None),
         models=ModelSettings(variant="paper"),
-        per_model={"vit_in21k": ModelSettings(lr=1e-6)},  # model card 002: AdamW at 1e-6
+        per_model={
+            "vit_in21k": ModelSettings(lr=1e-6),  # model card 002: AdamW at 1e-6
+            # every step keeps the batch of 32; the ResNeXt + LSTM's 32 x 20 frames keep about
+            # 67 GiB of activations, so it steps in 4 micro-batches of 8 (about 18 GiB, within
+            # a 24 GiB card); the other models fit at once (measured on the CPU,
+            # book/stored/paper_memory.csv, analysis.training.gpu_memory, 2026-12-02)
+            "resnext50_lstm": ModelSettings(grad_accumulation=4),
+        },
         device=CUDA,
         threads_per_run=None,
     ),
