@@ -157,3 +157,29 @@ def test_gradient_accumulation_matches_one_pass(prepared, tmp_path, monkeypatch)
     np.testing.assert_allclose(losses[0], losses[1], atol=1e-5)
     a, b = (pd.read_csv(r / "scores.csv") for r in runs)
     assert np.abs(a["score"] - b["score"]).max() < 1e-4
+
+
+def _train_without_batch_statistics(rank: int, world: int, port: int, prepared: tuple, folder: str) -> None:
+    _join(rank, world, port)
+    trainer.create_model = _without_batch_statistics
+    tiny = get_profile("tiny")
+    profile = replace(tiny, recipe=replace(tiny.recipe, grad_accumulation=2))
+    trainer.train(replace(train_config(prepared, Path(folder) / "ddp", model="vit_b16"), profile=profile))
+
+
+@pytest.mark.slow
+def test_two_processes_with_micro_batches_match_one_process(prepared, tmp_path, monkeypatch):
+    """2 gloo processes, each running its half of every step in 2 micro-batches, train what
+    one process trains in one pass per step (the model without BatchNorm, as above)."""
+    mp.spawn(_train_without_batch_statistics, args=(2, _free_port(), tuple(str(p) for p in prepared), str(tmp_path)),
+             nprocs=2)
+    monkeypatch.setattr(trainer, "create_model", _without_batch_statistics)
+    single = trainer.train(train_config(prepared, tmp_path / "single", model="vit_b16"))
+    records = [json.loads((r / "record.json").read_text()) for r in (single, tmp_path / "ddp")]
+    assert (records[1]["world_size"], records[1]["micro_batch"]) == (2, 2)
+    for key in ("train_loss", "val_auc"):
+        np.testing.assert_allclose([h[key] for h in records[0]["history"]],
+                                   [h[key] for h in records[1]["history"]], atol=1e-5)
+    a, b = (pd.read_csv(r / "scores.csv") for r in (single, tmp_path / "ddp"))
+    assert a[["method", "video_id", "frame_index"]].equals(b[["method", "video_id", "frame_index"]])
+    assert np.abs(a["score"] - b["score"]).max() < 1e-4
