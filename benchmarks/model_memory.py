@@ -4,6 +4,8 @@ the CSV the training chapter reads; then the profile's step per model against a 
 
     .venv/bin/python benchmarks/model_memory.py [--models resnet18 r3d18] [--out PATH]
 
+With --models, only those models are measured again and their rows replaced.
+
 Takes a few minutes on a 2-core CPU (the ResNeXt + LSTM's steps of 20 and 40 frames at
 224 px are most of it). Rerun it when a paper variant's architecture or size changes.
 """
@@ -32,7 +34,13 @@ def main() -> None:
     for name in args.models or profile.model_names():
         rows.append(gpu_memory.measure(name, profile, steps=args.steps))
         print(rows[-1], flush=True)
-    pd.DataFrame(rows, columns=list(gpu_memory.COLUMNS)).to_csv(args.out, index=False)
+    table = pd.DataFrame(rows, columns=list(gpu_memory.COLUMNS))
+    if args.models and args.out.is_file():  # measured again: replace those models' rows, keep the others
+        kept = gpu_memory.read_measurements(args.out)
+        table = pd.concat([kept[~kept["model"].isin(table["model"])], table], ignore_index=True)
+        order = {name: i for i, name in enumerate(profile.model_names())}
+        table = table.sort_values("model", key=lambda names: names.map(order))
+    table.to_csv(args.out, index=False)
     print(f"wrote {args.out}")
     print(gpu_memory.plan(profile, args.out).to_string(index=False, float_format="{:.2f}".format))
 

@@ -40,13 +40,27 @@ def test_accumulation_is_the_fewest_even_split_that_fits():
 
 def test_every_paper_model_fits_a_24_gb_card_at_the_cards_batch():
     """The stored CPU measurements cover every paper model, and the profile's
-    accumulation gives each a step that fits (and keeps the batch of 32)."""
-    plan = gpu_memory.plan("paper")
-    assert sorted(plan["model"]) == sorted(get_profile("paper").model_names())
-    assert (plan["batch"] == get_profile("paper").recipe.batch_size).all()
+    accumulation gives each a step that fits, at the batch its recipe sets."""
+    paper = get_profile("paper")
+    plan = gpu_memory.plan(paper)
+    assert sorted(plan["model"]) == sorted(paper.model_names())
+    assert list(plan["batch"]) == [paper.recipe_for(name).batch_size for name in plan["model"]]
     assert (plan["accumulation"] >= plan["least accumulation"]).all(), plan
     assert (plan["estimated peak (GiB)"] <= gpu_memory.GPU_GIB * gpu_memory.HEADROOM).all()
     assert (plan["micro-batch"] * plan["accumulation"] == plan["batch"]).all()
+
+
+def test_stored_measurements_are_of_the_current_paper_variants():
+    """A paper variant whose architecture or input size changed must be measured again
+    (benchmarks/model_memory.py --models NAME)."""
+    from analysis.models import get_spec
+
+    paper = get_profile("paper")
+    for row in gpu_memory.read_measurements().itertuples():
+        variant = paper.variant(row.model)
+        frames = 1 if get_spec(row.model).input_kind == "frame" else variant.frames
+        assert (row.arch, row.input) == (variant.arch, str(variant.input_size) if frames == 1
+                                         else f"{frames}x{variant.input_size}"), row.model
 
 
 def test_a_missing_or_old_measurement_file_says_how_to_make_it(tmp_path):

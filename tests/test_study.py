@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.evaluation import ensembles, metrics, study
+from analysis.evaluation import ensembles, group_counts, metrics, study
 from tests.scores_factory import write_runs
 
 N = 300  # resamples: enough for the tables' logic, not for publication
@@ -491,3 +491,14 @@ def test_summary_follows_every_module_it_runs(tmp_path, monkeypatch):
     module.write_text("# another version")
     study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
     assert (folder / "verdict.csv").stat().st_mtime_ns != stamp
+
+
+def test_verdict_warns_of_test_sets_with_few_groups_in_a_label(learned):
+    """The factory's test sets hold 12 and 15 identity groups: under 20 in both labels."""
+    card = study.card_assumptions()
+    power_row = study.power_table(learned, card["claimed effect"], card["auc in"], card["auc cross"], N)
+    text = study.trust_verdict(learned, study.primary_endpoint(learned), power_row)
+    counts = group_counts.group_counts(learned.scores)
+    assert counts["few groups"].all()
+    assert group_counts.few_groups_sentence(counts) in text
+    assert "in-domain test set (12 groups with reals, 12 with fakes)" in text

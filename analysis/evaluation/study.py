@@ -41,7 +41,7 @@ from scipy.stats import rankdata, spearmanr
 
 from analysis.benchmark.shifts import subset_of
 from analysis.benchmark.sizing import PLANNING
-from analysis.evaluation import diversity, ensembles, fit_gate, metrics, power, seed_runs
+from analysis.evaluation import diversity, ensembles, fit_gate, group_counts, metrics, power, seed_runs
 from analysis.evaluation.bootstrap import LEVEL, N_RESAMPLES, GapBootstrap, Interval, SetBootstrap, mean_of
 from analysis.evaluation.calibration import expected_calibration_error, reliability_table
 from analysis.evaluation.published import CARD_000, published_table, published_value
@@ -752,6 +752,7 @@ def trust_verdict(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame, 
         size += (f" With {int(pw['groups (in-domain)'])} in-domain and {int(pw['groups (cross-domain)'])} "
                  f"cross-domain identity groups (fewer than {MIN_GROUPS}), the 95 % intervals cover less often than "
                  "they claim: read them as lower bounds on the uncertainty.")
+    size += group_counts.few_groups_sentence(group_counts.group_counts(study.scores))
     if study.incomplete:
         stopped = (f"The hang guard stopped {', '.join(study.incomplete)} before the epochs the recipe fixes, so "
                    "their scores are not the recipe's and no comparison that involves them is read here: ")
