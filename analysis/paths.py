@@ -5,6 +5,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BOOK_DIR = PROJECT_ROOT / "book"
+STORED_DIR = BOOK_DIR / "stored"  # measurements stored with the book (chapters read, never make, them)
 EXECUTED_DIR = BOOK_DIR / "notebooks"  # the chapters as `make book` executed them
 MANIFEST_DIR = PROJECT_ROOT / "data_manifests"
 FFPP_SPLIT_DIR = MANIFEST_DIR / "ffpp_splits"

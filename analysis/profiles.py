@@ -27,7 +27,7 @@ BENCHMARK, REAL = "benchmark", "real"  # what a profile studies: the embedded be
 CPU, CUDA = "cpu", "cuda"
 PLATEAU, ONE_CYCLE = "plateau", "one_cycle"  # learning-rate schedules of a recipe
 RECIPE_PER_MODEL = ("lr", "head_lr", "weight_decay", "patience", "plateau_patience", "hang_guard_seconds", "epochs",
-                    "batch_size")  # recipe fields a model may set
+                    "batch_size", "grad_accumulation")  # recipe fields a model may set
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,10 @@ class Recipe:
     # PLATEAU: epochs without a better validation AUC before the rate halves; at least the
     # stage's epochs keeps the rate constant (card 000's two-stage Adam)
     plateau_patience: int = 1
+    # micro-batches per optimiser step: each process runs batch_size / (processes x this)
+    # rows at a time and steps once, with the loss of the whole batch (a step that does not
+    # fit a GPU's memory at once keeps the card's batch)
+    grad_accumulation: int = 1
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,7 @@ class ModelSettings:
     hang_guard_seconds: float | None = None  # instead of the recipe's
     epochs: int | None = None  # instead of the recipe's
     batch_size: int | None = None  # instead of the recipe's
+    grad_accumulation: int | None = None  # instead of the recipe's
 
     def merged(self, other: "ModelSettings") -> "ModelSettings":
         """These settings with every field ``other`` sets."""
@@ -183,7 +188,7 @@ class Profile:
         return replace(variant, **changes)
 
     def recipe_for(self, model: str) -> Recipe:
-        """The recipe with ``model``'s own learning rate, hang guard, epochs and batch size, if it has them."""
+        """The recipe with the fields of :data:`RECIPE_PER_MODEL` that ``model`` sets."""
         settings = self.model_settings(model)
         changes = {k: getattr(settings, k) for k in RECIPE_PER_MODEL if getattr(settings, k) is not None}
         return replace(self.recipe, **changes)
@@ -348,6 +353,11 @@ PROFILES = {
             # card 002: AdamW at 1e-6 for 100 epochs, batch 32 (the Trainer's default weight
             # decay, 0); it names no early stopping, so every epoch runs
             "vit_in21k": ModelSettings(lr=1e-6, epochs=100, weight_decay=0.0, patience=100),
+            # every model keeps its card's batch per step; the ResNeXt + LSTM's 32 x 20 frames
+            # keep about 67 GiB of activations, so it steps in 4 micro-batches of 8 (about
+            # 18 GiB, within a 24 GiB card); the others fit at once (measured on the CPU,
+            # book/stored/paper_memory.csv, analysis.training.gpu_memory, 2026-12-02)
+            "resnext50_lstm": ModelSettings(grad_accumulation=4),
         },
         device=CUDA,
         threads_per_run=None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from analysis.errors import UserInputError
@@ -52,7 +54,9 @@ def test_per_model_settings_change_only_what_they_set():
     paper = get_profile("paper")
     assert paper.model_settings("vit_in21k") == ModelSettings(variant="paper", lr=1e-6, epochs=100, weight_decay=0.0,
                                                               patience=100)
-    assert paper.model_settings("resnext50_lstm") == ModelSettings(variant="paper")
+    assert paper.model_settings("resnext50_lstm") == ModelSettings(variant="paper", grad_accumulation=4)
+    assert paper.recipe_for("resnext50_lstm") == replace(paper.recipe, grad_accumulation=4)
+    assert paper.model_settings("deep_svdd") == ModelSettings(variant="paper")
 
 
 def test_paper_recipes_are_card_000s_v1_and_card_002s():

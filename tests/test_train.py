@@ -230,19 +230,25 @@ def test_a_slower_machine_gives_the_same_run(prepared, tmp_path, monkeypatch):
 
 
 def test_two_processes_match_one(prepared, tmp_path):
-    """torchrun with 2 CPU processes (gloo) against one process with the same seed."""
+    """torchrun with 2 CPU processes (gloo) against one process with the same seed: the
+    same batches, averaged gradients, validation and scoring sharded over the ranks and
+    gathered, the same decisions. (With micro-batches, on a model without BatchNorm, whose
+    statistics are a process's own: tests/test_distributed.py.)"""
     import subprocess
     import sys
 
     manifest, cache_dir = prepared
     common = ["--model", "vit_b16", "--profile", "tiny", "--cache", str(cache_dir), "--manifest", str(manifest),
               "--seed", "3"]
-    single = trainer.train(config(prepared, tmp_path / "single", model="vit_b16"))  # LayerNorm only
+    single = trainer.train(config(prepared, tmp_path / "single", model="vit_b16"))
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                     "-m", "analysis", "train", *common, "--out", str(tmp_path / "ddp")],
                    check=True, capture_output=True)
     record = json.loads((tmp_path / "ddp" / "record.json").read_text())
-    assert record["world_size"] == 2
+    assert record["world_size"] == 2 and record["micro_batch"] == 4
+    reference = json.loads((single / "record.json").read_text())
+    assert [h["epoch"] for h in record["history"]] == [h["epoch"] for h in reference["history"]]
+    assert (record["best_epoch"], record["stop_reason"]) == (reference["best_epoch"], reference["stop_reason"])
     a, b = (pd.read_csv(p / "scores.csv") for p in (single, tmp_path / "ddp"))
     assert a[["method", "video_id", "frame_index"]].equals(b[["method", "video_id", "frame_index"]])
     # same batches, averaged gradients: equal up to the order of floating-point sums

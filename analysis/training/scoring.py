@@ -16,7 +16,10 @@ from analysis.data.splits import identity_groups
 from analysis.evaluation.scores_table import COLUMNS, TRAIN, VIDEO_LEVEL, validate_scores
 from analysis.models.base import DetectorModel
 from analysis.models.registry import ModelSpec, Variant
+from analysis.preprocess.exclusions import usable_videos
+from analysis.training import distributed
 from analysis.training.crop_datasets import StreamedSplit
+from analysis.training.distributed import Context
 
 SCORE_ROWS = 256  # frames scored at once (clips: this many frames' worth of clips)
 
@@ -45,24 +48,31 @@ def score_batch(model: DetectorModel, batch: torch.Tensor, amp: bool = False) ->
 
 
 def autocast(device: str, amp: bool):
-    return torch.autocast("cuda", dtype=torch.float16) if (amp and device == "cuda") else contextlib.nullcontext()
+    """fp16 autocast on a CUDA device (``cuda`` or ``cuda:N``) when ``amp``, else nothing."""
+    on_gpu = amp and torch.device(device).type == "cuda"
+    return torch.autocast("cuda", dtype=torch.float16) if on_gpu else contextlib.nullcontext()
 
 
 
 def score_manifest(network: DetectorModel, manifest: pd.DataFrame, cache_dir: str, spec: ModelSpec,
-                   variant: Variant, *, model: str, seed: int, device: str, amp: bool = False) -> pd.DataFrame:
+                   variant: Variant, *, model: str, seed: int, device: str, amp: bool = False,
+                   ctx: Context | None = None) -> pd.DataFrame:
     """The scores table of one run (:mod:`analysis.evaluation.scores_table`): every
     validation and test video of both domains at video level (the mean over its frames)
     and, for frame models, at frame level. Training videos are not scored: the study reads
     none (a model's in-sample scores say no more than its training loss), and on the
     embedded benchmark they would be a third of the scoring time. Videos the preprocessing
-    report leaves out are not scored either (:mod:`analysis.preprocess.exclusions`)."""
+    report leaves out are not scored either (:mod:`analysis.preprocess.exclusions`). Under
+    ``torchrun`` (``ctx``) each rank scores its shard of the videos and every rank gets the
+    whole table."""
+    ctx = ctx or Context(device=device)
     rows = []
-    split = StreamedSplit.load(manifest[manifest["split"] != TRAIN], cache_dir, spec, variant)
+    videos = usable_videos(manifest[manifest["split"] != TRAIN], cache_dir).reset_index(drop=True)
+    split = StreamedSplit.load(distributed.shard(videos, ctx), cache_dir, spec, variant)
     groups = identity_groups(manifest)  # components of the whole manifest, as everywhere
     group_of = dict(zip(zip(manifest["dataset"], manifest["method"], manifest["video_id"]), groups))
-    scores = predict(network, split, device, amp)
-    for video, values in zip(split.videos.itertuples(), scores):
+    scores = distributed.gather(predict(network, split, device, amp), ctx)
+    for video, values in zip(videos.itertuples(), scores):
         base = {"dataset": video.dataset, "domain": video.domain, "split": video.split,
                 "video_id": video.video_id, "method": video.method, "label": int(video.label),
                 "group": group_of[video.dataset, video.method, video.video_id], "model": model, "seed": seed}

@@ -10,19 +10,25 @@ All recipes use mixed precision on CUDA, and select the checkpoint and stop earl
 The last epoch's state is saved after every epoch, so an interrupted run resumes where it
 stopped and, with the same seed, ends with the same numbers.
 
-Distributed: under ``torchrun`` every rank trains on its slice of each global batch and
-DistributedDataParallel averages the gradients; rank 0 evaluates and writes.
+Batches: ``Recipe.batch_size`` is the batch of one optimiser step (the card's); a model
+whose step does not fit its GPU at once sets ``grad_accumulation``: each process then runs
+its rows of the step in that many micro-batches and steps once, with the same loss.
+
+Distributed: under ``torchrun`` every rank runs on its own device, trains on its slice of
+each global batch, and DistributedDataParallel averages the gradients; validation and
+scoring are sharded over the ranks and gathered; every decision comes from rank 0
+(:mod:`analysis.training.distributed`), and only rank 0 writes.
 """
 
 from __future__ import annotations
 
-import os
 import platform
 import random
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +41,10 @@ from torch.utils.data import Sampler
 from tqdm import tqdm
 
 from analysis.evaluation.scores_table import SOURCE
+from analysis.preprocess.exclusions import usable_videos
+from analysis.training import distributed
 from analysis.training.crop_datasets import StreamedSplit, epoch_generator
+from analysis.training.distributed import Context
 from analysis.training.run_record import RUN_FORMAT, SCORES_FILE, git, write_record
 from analysis.training.scoring import SCORE_ROWS, autocast, predict, score_manifest
 from analysis.data.manifest import read_manifest
@@ -125,28 +134,30 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(len(labels) / (2 * counts), dtype=torch.float32)
 
 
-def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, world: int) -> tuple[torch.Tensor, float]:
-    """Class-weighted cross-entropy normalised by the weight of the whole global batch.
+def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, world: int,
+                  step_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class-weighted cross-entropy of a (micro-)batch, normalised by ``step_weight``, the
+    summed class weight of the whole optimiser step over every process and micro-batch
+    (default: this batch's own, for one process without accumulation).
 
-    With ``world`` processes each holding a slice of the batch, DDP averages their
-    gradients; scaling by ``world / global weight`` makes that average equal the single
-    process's weighted mean. Returns the loss to back-propagate and the global batch loss.
+    DDP averages the gradients of ``world`` processes and accumulation sums those of the
+    micro-batches; scaling by ``world / step_weight`` makes the result the single
+    process's weighted mean over the step. Returns the loss to back-propagate and the
+    batch's detached weighted sum (logged as ``sum over the step / step_weight``).
     """
-    per_sample = nn.functional.cross_entropy(logits, labels, reduction="none") * weights[labels]
-    totals = torch.stack([per_sample.sum().detach(), weights[labels].sum()])
-    if world > 1:
-        dist.all_reduce(totals)
-    return per_sample.sum() * world / totals[1], float(totals[0] / totals[1])
+    item_weights = weights[labels]
+    per_sample = nn.functional.cross_entropy(logits, labels, reduction="none") * item_weights
+    if step_weight is None:
+        step_weight = item_weights.sum()
+    return per_sample.sum() * world / step_weight, per_sample.sum().detach()
 
 
-def one_class_loss(scores: torch.Tensor, world: int) -> tuple[torch.Tensor, float]:
-    """Mean anomaly score of a batch of reals. Every rank holds an equal slice, so DDP's
-    gradient average equals the single process's; the logged value is the global mean."""
-    loss = scores.mean()
-    logged = loss.detach().clone()
-    if world > 1:
-        dist.all_reduce(logged)
-    return loss, float(logged) / world
+def one_class_loss(scores: torch.Tensor, accumulation: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean anomaly score of a micro-batch of reals, over the ``accumulation`` equal
+    micro-batches of a step. Every rank holds an equal slice, so DDP's gradient average
+    equals the single process's. Returns the loss and its detached value."""
+    loss = scores.mean() / accumulation
+    return loss, loss.detach()
 
 
 def set_stage(model: DetectorModel, stage: str) -> None:
@@ -186,14 +197,6 @@ def video_auc(labels: np.ndarray, probabilities: list[np.ndarray]) -> float:
     return float(roc_auc_score(labels, scores)) if len(set(labels)) == 2 else float("nan")
 
 
-def _distributed() -> tuple[int, int]:
-    if "RANK" not in os.environ:
-        return 0, 1
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return dist.get_rank(), dist.get_world_size()
-
-
 def _rng_state() -> dict:
     return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
 
@@ -213,25 +216,33 @@ def counts_towards_patience(epoch_in_stage: int, stage_epochs: int, recipe: Reci
     return recipe.schedule != ONE_CYCLE or epoch_in_stage + 1 > ONE_CYCLE_WARMUP * stage_epochs
 
 
-def _stop_reason(epoch: int, stages: list[str], stage: str, stale: int, recipe: Recipe,
-                 epoch_seconds: list[float], world: int) -> str | None:
+def hung(recipe: Recipe, epoch_seconds: list[float]) -> bool:
+    """Whether the run has taken longer than ``recipe.hang_guard_seconds``, far above its
+    expected time (DESIGN rule 15: a guard, never a budget)."""
+    return recipe.hang_guard_seconds is not None and sum(epoch_seconds) > recipe.hang_guard_seconds
+
+
+def _stop_reason(epoch: int, stages: list[str], stage: str, stale: int, recipe: Recipe, over: bool) -> str | None:
     """Why training stops after this epoch (a key of ``STOP_REASONS``), or None to go on.
 
-    Only validation and the recipe's epochs decide (DESIGN rule 15); the hang guard ends a
-    run that has taken longer than ``recipe.hang_guard_seconds``, far above its expected
-    time, and the run record then says it is incomplete. Under ``torchrun`` rank 0's clock
-    decides for every rank.
+    Only validation and the recipe's epochs decide (DESIGN rule 15); ``over`` (rank 0's
+    :func:`hung`, shared) ends a hung run, and the run record then says it is incomplete.
     """
     if stage == "finetune" and stale >= recipe.patience:
         return "no_improvement"
     if epoch == len(stages) - 1:
         return "max_epochs"
-    over = recipe.hang_guard_seconds is not None and sum(epoch_seconds) > recipe.hang_guard_seconds
-    if world > 1:
-        flag = torch.tensor([float(over)])
-        dist.broadcast(flag, src=0)
-        over = bool(flag.item())
     return HANG_GUARD if over else None
+
+
+def validation_auc(model: DetectorModel, val_split: StreamedSplit, val_labels: np.ndarray, ctx: Context,
+                   amp: bool) -> float:
+    """The epoch's video-level validation AUC, decided once: each rank scores its shard
+    of the validation videos (``val_split``), rank 0 computes the AUC over all of them
+    (``val_labels``, in manifest order) and every rank receives it, so the plateau step,
+    early stopping and the best checkpoint cannot differ between ranks."""
+    scores = distributed.gather(predict(model, val_split, ctx.device, amp), ctx)
+    return distributed.share([video_auc(val_labels, scores) if ctx.main else 0.0], ctx)[0]
 
 
 @contextmanager
@@ -254,16 +265,29 @@ def train(cfg: TrainConfig) -> Path:
         return _train(cfg)
 
 
+def micro_batch(recipe: Recipe, world: int) -> int:
+    """Rows of one forward and backward pass in each process: the step's
+    ``recipe.batch_size`` split over ``world`` processes and ``recipe.grad_accumulation``
+    micro-batches."""
+    parts = world * recipe.grad_accumulation
+    if recipe.grad_accumulation < 1 or recipe.batch_size % parts:
+        raise UserInputError(
+            f"batch size {recipe.batch_size} must split evenly over {world} process(es) x "
+            f"{recipe.grad_accumulation} micro-batch(es); change recipe.batch_size, grad_accumulation or --nproc."
+        )
+    return recipe.batch_size // parts
+
+
 def _train(cfg: TrainConfig) -> Path:
-    recipe, device = cfg.recipe, check_device(cfg.device)
-    rank, world = _distributed()
-    main_process = rank == 0
+    recipe = cfg.recipe
+    ctx = distributed.setup(check_device(cfg.device))
+    device, rank, world, main_process = ctx.device, ctx.rank, ctx.world, ctx.main
     out = Path(cfg.out_dir)
     if main_process:
         out.mkdir(parents=True, exist_ok=True)
     spec = get_spec(cfg.model)
     variant = cfg.profile.variant(cfg.model)
-    amp = device == "cuda"
+    amp = torch.device(device).type == CUDA
     set_seed(cfg.seed)
 
     model = create_model(cfg.model, cfg.profile, Path(cfg.weights_dir) if cfg.weights_dir else None).to(device)
@@ -273,9 +297,12 @@ def _train(cfg: TrainConfig) -> Path:
     train_rows, val_rows = source[source["split"] == "train"], source[source["split"] == "val"]
     if raw_model.loss_kind == ANOMALY:  # one-class: trained on the real videos only
         train_rows = train_rows[train_rows["label"] == 0]
+    val_rows = usable_videos(val_rows, cfg.cache_dir)  # shards and labels of the videos validation reads
     train_split = StreamedSplit.load(train_rows, cfg.cache_dir, spec, variant)
-    val_split = StreamedSplit.load(val_rows, cfg.cache_dir, spec, variant)
+    val_split = StreamedSplit.load(distributed.shard(val_rows, ctx), cfg.cache_dir, spec, variant)
+    val_labels = val_rows["label"].astype(int).to_numpy()
     epoch_size = len(train_split.epoch_items(0, recipe.train_frames_per_video))
+    micro = micro_batch(recipe, world)
     sampler = BlockSampler(epoch_size, recipe.batch_size, cfg.seed, rank, world)
     share = recipe.batch_size // world  # this process's rows of each global batch
     steps_per_epoch = len(sampler) // share
@@ -283,7 +310,8 @@ def _train(cfg: TrainConfig) -> Path:
     if variant.channels_last:
         model = model.to(memory_format=torch.channels_last)
     if world > 1:
-        model = DistributedDataParallel(model, find_unused_parameters=True)
+        model = DistributedDataParallel(model, device_ids=[torch.device(device).index] if amp else None,
+                                        find_unused_parameters=True)
     weights = class_weights(train_split.item_labels()).to(device) if raw_model.loss_kind == CROSS_ENTROPY else None
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     stages = (["warmup"] * recipe.warmup_epochs if spec.schedule == TWO_STAGE else []) + ["finetune"] * recipe.epochs
@@ -294,23 +322,27 @@ def _train(cfg: TrainConfig) -> Path:
         return make_optimizer(raw_model, recipe, stage, stages.count(stage) * steps_per_epoch)
 
     last = out / "last.pt"
-    if last.is_file():  # resume an interrupted run of the same configuration
-        state = torch.load(last, map_location=device, weights_only=False)
-        if state["config"] == asdict(cfg):
-            raw_model.load_state_dict(state["model"])
-            stage = state["stage"]
-            set_stage(raw_model, stage)
-            optimizer, scheduler = stage_optimizer(stage)
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            scaler.load_state_dict(state["scaler"])
-            history, best_auc, stale = state["history"], state["best_auc"], state["stale"]
-            start_epoch, stop_reason = state["epoch"] + 1, state["stop_reason"]
-            _set_rng_state(state["rng"])
+    # resume an interrupted run of the same configuration: rank 0 reads its checkpoint, every rank gets it
+    state = torch.load(last, map_location=device if world == 1 else "cpu", weights_only=False) \
+        if main_process and last.is_file() else None
+    state = distributed.share_object(state, ctx)
+    if state is not None and state["config"] == asdict(cfg):
+        raw_model.load_state_dict(state["model"])
+        stage = state["stage"]
+        set_stage(raw_model, stage)
+        optimizer, scheduler = stage_optimizer(stage)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        history, best_auc, stale = state["history"], state["best_auc"], state["stale"]
+        start_epoch, stop_reason = state["epoch"] + 1, state["stop_reason"]
+        _set_rng_state(state["rng"])
+    del state
 
     started = clock()
-    raw_model.pre_fit((inputs for _, inputs in train_split.scoring_batches(SCORE_ROWS, variant.channels_last)),
-                      dist.all_reduce if world > 1 else None)
+    pre_fit_batches = train_split.scoring_batches(SCORE_ROWS, variant.channels_last)
+    raw_model.pre_fit((inputs for i, (_, inputs) in enumerate(pre_fit_batches) if i % world == rank),
+                      partial(distributed.sum_over_ranks, ctx=ctx) if ctx.distributed else None)
     for epoch in range(start_epoch, len(stages) if stop_reason is None else 0):
         if stages[epoch] != stage:
             stage, stale = stages[epoch], 0
@@ -327,22 +359,33 @@ def _train(cfg: TrainConfig) -> Path:
             inputs, labels = train_split.training_batch(order[start : start + share], generator, variant.channels_last,
                                                         offset=rank * share, global_size=recipe.batch_size)
             inputs, labels = inputs.to(device), labels.to(device)
-            with autocast(device, amp):
-                outputs = model(inputs).float()
-                if raw_model.loss_kind == ANOMALY:
-                    loss, logged = one_class_loss(outputs, world)
-                else:
-                    loss, logged = weighted_loss(outputs, labels, weights, world)
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            if raw_model.loss_kind == CROSS_ENTROPY:  # the class weight of the whole step, over every rank
+                step_weight = distributed.sum_over_ranks(weights[labels].sum(), ctx)
+            step_loss = torch.zeros((), device=device)
+            parts = list(zip(inputs.split(micro), labels.split(micro)))
+            for part, (part_inputs, part_labels) in enumerate(parts):
+                # DDP averages gradients once per step, after the last micro-batch
+                sync = world == 1 or part == len(parts) - 1
+                with nullcontext() if sync else model.no_sync():
+                    with autocast(device, amp):
+                        outputs = model(part_inputs).float()
+                        if raw_model.loss_kind == ANOMALY:
+                            loss, value = one_class_loss(outputs, recipe.grad_accumulation)
+                        else:
+                            loss, value = weighted_loss(outputs, part_labels, weights, world, step_weight)
+                    scaler.scale(loss).backward()
+                step_loss += value
             scaler.step(optimizer)
             scaler.update()
             if recipe.schedule == ONE_CYCLE:
                 scheduler.step()
-            losses.append(logged)
+            step_loss = distributed.sum_over_ranks(step_loss, ctx)
+            losses.append(float(step_loss / step_weight) if raw_model.loss_kind == CROSS_ENTROPY
+                          else float(step_loss) / world)
             bar.set_postfix(loss=f"{np.mean(losses):.3f}")
         fit_seconds = clock() - tick
-        val_auc = video_auc(val_split.labels, predict(raw_model, val_split, device, amp))
+        val_auc = validation_auc(raw_model, val_split, val_labels, ctx, amp)
         if recipe.schedule != ONE_CYCLE:
             scheduler.step(val_auc if np.isfinite(val_auc) else 0.0)
         improved = val_auc > best_auc
@@ -351,7 +394,8 @@ def _train(cfg: TrainConfig) -> Path:
         history.append({"epoch": epoch + 1, "stage": stage, "train_loss": float(np.mean(losses)) if losses else float("nan"),
                         "val_auc": val_auc, "lr": optimizer.param_groups[0]["lr"], "items": len(order) * world,
                         "fit_seconds": round(fit_seconds, 2), "seconds": round(clock() - tick, 2)})
-        stop_reason = _stop_reason(epoch, stages, stage, stale, recipe, [h["seconds"] for h in history], world)
+        over = distributed.share([hung(recipe, [h["seconds"] for h in history])], ctx)[0] > 0  # rank 0's clock
+        stop_reason = _stop_reason(epoch, stages, stage, stale, recipe, over)
         if main_process:
             if improved:
                 torch.save({"model": raw_model.state_dict(), "config": asdict(cfg), "epoch": epoch + 1,
@@ -364,19 +408,23 @@ def _train(cfg: TrainConfig) -> Path:
             break
     train_seconds = clock() - started
 
+    # every rank scores its shard of the evaluation videos with rank 0's best checkpoint
+    best = torch.load(out / "best.pt", map_location=device if world == 1 else "cpu", weights_only=False) \
+        if main_process else None
+    best = distributed.share_object(best, ctx)
+    raw_model.load_state_dict(best["model"])
+    tick = clock()
+    scores = score_manifest(raw_model, manifest, cfg.cache_dir, spec, variant, model=cfg.model, seed=cfg.seed,
+                            device=device, amp=amp, ctx=ctx)
     if main_process:
-        best = torch.load(out / "best.pt", map_location=device, weights_only=False)
-        raw_model.load_state_dict(best["model"])
-        tick = clock()
-        scores = score_manifest(raw_model, manifest, cfg.cache_dir, spec, variant, model=cfg.model, seed=cfg.seed,
-                                device=device, amp=amp)
         scores.to_csv(out / SCORES_FILE, index=False)
         record = {
             "run_format": RUN_FORMAT, "config": asdict(cfg), "profile": cfg.profile.name, "model": cfg.model,
             "arch": variant.arch, "view": spec.view,
             "input_kind": spec.input_kind, "input_size": variant.input_size, "frames": variant.frames,
             "pretrained": variant.pretrained, "card": spec.card, "schedule": spec.schedule,
-            "recipe": asdict(recipe), "seed": cfg.seed, "device": device, "world_size": world,
+            "recipe": asdict(recipe), "seed": cfg.seed, "device": cfg.device, "world_size": world,
+            "micro_batch": micro,
             "flow": load_preprocessing_record(cfg.cache_dir)["flow"],  # the flow that made the cache it read
             "threads": torch.get_num_threads(),
             "git_commit": git("rev-parse", "HEAD") or "unknown",
