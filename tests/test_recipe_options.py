@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from analysis.errors import UserInputError
-from analysis.profiles import (ACCURACY, AUC, BALANCED, COLOUR, CROP, FLIP, MACRO_F1, SHUFFLE, Recipe, get_profile,
-                               resolve)
+from analysis.profiles import (ACCURACY, AUC, BALANCED, COLOUR, CROP, FLIP, MACRO_F1, SHUFFLE, get_profile,
+                               profile_from_dict, resolve)
 from analysis.training import crop_datasets as datasets
 from analysis.training import trainer
 from tests.conftest import train_config
@@ -92,6 +92,8 @@ def test_cpu_and_tiny_keep_todays_recipe_and_paper_sets_v1s():
                            ("r3d18_flow", (FLIP,))):
         recipe = paper.recipe_for(model)
         assert (recipe.sampler, recipe.select_by, recipe.amp, recipe.augment) == (BALANCED, ACCURACY, True, augment)
+    # a run record stores the profile as JSON; read back, the augmentations are tuples again
+    assert profile_from_dict(json.loads(json.dumps(paper.as_dict()))) == paper
 
 
 def _batch(n=6, frames=1, size=16, seed=0):
