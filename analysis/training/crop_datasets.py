@@ -8,9 +8,9 @@ kept as a uint8 tensor ``(N, T, C, H, W)`` (N items, T frames each); a batch is 
 out of it, converted to float and augmented by one batched affine warp.
 
 Augmentation draws one set of parameters per item and warps (and colour-jitters) every
-frame of the item with it, so a clip never flickers (DESIGN rule 4). The parameters of a global batch come
-from a generator seeded by ``(seed, epoch)``, so every process of a distributed run, and
-a resumed run, draws the same ones.
+frame of the item with it, so a clip never flickers (DESIGN rule 4). The parameters of a
+global batch come from a generator seeded by ``(seed, epoch)``, so every process of a
+distributed run, and a resumed run, draws the same ones.
 """
 
 from __future__ import annotations
