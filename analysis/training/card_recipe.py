@@ -105,7 +105,8 @@ _ROWS = {
         "frame models: features of the 16 frames mean-pooled, one head per video (trained per video)",
         "as v1", "src/models.py",
         "frame models train on single frames and average the frames' probabilities: the trainer has no "
-        "feature-pooling head yet; frame-level scores are reported too (DESIGN rule 9)"),
+        "feature-pooling head yet (it would change the frame models' training items, their input and their scoring, "
+        "which has frame-level scores, DESIGN rule 9)"),
     "checkpoint selection": (
         "best checkpoint (file names *_best.pth)",
         "two-stage: best validation accuracy; ResNet-18: best validation macro-F1 (argmax of two logits)", "as v1",
