@@ -27,7 +27,10 @@ BENCHMARK, REAL = "benchmark", "real"  # what a profile studies: the embedded be
 CPU, CUDA = "cpu", "cuda"
 PLATEAU, ONE_CYCLE = "plateau", "one_cycle"  # learning-rate schedules of a recipe
 RECIPE_PER_MODEL = ("lr", "head_lr", "weight_decay", "patience", "plateau_patience", "hang_guard_seconds", "epochs",
-                    "batch_size", "grad_accumulation")  # recipe fields a model may set
+                    "batch_size", "grad_accumulation", "sampler", "select_by", "amp", "augment")  # recipe fields a model may set
+SHUFFLE, BALANCED = "shuffle", "balanced"  # training orders: a permutation, or class-balanced draws
+AUC, ACCURACY, MACRO_F1 = "auc", "accuracy", "macro_f1"  # validation metrics that may select the checkpoint
+CROP, FLIP, COLOUR = "crop", "flip", "colour"  # augmentations a recipe may apply (crop_datasets.augment)
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,24 @@ class Recipe:
     # rows at a time and steps once, with the loss of the whole batch (a step that does not
     # fit a GPU's memory at once keeps the card's batch)
     grad_accumulation: int = 1
+    # SHUFFLE: every item once per epoch; BALANCED: as many draws with replacement, each
+    # class equally likely (card 000's companion code v1: WeightedRandomSampler)
+    sampler: str = SHUFFLE
+    # the video-level validation metric that selects the checkpoint and drives the plateau
+    # schedule and early stopping: AUC (threshold-free), or ACCURACY / MACRO_F1 of the
+    # video probability at 0.5 (v1's); the AUC is recorded either way
+    select_by: str = AUC
+    amp: bool = True  # mixed precision (fp16 autocast + GradScaler) when on CUDA
+    augment: tuple[str, ...] = (CROP, FLIP)  # any of CROP, FLIP, COLOUR; () trains on the crops as they are
+
+    def __post_init__(self):
+        for name, value, choices in (("sampler", self.sampler, (SHUFFLE, BALANCED)),
+                                     ("select_by", self.select_by, (AUC, ACCURACY, MACRO_F1))):
+            if value not in choices:
+                raise UserInputError(f"recipe.{name}={value!r}: choose one of {list(choices)}.")
+        unknown = set(self.augment) - {CROP, FLIP, COLOUR}
+        if unknown:
+            raise UserInputError(f"recipe.augment: unknown {sorted(unknown)}; choose from {[CROP, FLIP, COLOUR]}.")
 
 
 @dataclass(frozen=True)
@@ -129,6 +150,10 @@ class ModelSettings:
     epochs: int | None = None  # instead of the recipe's
     batch_size: int | None = None  # instead of the recipe's
     grad_accumulation: int | None = None  # instead of the recipe's
+    sampler: str | None = None  # instead of the recipe's
+    select_by: str | None = None  # instead of the recipe's
+    amp: bool | None = None  # instead of the recipe's
+    augment: tuple[str, ...] | None = None  # instead of the recipe's
 
     def merged(self, other: "ModelSettings") -> "ModelSettings":
         """These settings with every field ``other`` sets."""
@@ -189,6 +214,7 @@ class Profile:
 
     def recipe_for(self, model: str) -> Recipe:
         """The recipe with the fields of :data:`RECIPE_PER_MODEL` that ``model`` sets."""
+        """The recipe with the fields ``model``'s settings set (``RECIPE_PER_MODEL``)."""
         settings = self.model_settings(model)
         changes = {k: getattr(settings, k) for k in RECIPE_PER_MODEL if getattr(settings, k) is not None}
         return replace(self.recipe, **changes)
@@ -332,24 +358,30 @@ PROFILES = {
         preprocessing=Preprocessing(frames_per_video=16, crop_size=224, clip_crop_size=112, sequence_frames=20,
                                     flow=RAFT),
         # Card 000's numbers come from its companion code at commit 4b477d3 ("v1"), read
-        # there (configs/experiments.py, src/training.py): two-stage models 3 head-only
-        # epochs at 1e-3 (ViT 5e-4) and 10 full at 1e-4 (ViT 5e-5), plain Adam at a constant
-        # rate, batch 8, every epoch run and the best kept; ResNet-18 single-stage, AdamW at
-        # 1e-4 with weight decay 1e-4, 15 epochs, the rate halved after 3 epochs without a
-        # better validation score, batch 16. Here: Adam is AdamW without weight decay, a
-        # constant rate a plateau patience longer than the stage, "every epoch run" an
-        # early-stopping patience as long as the stage. What the profile cannot match yet is
-        # in the training chapter's recipe table (analysis.training.card_recipe).
+        # there (configs/experiments.py, src/training.py, src/datasets.py, notebooks/04 and
+        # 05): two-stage models 3 head-only epochs at 1e-3 (ViT 5e-4) and 10 full at 1e-4
+        # (ViT 5e-5), plain Adam at a constant rate, batch 8, every epoch run and the best
+        # validation accuracy kept, fp16 on CUDA, class weights and a class-balanced
+        # WeightedRandomSampler, a horizontal flip (and at 224 px a colour jitter);
+        # ResNet-18 single-stage, AdamW at 1e-4 with weight decay 1e-4, 15 epochs, the rate
+        # halved after 3 epochs without a better validation macro-F1 and the best macro-F1
+        # kept, batch 16, plain shuffle, no AMP, no augmentation. Here: Adam is AdamW without
+        # weight decay, a constant rate a plateau patience longer than the stage, "every
+        # epoch run" an early-stopping patience as long as the stage. What the profile does
+        # not match is in the training chapter's recipe table (analysis.training.card_recipe).
         recipe=Recipe(warmup_epochs=3, epochs=10, batch_size=32, lr=1e-4, head_lr=1e-3, weight_decay=1e-4,
                       patience=3, train_frames_per_video=None),
         models=ModelSettings(variant="paper"),
         per_model={
-            "resnet18": ModelSettings(epochs=15, batch_size=16, patience=15, plateau_patience=3),
-            "efficientnet_b4": ModelSettings(batch_size=8, weight_decay=0.0, patience=10, plateau_patience=10),
-            "r3d18": ModelSettings(batch_size=8, weight_decay=0.0, patience=10, plateau_patience=10),
-            "r3d18_flow": ModelSettings(batch_size=8, weight_decay=0.0, patience=10, plateau_patience=10),
+            "resnet18": ModelSettings(epochs=15, batch_size=16, patience=15, plateau_patience=3,
+                                      select_by=MACRO_F1, amp=False, augment=()),
+            **{name: ModelSettings(batch_size=8, weight_decay=0.0, patience=10, plateau_patience=10,
+                                   sampler=BALANCED, select_by=ACCURACY, augment=augment)
+               for name, augment in (("efficientnet_b4", (FLIP, COLOUR)), ("r3d18", (FLIP,)),
+                                     ("r3d18_flow", (FLIP,)))},
             "vit_b16": ModelSettings(lr=5e-5, head_lr=5e-4, batch_size=8, weight_decay=0.0, patience=10,
-                                     plateau_patience=10),
+                                     plateau_patience=10, sampler=BALANCED, select_by=ACCURACY,
+                                     augment=(FLIP, COLOUR)),
             # card 002: AdamW at 1e-6 for 100 epochs, batch 32 (the Trainer's default weight
             # decay, 0); it names no early stopping, so every epoch runs
             "vit_in21k": ModelSettings(lr=1e-6, epochs=100, weight_decay=0.0, patience=100),
@@ -382,9 +414,14 @@ def profile_from_dict(data: dict) -> Profile:
         name=data["name"], description=data["description"],
         data=DataSource(**{**source, "benchmark": BenchmarkSize(**source["benchmark"]),
                            "manifests": tuple(source["manifests"])}),
-        preprocessing=Preprocessing(**data["preprocessing"]), recipe=Recipe(**data["recipe"]),
-        models=ModelSettings(**data["models"]),
-        per_model={name: ModelSettings(**settings) for name, settings in data["per_model"].items()},
+        preprocessing=Preprocessing(**data["preprocessing"]), recipe=Recipe(**_tuples(data["recipe"])),
+        models=ModelSettings(**_tuples(data["models"])),
+        per_model={name: ModelSettings(**_tuples(settings)) for name, settings in data["per_model"].items()},
         train_models=tuple(data["train_models"]), seeds=tuple(data["seeds"]), device=data["device"],
         threads_per_run=data.get("threads_per_run"),
     )
+
+
+def _tuples(fields: dict) -> dict:
+    """A stored dataclass's fields with JSON's lists read back as the tuples they were."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}

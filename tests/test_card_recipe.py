@@ -36,3 +36,34 @@ def test_the_profile_column_follows_the_profile():
     assert mine["flow method and flow frames"].startswith("farneback")
     card_002 = card_recipe.card_002_table().set_index("element")["this profile"]
     assert card_002["backbone"] == "vit_base_patch16_224.orig_in21k" and card_002["epochs"].startswith("100")
+
+
+def test_v1s_sampler_selection_amp_and_augmentation_are_followed():
+    table = card_recipe.recipe_table().set_index("element")
+    assert (table.loc[["class weights and sampler", "schedule", "AMP"], "departure"] == "").all()
+    mine = table["this profile"]
+    assert "EfficientNet-B4, R3D-18, R3D-18+RAFT, ViT-B/16: class-balanced" in mine["class weights and sampler"]
+    assert mine["class weights and sampler"].endswith("ResNet-18: a seeded shuffle")
+    assert mine["AMP"] == "EfficientNet-B4, R3D-18, R3D-18+RAFT, ViT-B/16: fp16 autocast + GradScaler; ResNet-18: none"
+    assert mine["checkpoint selection"].startswith("EfficientNet-B4, R3D-18, R3D-18+RAFT, ViT-B/16: best validation "
+                                                   "accuracy")
+    assert "ResNet-18: best validation macro-F1" in mine["checkpoint selection"]
+    assert mine["schedule"].endswith("without a better validation macro-F1")
+    assert mine["augmentation"] == ("EfficientNet-B4, ViT-B/16: horizontal flip + colour jitter (0.2, 0.2, 0.1); "
+                                    "R3D-18, R3D-18+RAFT: horizontal flip; ResNet-18: none")
+    # the departure left is DESIGN rule 4's, not a missing option
+    assert "rule 4" in table.loc["augmentation", "departure"] and "colour" not in table.loc["augmentation", "departure"]
+
+
+def test_the_new_cells_follow_the_profile():
+    changed = apply_overrides(get_profile("paper"), ["per_model.resnet18.amp=true", "per_model.resnet18.augment=[crop]",
+                                                     "per_model.vit_b16.select_by=auc",
+                                                     "per_model.r3d18.sampler=shuffle"])
+    mine = card_recipe.recipe_table(changed).set_index("element")["this profile"]
+    assert mine["AMP"].endswith("ResNet-18: fp16 autocast + GradScaler") and "none" not in mine["AMP"]
+    assert mine["augmentation"].endswith("ResNet-18: random crop (80-100 % of the area)")
+    assert "ViT-B/16: best validation AUC" in mine["checkpoint selection"]
+    assert mine["class weights and sampler"].endswith("R3D-18, ResNet-18: a seeded shuffle")
+    cpu = card_recipe.recipe_table("cpu").set_index("element")["this profile"]
+    assert cpu["AMP"] == "none (CPU)" and cpu["checkpoint selection"] == (
+        "EfficientNet-B4, R3D-18, R3D-18+RAFT, ViT-B/16, ResNet-18: best validation AUC")

@@ -96,11 +96,11 @@ def _train_rank(rank: int, world: int, port: int, prepared: tuple, folder: str) 
         real_clock = trainer.clock
         trainer.clock = lambda: 1e6 * real_clock()
     decisions = []
-    real_auc, real_stop = trainer.validation_auc, trainer._stop_reason
+    real_auc, real_stop = trainer.validation_metrics, trainer._stop_reason
 
     def logged_auc(model, val_split, *args):
         value = real_auc(model, val_split, *args)
-        decisions.append({"shard": list(val_split.videos["video_id"]), "val_auc": value})
+        decisions.append({"shard": list(val_split.videos["video_id"]), "validation": list(value)})
         return value
 
     def logged_stop(epoch, stages, stage, stale, recipe, over):
@@ -108,7 +108,7 @@ def _train_rank(rank: int, world: int, port: int, prepared: tuple, folder: str) 
         decisions[-1].update(stale=stale, over=over, stop=reason)
         return reason
 
-    trainer.validation_auc, trainer._stop_reason = logged_auc, logged_stop
+    trainer.validation_metrics, trainer._stop_reason = logged_auc, logged_stop
     recipe = replace(get_profile("tiny").recipe, epochs=3, patience=1, hang_guard_seconds=600.0)
     profile = replace(get_profile("tiny"), recipe=recipe)
     trainer.train(replace(train_config(prepared, Path(folder) / "run"), profile=profile))
@@ -124,7 +124,7 @@ def test_ranks_that_see_different_data_take_the_same_decisions(prepared, tmp_pat
     assert not any(d["over"] for d in ranks[1])  # rank 0's clock decided, not rank 1's
     record = json.loads((tmp_path / "run" / "record.json").read_text())
     assert record["world_size"] == 2 and record["stop_reason"] != trainer.HANG_GUARD
-    assert [h["val_auc"] for h in record["history"]] == [d["val_auc"] for d in ranks[0]]
+    assert [h["val_auc"] for h in record["history"]] == [d["validation"][0] for d in ranks[0]]
 
 
 def _without_batch_statistics(*args, **kwargs):

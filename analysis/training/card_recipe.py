@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.profiles import Profile, get_profile
+from analysis.profiles import AUC, BALANCED, COLOUR, CROP, FLIP, Profile, get_profile
 
 V1, HEAD = "4b477d3", "492e9a7"
 CODE = f"companion code v1 ({V1})"
 FIVE = ("efficientnet_b4", "r3d18", "r3d18_flow", "vit_b16")  # card 000's two-stage models
+NAMES = {"resnet18": "ResNet-18", "efficientnet_b4": "EfficientNet-B4", "r3d18": "R3D-18",
+         "r3d18_flow": "R3D-18+RAFT", "vit_b16": "ViT-B/16"}  # card 000's models, as it names them
+METRICS = {"auc": "AUC", "accuracy": "accuracy", "macro_f1": "macro-F1"}
+PARTS = {CROP: "random crop (80-100 % of the area)", FLIP: "horizontal flip",
+         COLOUR: "colour jitter (0.2, 0.2, 0.1)"}
 COLUMNS = ("element", "model card 000", CODE, f"companion code HEAD ({HEAD})", "this profile", "source", "departure")
 
 # element -> (card text, v1, HEAD, source, departure: "" where the profile reproduces v1)
@@ -57,9 +62,9 @@ _ROWS = {
         "own partition is not rebuilt"),
     "class weights and sampler": (
         "class-weighted cross-entropy, w_c = N_train / (2 N_c)",
-        "w_c = N / (2 N_c) for all; two-stage models also a class-balanced WeightedRandomSampler",
-        "as v1", "card: Training Recipe; src/datasets.py build_weighted_sampler; notebooks/05",
-        "class weights only: the trainer has no weighted sampler yet, and with it the classes were balanced twice"),
+        "w_c = N / (2 N_c) for all; two-stage models also a class-balanced WeightedRandomSampler (with "
+        "replacement, one epoch's worth of draws); ResNet-18 a plain shuffle",
+        "as v1", "card: Training Recipe; src/datasets.py build_weighted_sampler; notebooks/04, 05", ""),
     "stages and epochs": (
         "two-stage: 3 head-only + 10 full epochs; ResNet-18 single-stage",
         "two-stage 3 + 10; ResNet-18 single-stage 15", "two-stage 10 + 10; ResNet-18 two-stage 10 + 10",
@@ -71,8 +76,7 @@ _ROWS = {
     "schedule": (
         "ResNet-18: ReduceLROnPlateau (file table)",
         "two-stage: constant rate; ResNet-18: halve after 3 epochs without a better validation macro-F1",
-        "as v1", "src/training.py train_single_stage, train_two_stage",
-        "the plateau is read on the validation AUC, not macro-F1 (the trainer's one validation metric)"),
+        "as v1", "src/training.py train_single_stage, train_two_stage", ""),
     "early stopping": (
         "not stated", "none: every epoch runs, the best kept", "as v1", "src/training.py", ""),
     "batch": (
@@ -81,14 +85,14 @@ _ROWS = {
         "mixed precision (fp16) on CUDA",
         "two-stage: fp16 autocast + GradScaler on CUDA; ResNet-18: none", "as v1",
         "card: Training Recipe; src/training.py",
-        "ResNet-18 too: the card says fp16; a per-model switch does not exist yet"),
+        ""),
     "augmentation": (
         "not stated",
         "two-stage at 224 px: horizontal flip + colour jitter (0.2, 0.2, 0.1), at 112 px: flip; drawn per frame; "
         "ResNet-18: none", "as v1", "notebooks/05_model_advanced, 04_model_baseline; src/datasets.py",
-        "one random crop and flip per item, the same for all its frames (DESIGN rule 4: per-frame draws make "
-        "clips flicker); no colour jitter and ResNet-18 augmented too: the trainer has one augmentation per "
-        "model family yet"),
+        "one draw per item, the same for all its frames (DESIGN rule 4: v1 flipped the frames of one R3D clip "
+        "independently, which makes clips flicker); the frame models train on single frames, where the two "
+        "agree"),
     "flow method and flow frames": (
         "RAFT optical-flow interpolated frames",
         "raft_small at 256 x 256 on whole frames; 9 frames -> 8 native + 8 midpoints (first frame warped by "
@@ -101,17 +105,26 @@ _ROWS = {
         "frame models: features of the 16 frames mean-pooled, one head per video (trained per video)",
         "as v1", "src/models.py",
         "frame models train on single frames and average the frames' probabilities: the trainer has no "
-        "feature-pooling head yet; frame-level scores are reported too (DESIGN rule 9)"),
+        "feature-pooling head yet (it would change the frame models' training items, their input and their scoring, "
+        "which has frame-level scores, DESIGN rule 9)"),
     "checkpoint selection": (
         "best checkpoint (file names *_best.pth)",
-        "two-stage: best validation accuracy; ResNet-18: best validation macro-F1", "as v1", "src/training.py",
-        "best validation AUC (threshold-free; DESIGN rule 2 keeps it on validation as v1 did)"),
+        "two-stage: best validation accuracy; ResNet-18: best validation macro-F1 (argmax of two logits)", "as v1",
+        "src/training.py", "the video's probability is the mean of its frames' (see per-video aggregation)"),
     "test set": (
         "FF++ C23 test (900 videos); Celeb-DF v2, 6528 videos",
         "its identity split's 900 test videos; every Celeb-DF v2 video (R3D-18+RAFT scored on plain MTCNN "
         "crops)", "as v1", "notebooks/03_preprocessing, 06_evaluation",
         "Celeb-DF's official 518-video test list (DESIGN rule 10), each detector on its own input"),
 }
+
+
+def _per_model(profile: Profile, describe) -> str:
+    """``describe(recipe)`` of card 000's models, those alike grouped: "A, B: x; C: y"."""
+    groups: dict[str, list[str]] = {}
+    for model in (*FIVE, "resnet18"):
+        groups.setdefault(describe(profile.recipe_for(model)), []).append(NAMES[model])
+    return "; ".join(f"{', '.join(models)}: {text}" for text, models in groups.items())
 
 
 def _profile_column(profile: Profile) -> dict[str, str]:
@@ -131,22 +144,26 @@ def _profile_column(profile: Profile) -> dict[str, str]:
                                                                                           "r3d18")),
         "face detector": "facenet-pytorch MTCNN, one batch per video, boxes smoothed in time",
         "split": "the FF++ manifest's (README: official)",
-        "class weights and sampler": "w_c = N / (2 N_c); uniform shuffle",
+        "class weights and sampler": "w_c = N / (2 N_c) for all; " + _per_model(
+            profile, lambda r: "class-balanced draws with replacement, seeded per epoch" if r.sampler == BALANCED
+            else "a seeded shuffle"),
         "stages and epochs": f"two-stage {two.warmup_epochs} + {two.epochs}; ResNet-18 single-stage {resnet.epochs}",
         "optimiser": (f"two-stage: AdamW, weight decay {two.weight_decay:g}, at {two.head_lr:g} then {two.lr:g} "
                       f"(ViT {vit.head_lr:g} then {vit.lr:g}); ResNet-18 AdamW {resnet.lr:g}, weight decay "
                       f"{resnet.weight_decay:g}"),
         "schedule": (f"two-stage: {'constant' if constant else 'plateau'}; ResNet-18: halve after "
-                     f"{resnet.plateau_patience} epochs without a better validation AUC"),
+                     f"{resnet.plateau_patience} epochs without a better validation {METRICS[resnet.select_by]}"),
         "early stopping": "none: every epoch runs, the best kept" if every_epoch else
-                          f"after {two.patience} epochs without a better validation AUC",
+                          f"after {two.patience} epochs without a better validation {METRICS[two.select_by]}",
         "batch": f"two-stage {two.batch_size}; ResNet-18 {resnet.batch_size}",
-        "AMP": "fp16 autocast + GradScaler on CUDA, every model" if profile.device == "cuda" else "none (CPU)",
-        "augmentation": "random crop (80-100 % of the area) and flip, one per item",
+        "AMP": _per_model(profile, lambda r: "fp16 autocast + GradScaler" if r.amp else "none")
+        if profile.device == "cuda" else "none (CPU)",
+        "augmentation": _per_model(profile, lambda r: " + ".join(PARTS[p] for p in r.augment) or "none"),
         "flow method and flow frames": f"{p.flow}; the {p.frames_per_video - 1} midpoints between the "
                                        f"{p.frames_per_video} crops at {p.clip_crop_size} px",
         "per-video aggregation": "mean of the frames' probabilities; clip models one score per clip",
-        "checkpoint selection": "best validation AUC (video level)",
+        "checkpoint selection": _per_model(profile, lambda r: f"best validation {METRICS[r.select_by]}"
+                                           + (" (video probability > 0.5)" if r.select_by != AUC else "")),
         "test set": f"FF++ test of the manifest's split; {profile.data.target_dataset}",
     }
 

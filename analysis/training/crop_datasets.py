@@ -9,10 +9,10 @@ distributed run. Here a split is read from the crop cache once, resized once and
 as uint8 frames to a file (:class:`StreamedSplit`); a batch is read out of it, converted
 to float and augmented by one batched affine warp, so memory stays at one batch.
 
-Augmentation draws one set of parameters per item and warps every frame of the item
-with it, so a clip never flickers (DESIGN rule 4). The parameters of a global batch come
-from a generator seeded by ``(seed, epoch)``, so every process of a distributed run, and
-a resumed run, draws the same ones.
+Augmentation draws one set of parameters per item and warps (and colour-jitters) every
+frame of the item with it, so a clip never flickers (DESIGN rule 4). The parameters of a
+global batch come from a generator seeded by ``(seed, epoch)``, so every process of a
+distributed run, and a resumed run, draws the same ones.
 """
 
 from __future__ import annotations
@@ -28,16 +28,22 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from torchvision.transforms.v2 import functional as TF
 
 from analysis.preprocess import crop_cache as cache
 from analysis.preprocess.exclusions import usable_videos
 from analysis.models.registry import ModelSpec, Variant
+from analysis.profiles import COLOUR, CROP, FLIP
 
 CROP_SCALE = {"standard": (0.8, 1.0), "vit_in21k": (0.6, 1.0)}  # area kept by the random crop
 CROP_RATIO = (0.9, 1.1)  # aspect ratio range of the standard random crop
 VIT_IN21K_ROTATION = 90.0  # degrees, model card 002's random rotation
 SHARPNESS_FACTOR, SHARPNESS_P = 2.0, 0.5  # model card 002's random sharpness adjustment
 SMOOTH_KERNEL = torch.tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]) / 13  # as torchvision's sharpness
+# colour jitter's factor ranges: card 000's companion code v1 (notebooks/05_model_advanced,
+# 4b477d3), torchvision ColorJitter(brightness=0.2, contrast=0.2, saturation=0.1)
+JITTER = ((0.8, 1.2), (0.8, 1.2), (0.9, 1.1))
+JITTER_FUNCTIONS = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation)
 
 
 def cache_field(spec: ModelSpec) -> str:
@@ -95,10 +101,13 @@ def video_input(frames: np.ndarray, spec: ModelSpec, variant: Variant) -> torch.
     return batch if spec.input_kind == "frame" else model_layout(batch.unsqueeze(0), spec)
 
 
-def affine_parameters(n: int, augmentation: str, generator: torch.Generator) -> torch.Tensor:
+def affine_parameters(n: int, augmentation: str, generator: torch.Generator,
+                      parts: tuple[str, ...] = (CROP, FLIP)) -> torch.Tensor:
     """One random ``(2, 3)`` affine matrix per item (output -> input coordinates in
-    ``[-1, 1]``): a random crop of ``CROP_SCALE`` of the area, a horizontal flip, and for
-    ``vit_in21k`` a rotation of up to ``VIT_IN21K_ROTATION`` degrees."""
+    ``[-1, 1]``): with ``CROP`` in ``parts`` a random crop of ``CROP_SCALE`` of the area
+    (for ``vit_in21k`` also a rotation of up to ``VIT_IN21K_ROTATION`` degrees), with
+    ``FLIP`` a horizontal flip. Every parameter is drawn whatever ``parts`` holds, so the
+    generator moves on by the same amount."""
     low, high = CROP_SCALE[augmentation]
     area = low + (high - low) * torch.rand(n, generator=generator)
     if augmentation == "vit_in21k":
@@ -112,6 +121,11 @@ def affine_parameters(n: int, augmentation: str, generator: torch.Generator) -> 
     shift_x = (torch.rand(n, generator=generator) * 2 - 1) * (1 - width)
     shift_y = (torch.rand(n, generator=generator) * 2 - 1) * (1 - height)
     flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+    if CROP not in parts:
+        width = height = torch.ones(n)
+        shift_x = shift_y = angle = torch.zeros(n)
+    if FLIP not in parts:
+        flip = torch.ones(n)
     cos, sin = torch.cos(angle), torch.sin(angle)
     return torch.stack([
         torch.stack([cos * width * flip, -sin * height, shift_x], dim=1),
@@ -135,26 +149,50 @@ def sharpen(images: torch.Tensor, chosen: torch.Tensor, low: torch.Tensor, high:
     return images
 
 
+def colour_jitter(batch: torch.Tensor, variant: Variant, generator: torch.Generator, offset: int = 0,
+                  global_size: int | None = None) -> torch.Tensor:
+    """Jitter the brightness, contrast and saturation of normalised float ``(B, T, C, H, W)``
+    by factors drawn from ``JITTER``, applied in a random order as torchvision's
+    ``ColorJitter`` does, one draw per item for all its frames. Draws cover the global
+    batch, of which this process takes rows ``offset:`` (see :func:`augment`)."""
+    b, total = len(batch), global_size or len(batch)
+    low, high = torch.tensor(JITTER).T
+    factors = (low + (high - low) * torch.rand(total, len(JITTER), generator=generator))[offset : offset + b]
+    orders = torch.rand(total, len(JITTER), generator=generator).argsort(dim=1)[offset : offset + b]
+    mean, std = torch.tensor(variant.mean).view(3, 1, 1), torch.tensor(variant.std).view(3, 1, 1)
+    images = (batch * std + mean).clamp(0, 1)  # the jitter works on [0, 1] images
+    jittered = []
+    for image, item_factors, order in zip(images, factors.tolist(), orders.tolist()):
+        for k in order:
+            image = JITTER_FUNCTIONS[k](image, item_factors[k])
+        jittered.append(image)
+    return (torch.stack(jittered) - mean) / std if jittered else batch
+
+
 def augment(batch: torch.Tensor, variant: Variant, augmentation: str, generator: torch.Generator,
-            offset: int = 0, global_size: int | None = None) -> torch.Tensor:
-    """Augment normalised float ``(B, T, C, H, W)``: one warp per item, the same for all its
-    T frames (frames are folded into channels so a single ``grid_sample`` moves them
-    together). Warping commutes with the per-channel normalisation, so it runs after it.
+            offset: int = 0, global_size: int | None = None, parts: tuple[str, ...] = (CROP, FLIP)) -> torch.Tensor:
+    """Augment normalised float ``(B, T, C, H, W)`` with ``parts`` (profiles' ``CROP``,
+    ``FLIP``, ``COLOUR``): one warp per item, the same for all its T frames (frames are
+    folded into channels so a single ``grid_sample`` moves them together). Warping
+    commutes with the per-channel normalisation, so it runs after it. Card 002's
+    sharpness (``vit_in21k``) follows the warp; the colour jitter comes last.
 
     The parameters are drawn for the whole global batch of ``global_size`` items and this
     process applies rows ``offset:offset + B``, so N processes together do what one does.
     """
     b, t, c, h, w = batch.shape
     total = global_size or b
-    theta = affine_parameters(total, augmentation, generator)[offset : offset + b]
+    theta = affine_parameters(total, augmentation, generator, parts)[offset : offset + b]
     sharpened = (torch.rand(total, generator=generator) < SHARPNESS_P)[offset : offset + b]
     folded = batch.reshape(b, t * c, h, w)
-    grid = F.affine_grid(theta.to(batch.dtype), list(folded.shape), align_corners=False)
-    warped = F.grid_sample(folded, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if CROP in parts or FLIP in parts:
+        grid = F.affine_grid(theta.to(batch.dtype), list(folded.shape), align_corners=False)
+        folded = F.grid_sample(folded, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     if augmentation == "vit_in21k":
         bounds = to_model_scale(torch.tensor([0, 255], dtype=torch.uint8).view(2, 1, 1, 1).expand(2, 3, 1, 1), variant)
-        warped = sharpen(warped, sharpened, bounds[0].repeat(t, 1, 1), bounds[1].repeat(t, 1, 1))
-    return warped.view(b, t, c, h, w)
+        folded = sharpen(folded, sharpened, bounds[0].repeat(t, 1, 1), bounds[1].repeat(t, 1, 1))
+    batch = folded.view(b, t, c, h, w)
+    return colour_jitter(batch, variant, generator, offset, global_size) if COLOUR in parts else batch
 
 
 class FrameFile:
@@ -283,12 +321,12 @@ class StreamedSplit:
         return self.store.read(indices * self.video_frames, self.video_frames)
 
     def training_batch(self, indices: list[int], generator: torch.Generator, channels_last: bool = False,
-                       offset: int = 0, global_size: int | None = None):
-        """Augmented, normalised model input and labels for ``indices``, this process's
-        rows ``offset:`` of a global batch of ``global_size`` (see :func:`augment`)."""
+                       offset: int = 0, global_size: int | None = None, parts: tuple[str, ...] = (CROP, FLIP)):
+        """Model input and labels for ``indices``, normalised and augmented with ``parts``,
+        this process's rows ``offset:`` of a global batch of ``global_size`` (see :func:`augment`)."""
         index = torch.as_tensor(indices, dtype=torch.long)
         batch = to_model_scale(self.items(index), self.variant)
-        batch = augment(batch, self.variant, self.spec.augmentation, generator, offset, global_size)
+        batch = augment(batch, self.variant, self.spec.augmentation, generator, offset, global_size, parts)
         labels = torch.as_tensor(self.item_labels()[index.numpy()], dtype=torch.long)
         return model_layout(batch, self.spec, channels_last), labels
 

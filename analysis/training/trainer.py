@@ -5,8 +5,11 @@ BatchNorm layers stay in eval mode, then fine-tunes everything; ``single_stage``
 everything with AdamW and ReduceLROnPlateau. Both use class-weighted cross-entropy
 ``w_c = N / (2 N_c)``. ``one_class`` (model card 001) trains an anomaly scorer on the real
 training videos only and minimises its mean anomaly score, with AdamW like single-stage.
-All recipes use mixed precision on CUDA, and select the checkpoint and stop early on the
-**video-level AUC of the training domain's validation split only** (DESIGN rule 2).
+All recipes use mixed precision on CUDA unless ``Recipe.amp`` is off, and select the
+checkpoint and stop early on a **video-level metric of the training domain's validation
+split only** (DESIGN rule 2): the AUC, or the accuracy or macro-F1 a recipe's
+``select_by`` names. Training order: a seeded shuffle per epoch, or class-balanced draws
+(``Recipe.sampler``).
 The last epoch's state is saved after every epoch, so an interrupted run resumes where it
 stopped and, with the same seed, ends with the same numbers.
 
@@ -34,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Sampler
@@ -53,7 +56,7 @@ from analysis.models import create_model, get_spec
 from analysis.models.base import ANOMALY, CROSS_ENTROPY, DetectorModel
 from analysis.models.registry import TWO_STAGE
 from analysis.errors import UserInputError
-from analysis.profiles import CUDA, ONE_CYCLE, Profile, Recipe
+from analysis.profiles import ACCURACY, AUC, BALANCED, CUDA, MACRO_F1, ONE_CYCLE, Profile, Recipe
 
 ONE_CYCLE_WARMUP = 0.2  # share of the one-cycle schedule spent raising the learning rate
 HANG_GUARD = "hang_guard"  # the one stop reason a clock decides: the run is then incomplete
@@ -110,14 +113,46 @@ class BlockSampler(Sampler[int]):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def epoch_order(self) -> torch.Tensor:
+        """The global order of this epoch's items, the same in every process."""
+        return torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 1000 + self.epoch))
+
     def __iter__(self):
-        order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 1000 + self.epoch))
+        order = self.epoch_order()
         share = self.batch // self.world
         for start in range(0, self.n - self.batch + 1, self.batch):  # drop the last partial batch
             yield from order[start + self.rank * share : start + (self.rank + 1) * share].tolist()
 
     def __len__(self) -> int:
         return (self.n // self.batch) * (self.batch // self.world)
+
+
+class BalancedBlockSampler(BlockSampler):
+    """A :class:`BlockSampler` whose epoch draws ``n`` items with replacement, each with a
+    probability proportional to ``1 / N_c`` of its class ``c``, so both classes are drawn
+    equally often on average (card 000's companion code v1, WeightedRandomSampler); the
+    draws are seeded by the run's seed and the epoch, and cut into ranks' slices alike."""
+
+    def __init__(self, labels: np.ndarray, batch_size: int, seed: int, rank: int = 0, world: int = 1):
+        super().__init__(len(labels), batch_size, seed, rank, world)
+        counts = np.bincount(labels)
+        self.weights = torch.as_tensor(1.0 / counts[labels], dtype=torch.double)
+
+    def epoch_order(self) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
+        return torch.multinomial(self.weights, self.n, replacement=True, generator=generator)
+
+
+def make_sampler(recipe: Recipe, labels: np.ndarray, seed: int, rank: int = 0, world: int = 1) -> BlockSampler:
+    """The recipe's training order over items with ``labels`` (one epoch's items)."""
+    if recipe.sampler == BALANCED:
+        return BalancedBlockSampler(labels, recipe.batch_size, seed, rank, world)
+    return BlockSampler(len(labels), recipe.batch_size, seed, rank, world)
+
+
+def uses_amp(device: str, recipe: Recipe) -> bool:
+    """Mixed precision: on a CUDA device, unless the recipe turns it off (v1's ResNet-18)."""
+    return torch.device(device).type == CUDA and recipe.amp
 
 
 def set_seed(seed: int) -> None:
@@ -197,6 +232,21 @@ def video_auc(labels: np.ndarray, probabilities: list[np.ndarray]) -> float:
     return float(roc_auc_score(labels, scores)) if len(set(labels)) == 2 else float("nan")
 
 
+def validation_scores(labels: np.ndarray, probabilities: list[np.ndarray], select_by: str) -> tuple[float, float]:
+    """The video-level AUC and the metric ``select_by`` names (the AUC itself, or the
+    accuracy or macro-F1 of the videos' mean probabilities called fake above 0.5, as the
+    argmax of v1's two logits)."""
+    auc = video_auc(labels, probabilities)
+    if select_by == AUC:
+        return auc, auc
+    called = np.array([p.mean() for p in probabilities]) > 0.5
+    if select_by == ACCURACY:
+        return auc, float(accuracy_score(labels, called))
+    if select_by == MACRO_F1:
+        return auc, float(f1_score(labels, called, average="macro", zero_division=0))
+    raise ValueError(f"unknown validation metric {select_by!r}")
+
+
 def _rng_state() -> dict:
     return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
 
@@ -235,14 +285,17 @@ def _stop_reason(epoch: int, stages: list[str], stage: str, stale: int, recipe: 
     return HANG_GUARD if over else None
 
 
-def validation_auc(model: DetectorModel, val_split: StreamedSplit, val_labels: np.ndarray, ctx: Context,
-                   amp: bool) -> float:
-    """The epoch's video-level validation AUC, decided once: each rank scores its shard
-    of the validation videos (``val_split``), rank 0 computes the AUC over all of them
-    (``val_labels``, in manifest order) and every rank receives it, so the plateau step,
+def validation_metrics(model: DetectorModel, val_split: StreamedSplit, val_labels: np.ndarray, ctx: Context,
+                       amp: bool, select_by: str = AUC) -> tuple[float, float]:
+    """The epoch's video-level validation AUC and the metric that selects checkpoints
+    (:func:`validation_scores`), decided once: each rank scores its shard of the
+    validation videos (``val_split``), rank 0 computes both over all of them
+    (``val_labels``, in manifest order) and every rank receives them, so the plateau step,
     early stopping and the best checkpoint cannot differ between ranks."""
     scores = distributed.gather(predict(model, val_split, ctx.device, amp), ctx)
-    return distributed.share([video_auc(val_labels, scores) if ctx.main else 0.0], ctx)[0]
+    auc, score = validation_scores(val_labels, scores, select_by) if ctx.main else (0.0, 0.0)
+    shared = distributed.share([auc, score], ctx)
+    return float(shared[0]), float(shared[1])
 
 
 @contextmanager
@@ -287,7 +340,7 @@ def _train(cfg: TrainConfig) -> Path:
         out.mkdir(parents=True, exist_ok=True)
     spec = get_spec(cfg.model)
     variant = cfg.profile.variant(cfg.model)
-    amp = torch.device(device).type == CUDA
+    amp = uses_amp(device, recipe)
     set_seed(cfg.seed)
 
     model = create_model(cfg.model, cfg.profile, Path(cfg.weights_dir) if cfg.weights_dir else None).to(device)
@@ -297,25 +350,30 @@ def _train(cfg: TrainConfig) -> Path:
     train_rows, val_rows = source[source["split"] == "train"], source[source["split"] == "val"]
     if raw_model.loss_kind == ANOMALY:  # one-class: trained on the real videos only
         train_rows = train_rows[train_rows["label"] == 0]
+        if recipe.select_by != AUC:
+            raise UserInputError(f"{cfg.model} scores anomalies, not probabilities: select it by auc, not "
+                                 f"{recipe.select_by}.")
     val_rows = usable_videos(val_rows, cfg.cache_dir)  # shards and labels of the videos validation reads
     train_split = StreamedSplit.load(train_rows, cfg.cache_dir, spec, variant)
     val_split = StreamedSplit.load(distributed.shard(val_rows, ctx), cfg.cache_dir, spec, variant)
     val_labels = val_rows["label"].astype(int).to_numpy()
     epoch_size = len(train_split.epoch_items(0, recipe.train_frames_per_video))
     micro = micro_batch(recipe, world)
-    sampler = BlockSampler(epoch_size, recipe.batch_size, cfg.seed, rank, world)
+    sampler = make_sampler(recipe, train_split.item_labels()[train_split.epoch_items(0, recipe.train_frames_per_video)],
+                           cfg.seed, rank, world)
     share = recipe.batch_size // world  # this process's rows of each global batch
     steps_per_epoch = len(sampler) // share
 
     if variant.channels_last:
         model = model.to(memory_format=torch.channels_last)
     if world > 1:
-        model = DistributedDataParallel(model, device_ids=[torch.device(device).index] if amp else None,
+        on_gpu = torch.device(device).type == CUDA
+        model = DistributedDataParallel(model, device_ids=[torch.device(device).index] if on_gpu else None,
                                         find_unused_parameters=True)
     weights = class_weights(train_split.item_labels()).to(device) if raw_model.loss_kind == CROSS_ENTROPY else None
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     stages = (["warmup"] * recipe.warmup_epochs if spec.schedule == TWO_STAGE else []) + ["finetune"] * recipe.epochs
-    history, best_auc, stale, start_epoch, stage, stop_reason = [], -1.0, 0, 0, None, None
+    history, best_score, stale, start_epoch, stage, stop_reason = [], -1.0, 0, 0, None, None
     optimizer = scheduler = None
 
     def stage_optimizer(stage: str):
@@ -334,7 +392,7 @@ def _train(cfg: TrainConfig) -> Path:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
-        history, best_auc, stale = state["history"], state["best_auc"], state["stale"]
+        history, best_score, stale = state["history"], state["best_score"], state["stale"]
         start_epoch, stop_reason = state["epoch"] + 1, state["stop_reason"]
         _set_rng_state(state["rng"])
     del state
@@ -357,7 +415,8 @@ def _train(cfg: TrainConfig) -> Path:
                    unit="batch", disable=not main_process)
         for start in bar:
             inputs, labels = train_split.training_batch(order[start : start + share], generator, variant.channels_last,
-                                                        offset=rank * share, global_size=recipe.batch_size)
+                                                        offset=rank * share, global_size=recipe.batch_size,
+                                                        parts=recipe.augment)
             inputs, labels = inputs.to(device), labels.to(device)
             optimizer.zero_grad(set_to_none=True)
             if raw_model.loss_kind == CROSS_ENTROPY:  # the class weight of the whole step, over every rank
@@ -385,14 +444,15 @@ def _train(cfg: TrainConfig) -> Path:
                           else float(step_loss) / world)
             bar.set_postfix(loss=f"{np.mean(losses):.3f}")
         fit_seconds = clock() - tick
-        val_auc = validation_auc(raw_model, val_split, val_labels, ctx, amp)
+        val_auc, val_score = validation_metrics(raw_model, val_split, val_labels, ctx, amp, recipe.select_by)
         if recipe.schedule != ONE_CYCLE:
-            scheduler.step(val_auc if np.isfinite(val_auc) else 0.0)
-        improved = val_auc > best_auc
+            scheduler.step(val_score if np.isfinite(val_score) else 0.0)
+        improved = val_score > best_score
         counts = counts_towards_patience(epoch - stages.index(stage), stages.count(stage), recipe)
-        best_auc, stale = (val_auc, 0) if improved else (best_auc, stale + counts)
+        best_score, stale = (val_score, 0) if improved else (best_score, stale + counts)
         history.append({"epoch": epoch + 1, "stage": stage, "train_loss": float(np.mean(losses)) if losses else float("nan"),
-                        "val_auc": val_auc, "lr": optimizer.param_groups[0]["lr"], "items": len(order) * world,
+                        "val_auc": val_auc, **({f"val_{recipe.select_by}": val_score} if recipe.select_by != AUC else {}),
+                        "lr": optimizer.param_groups[0]["lr"], "items": len(order) * world,
                         "fit_seconds": round(fit_seconds, 2), "seconds": round(clock() - tick, 2)})
         over = distributed.share([hung(recipe, [h["seconds"] for h in history])], ctx)[0] > 0  # rank 0's clock
         stop_reason = _stop_reason(epoch, stages, stage, stale, recipe, over)
@@ -402,7 +462,7 @@ def _train(cfg: TrainConfig) -> Path:
                             "val_auc": val_auc}, out / "best.pt")
             torch.save({"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                        "stage": stage, "epoch": epoch, "history": history, "best_auc": best_auc,
+                        "stage": stage, "epoch": epoch, "history": history, "best_score": best_score,
                         "stale": stale, "stop_reason": stop_reason, "config": asdict(cfg), "rng": _rng_state()}, last)
         if stop_reason is not None:
             break
