@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -280,7 +283,7 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
     # card 000's ensemble under every combiner, each with the AUC the bootstrap gives it
     for kind in ensembles.KINDS:
         name = ensembles.ensemble_name(kind, learned.five)
-        assert f"{kind} {learned.boot.auc(name, 'in')}" in text
+        assert f"{kind} {study.interval_of(learned.boot.auc(name, 'in'))}" in text
     assert verdict(at_chance).startswith("No detector's in-domain interval excludes 0.5")
 
 
@@ -339,7 +342,7 @@ def test_row_spearman_matches_scipy_row_by_row():
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(20, 9)), rng.normal(size=(20, 9))
     y[0] = x[0] ** 3  # a monotone row: exactly 1
-    rho = study._row_spearman(x, y)
+    rho = study.ensemble_diversity.row_spearman(x, y)
     assert rho[0] == pytest.approx(1.0)
     assert rho == pytest.approx([spearmanr(a, b).statistic for a, b in zip(x, y)])
 
@@ -476,13 +479,17 @@ def test_a_stored_seed_run_is_read_by_a_one_seed_build_and_named_in_the_verdict(
 
 
 def test_summary_follows_every_module_it_runs(tmp_path, monkeypatch):
-    """The results stage is rebuilt when a statistics module changes, not only study.py."""
-    names = {p.name for p in study.results_code()}
-    assert {"bootstrap.py", "ensembles.py", "power.py", "calibration.py", "study.py", "sizing.py"} <= names
+    """The results stage is rebuilt when a statistics module changes, not only the study's own."""
+    covered = {path.resolve() for path in study.results_code()}
+    loaded = {Path(m.__file__).resolve() for name, m in sys.modules.items()
+              if name.startswith(("analysis.evaluation", "analysis.benchmark.s")) and getattr(m, "__file__", None)}
+    assert loaded <= covered, sorted(str(p) for p in loaded - covered)
+    assert {"bootstrap.py", "power.py", "endpoints.py", "verdict.py", "sizing.py", "registry.py"} <= {
+        p.name for p in covered}
     runs = write_runs(tmp_path / "models", 1.5)
     module = tmp_path / "bootstrap.py"
     module.write_text("# one version")
-    monkeypatch.setattr(study, "results_code", lambda: [module])
+    monkeypatch.setattr(study.results, "results_code", lambda: [module])
     folder = tmp_path / "summary"
     study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
     stamp = (folder / "verdict.csv").stat().st_mtime_ns

@@ -1,0 +1,148 @@
+"""The ``results`` stage of ``python -m analysis run``: fit the study once, compute every
+table the book shows and write each once as CSV under ``runs/<profile>/results/``; rebuilt
+only when a module it runs, its inputs or its settings change (:func:`summary`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.evaluation import seed_runs
+from analysis.evaluation.bootstrap import N_RESAMPLES
+from analysis.evaluation.study.ensemble_diversity import diversity_tables
+from analysis.evaluation.study.endpoints import (family_counts, family_table, five_against_best_member, gap_table,
+                                                 headline_names, incomplete_runs, paired_changes, primary_endpoint,
+                                                 seed_spread, subset_names)
+from analysis.evaluation.study.fitting import load_seeds
+from analysis.evaluation.study.power_tables import card_assumptions, power_table
+from analysis.evaluation.study.shift_tables import primary_per_shift
+from analysis.evaluation.study.text import retrain_text
+from analysis.evaluation.study.verdict import trust_verdict
+from analysis.paths import run_dir
+from analysis.training.run_record import models_dir as profile_models_dir
+
+# the CSV files write_results puts under runs/<profile>/results/summary/ (the results page reads them)
+SUMMARY_DIR = "summary"
+RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
+                "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs", "seed_source",
+                "fit_gate", "paired_changes")
+
+
+RESULTS_DIR_VARIABLE = "ANALYSIS_RESULTS_DIR"  # set by `book --notebook`: a chapter's tables go there
+
+
+def results_dir(profile: str) -> Path:
+    """Where the study's tables are: ``runs/<profile>/results``, or ``$ANALYSIS_RESULTS_DIR``
+    when a chapter is executed into a notebook of its own (so it never rewrites the book's)."""
+    return Path(os.environ[RESULTS_DIR_VARIABLE]) if os.environ.get(RESULTS_DIR_VARIABLE) else run_dir(profile) / "results"
+
+
+def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
+    """Write ``<folder>/<name>.csv`` (chapters use :func:`results_dir`) and return the table."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / f"{name}.csv", index=False)
+    return table
+
+
+def built_data_seed(profile: str) -> int | None:
+    """The data seed the profile's runs were built with (its resolved ``profile.json``)."""
+    path = run_dir(profile) / "profile.json"
+    return json.loads(path.read_text())["data"]["seed"] if path.is_file() else None
+
+
+def own_manifest(profile: str, models_dir: Path) -> list[Path]:
+    """The profile's study manifest (its target subsets split the endpoint by kind of shift),
+    for the profile's own runs only: runs from elsewhere need not come from its benchmark."""
+    from analysis.data import sources
+
+    own = Path(models_dir).resolve() == Path(profile_models_dir(profile)).resolve()
+    return [sources.study_manifest(profile)] if own else []
+
+
+def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
+                  folder: Path | None = None) -> dict[str, pd.DataFrame]:
+    """Compute the study's headline tables for every training seed and write them as
+    CSV (:data:`RESULT_FILES`, under ``results/summary``) for the results page: primary
+    endpoint, power, gaps, the secondary families and their adjusted counts, agreement
+    with its baseline, the verdict, the spread across training seeds, and the primary
+    ensemble's gap per kind of shift (from the profile's manifest, for the profile's own
+    runs only: runs from elsewhere need not come from its benchmark)."""
+    models_dir = Path(models_dir or profile_models_dir(profile))
+    own = models_dir.resolve() == Path(profile_models_dir(profile)).resolve()
+    manifest = next(iter(own_manifest(profile, models_dir)), None)
+    studies = load_seeds(profile, n_resamples, seed, models_dir)
+    first = next(iter(studies.values()))
+    card = card_assumptions()
+    primary = primary_endpoint(first)
+    power_row = power_table(first, card["claimed effect"], card["auc in"], card["auc cross"], n_resamples)
+    families = family_table(first, subset_names(first))
+    agreement_rows = []
+    for domain in ("source", "target"):
+        for group_name, group in (("card 000's five", first.five), ("all models", first.models)):
+            pairs, agreement = diversity_tables(first, group, domain, seed=seed)
+            agreement_rows.append({"models": group_name, "set": pairs["set"].iloc[0], **agreement})
+    spread = seed_spread(studies, [first.primary, *first.models])
+    stored = seed_runs.read(profile) if len(studies) == 1 and own else None
+    if stored is not None and stored[1]["data seed"] != built_data_seed(profile):
+        stored = None  # another draw of the benchmark: its seeds' spread is not this build's
+    if stored is not None:
+        values, meta = stored
+        spread = seed_runs.spread(values)
+        retrain = retrain_text(spread, f"a stored run of {meta['date']}, data seed {meta['data seed']}")
+        source = {"source": "stored run", "date": meta["date"], "commit": meta["commit"][:12],
+                  "data seed": meta["data seed"], "commands": "; ".join(meta["commands"])}
+    else:
+        retrain = retrain_text(spread, "this build")
+        source = {"source": "this build", "date": "", "commit": "", "data seed": None, "commands": ""}
+    tables = {
+        "primary_endpoint": primary, "power": power_row, "gap": gap_table(first, headline_names(first)),
+        "secondary_families": families, "family_counts": family_counts(families),
+        "agreement": pd.DataFrame(agreement_rows),
+        "verdict": pd.DataFrame([{"verdict": trust_verdict(first, primary, power_row, len(studies), retrain)}]),
+        "seed_spread": spread,
+        "primary_per_shift": primary_per_shift(first, manifest, n_resamples, seed),
+        "five_vs_best_member": five_against_best_member(first),
+        "incomplete_runs": incomplete_runs(first),
+        "seed_source": pd.DataFrame([source]),
+        "fit_gate": first.gate,
+        "paired_changes": paired_changes(first, primary),
+    }
+    out = Path(folder or results_dir(profile) / SUMMARY_DIR)
+    for name, table in tables.items():
+        save_table(table, out, name)
+    return tables
+
+
+def results_code() -> list[Path]:
+    """Every module the stage runs: the statistics (``analysis.evaluation``), the study (this
+    package), the planning constants, the benchmark's kinds of shift, the model registry
+    (the study's order of models, which are one-class) and the run records' reader."""
+    from analysis.benchmark import shifts, sizing
+    from analysis.models import registry
+    from analysis.training import run_record
+
+    here = Path(__file__).parent
+    return [*sorted(here.parent.glob("*.py")), *sorted(here.glob("*.py")),
+            *(Path(m.__file__) for m in (shifts, sizing, registry, run_record))]
+
+
+def summary(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
+            folder: Path | None = None) -> dict[str, pd.DataFrame]:
+    """The tables :func:`write_results` wrote, by name; recomputed first when any module
+    it runs (:func:`results_code`), scores table, run record, stored seed run or setting
+    changed since (or they were never written). The ``results`` stage of ``run`` calls it."""
+    from analysis.run import build_if_stale, fingerprint
+
+    models_dir = models_dir or profile_models_dir(profile)
+    out = Path(folder or results_dir(profile) / SUMMARY_DIR)
+    inputs = [*results_code(), *sorted(Path(models_dir).rglob("scores.csv")), *sorted(Path(models_dir).rglob("record.json")),
+              seed_runs.STORED_DIR / f"{profile}_seeds.csv", run_dir(profile) / "profile.json",
+              *own_manifest(profile, models_dir)]
+    expected = fingerprint(inputs, {"models_dir": str(models_dir), "n_resamples": n_resamples, "seed": seed})
+    build_if_stale(out, expected, lambda: write_results(profile, n_resamples, seed, models_dir, out),
+                   outputs=tuple(f"{name}.csv" for name in RESULT_FILES))
+    return {name: pd.read_csv(out / f"{name}.csv") for name in RESULT_FILES}
