@@ -77,7 +77,7 @@ def _cmd_results(args: argparse.Namespace) -> int:
     from analysis.evaluation.study import SUMMARY_DIR, results_dir, write_results
 
     if args.store_seeds:
-        from analysis.evaluation import seed_runs
+        from analysis.evaluation.study import seed_runs
         from analysis.evaluation.study import built_data_seed, load_seeds
         from analysis.training.run_record import git
 

@@ -459,7 +459,7 @@ def test_a_run_the_hang_guard_stopped_is_listed_and_not_read(tmp_path):
 def test_a_stored_seed_run_is_read_by_a_one_seed_build_and_named_in_the_verdict(tmp_path, monkeypatch):
     """DESIGN rule 16: a one-seed build reads the stored spread of a several-seed run and
     its verdict says how much a retrained detector moves."""
-    from analysis.evaluation import seed_runs
+    from analysis.evaluation.study import seed_runs
 
     several = study.load_seeds("cpu", n_resamples=100, models_dir=write_runs(tmp_path / "three", 1.5, seeds=(0, 1, 2)))
     values = seed_runs.seed_values(several, [next(iter(several.values())).primary, "resnet18", "r3d18"])

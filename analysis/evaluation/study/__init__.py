@@ -10,6 +10,7 @@ One job per module, in the order the ``results`` stage runs them:
     anomaly_tables    the one-class chapter's readings of the fitted study
     text              the one interval formatter and the sentences built from table rows
     verdict           the results page's paragraphs
+    seed_runs         how far the headline numbers move with the training seed (stored runs)
     results           the ``results`` stage: compute once, write every table, skip when current
 
 The names below are re-exported so that ``from analysis.evaluation import study`` reaches
@@ -17,13 +18,13 @@ them all (``study.gap_table``); each module's own docstring says why it does wha
 """
 
 from analysis.evaluation.study.fitting import (  # noqa: F401
-    CHANCE, PRIMARY_KIND, INTERPRETABLE, NOT_INTERPRETABLE, NO_CLEAR_BEST, load_scores, interpretable, Study,
+    CARD_000_FIVE, ONE_CLASS_PAIR, CHANCE, PRIMARY_KIND, INTERPRETABLE, NOT_INTERPRETABLE, NO_CLEAR_BEST, load_scores, interpretable, Study,
     training_seeds, load_study, load_seeds, ci_columns,
 )
 from analysis.evaluation.study.endpoints import (  # noqa: F401
     PRIMARY_ANALYSIS, ALL_FIVE_ANALYSIS, GATE_MARGINS, clear_best_member, without_gap, best_member_mde,
     five_against_best_member, gap_table, paired_changes, primary_endpoint, gate_sensitivity, family_table,
-    family_counts, subset_names, headline_names, incomplete_runs, seed_spread,
+    family_counts, subset_names, headline_names, incomplete_runs,
 )
 from analysis.evaluation.study.power_tables import (  # noqa: F401
     card_assumptions, test_design, measured_clustering, power_table, SimultaneousGate, learned_simultaneously,
@@ -38,6 +39,7 @@ from analysis.evaluation.study.ensemble_diversity import (  # noqa: F401
 from analysis.evaluation.study.anomaly_tables import (  # noqa: F401
     ensemble_vs_members_text, threshold_order_text,
 )
+from analysis.evaluation.study.seed_runs import seed_spread  # noqa: F401
 from analysis.evaluation.study.text import (  # noqa: F401
     DASH, is_undefined, interval_text, interval_of, ci_text, with_intervals, primary_shift_text, shift_summary,
     best_member_text, view_summary, threshold_transfer, diversity_gain_reading, incomplete_warning,

@@ -1,8 +1,7 @@
 """The study's answer to its first question: gaps, the primary endpoint and the paired
 changes it rests on, and the secondary families with simultaneous intervals.
 
-**Primary endpoint** (DESIGN.md, rule 12 "Declare the primary endpoint before any
-result"): the paired change in the generalization gap of card 000's soft vote of its five
+**Primary endpoint** (DESIGN.md, rule 12, declared before any result): the paired change in the generalization gap of card 000's soft vote of its five
 detectors against the **mean of its members** (the average member's gap), with the paired
 change in cross-domain AUC beside it. The reference is fixed in advance and involves no
 selection: "the best member" chosen on validation is a coin flip when members' validation
@@ -21,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.evaluation import ensembles, fit_gate, power, seed_runs
+from analysis.evaluation import ensembles, fit_gate, power
 from analysis.evaluation.bootstrap import GapBootstrap
 from analysis.evaluation.study.fitting import (INTERPRETABLE, NO_CLEAR_BEST, NOT_INTERPRETABLE, PRIMARY_KIND, Study,
                                                interpretable, ci_columns)
@@ -250,9 +249,3 @@ def incomplete_runs(study: Study) -> pd.DataFrame:
     and training seed; empty when every run trained its epochs."""
     rows = [{"model": m, "training seed": seed} for m in study.models for seed in study.records[m]["incomplete_seeds"]]
     return pd.DataFrame(rows, columns=["model", "training seed"])
-
-
-def seed_spread(studies: dict, names: list[str]) -> pd.DataFrame:
-    """Across training seeds: mean, SD, min, max and range of each headline number, to read
-    beside the bootstrap intervals (which hold the trained models fixed)."""
-    return seed_runs.spread(seed_runs.seed_values(studies, names))

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata, spearmanr
 
-from analysis.evaluation import diversity, ensembles, metrics
+from analysis.evaluation import diversity, metrics
 from analysis.evaluation.bootstrap import LEVEL
 from analysis.evaluation.calibration import expected_calibration_error, reliability_table
-from analysis.evaluation.study.fitting import Study
+from analysis.evaluation.study.fitting import CARD_000_FIVE, Study
 
 def diversity_tables(study: Study, models: list[str], domain: str = "source", n_permutations: int = 1000,
                      seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -68,7 +68,7 @@ def gain_vs_diversity(study: Study, pairs: pd.DataFrame, kind: str = "soft_vote"
     (point estimates; their simultaneous intervals are in :func:`family_table`)."""
     rows = []
     for name, members in study.members.items():
-        if study.kinds[name] != kind or len(members) < 2 or not set(members) <= set(ensembles.CARD_000_FIVE):
+        if study.kinds[name] != kind or len(members) < 2 or not set(members) <= set(CARD_000_FIVE):
             continue
         row = {"name": name, "n members": len(members),
                "mean disagreement": diversity.mean_pairwise(pairs, members),

@@ -5,8 +5,7 @@ Everything the study's tables read comes from one :class:`Study`; fitting one ta
 seconds to minutes (about a hundred ensembles and two bootstraps), which is why only the
 ``results`` stage does it (:mod:`analysis.evaluation.study.results`).
 
-**Interpretability gate** (DESIGN.md, rule 14 "Read a gap only where the detector
-learned"): a gap is read only for a detector whose in-domain interval lies above 0.5; a
+**Interpretability gate** (DESIGN.md, rule 14): a gap is read only for a detector whose in-domain interval lies above 0.5; a
 change in gap only when both sides pass. Otherwise the tables say "not interpretable".
 """
 
@@ -23,6 +22,8 @@ from analysis.models.registry import ONE_CLASS, list_models
 from analysis.training.run_record import models_dir as profile_models_dir, read_runs
 
 CHANCE = 0.5
+CARD_000_FIVE = tuple(list_models(card="000"))  # the five detectors of model card 000 (the registry's cards)
+ONE_CLASS_PAIR = tuple(list_models(schedule=ONE_CLASS))  # model card 001's two scorers
 
 
 PRIMARY_KIND = "soft_vote"
@@ -82,7 +83,7 @@ class Study:
 
     @property
     def five(self) -> list[str]:
-        return [m for m in ensembles.CARD_000_FIVE if m in self.models]
+        return [m for m in CARD_000_FIVE if m in self.models]
 
     @property
     def fitted_five(self) -> list[str]:
@@ -108,7 +109,7 @@ class Study:
         members, kind = set(self.members[name]), self.kinds[name]
         if kind == "single":
             return name
-        if members == set(ensembles.CARD_000_FIVE):
+        if members == set(CARD_000_FIVE):
             return f"{kind}(card 000's five)"
         if members == set(self.models):
             return f"{kind}(all {len(members)} models)"
@@ -132,12 +133,12 @@ class Study:
 def _ensemble_specs(models: list[str], one_class: list[str]) -> list[tuple[str, tuple[str, ...]]]:
     """Every subset of card 000's five under every combiner, the full zoo under every
     combiner, and card 001's one-class pair as its own ``mean_z`` ensemble."""
-    five = [m for m in ensembles.CARD_000_FIVE if m in models]
+    five = [m for m in CARD_000_FIVE if m in models]
     specs = [(kind, members) for members in ensembles.subsets(five) if len(members) > 1 for kind in ensembles.KINDS]
     zoo = tuple(models)
     if len(zoo) > len(five):
         specs += [(kind, zoo) for kind in ensembles.KINDS]
-    pair = tuple(m for m in ensembles.ONE_CLASS_PAIR if m in one_class)
+    pair = tuple(m for m in ONE_CLASS_PAIR if m in one_class)
     if len(pair) == 2:
         specs.append(("mean_z", pair))
     return specs
@@ -177,7 +178,7 @@ def load_study(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, mode
             for domain, split in (("source", "test"), ("target", "test"), ("source", "val"))}
     boot = GapBootstrap.fit(wide["source", "test"], wide["target", "test"], n_resamples, seed)
     val_boot = SetBootstrap.fit(wide["source", "val"], n_resamples, seed + 2)
-    gate = fit_gate.fit_gate({m: records[m] for m in models}, lambda m: val_boot.interval({m: 1.0}))
+    gate = fit_gate.fit_gate({m: records[m] for m in models}, lambda m: val_boot.interval({m: 1.0}), one_class)
     return Study(profile, everything, records, models, one_class, members, kinds, fitted, boot, val_boot,
                  training_seed, dict(wide), gate)
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.evaluation import ensembles, power
+from analysis.evaluation import power
 from analysis.evaluation.bootstrap import LEVEL, N_RESAMPLES, SetBootstrap
 from analysis.evaluation.published import CARD_000, published_table, published_value
 from analysis.evaluation.study.endpoints import primary_endpoint
-from analysis.evaluation.study.fitting import CHANCE, Study
+from analysis.evaluation.study.fitting import CARD_000_FIVE, CHANCE, Study
 
 def card_assumptions() -> dict[str, float]:
     """What model card 000 implies for a power analysis, in the primary endpoint's own
@@ -20,7 +20,7 @@ def card_assumptions() -> dict[str, float]:
     effect``); the change against its best single model, which the card itself quotes
     (``claimed effect vs best single``); and the members' mean in-domain and cross-domain AUCs."""
     table = published_table()
-    five = table[(table["card"] == CARD_000) & table["model"].isin(ensembles.CARD_000_FIVE)]
+    five = table[(table["card"] == CARD_000) & table["model"].isin(CARD_000_FIVE)]
     single = published_value("vit_b16 (best single model)", "in-domain minus cross-domain AUC")
     vote = published_value("soft-vote ensemble of the five", "in-domain minus cross-domain AUC")
     in_domain = five["test set"].str.startswith("FF++")  # FF++ is the card's training domain

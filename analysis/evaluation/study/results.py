@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.evaluation import seed_runs
 from analysis.evaluation.bootstrap import N_RESAMPLES
 from analysis.evaluation.study.ensemble_diversity import diversity_tables
 from analysis.evaluation.study.endpoints import (family_counts, family_table, five_against_best_member, gap_table,
                                                  headline_names, incomplete_runs, paired_changes, primary_endpoint,
-                                                 seed_spread, subset_names)
+                                                 subset_names)
 from analysis.evaluation.study.fitting import load_seeds
+from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.power_tables import card_assumptions, power_table
+from analysis.evaluation.study.seed_runs import seed_spread
 from analysis.evaluation.study.shift_tables import primary_per_shift
 from analysis.evaluation.study.text import retrain_text
 from analysis.evaluation.study.verdict import trust_verdict

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.evaluation import seed_runs
+from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.fitting import CHANCE, INTERPRETABLE, NO_CLEAR_BEST
 
 DASH = "–"  # what an undefined value shows

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.evaluation.study.endpoints import gap_table, primary_endpoint
 from analysis.paths import BOOK_DIR
 
 STORED_DIR = BOOK_DIR / "stored"
@@ -37,8 +38,6 @@ def quantity(column: str, name: str) -> str:
 def seed_values(studies: dict, names: list[str]) -> pd.DataFrame:
     """One row per training seed and headline number: each of ``names``' in-domain AUC,
     cross-domain AUC and gap, the primary endpoint's two changes and the members' mean gap."""
-    from analysis.evaluation.study import gap_table, primary_endpoint
-
     rows = []
     for seed, study in studies.items():
         table = gap_table(study, names).set_index("name")
@@ -85,3 +84,9 @@ def read(profile: str, folder: Path = STORED_DIR) -> tuple[pd.DataFrame, dict] |
         return None
     meta = json.loads(path.with_suffix(".json").read_text())
     return pd.read_csv(path), meta
+
+
+def seed_spread(studies: dict, names: list[str]) -> pd.DataFrame:
+    """Across training seeds: mean, SD, min, max and range of each headline number, to read
+    beside the bootstrap intervals (which hold the trained models fixed)."""
+    return spread(seed_values(studies, names))
