@@ -15,3 +15,37 @@ def run_dir(profile: str) -> Path:
     """The folder that holds everything one profile's run produces (under ``runs/``, or
     under ``$ANALYSIS_RUNS_DIR`` when set, as the chapter smoke tests do)."""
     return Path(os.environ.get("ANALYSIS_RUNS_DIR") or RUNS_DIR) / profile
+
+
+# Everything under runs/<profile>/, by the stage that writes it (ARCHITECTURE.md). Training
+# runs live under models/<model>/seed<N>/ (analysis.training.run_record names their files).
+PROFILE_FILE = "profile.json"  # the resolved profile of the last `run`, overrides included
+LOG_FILE = "run.log"  # everything `run` printed
+BENCHMARK, CACHE, MODELS = "benchmark", "cache", "models"  # data, preprocess and train stages
+SCORES_FILE = "scores.csv"  # scores stage: every run's scores in one validated table
+RESULTS, SUMMARY = "results", "summary"  # results stage: every table of the book; the results page's
+
+
+def profile_file(profile: str) -> Path:
+    return run_dir(profile) / PROFILE_FILE
+
+
+def benchmark_dir(profile: str) -> Path:
+    """The embedded benchmark of a profile (a REAL profile has one too: the book shows it)."""
+    return run_dir(profile) / BENCHMARK
+
+
+def cache_dir(profile: str) -> Path:
+    return run_dir(profile) / CACHE
+
+
+def scores_file(profile: str) -> Path:
+    return run_dir(profile) / SCORES_FILE
+
+
+def results_dir(profile: str) -> Path:
+    return run_dir(profile) / RESULTS
+
+
+def summary_dir(profile: str) -> Path:
+    return results_dir(profile) / SUMMARY

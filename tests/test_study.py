@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.evaluation import ensembles, metrics, study
+from analysis.profiles import Analysis
 from tests.scores_factory import write_runs
 
 N = 300  # resamples: enough for the tables' logic, not for publication
@@ -171,9 +172,40 @@ def test_threshold_order_is_explained_only_where_balanced_lies_above_conservativ
     chosen = thresholds.groupby(["scorer", "threshold option"])["threshold"].first()
     assert chosen["inverted", "balanced"] > chosen["inverted", "conservative"]
     assert chosen["skilled", "balanced"] < chosen["skilled", "conservative"]
-    text = study.threshold_order_text(thresholds, scores)
+    order = study.threshold_order(thresholds, scores)
+    assert order["scorer"].tolist() == ["inverted"]  # a table row, the sentence only words it
+    assert order["validation AUC"].item() < 0.5 and order["balanced"].item() > order["conservative"].item()
+    text = study.threshold_order_text(order)
     assert text.startswith("The balanced threshold of inverted (") and "skilled" not in text
-    assert study.threshold_order_text(thresholds[thresholds["scorer"] == "skilled"], scores) == ""
+    assert study.threshold_order_text(study.threshold_order(thresholds[thresholds["scorer"] == "skilled"],
+                                                            scores)) == ""
+
+
+def test_one_class_tables_are_built_from_the_fitted_study(learned):
+    """The one-class chapter's tables: the pair against each member (paired differences),
+    and against the supervised detectors' mean, gated like every gap."""
+    pair = study.pair_name(learned)
+    assert pair == ensembles.ensemble_name("mean_z", learned.one_class)
+    members = study.members_table(learned, pair)
+    assert members["member"].tolist() == list(learned.members[pair])
+    for _, row in members.iterrows():
+        direct = learned.boot.in_domain.interval({pair: 1.0, row["member"]: -1.0})
+        assert (row["difference"], row["difference low"], row["difference high"]) == (
+            direct.estimate, direct.low, direct.high)
+    versus = study.versus_supervised(learned, pair).iloc[0]
+    assert versus["supervised"] == len(learned.models) - len(learned.one_class)
+    assert versus["gap difference low"] <= versus["gap difference"] <= versus["gap difference high"]
+    gaps = study.gap_table(learned, [*learned.models, pair])
+    text = study.ensemble_vs_members_text(members, gaps, pair)
+    assert text.startswith(f"In-domain, {pair} reaches {study.ci_text(gaps.set_index('name').loc[pair], 'in-domain AUC')}")
+    readable = versus.copy()
+    readable[["read", "gap difference low", "gap difference high", "pair cross-domain AUC low"]] = [
+        study.INTERPRETABLE, -0.2, -0.1, 0.6]
+    assert study.one_class_verdict(readable) == "the one-class gap is smaller"
+    readable["pair cross-domain AUC low"] = 0.5  # no skill left across domains: a small gap is no virtue
+    assert "no skill left to lose" in study.one_class_verdict(readable)
+    readable["read"] = study.NOT_INTERPRETABLE
+    assert study.one_class_verdict(readable).startswith("not interpretable")
 
 
 def test_diversity_gain_reading_follows_the_signs_of_the_intervals():
@@ -188,15 +220,20 @@ def test_diversity_gain_reading_follows_the_signs_of_the_intervals():
 
 def test_summary_is_written_once_and_recomputed_when_a_scores_table_changes(tmp_path):
     runs = write_runs(tmp_path / "models", 1.5)
-    folder = tmp_path / "summary"
-    first = study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
-    assert set(first) == set(study.RESULT_FILES) and all((folder / f"{n}.csv").is_file() for n in study.RESULT_FILES)
-    stamp = (folder / "verdict.csv").stat().st_mtime_ns
-    again = study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
-    assert (folder / "verdict.csv").stat().st_mtime_ns == stamp  # read, not recomputed
+    folder = tmp_path / "results"
+    first = study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    assert set(first) == set(study.RESULT_FILES)
+    assert all((folder / study.SUMMARY_DIR / f"{n}.csv").is_file() for n in study.RESULT_FILES)
+    # the chapters' tables too, each once: no name of the results page's is written twice
+    everything = study.read_results("cpu", folder)
+    assert {"one_class_methods", "one_class_thresholds", "one_class_gap"} <= set(everything)
+    assert sorted(p.stem for p in folder.rglob("*.csv")) == sorted(everything)
+    stamp = (folder / study.SUMMARY_DIR / "verdict.csv").stat().st_mtime_ns
+    again = study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    assert (folder / study.SUMMARY_DIR / "verdict.csv").stat().st_mtime_ns == stamp  # read, not recomputed
     assert again["verdict"]["verdict"].item() == first["verdict"]["verdict"].item()
     write_runs(tmp_path / "models", 0.0, seed=1)  # new scores: the summary follows them
-    changed = study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
+    changed = study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
     assert changed["verdict"]["verdict"].item().startswith("No detector's in-domain interval excludes 0.5")
 
 
@@ -452,7 +489,7 @@ def test_a_run_the_hang_guard_stopped_is_listed_and_not_read(tmp_path):
     power_row = study.power_table(cut, card["claimed effect"], card["auc in"], card["auc cross"], N)
     text = study.trust_verdict(cut, primary, power_row)
     assert "r3d18" in text and "primary endpoint" in text and "gap change" not in text
-    tables = study.summary("cpu", n_resamples=N, models_dir=root, folder=tmp_path / "summary")
+    tables = study.summary("cpu", Analysis(n_resamples=N), models_dir=root, folder=tmp_path / "results")
     assert tables["incomplete_runs"]["model"].tolist() == ["r3d18"]
 
 
@@ -490,11 +527,15 @@ def test_summary_follows_every_module_it_runs(tmp_path, monkeypatch):
     module = tmp_path / "bootstrap.py"
     module.write_text("# one version")
     monkeypatch.setattr(study.results, "results_code", lambda: [module])
-    folder = tmp_path / "summary"
-    study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
-    stamp = (folder / "verdict.csv").stat().st_mtime_ns
-    study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
-    assert (folder / "verdict.csv").stat().st_mtime_ns == stamp
+    folder = tmp_path / "results"
+    verdict = folder / study.SUMMARY_DIR / "verdict.csv"
+    study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    stamp = verdict.stat().st_mtime_ns
+    study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    assert verdict.stat().st_mtime_ns == stamp
     module.write_text("# another version")
-    study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
-    assert (folder / "verdict.csv").stat().st_mtime_ns != stamp
+    study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    assert verdict.stat().st_mtime_ns != stamp
+    stamp = verdict.stat().st_mtime_ns  # and when a setting of the stage changes
+    study.summary("cpu", Analysis(n_resamples=60), models_dir=runs, folder=folder)
+    assert verdict.stat().st_mtime_ns != stamp

@@ -6,27 +6,31 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.evaluation.bootstrap import N_RESAMPLES
 from analysis.evaluation.study.ensemble_diversity import diversity_tables
 from analysis.evaluation.study.endpoints import (family_counts, family_table, five_against_best_member, gap_table,
                                                  headline_names, incomplete_runs, paired_changes, primary_endpoint,
                                                  subset_names)
-from analysis.evaluation.study.fitting import load_seeds
+from analysis.evaluation.study.anomaly_tables import anomaly_results
+from analysis.evaluation.study.fitting import Study, load_seeds
 from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.power_tables import card_assumptions, power_table
 from analysis.evaluation.study.seed_runs import seed_spread
 from analysis.evaluation.study.shift_tables import primary_per_shift
 from analysis.evaluation.study.text import retrain_text
 from analysis.evaluation.study.verdict import trust_verdict
-from analysis.paths import run_dir
+from analysis.errors import UserInputError
+from analysis import paths
+from analysis.paths import RESULTS, SUMMARY  # noqa: F401  (RESULTS: callers' name)
+from analysis.profiles import Analysis
 from analysis.training.run_record import models_dir as profile_models_dir
 
 # the CSV files write_results puts under runs/<profile>/results/summary/ (the results page reads them)
-SUMMARY_DIR = "summary"
+SUMMARY_DIR = SUMMARY  # the results page's tables, inside the stage's folder
 RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
                 "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs", "seed_source",
                 "fit_gate", "paired_changes")
@@ -38,7 +42,7 @@ RESULTS_DIR_VARIABLE = "ANALYSIS_RESULTS_DIR"  # set by `book --notebook`: a cha
 def results_dir(profile: str) -> Path:
     """Where the study's tables are: ``runs/<profile>/results``, or ``$ANALYSIS_RESULTS_DIR``
     when a chapter is executed into a notebook of its own (so it never rewrites the book's)."""
-    return Path(os.environ[RESULTS_DIR_VARIABLE]) if os.environ.get(RESULTS_DIR_VARIABLE) else run_dir(profile) / "results"
+    return Path(os.environ[RESULTS_DIR_VARIABLE]) if os.environ.get(RESULTS_DIR_VARIABLE) else paths.results_dir(profile)
 
 
 def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
@@ -51,7 +55,7 @@ def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
 
 def built_data_seed(profile: str) -> int | None:
     """The data seed the profile's runs were built with (its resolved ``profile.json``)."""
-    path = run_dir(profile) / "profile.json"
+    path = paths.profile_file(profile)
     return json.loads(path.read_text())["data"]["seed"] if path.is_file() else None
 
 
@@ -64,17 +68,18 @@ def own_manifest(profile: str, models_dir: Path) -> list[Path]:
     return [sources.study_manifest(profile)] if own else []
 
 
-def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
+def write_results(profile: str, settings: Analysis = Analysis(), models_dir: Path | None = None,
                   folder: Path | None = None) -> dict[str, pd.DataFrame]:
-    """Compute the study's headline tables for every training seed and write them as
-    CSV (:data:`RESULT_FILES`, under ``results/summary``) for the results page: primary
-    endpoint, power, gaps, the secondary families and their adjusted counts, agreement
-    with its baseline, the verdict, the spread across training seeds, and the primary
-    ensemble's gap per kind of shift (from the profile's manifest, for the profile's own
-    runs only: runs from elsewhere need not come from its benchmark)."""
+    """Compute every table of the book for every training seed and write each once as CSV:
+    the results page's headline tables under ``results/summary`` (:data:`RESULT_FILES`:
+    primary endpoint, power, gaps, the secondary families and their adjusted counts,
+    agreement with its baseline, the verdict, the spread across training seeds, the primary
+    ensemble's gap per kind of shift from the profile's manifest), and the chapters' own
+    tables under ``results`` (:func:`chapter_tables`)."""
     models_dir = Path(models_dir or profile_models_dir(profile))
     own = models_dir.resolve() == Path(profile_models_dir(profile)).resolve()
     manifest = next(iter(own_manifest(profile, models_dir)), None)
+    n_resamples, seed = settings.n_resamples, settings.seed
     studies = load_seeds(profile, n_resamples, seed, models_dir)
     first = next(iter(studies.values()))
     card = card_assumptions()
@@ -84,7 +89,7 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
     agreement_rows = []
     for domain in ("source", "target"):
         for group_name, group in (("card 000's five", first.five), ("all models", first.models)):
-            pairs, agreement = diversity_tables(first, group, domain, seed=seed)
+            pairs, agreement = diversity_tables(first, group, domain, settings.n_permutations, seed)
             agreement_rows.append({"models": group_name, "set": pairs["set"].iloc[0], **agreement})
     spread = seed_spread(studies, [first.primary, *first.models])
     stored = seed_runs.read(profile) if len(studies) == 1 and own else None
@@ -112,10 +117,18 @@ def write_results(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, m
         "fit_gate": first.gate,
         "paired_changes": paired_changes(first, primary),
     }
-    out = Path(folder or results_dir(profile) / SUMMARY_DIR)
+    out = Path(folder or paths.results_dir(profile))
     for name, table in tables.items():
+        save_table(table, out / SUMMARY_DIR, name)
+    chapters = chapter_tables(first, settings, pd.read_csv(manifest) if manifest is not None else None)
+    for name, table in chapters.items():
         save_table(table, out, name)
-    return tables
+    return {**tables, **chapters}
+
+
+def chapter_tables(study: Study, settings: Analysis, manifest: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """The tables the chapters show beyond the results page's, by file name."""
+    return {**anomaly_results(study, settings, manifest)}
 
 
 def results_code() -> list[Path]:
@@ -131,19 +144,33 @@ def results_code() -> list[Path]:
             *(Path(m.__file__) for m in (shifts, sizing, registry, run_record))]
 
 
-def summary(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
+def summary(profile: str, settings: Analysis = Analysis(), models_dir: Path | None = None,
             folder: Path | None = None) -> dict[str, pd.DataFrame]:
-    """The tables :func:`write_results` wrote, by name; recomputed first when any module
-    it runs (:func:`results_code`), scores table, run record, stored seed run or setting
-    changed since (or they were never written). The ``results`` stage of ``run`` calls it."""
+    """The results page's tables (:data:`RESULT_FILES`), by name, after building the stage:
+    every table is recomputed first when any module it runs (:func:`results_code`), scores
+    table, run record, stored seed run, manifest or setting changed since (or they were never
+    written). The ``results`` stage of ``run`` calls it."""
     from analysis.run import build_if_stale, fingerprint
 
     models_dir = models_dir or profile_models_dir(profile)
-    out = Path(folder or results_dir(profile) / SUMMARY_DIR)
-    inputs = [*results_code(), *sorted(Path(models_dir).rglob("scores.csv")), *sorted(Path(models_dir).rglob("record.json")),
-              seed_runs.STORED_DIR / f"{profile}_seeds.csv", run_dir(profile) / "profile.json",
-              *own_manifest(profile, models_dir)]
-    expected = fingerprint(inputs, {"models_dir": str(models_dir), "n_resamples": n_resamples, "seed": seed})
-    build_if_stale(out, expected, lambda: write_results(profile, n_resamples, seed, models_dir, out),
-                   outputs=tuple(f"{name}.csv" for name in RESULT_FILES))
-    return {name: pd.read_csv(out / f"{name}.csv") for name in RESULT_FILES}
+    out = Path(folder or paths.results_dir(profile))
+    inputs = [*results_code(), *sorted(Path(models_dir).rglob("scores.csv")),
+              *sorted(Path(models_dir).rglob("record.json")), seed_runs.STORED_DIR / f"{profile}_seeds.csv",
+              paths.profile_file(profile), *own_manifest(profile, models_dir)]
+    expected = fingerprint(inputs, {"models_dir": str(models_dir), **asdict(settings)})
+    build_if_stale(out, expected, lambda: write_results(profile, settings, models_dir, out),
+                   outputs=tuple(f"{SUMMARY_DIR}/{name}.csv" for name in RESULT_FILES))
+    return {name: pd.read_csv(out / SUMMARY_DIR / f"{name}.csv") for name in RESULT_FILES}
+
+
+def read_results(profile: str, folder: Path | None = None) -> dict[str, pd.DataFrame]:
+    """Every table the ``results`` stage wrote, by name (the chapters' reader): the results
+    page's (:data:`RESULT_FILES`) and the chapters' own. It computes nothing: without a
+    finished stage it says which command builds one."""
+    from analysis.run import STAMP
+
+    out = Path(folder or paths.results_dir(profile))
+    if not (out / STAMP).is_file():
+        raise UserInputError(f"No results in {out}: build them with `python -m analysis run --profile {profile}` "
+                             f"(or `--only results` once its runs are trained).")
+    return {path.stem: pd.read_csv(path) for path in sorted([*out.glob("*.csv"), *(out / SUMMARY_DIR).glob("*.csv")])}

@@ -220,3 +220,47 @@ def retrain_text(spread: pd.DataFrame | None, source: str) -> str:
             f"in-domain AUC moves by up to {aucs.loc[widest, 'range']:.3f} "
             f"({widest.removeprefix('in-domain AUC: ')}). ")
 
+
+def ensemble_vs_members_text(members: pd.DataFrame, gaps: pd.DataFrame, name: str) -> str:
+    """An ensemble's in-domain AUC against each member's (``members``: the paired differences
+    of :func:`~analysis.evaluation.study.anomaly_tables.members_table`; ``gaps``: a gap table
+    with the ensemble's row), and which members rank fakes below reals: such a member adds
+    evidence with the wrong sign, so it pulls an average toward chance instead of adding a view."""
+    diffs = [f"{ci_text(row, 'difference')} against {row['member']} alone ({row['member in-domain AUC']:.3f})"
+             for _, row in members.iterrows()]
+    ensemble = gaps.set_index("name").loc[name]
+    text = f"In-domain, {name} reaches {ci_text(ensemble, 'in-domain AUC')}; it differs by " + ", and by ".join(
+        diffs) + ". "
+    inverted = members.loc[members["member in-domain AUC high"] < CHANCE, "member"].tolist()
+    if inverted:
+        text += (f"Of its members, {', '.join(inverted)} ranks fakes below reals (in-domain interval below 0.5), "
+                 "so averaging it in adds evidence with the wrong sign and pulls the ensemble toward chance. ")
+    return text
+
+
+def threshold_order_text(order: pd.DataFrame) -> str:
+    """Why a scorer's balanced threshold can lie above its conservative one, for each scorer
+    of ``order`` (:func:`~analysis.evaluation.study.anomaly_tables.threshold_order`); empty if none."""
+    if order.empty:
+        return ""
+    found = [f"The balanced threshold of {row['scorer']} ({row['balanced']:.3f}) lies above its conservative one "
+             f"({row['conservative']:.3f}); its largest validation J is {row['validation J']:.3f}, at a validation "
+             f"AUC of {row['validation AUC']:.3f}" for _, row in order.iterrows()]
+    return ("; ".join(found) + ". A scorer without skill on validation has TPR - FPR near zero at every threshold, "
+            "so J peaks wherever the noise puts it, here near the top of the scores where almost nothing is "
+            "flagged: that point balances nothing.")
+
+
+def one_class_verdict(row: pd.Series) -> str:
+    """The pair's gap against the supervised detectors' mean, at the 95 % level, from a row
+    of :func:`~analysis.evaluation.study.anomaly_tables.versus_supervised`."""
+    if row["read"] != INTERPRETABLE:
+        return ("not interpretable: one of the two did not learn in its own domain (its in-domain interval "
+                "includes 0.5)")
+    verdict = ("the one-class gap is smaller" if row["gap difference high"] < 0 else "the one-class gap is larger"
+               if row["gap difference low"] > 0 else "the two gaps cannot be told apart")
+    if row["pair cross-domain AUC low"] <= CHANCE:
+        verdict += (", but the pair's cross-domain interval reaches 0.5 or lies below it: across domains it has no "
+                    "skill left to lose, so its small gap is not generalization")
+    return verdict
+
