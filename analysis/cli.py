@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -52,16 +51,12 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
         if not args.chapter:
             raise UserInputError("--notebook writes one chapter: give it with --chapter.")
-        from analysis.evaluation.study import RESULTS_DIR_VARIABLE
-
-        tables = Path(args.notebook).with_suffix("").with_name(Path(args.notebook).stem + "_tables")
-        os.environ[RESULTS_DIR_VARIABLE] = str(tables.resolve())  # the chapter's kernel inherits it
         try:
             seconds = execute_chapter(args.chapter, {"profile": args.profile, **overrides}, executed=args.notebook)
         except BookError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
-        print(f"chapter {args.chapter} executed in {seconds:.0f} s into {args.notebook}, its tables in {tables} "
+        print(f"chapter {args.chapter} executed in {seconds:.0f} s into {args.notebook} "
               "(the built book and its tables are unchanged)")
         return 0
     try:

@@ -35,6 +35,11 @@ def benchmark_dir(profile: str) -> Path:
     return run_dir(profile) / BENCHMARK
 
 
+def probes_file(profile: str) -> Path:
+    """The benchmark's shortcut probes, fitted once by the data stage (the benchmark chapter reads them)."""
+    return benchmark_dir(profile) / "probes" / "probe_aucs.csv"
+
+
 def cache_dir(profile: str) -> Path:
     return run_dir(profile) / CACHE
 

@@ -42,7 +42,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.errors import UserInputError
-from analysis.paths import LOG_FILE, cache_dir, profile_file, results_dir, run_dir, scores_file
+from analysis.paths import LOG_FILE, cache_dir, probes_file, profile_file, results_dir, run_dir, scores_file
 from analysis.profiles import CUDA, Profile, resolve
 from analysis.training import speed_probe
 
@@ -121,6 +121,7 @@ def stage_data(profile: Profile) -> Path:
                            lambda: generator.generate(out, profile=profile, seed=profile.data.seed),
                            outputs=("manifest.csv",))
     print(f"data: benchmark {'generated' if built else 'up to date'} in {out}", flush=True)
+    stage_probes(profile)
     if not profile.studies_benchmark:
         sources.combine_real_manifests(profile, sources.study_manifest(profile))
     return sources.study_manifest(profile)
@@ -155,6 +156,23 @@ def _preprocess_in_shards(manifest: Path, out: Path, profile: Profile, weights_d
             for k in range(1, shards + 1)]
     with ProcessPoolExecutor(shards, mp_context=get_context("spawn")) as pool:
         list(pool.map(_preprocess_shard, jobs))
+
+
+def stage_probes(profile: Profile) -> Path:
+    """Fit the benchmark's shortcut probes once (a minute on a CPU) with the profile's
+    ``analysis`` resamples and seed, so that the benchmark chapter only reads them."""
+    from analysis.benchmark import probes
+    from analysis.data import sources
+    from analysis.evaluation import bootstrap
+
+    path = probes_file(profile.name)
+    settings = {"n_resamples": profile.analysis.n_resamples, "seed": profile.analysis.seed}
+    code = _module_files(probes, bootstrap)
+    built = build_if_stale(path.parent, fingerprint([sources.benchmark_dir(profile.name) / STAMP, *code], settings),
+                           lambda: probes.probe_aucs(probes.read_features(sources.benchmark_dir(profile.name)),
+                                                     **settings).to_csv(path, index=False), outputs=(path.name,))
+    print(f"data: shortcut probes {'fitted' if built else 'up to date'} in {path}", flush=True)
+    return path
 
 
 def cache_inputs(profile: Profile) -> list[Path]:

@@ -539,3 +539,34 @@ def test_summary_follows_every_module_it_runs(tmp_path, monkeypatch):
     stamp = verdict.stat().st_mtime_ns  # and when a setting of the stage changes
     study.summary("cpu", Analysis(n_resamples=60), models_dir=runs, folder=folder)
     assert verdict.stat().st_mtime_ns != stamp
+
+
+def test_the_chapters_tables_come_from_the_fitted_study(learned, tmp_path):
+    """The diversity and gap chapters' tables, as the results stage writes them: the
+    best-member power follows the contrast's own MDE, the combiners carry their
+    cross-validated validation AUC, and the per-shift table needs a manifest with subsets."""
+    from analysis.evaluation import power
+
+    settings = Analysis(n_resamples=N, n_permutations=50)
+    power_row = study.power_table(learned, 0.05, 0.9, 0.8, N)
+    best = study.best_member_power(learned, power_row)
+    clear = study.clear_best_member(learned, learned.primary)
+    if clear is None:
+        assert best.empty
+    else:
+        row = best.iloc[0]
+        assert row["clear best member"] == clear
+        assert row["MDE vs clear best member"] == pytest.approx(study.best_member_mde(learned, learned.primary))
+        se = row["MDE vs clear best member"] / power.z_sum()
+        assert row["power at claimed effect"] == pytest.approx(power.power_at(row["claimed effect vs best single"], se))
+    tables = study.gap_results(learned, settings, None, power_row)
+    assert "gap_per_shift" not in tables  # no manifest with target subsets
+    assert set(tables["levels"]["model"]) == set(learned.models)
+    assert set(tables["levels"]["set"]) == {"in-domain test", "cross-domain test"}  # validation is not shown
+    diversity = study.diversity_results(learned, settings)
+    combiners = diversity["combiners"]
+    assert combiners["name"].tolist() == [ensembles.ensemble_name(k, learned.five) for k in ensembles.KINDS]
+    assert combiners["cross-validated validation AUC"].between(0, 1).all()
+    assert set(diversity["gain_family"]["name"]) == set(diversity["gain_vs_diversity"]["name"])
+    assert dict(zip(diversity["model_views"]["model"], diversity["model_views"]["view"])) == {
+        m: learned.records[m]["view"] for m in learned.models}

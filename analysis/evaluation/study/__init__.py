@@ -8,6 +8,7 @@ One job per module, in the order the ``results`` stage runs them:
     shift_tables      the study per declared kind of shift and per manipulation method
     ensemble_diversity  disagreement, agreement, calibration, gain against diversity
     anomaly_tables    the one-class chapter's tables
+    gap_tables        the gap chapter's tables beyond the results page's
     text              the one interval formatter and the sentences built from table rows
     verdict           the results page's paragraphs
     seed_runs         how far the headline numbers move with the training seed (stored runs)
@@ -34,12 +35,15 @@ from analysis.evaluation.study.shift_tables import (  # noqa: F401
 )
 from analysis.evaluation.study.ensemble_diversity import (  # noqa: F401
     diversity_tables, calibration_table, reliability_points, gain_vs_diversity, gain_diversity_correlation,
-    rank_correlation,
+    rank_correlation, row_spearman, combiner_table, diversity_results,
 )
 from analysis.evaluation.study.anomaly_tables import (  # noqa: F401
     pair_name, members_table, threshold_tables, threshold_order, agreement_table, versus_supervised, anomaly_results,
 )
 from analysis.evaluation.study.seed_runs import seed_spread  # noqa: F401
+from analysis.evaluation.study.gap_tables import (  # noqa: F401
+    best_member_power, level_table, gap_results,
+)
 from analysis.evaluation.study.text import (  # noqa: F401
     DASH, is_undefined, interval_text, interval_of, ci_text, with_intervals, primary_shift_text, shift_summary,
     best_member_text, view_summary, threshold_transfer, diversity_gain_reading, incomplete_warning,
@@ -49,6 +53,6 @@ from analysis.evaluation.study.verdict import (  # noqa: F401
     MIN_GROUPS, plain_summary, gate_sentence, trust_verdict,
 )
 from analysis.evaluation.study.results import (  # noqa: F401
-    RESULTS, SUMMARY_DIR, RESULT_FILES, RESULTS_DIR_VARIABLE, results_dir, save_table, built_data_seed, write_results,
+    RESULTS, SUMMARY_DIR, RESULT_FILES, save_table, built_data_seed, write_results,
     results_code, summary, read_results, chapter_tables,
 )

@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata, spearmanr
 
-from analysis.evaluation import diversity, metrics
+from analysis.evaluation import diversity, ensembles, metrics
 from analysis.evaluation.bootstrap import LEVEL
 from analysis.evaluation.calibration import expected_calibration_error, reliability_table
+from analysis.evaluation.study.endpoints import family_table, gap_table
 from analysis.evaluation.study.fitting import CARD_000_FIVE, Study
+from analysis.profiles import Analysis
 
 def diversity_tables(study: Study, models: list[str], domain: str = "source", n_permutations: int = 1000,
                      seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -137,3 +139,34 @@ def rank_correlation(x: pd.Series, y: pd.Series) -> float | None:
     if len(x) < 3 or x.nunique() < 2 or y.nunique() < 2:
         return None
     return float(spearmanr(x, y).statistic)
+
+
+def combiner_table(study: Study) -> pd.DataFrame:
+    """Card 000's five under each combiner (:func:`gap_table` rows) with each ensemble's
+    validation AUC cross-validated over identity groups beside the in-sample one: the gap
+    between the two is what fitting on the validation videos costs."""
+    names = [ensembles.ensemble_name(kind, study.five) for kind in ensembles.KINDS]
+    table = gap_table(study, names)
+    validation = ensembles.validation_rows(ensembles.to_wide(study.scores))
+    table["cross-validated validation AUC"] = [study.fitted[n].cross_validated_auc(validation) for n in names]
+    return table
+
+
+def diversity_results(study: Study, settings: Analysis) -> dict[str, pd.DataFrame]:
+    """Every table of the diversity chapter, by file name: pairwise diversity of all
+    detectors on both test sets, each model's declared view, the members' calibration and
+    reliability points, gain against diversity over the subsets of card 000's five (with
+    its correlation and its own family of simultaneous intervals), and the combiners."""
+    pairs = pd.concat([diversity_tables(study, study.models, domain, settings.n_permutations, settings.seed)[0]
+                       for domain in ("source", "target")], ignore_index=True)
+    gains = gain_vs_diversity(study, pairs[pairs["set"] == "in-domain test"], settings.combiner)
+    return {
+        "diversity": pairs,
+        "model_views": pd.DataFrame({"model": study.models, "view": [study.records[m]["view"] for m in study.models]}),
+        "calibration": calibration_table(study),
+        "reliability": reliability_points(study, "source"),
+        "gain_vs_diversity": gains,
+        "gain_diversity_correlation": gain_diversity_correlation(study, gains),
+        "gain_family": family_table(study, list(gains["name"])),
+        "combiners": combiner_table(study),
+    }

@@ -5,18 +5,18 @@ only when a module it runs, its inputs or its settings change (:func:`summary`).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.evaluation.study.ensemble_diversity import diversity_tables
+from analysis.evaluation.study.ensemble_diversity import diversity_results, diversity_tables
 from analysis.evaluation.study.endpoints import (family_counts, family_table, five_against_best_member, gap_table,
                                                  headline_names, incomplete_runs, paired_changes, primary_endpoint,
                                                  subset_names)
 from analysis.evaluation.study.anomaly_tables import anomaly_results
 from analysis.evaluation.study.fitting import Study, load_seeds
+from analysis.evaluation.study.gap_tables import gap_results
 from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.power_tables import card_assumptions, power_table
 from analysis.evaluation.study.seed_runs import seed_spread
@@ -36,17 +36,8 @@ RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "famil
                 "fit_gate", "paired_changes")
 
 
-RESULTS_DIR_VARIABLE = "ANALYSIS_RESULTS_DIR"  # set by `book --notebook`: a chapter's tables go there
-
-
-def results_dir(profile: str) -> Path:
-    """Where the study's tables are: ``runs/<profile>/results``, or ``$ANALYSIS_RESULTS_DIR``
-    when a chapter is executed into a notebook of its own (so it never rewrites the book's)."""
-    return Path(os.environ[RESULTS_DIR_VARIABLE]) if os.environ.get(RESULTS_DIR_VARIABLE) else paths.results_dir(profile)
-
-
 def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
-    """Write ``<folder>/<name>.csv`` (chapters use :func:`results_dir`) and return the table."""
+    """Write ``<folder>/<name>.csv`` and return the table."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     table.to_csv(folder / f"{name}.csv", index=False)
@@ -120,15 +111,17 @@ def write_results(profile: str, settings: Analysis = Analysis(), models_dir: Pat
     out = Path(folder or paths.results_dir(profile))
     for name, table in tables.items():
         save_table(table, out / SUMMARY_DIR, name)
-    chapters = chapter_tables(first, settings, pd.read_csv(manifest) if manifest is not None else None)
+    chapters = chapter_tables(first, settings, pd.read_csv(manifest) if manifest is not None else None, power_row)
     for name, table in chapters.items():
         save_table(table, out, name)
     return {**tables, **chapters}
 
 
-def chapter_tables(study: Study, settings: Analysis, manifest: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+def chapter_tables(study: Study, settings: Analysis, manifest: pd.DataFrame | None,
+                   power_row: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The tables the chapters show beyond the results page's, by file name."""
-    return {**anomaly_results(study, settings, manifest)}
+    return {**anomaly_results(study, settings, manifest), **diversity_results(study, settings),
+            **gap_results(study, settings, manifest, power_row)}
 
 
 def results_code() -> list[Path]:
