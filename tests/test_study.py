@@ -26,6 +26,15 @@ def at_chance(tmp_path_factory):
     return study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path_factory.mktemp("chance"), 0.0))
 
 
+def verdict_of(result, power_row=None) -> str:
+    """The verdict the results stage writes for one study, from the tables it reads."""
+    if power_row is None:
+        card = study.card_assumptions()
+        power_row = study.power_table(result, card["claimed effect"], card["auc in"], card["auc cross"], N)
+    tables = study.verdict_tables(result, study.primary_endpoint(result), power_row)
+    return study.trust_verdict(tables, result.training_seed)
+
+
 def test_gap_table_gates_reading_on_the_in_domain_interval(learned, at_chance):
     for result in (learned, at_chance):
         gaps = study.gap_table(result)
@@ -110,10 +119,10 @@ def test_power_and_verdict_follow_the_numbers(learned, at_chance):
         power = study.power_table(result, claimed, card_auc_in=0.9995, card_auc_cross=0.85, n_resamples=N).iloc[0]
         assert power["MDE measured"] == pytest.approx(2.8016 * primary["bootstrap SE of gap change"].item(), rel=1e-3)
         assert power["groups needed (in-domain)"] > power["groups (in-domain)"]  # 0.027 needs far more groups
-        verdict = study.trust_verdict(result, primary, pd.DataFrame([power]))
+        verdict = verdict_of(result, pd.DataFrame([power]))
         assert f"{power['MDE measured']:.3f}" in verdict
         assert "lower bounds on the uncertainty" in verdict  # 12 and 15 groups: fewer than MIN_GROUPS
-    assert study.trust_verdict(at_chance, study.primary_endpoint(at_chance), pd.DataFrame([power])).startswith(
+    assert verdict_of(at_chance, pd.DataFrame([power])).startswith(
         "No detector's in-domain interval excludes 0.5")
 
 
@@ -303,20 +312,15 @@ def test_target_method_auc_compares_with_the_reals_of_its_own_subset(learned):
 
 
 def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
-    card = study.card_assumptions()
-
-    def verdict(result):
-        primary = study.primary_endpoint(result)
-        power_row = study.power_table(result, card["claimed effect"], card["auc in"], card["auc cross"], N)
-        return study.trust_verdict(result, primary, power_row)
-
+    verdict = verdict_of
     # the factory's fakes shift half as far in the target domain: every detector learned,
     # and the target domain is harder for them
     text = verdict(learned)
     assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors learned")
     assert "primary endpoint is interpretable" in text and "pooled over its subsets, is harder than the source" in text
     assert "holds the card's change" in text or "excludes the card's change" in text
-    assert f"pass ({', '.join(study.learned_simultaneously(learned).learned)})" in text  # named, not counted
+    joint = study.simultaneous_gate(learned)
+    assert f"pass ({', '.join(joint.loc[joint['passes'], 'model'])})" in text  # named, not counted
     # card 000's ensemble under every combiner, each with the AUC the bootstrap gives it
     for kind in ensembles.KINDS:
         name = ensembles.ensemble_name(kind, learned.five)
@@ -326,9 +330,7 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
 
 def test_verdict_says_the_card_cannot_be_tested_when_the_target_is_not_harder(tmp_path):
     same = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 1.5, target_share=1.0))
-    card = study.card_assumptions()
-    power_row = study.power_table(same, card["claimed effect"], card["auc in"], card["auc cross"], N)
-    text = study.trust_verdict(same, study.primary_endpoint(same), power_row)
+    text = verdict_of(same)
     assert "does not reproduce the gap the study is about" in text and "cannot test" in text
     assert "holds the card's change" not in text and "excludes the card's change" not in text
 
@@ -339,9 +341,7 @@ def test_verdict_names_a_detector_that_ranks_fakes_below_reals(tmp_path):
     table = pd.read_csv(scores)
     table.assign(score=-table["score"]).to_csv(scores, index=False)  # anomaly scores turned upside down
     inverted = study.load_study("cpu", n_resamples=N, models_dir=runs)
-    card = study.card_assumptions()
-    power_row = study.power_table(inverted, card["claimed effect"], card["auc in"], card["auc cross"], N)
-    text = study.trust_verdict(inverted, study.primary_endpoint(inverted), power_row)
+    text = verdict_of(inverted)
     assert "autoencoder (below chance: it ranks fakes below reals) did not" in text
     assert f"{len(inverted.models) - 1} of {len(inverted.models)} detectors learned" in text
 
@@ -396,12 +396,15 @@ def test_gain_diversity_correlation_has_an_interval_around_its_estimate(learned)
 
 
 def test_simultaneous_gate_is_stricter_than_the_individual_one(learned, tmp_path):
-    gate = study.learned_simultaneously(learned)
-    assert gate.level == pytest.approx(1 - 0.05 / len(learned.models))
-    assert gate.learned == learned.models  # skill 1.5: far above chance even at 99.4 %
+    gate = study.simultaneous_gate(learned)
+    assert gate["level"].tolist() == pytest.approx([1 - 0.05 / len(learned.models)] * len(gate))
+    assert gate.loc[gate["passes"], "model"].tolist() == learned.models  # skill 1.5: far above chance even at 99.4 %
     weak = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 0.6))
     individually = [m for m in weak.models if weak.learned(m)]
-    assert set(study.learned_simultaneously(weak).learned) < set(individually)  # a weak signal: some drop out
+    joint = study.simultaneous_gate(weak)
+    assert set(joint.loc[joint["passes"], "model"]) < set(individually)  # a weak signal: some drop out
+    for _, row in joint.iterrows():  # each the lower end of its BCa interval at the joint level
+        assert row["in-domain AUC low"] == weak.boot.in_domain.interval({row["model"]: 1.0}, row["level"]).low
 
 
 def test_best_member_helpers_read_the_bootstrap_and_the_gap_table(learned, tmp_path):
@@ -485,9 +488,7 @@ def test_a_run_the_hang_guard_stopped_is_listed_and_not_read(tmp_path):
     assert study.incomplete_runs(cut).to_dict("records") == [{"model": "r3d18", "training seed": 0}]
     primary = study.primary_endpoint(cut)
     assert primary.iloc[0]["read"] == study.NOT_INTERPRETABLE
-    card = study.card_assumptions()
-    power_row = study.power_table(cut, card["claimed effect"], card["auc in"], card["auc cross"], N)
-    text = study.trust_verdict(cut, primary, power_row)
+    text = verdict_of(cut)
     assert "r3d18" in text and "primary endpoint" in text and "gap change" not in text
     tables = study.summary("cpu", Analysis(n_resamples=N), models_dir=root, folder=tmp_path / "results")
     assert tables["incomplete_runs"]["model"].tolist() == ["r3d18"]
@@ -559,7 +560,7 @@ def test_the_chapters_tables_come_from_the_fitted_study(learned, tmp_path):
         assert row["MDE vs clear best member"] == pytest.approx(study.best_member_mde(learned, learned.primary))
         se = row["MDE vs clear best member"] / power.z_sum()
         assert row["power at claimed effect"] == pytest.approx(power.power_at(row["claimed effect vs best single"], se))
-    tables = study.gap_results(learned, settings, None, power_row)
+    tables = study.gap_results(learned, settings, None)
     assert "gap_per_shift" not in tables  # no manifest with target subsets
     assert set(tables["levels"]["model"]) == set(learned.models)
     assert set(tables["levels"]["set"]) == {"in-domain test", "cross-domain test"}  # validation is not shown

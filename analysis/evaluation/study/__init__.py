@@ -28,7 +28,7 @@ from analysis.evaluation.study.endpoints import (  # noqa: F401
     family_counts, subset_names, headline_names, incomplete_runs,
 )
 from analysis.evaluation.study.power_tables import (  # noqa: F401
-    card_assumptions, test_design, measured_clustering, power_table, SimultaneousGate, learned_simultaneously,
+    card_assumptions, test_design, measured_clustering, power_table, simultaneous_gate,
 )
 from analysis.evaluation.study.shift_tables import (  # noqa: F401
     shift_table, primary_per_shift, method_auc_table,
@@ -54,5 +54,5 @@ from analysis.evaluation.study.verdict import (  # noqa: F401
 )
 from analysis.evaluation.study.results import (  # noqa: F401
     RESULTS, SUMMARY_DIR, RESULT_FILES, save_table, built_data_seed, write_results,
-    results_code, summary, read_results, chapter_tables,
+    results_code, summary, read_results, chapter_tables, verdict_tables,
 )

@@ -1,7 +1,8 @@
 """The gap chapter's tables beyond the results page's: the gap per declared kind of shift,
-the primary endpoint under other fit-gate margins, what these test sets can detect against
-the clear best member, the AUC per manipulation method, frame against video level, and the
-model cards' published numbers. The ``results`` stage writes them (:func:`gap_results`)."""
+the primary endpoint under other fit-gate margins, the AUC per manipulation method, frame
+against video level, and the model cards' published numbers (:func:`gap_results`); and
+what these test sets can detect against the clear best member (:func:`best_member_power`,
+a results-page table the verdict reads). The ``results`` stage writes them."""
 
 from __future__ import annotations
 
@@ -33,12 +34,12 @@ def best_member_power(study: Study, power_row: pd.DataFrame) -> pd.DataFrame:
     se = mde / power.z_sum()
     claimed = card_assumptions()["claimed effect vs best single"]
     row = power_row.iloc[0]
-    share = row["scaled effect"] / row["claimed effect"]  # this benchmark's members' gap over the card's
-    scaled = claimed * share if share > 0 else np.nan
+    # the card's change is a share of its members' gap: the same share of this benchmark's
+    scaled = claimed * row["scaled effect"] / row["claimed effect"] if row["scaled effect"] > 0 else np.nan
     return pd.DataFrame([{"clear best member": best, "MDE vs clear best member": mde,
                           "claimed effect vs best single": claimed,
                           "power at claimed effect": power.power_at(claimed, se), "scaled effect": scaled,
-                          "power at scaled effect": power.power_at(scaled, se) if share > 0 else np.nan}],
+                          "power at scaled effect": power.power_at(scaled, se) if scaled > 0 else np.nan}],
                         columns=BEST_MEMBER_COLUMNS)
 
 
@@ -51,14 +52,12 @@ def level_table(study: Study) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True)
 
 
-def gap_results(study: Study, settings: Analysis, manifest: pd.DataFrame | None,
-                power_row: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def gap_results(study: Study, settings: Analysis, manifest: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     """Every table of the gap chapter that the results page does not already hold, by file
     name; ``gap_per_shift`` only where the manifest names target subsets (the benchmark)."""
     subsets = manifest if manifest is not None and "subset" in manifest.columns else None
     tables = {
         "gate_sensitivity": gate_sensitivity(study),
-        "best_member_power": best_member_power(study, power_row),
         "method_auc": method_auc_table(study, study.models, settings.n_resamples, settings.seed, manifest=subsets),
         "levels": level_table(study),
         "published": published_table(),

@@ -3,8 +3,6 @@ effect, measured and analytic, beside what model card 000 implies (:mod:`analysi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -97,17 +95,11 @@ def power_table(study: Study, claimed_effect: float, card_auc_in: float, card_au
     }])
 
 
-@dataclass(frozen=True)
-class SimultaneousGate:
-    """Which detectors pass the chance gate when the whole family keeps a joint level."""
-
-    level: float  # of each detector's interval
-    learned: list[str]  # detectors whose interval at that level lies above chance
-
-
-def learned_simultaneously(study: Study) -> SimultaneousGate:
-    """The detectors whose in-domain interval lies above 0.5 when the family of all single
-    detectors keeps a 95 % joint level (Bonferroni: each at 1 - 0.05 / n, BCa)."""
+def simultaneous_gate(study: Study) -> pd.DataFrame:
+    """The chance gate with the family of all single detectors at a 95 % joint level
+    (Bonferroni: each detector's BCa in-domain interval at 1 - 0.05 / n): per detector, that
+    interval's lower end and whether it lies above 0.5."""
     level = 1 - (1 - LEVEL) / len(study.models)
-    return SimultaneousGate(level, [m for m in study.models
-                                    if study.boot.in_domain.interval({m: 1.0}, level).low > CHANCE])
+    lows = [study.boot.in_domain.interval({m: 1.0}, level).low for m in study.models]
+    return pd.DataFrame({"model": study.models, "level": level, "in-domain AUC low": lows,
+                         "passes": [low > CHANCE for low in lows]})

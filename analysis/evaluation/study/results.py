@@ -16,9 +16,9 @@ from analysis.evaluation.study.endpoints import (family_counts, family_table, fi
                                                  subset_names)
 from analysis.evaluation.study.anomaly_tables import anomaly_results
 from analysis.evaluation.study.fitting import Study, load_seeds
-from analysis.evaluation.study.gap_tables import gap_results
+from analysis.evaluation.study.gap_tables import best_member_power, gap_results
 from analysis.evaluation.study import seed_runs
-from analysis.evaluation.study.power_tables import card_assumptions, power_table
+from analysis.evaluation.study.power_tables import card_assumptions, power_table, simultaneous_gate
 from analysis.evaluation.study.seed_runs import seed_spread
 from analysis.evaluation.study.shift_tables import primary_per_shift
 from analysis.evaluation.study.text import retrain_text
@@ -33,7 +33,7 @@ from analysis.training.run_record import models_dir as profile_models_dir
 SUMMARY_DIR = SUMMARY  # the results page's tables, inside the stage's folder
 RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
                 "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs", "seed_source",
-                "fit_gate", "paired_changes")
+                "fit_gate", "paired_changes", "best_member_power", "simultaneous_gate")
 
 
 def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
@@ -96,32 +96,36 @@ def write_results(profile: str, settings: Analysis = Analysis(), models_dir: Pat
         retrain = retrain_text(spread, "this build")
         source = {"source": "this build", "date": "", "commit": "", "data seed": None, "commands": ""}
     tables = {
-        "primary_endpoint": primary, "power": power_row, "gap": gap_table(first, headline_names(first)),
+        **verdict_tables(first, primary, power_row),
         "secondary_families": families, "family_counts": family_counts(families),
         "agreement": pd.DataFrame(agreement_rows),
-        "verdict": pd.DataFrame([{"verdict": trust_verdict(first, primary, power_row, len(studies), retrain)}]),
         "seed_spread": spread,
         "primary_per_shift": primary_per_shift(first, manifest, n_resamples, seed),
         "five_vs_best_member": five_against_best_member(first),
-        "incomplete_runs": incomplete_runs(first),
         "seed_source": pd.DataFrame([source]),
-        "fit_gate": first.gate,
         "paired_changes": paired_changes(first, primary),
     }
+    tables["verdict"] = pd.DataFrame([{"verdict": trust_verdict(tables, first.training_seed, len(studies), retrain)}])
     out = Path(folder or paths.results_dir(profile))
     for name, table in tables.items():
         save_table(table, out / SUMMARY_DIR, name)
-    chapters = chapter_tables(first, settings, pd.read_csv(manifest) if manifest is not None else None, power_row)
+    chapters = chapter_tables(first, settings, pd.read_csv(manifest) if manifest is not None else None)
     for name, table in chapters.items():
         save_table(table, out, name)
     return {**tables, **chapters}
 
 
-def chapter_tables(study: Study, settings: Analysis, manifest: pd.DataFrame | None,
-                   power_row: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def verdict_tables(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The results page's tables the verdict reads (:func:`trust_verdict`), by file name."""
+    return {"primary_endpoint": primary, "power": power_row, "gap": gap_table(study, headline_names(study)),
+            "fit_gate": study.gate, "incomplete_runs": incomplete_runs(study),
+            "best_member_power": best_member_power(study, power_row), "simultaneous_gate": simultaneous_gate(study)}
+
+
+def chapter_tables(study: Study, settings: Analysis, manifest: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     """The tables the chapters show beyond the results page's, by file name."""
     return {**anomaly_results(study, settings, manifest), **diversity_results(study, settings),
-            **gap_results(study, settings, manifest, power_row)}
+            **gap_results(study, settings, manifest)}
 
 
 def results_code() -> list[Path]:
