@@ -324,9 +324,10 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
 
 
 def _run_profile(profile: Profile) -> dict:
-    """The profile's settings that decide one run: not which other seeds the study trains,
-    nor the results stage's ``analysis`` settings, nor the hang guard, which decides nothing while it does not fire. The manifest's content
-    is in the crop cache's fingerprint, so its path (which differs between clones) is not."""
+    """The profile's settings that decide one run: not which other seeds the study trains, nor the
+    results stage's ``analysis`` settings, nor the hang guard, which decides nothing while
+    it does not fire. The manifest's content is in the crop cache's fingerprint, so its path
+    (which differs between clones) is not."""
     settings = profile.as_dict()
     settings.pop("seeds")
     settings.pop("analysis")  # the results stage's settings

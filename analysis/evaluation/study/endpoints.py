@@ -1,14 +1,14 @@
 """The study's answer to its first question: gaps, the primary endpoint and the paired
 changes it rests on, and the secondary families with simultaneous intervals.
 
-**Primary endpoint** (DESIGN.md, rule 12, declared before any result): the paired change in the generalization gap of card 000's soft vote of its five
-detectors against the **mean of its members** (the average member's gap), with the paired
-change in cross-domain AUC beside it. The reference is fixed in advance and involves no
-selection: "the best member" chosen on validation is a coin flip when members' validation
-AUCs differ by less than their noise, and "the best member" chosen on test uses the test
-set twice. The best member is a secondary reference, used only when its validation AUC
-beats every other member's with a paired interval that excludes zero
-(:func:`clear_best_member`).
+**Primary endpoint** (DESIGN.md, rule 12, declared before any result): the paired change
+in the generalization gap of card 000's soft vote of its five detectors against the **mean
+of its members** (the average member's gap), with the paired change in cross-domain AUC
+beside it. The reference is fixed in advance and involves no selection: "the best member"
+chosen on validation is a coin flip when members' validation AUCs differ by less than
+their noise, and "the best member" chosen on test uses the test set twice. The best member
+is a secondary reference, used only when its validation AUC beats every other member's
+with a paired interval that excludes zero (:func:`clear_best_member`).
 
 **Secondary families** (subsets of the five under every combiner; the combiners of the
 five) carry max-T simultaneous intervals, and every count the prose gives is a count of
@@ -96,14 +96,16 @@ def gap_table(study: Study, names: list[str] | None = None) -> pd.DataFrame:
         in_domain = study.boot.auc(name, "in")
         row = {"name": name, "label": study.label(name), "kind": study.kinds[name], "members": "+".join(members),
                "n members": len(members), **ci_columns("validation AUC", study.validation.interval({name: 1.0})),
-               **ci_columns("in-domain AUC", in_domain), **ci_columns("cross-domain AUC", study.boot.auc(name, "cross")),
-               **ci_columns("gap", study.boot.gap(name)), **ci_columns("gap (logit)", study.boot.logit_gap_change(name)),
+               **ci_columns("in-domain AUC", in_domain),
+               **ci_columns("cross-domain AUC", study.boot.auc(name, "cross")), **ci_columns("gap", study.boot.gap(name)),
+               **ci_columns("gap (logit)", study.boot.logit_gap_change(name)),
                "gap read": INTERPRETABLE if interpretable(in_domain) else NOT_INTERPRETABLE}
         if len(members) > 1:
             reference = study.reference(name)
             both = interpretable(in_domain) and interpretable(study.boot.auc(reference, "in"))
             row.update({**ci_columns("gap change vs mean member", study.boot.gap_difference(name, reference)),
-                        **ci_columns("cross-domain change vs mean member", study.boot.cross_difference(name, reference)),
+                        **ci_columns("cross-domain change vs mean member",
+                                     study.boot.cross_difference(name, reference)),
                         "change read": INTERPRETABLE if both else NOT_INTERPRETABLE})
             best = clear_best_member(study, name)
             row["clear best member"] = best or NO_CLEAR_BEST

@@ -5,8 +5,9 @@ Everything the study's tables read comes from one :class:`Study`; fitting one ta
 seconds to minutes (about a hundred ensembles and two bootstraps), which is why only the
 ``results`` stage does it (:mod:`analysis.evaluation.study.results`).
 
-**Interpretability gate** (DESIGN.md, rule 14): a gap is read only for a detector whose in-domain interval lies above 0.5; a
-change in gap only when both sides pass. Otherwise the tables say "not interpretable".
+**Interpretability gate** (DESIGN.md, rule 14): a gap is read only for a detector whose
+in-domain interval lies above 0.5; a change in gap only when both sides pass. Otherwise
+the tables say "not interpretable".
 """
 
 from __future__ import annotations
