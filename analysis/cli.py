@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     celebdf.add_argument("root", type=Path)
     celebdf.add_argument("--out", type=Path, required=True, help="manifest CSV to write")
     celebdf.add_argument(
-        "--all-videos", action="store_true", help="mark every video as test, not just the official list"
+        "--all-videos", action="store_true", help="list every video as test, not just the official 518"
     )
     index.set_defaults(func=_cmd_index)
 

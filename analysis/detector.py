@@ -33,7 +33,8 @@ from analysis.training.crop_datasets import cache_field, video_input
 from analysis.errors import UserInputError
 from analysis.models import get_spec, replace_pretrained
 from analysis.paths import MODELS, RESULTS, SUMMARY, run_dir
-from analysis.preprocess.pipeline import crop_frames
+from analysis.preprocess.crop_cache import SAME_AS
+from analysis.preprocess.pipeline import SEQUENCE, crop_frames, sequence_faces
 from analysis.profiles import DEFAULT_PROFILE, Profile, profile_from_dict
 from analysis.evaluation.scores_table import SOURCE, VAL, subset
 from analysis.training.run_record import BEST_CHECKPOINT, RECORD_FILE, Run, read_run
@@ -187,7 +188,7 @@ class Detector:
         self._ensembles: dict[tuple[str, ...], ensembles.Ensemble] = {}
         self._threshold: float | None = None
         self._face_detector = face_detect.make_detector(device)
-        self._flow, _ = flow.make_flow(None, device)
+        self._flow, _ = flow.make_flow(profile.preprocessing.flow, None, device)
 
     @classmethod
     def from_run(cls, path: str | Path | None = None, device: str | None = None,
@@ -293,12 +294,18 @@ class Detector:
                 raise UserInputError(f"{path}: a damaged video: {media.decoding}, and MTCNN found no face in the "
                                      f"{len(frames)} frame(s) decoded.")
             raise UserInputError(f"{path}: MTCNN found no face in {len(frames)} frame(s).")
+        settings = self.profile.preprocessing
+        if settings.sequence_frames and len(frames) > 1 and any(m.spec.input_kind == "sequence"
+                                                                for m in self.members.values()):
+            sequence = _read_media(path, settings.sequence_frames).frames  # the sequence model's own sampling
+            arrays[SEQUENCE] = sequence_faces(sequence, settings, self._face_detector)
         own, skipped = {}, {}
         for name, member in self.members.items():
             if member.spec.input_kind != "frame" and len(arrays["faces"]) < 2:
                 skipped[name] = "needs a video, not a single image"
                 continue
             needed = cache_field(member.spec)
+            needed = needed if needed in arrays else SAME_AS.get(needed, needed)
             batch = video_input(arrays[needed], member.spec, member.variant).to(self.device)
             own[name] = float(score_batch(member.model, batch).mean())
         if not own:

@@ -27,7 +27,8 @@ from analysis.errors import UserInputError
 BENCHMARK, REAL = "benchmark", "real"  # what a profile studies: the embedded benchmark or FF++/Celeb-DF
 CPU, CUDA = "cpu", "cuda"
 PLATEAU, ONE_CYCLE = "plateau", "one_cycle"  # learning-rate schedules of a recipe
-RECIPE_PER_MODEL = ("lr", "hang_guard_seconds", "epochs", "batch_size")  # recipe fields a model may set
+RECIPE_PER_MODEL = ("lr", "head_lr", "weight_decay", "patience", "plateau_patience", "hang_guard_seconds", "epochs",
+                    "batch_size")  # recipe fields a model may set
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class DataSource:
     manifests: tuple[str, ...] = ()  # REAL: manifests (under data_manifests/ unless absolute), by `analysis index`
 
 
+RAFT, FARNEBACK, AUTO_FLOW = "raft", "farneback", "auto"  # optical flow of the flow view
+
+
 @dataclass(frozen=True)
 class Preprocessing:
     """What the crop cache holds for every video."""
@@ -68,6 +72,13 @@ class Preprocessing:
     frames_per_video: int  # sampled uniformly in time
     crop_size: int  # face crops for the 2-D models
     clip_crop_size: int  # face crops for the 3-D (R3D) models
+    # frames of a second uniform sampling for the sequence model (card 003's 20, where the
+    # frame and clip models read card 000's 16); None: it reads the frames_per_video crops
+    sequence_frames: int | None = None
+    # RAFT (its weights must be on disk, else the run stops), FARNEBACK (OpenCV), or
+    # AUTO_FLOW: RAFT when its weights are on disk, else Farneback; the preprocessing
+    # record and every run record say which ran
+    flow: str = AUTO_FLOW
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -89,6 +100,9 @@ class Recipe:
     # slowest machine; if it fires the run is recorded as incomplete (trainer.HANG_GUARD)
     hang_guard_seconds: float | None = None
     schedule: str = "plateau"  # PLATEAU (ReduceLROnPlateau, the cards) or ONE_CYCLE over all epochs
+    # PLATEAU: epochs without a better validation AUC before the rate halves; at least the
+    # stage's epochs keeps the rate constant (card 000's two-stage Adam)
+    plateau_patience: int = 1
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,10 @@ class ModelSettings:
     max_frames: int | None = None  # at most this many frames per clip or sequence
     pretrained: bool | None = None  # False: random init (no weights needed)
     lr: float | None = None  # instead of the recipe's (a model card's own rate)
+    head_lr: float | None = None  # instead of the recipe's
+    weight_decay: float | None = None  # instead of the recipe's
+    patience: int | None = None  # instead of the recipe's
+    plateau_patience: int | None = None  # instead of the recipe's
     hang_guard_seconds: float | None = None  # instead of the recipe's
     epochs: int | None = None  # instead of the recipe's
     batch_size: int | None = None  # instead of the recipe's
@@ -328,12 +346,34 @@ PROFILES = {
         description="the seeds' recipe on the real datasets, on a CUDA GPU",
         data=DataSource(REAL, "FaceForensics++ C23", "Celeb-DF v2 (official 518-video test list)",
                         _CPU_BENCHMARK, manifests=("ffpp_c23.csv", "celebdf_v2.csv")),
-        # ResNeXt50 + LSTM reads 20 frames; the 16-frame models take 16 of them
-        preprocessing=Preprocessing(frames_per_video=20, crop_size=224, clip_crop_size=112),
+        # card 000: 16 frames per video (np.linspace over the whole video) for the frame and
+        # clip models; card 003: 20 for ResNeXt50 + LSTM, sampled on their own so both are
+        # evenly spaced. RAFT flow, as card 000's R3D-18+RAFT: no silent fallback.
+        preprocessing=Preprocessing(frames_per_video=16, crop_size=224, clip_crop_size=112, sequence_frames=20,
+                                    flow=RAFT),
+        # Card 000's numbers come from its companion code at commit 4b477d3 ("v1"), read
+        # there (configs/experiments.py, src/training.py): two-stage models 3 head-only
+        # epochs at 1e-3 (ViT 5e-4) and 10 full at 1e-4 (ViT 5e-5), plain Adam at a constant
+        # rate, batch 8, every epoch run and the best kept; ResNet-18 single-stage, AdamW at
+        # 1e-4 with weight decay 1e-4, 15 epochs, the rate halved after 3 epochs without a
+        # better validation score, batch 16. Here: Adam is AdamW without weight decay, a
+        # constant rate a plateau patience longer than the stage, "every epoch run" an
+        # early-stopping patience as long as the stage. What the profile cannot match yet is
+        # in the training chapter's recipe table (analysis.training.card_recipe).
         recipe=Recipe(warmup_epochs=3, epochs=10, batch_size=32, lr=1e-4, head_lr=1e-3, weight_decay=1e-4,
                       patience=3, train_frames_per_video=None),
         models=ModelSettings(variant="paper"),
-        per_model={"vit_in21k": ModelSettings(lr=1e-6)},  # model card 002: AdamW at 1e-6
+        per_model={
+            "resnet18": ModelSettings(epochs=15, batch_size=16, patience=15, plateau_patience=3),
+            "efficientnet_b4": ModelSettings(batch_size=8, weight_decay=0.0, patience=10, plateau_patience=10),
+            "r3d18": ModelSettings(batch_size=8, weight_decay=0.0, patience=10, plateau_patience=10),
+            "r3d18_flow": ModelSettings(batch_size=8, weight_decay=0.0, patience=10, plateau_patience=10),
+            "vit_b16": ModelSettings(lr=5e-5, head_lr=5e-4, batch_size=8, weight_decay=0.0, patience=10,
+                                     plateau_patience=10),
+            # card 002: AdamW at 1e-6 for 100 epochs, batch 32 (the Trainer's default weight
+            # decay, 0); it names no early stopping, so every epoch runs
+            "vit_in21k": ModelSettings(lr=1e-6, epochs=100, weight_decay=0.0, patience=100),
+        },
         device=CUDA,
         threads_per_run=None,
     ),

@@ -236,10 +236,13 @@ def train_command(profile: Profile, overrides: list[str], model: str, seed: int,
     return command
 
 
-def check_weights(profile: Profile, models: list[str], weights_dir: Path | None) -> None:
+def check_weights(profile: Profile, models: list[str], weights_dir: Path | None, *, flow: bool = False) -> None:
     """Stop before any work if a model needs pretrained weights that are not in
-    ``weights_dir`` (when given) or cannot be fetched now (when not)."""
+    ``weights_dir`` (when given) or cannot be fetched now (when not), or, with ``flow``
+    (preprocessing is to run), if the profile's flow is RAFT and no RAFT weights are on disk."""
     from analysis.models import create_model
+    from analysis.preprocess import flow as optical_flow
+    from analysis.profiles import RAFT
 
     missing = []
     for model in models:
@@ -254,13 +257,20 @@ def check_weights(profile: Profile, models: list[str], weights_dir: Path | None)
             create_model(model, profile)  # downloads into the timm / torch cache when online
         except UserInputError:
             missing.append(variant.arch)
+    raft_missing = flow and profile.preprocessing.flow == RAFT and optical_flow.find_raft_weights(weights_dir) is None
+    if not missing and not raft_missing:
+        return
+    where = f"in {weights_dir}" if weights_dir else "(no --weights-dir given, and they cannot be downloaded)"
+    message = ""
     if missing:
-        where = f"in {weights_dir}" if weights_dir else "(no --weights-dir given, and they cannot be downloaded)"
-        raise UserInputError(
+        message = (
             f"The {profile.name} profile starts from pretrained weights, and these are missing {where}: "
             f"{', '.join(f'{arch}.safetensors (or .pth)' for arch in sorted(set(missing)))}. Put them in a folder and "
-            "pass it with --weights-dir, or train from random initialisation with -o models.pretrained=false."
+            "pass it with --weights-dir, or train from random initialisation with -o models.pretrained=false. "
         )
+    if raft_missing:
+        message += optical_flow.missing_raft_message(weights_dir)
+    raise UserInputError(message.strip())
 
 
 def training_processes(profile: Profile, nproc: int) -> int:
@@ -406,8 +416,9 @@ def run(profile_name: str, overrides: list[str] | None = None, *, only: str | No
     profile = resolve(profile_name, overrides)
     stage, model = parse_only(only)
     check_device(profile.device)
-    if stage in (None, "train"):
-        check_weights(profile, [model] if model else profile.model_names(), weights_dir)
+    if stage in (None, "train", "preprocess"):
+        models = [] if stage == "preprocess" else [model] if model else profile.model_names()
+        check_weights(profile, models, weights_dir, flow=stage in (None, "preprocess"))
     folder = run_dir(profile.name)
     folder.mkdir(parents=True, exist_ok=True)
     profile_file(profile.name).write_text(json.dumps(profile.as_dict(), indent=2))

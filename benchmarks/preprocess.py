@@ -69,7 +69,7 @@ def main() -> None:
     reference_detector = face_detect.make_detector()
     reference_detector.image_size = profile.crop_size
     reference_detector.margin = face_detect.MARGIN_AT_224
-    flow_fn, flow_name = flow.make_flow()
+    flow_fn, flow_name = flow.make_flow()  # RAFT when its weights are on disk; the line below says which
     print(f"profile {name}: {k} frames per video, crops {profile.crop_size}/{profile.clip_crop_size} px, flow: {flow_name}")
     print(f"{'video':>12} {'reference f/s':>14} {'pipeline f/s':>13} {'ratio':>6}")
     totals = {"reference": 0.0, "pipeline": 0.0, "frames": 0}

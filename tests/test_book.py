@@ -74,15 +74,24 @@ def test_stderr_goes_to_the_terminal_and_the_log_not_the_page(scratch_book, capf
     assert "remove-input" in injected.metadata["tags"]  # hidden like the parameters cell it overrides
 
 
-def test_datasets_chapter_executes_with_parameters(scratch_book):
+def test_datasets_chapter_executes_with_parameters(scratch_book, prepared):
+    """It reads the study manifest for its test sets' groups: the tiny benchmark's test
+    sets hold a few groups each, so the page warns."""
+    import shutil
+
     source = build.PROJECT_ROOT / "book" / "chapters" / "datasets.md"
     (scratch_book / "chapters" / "datasets.md").write_text(source.read_text())
+    (scratch_book / "runs" / "tiny" / "benchmark").mkdir(parents=True)
+    shutil.copy(prepared[0], scratch_book / "runs" / "tiny" / "benchmark" / "manifest.csv")
     build.execute_chapter("datasets", {"profile": "tiny", "seed": 5})
     executed = nbformat.read(scratch_book / "notebooks" / "datasets.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and "seed = 5" in injected[0].source
     mimes = [m for c in executed.cells for o in c.get("outputs", []) for m in o.get("data", {})]
     assert any(m.endswith("image/png") for m in mimes), "the chapter should produce its figure"
+    html = [o["data"]["text/html"] for c in executed.cells for o in c.get("outputs", [])
+            if "text/html" in o.get("data", {})]
+    assert any("Few independent groups" in h for h in html)
 
 
 def test_external_assets_are_found(tmp_path):

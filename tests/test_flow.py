@@ -75,9 +75,23 @@ def test_make_flow_prefers_raft_weights_found_on_disk(tmp_path, monkeypatch):
 
     torch.manual_seed(0)
     torch.save(raft_small(weights=None).state_dict(), tmp_path / flow.RAFT_WEIGHT_FILES["raft_small"])
-    flow_fn, name = flow.make_flow(tmp_path)
+    flow_fn, name = flow.make_flow("auto", tmp_path)
     assert name.startswith("RAFT")
     field = flow_fn(textured(), textured(seed=1))
     assert field.shape == (64, 64, 2) and np.isfinite(field).all()
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    assert flow.make_flow(tmp_path / "empty")[1].startswith("OpenCV")
+    assert flow.make_flow("auto", tmp_path / "empty")[1].startswith("OpenCV")
+
+
+def test_raft_required_without_weights_names_the_file_and_weights_dir(tmp_path, monkeypatch):
+    import torch
+
+    from analysis.errors import UserInputError
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    with pytest.raises(UserInputError, match="raft_small_C_T_V2-01064c6d.pth") as caught:
+        flow.make_flow("raft", tmp_path / "weights")
+    assert "--weights-dir" in str(caught.value) and "preprocessing.flow=farneback" in str(caught.value)
+    assert flow.make_flow("farneback", None)[1] == "OpenCV Farneback (chosen)"
+    with pytest.raises(UserInputError, match="Unknown flow method 'sparse'"):
+        flow.make_flow("sparse")

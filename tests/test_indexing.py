@@ -11,7 +11,7 @@ import pytest
 from analysis.cli import main
 from analysis.data.manifest import read_manifest
 from analysis.paths import FFPP_SPLIT_DIR
-from analysis.data.splits import load_official_pairs
+from analysis.data.splits import identity_components, identity_groups, load_official_pairs
 from tests.conftest import assert_identity_disjoint, link_videos
 
 ORIGINALS = "original_sequences/youtube/c23/videos"
@@ -135,14 +135,16 @@ def test_celebdf_official_test_list(celebdf_root, tmp_path):
     out = tmp_path / "celebdf.csv"
     assert run_index("celebdf", celebdf_root, "--out", out) == 0
     manifest = read_manifest(out)
-    test = manifest[manifest["split"] == "test"]
+    assert set(manifest["split"]) == {"test"}  # only the listed videos: nothing else is preprocessed
+    test = manifest
     assert sorted(test["video_id"]) == ["00001", "id0_0000", "id1_id0_0000"]
     assert test.set_index("video_id")["label"].to_dict() == {"00001": 0, "id0_0000": 0, "id1_id0_0000": 1}
     fake = manifest[manifest["video_id"] == "id1_id0_0000"].iloc[0]
     assert (fake["source_id"], fake["target_id"]) == ("id1", "id0")
 
     assert run_index("celebdf", celebdf_root, "--out", out, "--all-videos") == 0
-    assert set(read_manifest(out)["split"]) == {"test"}
+    every = read_manifest(out)
+    assert set(every["split"]) == {"test"} and len(every) == 8
 
 
 def test_celebdf_errors(celebdf_root, tmp_path, capsys):
@@ -163,3 +165,36 @@ def test_celebdf_errors(celebdf_root, tmp_path, capsys):
     (empty / "Celeb-real").mkdir(parents=True)
     assert run_index("celebdf", empty, "--out", out) == 2
     assert "No Celeb-DF v2 videos" in capsys.readouterr().err
+
+
+def test_celebdf_groups_follow_the_real_video_not_the_swap_graph(tmp_path, tiny_video):
+    """A Celeb-DF tree named as the dataset names its files, whose swap graph is one
+    connected component (every celebrity's face is swapped into the next one's videos,
+    round a ring): the components would make one group of all celebrity videos; the
+    bootstrap groups are one per celebrity (of the real video a fake was made from) plus
+    one per YouTube-real video."""
+    celebs = [f"id{i}" for i in range(6)]
+    reals = [f"{c}_{n:04d}" for c in celebs for n in range(2)]
+    fakes = [f"{a}_{b}_{n:04d}" for a, b in zip(celebs, celebs[1:] + celebs[:1]) for n in range(2)]
+    fakes += [f"{a}_{b}_0000" for a, b in zip(celebs, celebs[2:] + celebs[:2])]  # denser: each face twice
+    youtube = [f"{n:05d}" for n in (3, 17, 250, 301)]
+    root = tmp_path / "Celeb-DF-v2"
+    link_videos(tiny_video, root / "Celeb-real", reals)
+    link_videos(tiny_video, root / "Celeb-synthesis", fakes)
+    link_videos(tiny_video, root / "YouTube-real", youtube)
+    listed = ([f"1 Celeb-real/{v}.mp4" for v in reals] + [f"1 YouTube-real/{v}.mp4" for v in youtube]
+              + [f"0 Celeb-synthesis/{v}.mp4" for v in fakes])
+    (root / "List_of_testing_videos.txt").write_text("\n".join(listed) + "\n")
+    out = tmp_path / "celebdf.csv"
+    assert run_index("celebdf", root, "--out", out) == 0
+    manifest = read_manifest(out)
+    edges = [(s, t) for s, t in zip(manifest["source_id"], manifest["target_id"]) if t]
+    assert len(identity_components(celebs, edges)) == 1  # the swap graph is connected
+
+    manifest["group"] = identity_groups(manifest)
+    by_label = manifest.groupby("label")["group"].nunique().to_dict()
+    assert by_label == {0: len(celebs) + len(youtube), 1: len(celebs)}
+    assert manifest["group"].nunique() == len(celebs) + len(youtube)
+    fake = manifest.set_index("video_id").loc["id2_id3_0001"]
+    assert fake["group"] == manifest.set_index("video_id").loc["id2_0000", "group"] == "celebdf/id2"
+    assert manifest.set_index("video_id").loc["00017", "group"] == "celebdf/youtube-00017"

@@ -24,6 +24,8 @@ def shrink(manifests: list[str]) -> list[str]:
         "device=cpu", "models.pretrained=false", "models.input_size=32", "models.max_frames=4",
         "preprocessing.frames_per_video=4", "preprocessing.crop_size=32", "preprocessing.clip_crop_size=32",
         "recipe.warmup_epochs=1", "recipe.epochs=1", "recipe.batch_size=4", "recipe.train_frames_per_video=2",
+        "per_model.resnet18.epochs=1", "per_model.resnet18.batch_size=4", "per_model.r3d18.batch_size=4",
+        "preprocessing.sequence_frames=5", "preprocessing.flow=farneback",  # no RAFT weights here: chosen
         "data.benchmark.train_pairs=4", "data.benchmark.val_pairs=2", "data.benchmark.test_pairs=2",
         "data.benchmark.target_pairs=1", "data.benchmark.frames=6",
         f"train_models=[{','.join(MODELS)}]", f"data.manifests=[{','.join(manifests)}]",
@@ -65,6 +67,7 @@ def test_without_weights_it_stops_at_once_naming_files_and_weights_dir(real_tree
     error = capsys.readouterr().err
     assert status == 2
     assert "resnet18.tv_in1k.safetensors" in error and "r3d_18.kinetics400" in error and "--weights-dir" in error
+    assert "raft_small_C_T_V2-01064c6d.pth" in error  # the flow view's weights too, never a silent fallback
     assert not (tmp_path / "runs" / "paper" / "cache").exists()  # nothing was built first
 
 
@@ -82,6 +85,7 @@ def test_paper_profile_runs_end_to_end_with_shrunk_sizes(real_trees, tmp_path, m
     record = json.loads((runs / "paper" / "models" / "resnet18" / "seed0" / "record.json").read_text())
     assert record["config"]["profile"]["name"] == "paper" and record["config"]["profile"]["recipe"]["epochs"] == 1
     assert not record["pretrained"] and record["input_size"] == 32
+    assert record["flow"] == "OpenCV Farneback (chosen)"
     assert "preprocess" in (runs / "paper" / "run.log").read_text()
 
     # the same training under torchrun with two processes, into its own run folder

@@ -235,3 +235,27 @@ def test_the_run_stage_fills_the_cache_in_worker_processes_like_one_process(benc
                                   check_dtype=False)
     keys = [tuple(r) for r in manifest[["dataset", "method", "video_id"]].itertuples(index=False)]
     entries_equal(tmp_path / "whole", tmp_path / "workers", keys)
+
+
+def test_a_second_sampling_for_the_sequence_model_is_cached_and_read(bench, tmp_path):
+    """With ``sequence_frames`` the entry holds that many face crops of its own uniform
+    sampling, which the sequence model reads; without it, the sequence model reads the
+    face crops (the cpu and tiny profiles)."""
+    from dataclasses import replace
+
+    from analysis.models import get_spec
+    from analysis.preprocess.video import sample_indices
+    from analysis.training.crop_datasets import MemorySplit
+
+    manifest = small_manifest(bench, 1)
+    settings = replace(TINY, sequence_frames=5)
+    preprocess(manifest, tmp_path, settings)
+    key = tuple(manifest.iloc[0][["dataset", "method", "video_id"]])
+    entry = crop_cache.load_entry(tmp_path, key)
+    assert entry["sequence"].shape == (5, TINY.crop_size, TINY.crop_size, 3)
+    assert entry["faces"].shape[0] == TINY.frames_per_video
+    frames = sample_frames(manifest.iloc[0]["path"], 10**6).frames_in_video
+    assert entry["sequence_indices"].tolist() == sample_indices(frames, 5).tolist()
+    variant = replace(get_profile("tiny").variant("resnext50_lstm"), frames=5)
+    split = MemorySplit.load(manifest, tmp_path, get_spec("resnext50_lstm"), variant)
+    assert split.frames.shape[1] == 5

@@ -50,8 +50,31 @@ def test_model_sizes_come_from_the_profile():
 
 def test_per_model_settings_change_only_what_they_set():
     paper = get_profile("paper")
-    assert paper.model_settings("vit_in21k") == ModelSettings(variant="paper", lr=1e-6)
-    assert paper.model_settings("resnet18") == ModelSettings(variant="paper")
+    assert paper.model_settings("vit_in21k") == ModelSettings(variant="paper", lr=1e-6, epochs=100, weight_decay=0.0,
+                                                              patience=100)
+    assert paper.model_settings("resnext50_lstm") == ModelSettings(variant="paper")
+
+
+def test_paper_recipes_are_card_000s_v1_and_card_002s():
+    """Card 000's companion code at 4b477d3: two-stage Adam at a constant rate, batch 8, no
+    early stopping (ViT at 5e-4 / 5e-5); ResNet-18 single-stage, 15 epochs, the rate halved
+    after 3 flat epochs, batch 16. Card 002: 100 epochs at 1e-6, batch 32."""
+    paper = get_profile("paper")
+    for model in ("efficientnet_b4", "r3d18", "r3d18_flow", "vit_b16"):
+        recipe = paper.recipe_for(model)
+        assert (recipe.warmup_epochs, recipe.epochs, recipe.batch_size, recipe.weight_decay) == (3, 10, 8, 0.0)
+        assert recipe.patience >= recipe.epochs and recipe.plateau_patience >= recipe.epochs  # constant, all run
+    assert (paper.recipe_for("vit_b16").head_lr, paper.recipe_for("vit_b16").lr) == (5e-4, 5e-5)
+    assert (paper.recipe_for("r3d18").head_lr, paper.recipe_for("r3d18").lr) == (1e-3, 1e-4)
+    resnet = paper.recipe_for("resnet18")
+    assert (resnet.epochs, resnet.batch_size, resnet.plateau_patience, resnet.lr, resnet.weight_decay) == (
+        15, 16, 3, 1e-4, 1e-4)
+    assert resnet.patience >= resnet.epochs
+    vit = paper.recipe_for("vit_in21k")
+    assert (vit.epochs, vit.lr, vit.batch_size) == (100, 1e-6, 32) and vit.patience >= vit.epochs
+    assert paper.variant("vit_in21k").arch == "vit_base_patch16_224.orig_in21k"
+    assert paper.preprocessing.frames_per_video == 16 and paper.preprocessing.sequence_frames == 20
+    assert paper.variant("resnext50_lstm").frames == 20 and paper.preprocessing.flow == "raft"
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))

@@ -77,6 +77,21 @@ def test_missing_pretrained_weights_stop_at_once_naming_files_and_weights_dir(tm
     message = str(caught.value)
     assert "resnet18.tv_in1k.safetensors" in message and "--weights-dir" in message
     assert "models.pretrained=false" in message
+    # and RAFT, which the paper profile's flow view needs: named, never replaced in silence
+    assert "raft_small_C_T_V2-01064c6d.pth" in message and "preprocessing.flow=farneback" in message
+
+
+def test_missing_raft_weights_stop_preprocessing_at_once_unless_farneback_is_chosen(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    with pytest.raises(UserInputError, match="raft_small_C_T_V2-01064c6d.pth") as caught:
+        runner.run("paper", ["device=cpu"], only="preprocess", weights_dir=tmp_path)
+    assert str(tmp_path) in str(caught.value) and "--weights-dir" in str(caught.value)
+    # chosen on purpose, Farneback passes the check (and the stage then asks for its manifest)
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
+    with pytest.raises(UserInputError, match="No study manifest"):
+        runner.run("paper", ["device=cpu", "preprocessing.flow=farneback"], only="preprocess", weights_dir=tmp_path)
 
 
 def test_benchmark_fingerprint_covers_what_makes_the_videos_and_nothing_else():

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.evaluation import ensembles, metrics, study
+from analysis.evaluation import ensembles, group_counts, metrics, study
 from analysis.profiles import Analysis
 from tests.scores_factory import write_runs
 
@@ -571,3 +571,12 @@ def test_the_chapters_tables_come_from_the_fitted_study(learned, tmp_path):
     assert set(diversity["gain_family"]["name"]) == set(diversity["gain_vs_diversity"]["name"])
     assert dict(zip(diversity["model_views"]["model"], diversity["model_views"]["view"])) == {
         m: learned.records[m]["view"] for m in learned.models}
+
+
+def test_verdict_warns_of_test_sets_with_few_groups_in_a_label(learned):
+    """The factory's test sets hold 12 and 15 identity groups: under 20 in both labels."""
+    text = verdict_of(learned)
+    counts = group_counts.group_counts(learned.scores)
+    assert counts["few groups"].all()
+    assert group_counts.few_groups_sentence(counts) in text
+    assert "in-domain test set (12 groups with reals, 12 with fakes)" in text

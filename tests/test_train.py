@@ -47,6 +47,9 @@ def test_scores_table_covers_every_evaluation_video_at_video_and_frame_level(pre
     np.testing.assert_allclose(video.set_index(["method", "video_id"])["score"].loc[means.index], means, rtol=1e-5)
     record = json.loads((run / "record.json").read_text())
     assert record["git_commit"] and record["seed"] == 3 and record["history"]
+    from analysis.preprocess.pipeline import load_record
+
+    assert record["flow"] == load_record(prepared[1])["flow"]  # the flow that made the crops it read
 
 
 def test_interrupted_run_resumes_to_the_same_result(prepared, tmp_path, monkeypatch):

@@ -88,14 +88,37 @@ def identity_components(ids: Iterable[str], edges: Iterable[tuple[str, str]]) ->
     return sorted(sorted(g) for g in groups.values())
 
 
+CELEBDF = "celebdf"  # the dataset name the Celeb-DF v2 indexer writes
+
+
+def celebdf_group(source_id: str, video_id: str) -> str:
+    """The bootstrap unit of a Celeb-DF v2 video: the celebrity of the real video it is,
+    or that it was made from (``idA`` of ``idA_NNNN`` and ``idA_idB_NNNN``); a YouTube-real
+    video, whose name carries no identity, is a group of its own.
+
+    Why not the swap graph's components: Celeb-DF swaps each celebrity's face into many
+    others' videos, so the components are a handful (its official 518-video test list
+    forms about six) and a bootstrap over them has almost nothing to resample. What makes
+    a fake depend on other videos most is the real video it was made from: the fake keeps
+    its person, pose, lighting, background and everything outside the inner face, and that
+    celebrity's other videos share the person. The donor face ``idB`` links videos too;
+    ``analysis.evaluation.group_coverage`` measures what leaving that link out costs.
+    """
+    return f"{CELEBDF}/{source_id}" if source_id else f"{CELEBDF}/youtube-{video_id}"
+
+
 def identity_groups(manifest: pd.DataFrame) -> pd.Series:
     """Each video's identity group, the independent unit of the study's bootstrap
-    (DESIGN rule 11): the connected component of its ids (``source_id``, and
-    ``target_id`` for a manipulated video) within its dataset, named
-    ``<dataset>/<smallest id>``. A benchmark pair and every video made from it form one
-    group; so do an FF++ identity component and a Celeb-DF celebrity's videos."""
+    (DESIGN rule 11), named ``<dataset>/<id>``. For Celeb-DF v2 it is
+    :func:`celebdf_group`; for every other dataset the connected component of its ids
+    (``source_id``, and ``target_id`` for a manipulated video), named after its smallest
+    id: a benchmark pair and every video made from it form one group, and so does an
+    FF++ pair (each FF++ id is swapped with one other only)."""
     groups = pd.Series("", index=manifest.index, name="group")
     for dataset, rows in manifest.groupby("dataset"):
+        if dataset == CELEBDF:
+            groups.loc[rows.index] = [celebdf_group(s, v) for s, v in zip(rows["source_id"], rows["video_id"])]
+            continue
         edges = [(a, b) for a, b in zip(rows["source_id"], rows["target_id"]) if a and b]
         owner = {i: component[0] for component in identity_components(rows["source_id"], edges) for i in component}
         groups.loc[rows.index] = [f"{dataset}/{owner[i]}" for i in rows["source_id"]]

@@ -266,7 +266,8 @@ register_model(ModelSpec(
     builder=video_classifier,
     variants=_variants(
         Variant("r3d_18.kinetics400", 112, 15, KINETICS_MEAN, KINETICS_STD, True,
-                "reads the 15 flow-interpolated midpoints between 16 sampled frames"),
+                "reads the 15 flow-interpolated midpoints between the 16 sampled crops (card 000's code "
+                "interleaved 8 native frames with 8 midpoints: the preprocessing chapter says why not)"),
         Variant("r3d_10", 32, 7, KINETICS_MEAN, KINETICS_STD, False,
                 "R3D-10 instead of R3D-18, its stem also reading each midpoint minus the clip's mean; "
                 "random init, the 7 midpoints between 8 frames at 32 px; OpenCV flow unless RAFT weights are on disk",
@@ -277,8 +278,8 @@ register_model(ModelSpec(
     name="vit_in21k", view="global", input_kind="frame", schedule="single_stage", card="002",
     builder=frame_classifier, augmentation="vit_in21k",
     variants=_variants(
-        Variant("vit_base_patch16_224.augreg_in21k", 224, 1, VIT_MEAN, VIT_STD, True,
-                "timm's ImageNet-21k ViT-B/16 stands in for google/vit-base-patch16-224-in21k"),
+        Variant("vit_base_patch16_224.orig_in21k", 224, 1, VIT_MEAN, VIT_STD, True,
+                "timm's port of google/vit-base-patch16-224-in21k, the checkpoint the card names"),
         Variant("vit_tiny_patch16_224.augreg_in21k", 64, 1, VIT_MEAN, VIT_STD, False,
                 "ViT-Ti/16 instead of ViT-B/16, convolutional stem; " + _FRAME_CPU_NOTE, conv_stem=True),
     ),

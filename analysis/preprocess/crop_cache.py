@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 
 Key = tuple[str, str, str]  # (dataset, method, video_id)
+# an entry of a profile without a separate sequence sampling (Preprocessing.sequence_frames
+# None) holds the sequence model's frames in its face crops
+SAME_AS = {"sequence": "faces"}
 
 
 def _safe(part: str) -> str:
@@ -93,4 +96,4 @@ def load_array(root: Path, key: Key, name: str) -> np.ndarray:
             f"No finished cache entry for {key} under {root}; run `python -m analysis preprocess` first."
         )
     with np.load(entry_path(root, key)) as data:
-        return data[name]
+        return data[name if name in data.files else SAME_AS.get(name, name)]

@@ -6,8 +6,10 @@ halfway towards it, ``I0(x - F/2)`` and ``I1(x + F/2)``, and averaging. Warping 
 opposite sign (a defect of the reference implementation) moves content away from the
 midpoint; ``tests/test_flow.py`` checks the sign with a synthetic shift.
 
-RAFT (torchvision) is used when its weights are on disk; otherwise OpenCV's Farneback
-flow, and the preprocessing record says which.
+The profile chooses the flow (``Preprocessing.flow``): RAFT (torchvision), whose weights
+must then be on disk (the paper profile: a missing file stops the run before any work,
+never a silent fallback), OpenCV's Farneback, or ``auto``: RAFT when its weights are on
+disk, else Farneback (the cpu profile). The preprocessing record says which ran.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+
+from analysis.errors import UserInputError
+from analysis.profiles import AUTO_FLOW, FARNEBACK, RAFT
 
 RAFT_MIN_SIDE = 128  # RAFT's correlation pyramid needs at least 128 px
 RAFT_WEIGHT_FILES = {
@@ -92,11 +97,32 @@ def find_raft_weights(weights_dir: Path | None) -> Path | None:
     return None
 
 
-def make_flow(weights_dir: Path | None = None, device: str = "cpu"):
-    """Return ``(flow_function, description)``: RAFT if its weights are on disk, else Farneback."""
+FLOW_METHODS = (RAFT, FARNEBACK, AUTO_FLOW)
+
+
+def missing_raft_message(weights_dir: Path | None) -> str:
+    """What to put where when RAFT is required and its weights are not on disk."""
+    where = f"in {weights_dir} (--weights-dir)" if weights_dir else "(no --weights-dir given)"
+    folder = Path(torch.hub.get_dir()) / "checkpoints"
+    return (f"The flow view uses RAFT, and no RAFT weights were found {where} or in {folder}: put "
+            f"{RAFT_WEIGHT_FILES['raft_small']} (torchvision's raft_small, the one card 000's code used) or "
+            f"{RAFT_WEIGHT_FILES['raft_large']} in the folder you pass with --weights-dir, or choose OpenCV's "
+            "Farneback flow on purpose with -o preprocessing.flow=farneback.")
+
+
+def make_flow(method: str = AUTO_FLOW, weights_dir: Path | None = None, device: str = "cpu"):
+    """Return ``(flow_function, description)`` for ``method``: RAFT (its weights must be
+    on disk, else :class:`UserInputError`), Farneback, or AUTO_FLOW (RAFT when its weights
+    are on disk, else Farneback; the description says which)."""
+    if method not in FLOW_METHODS:
+        raise UserInputError(f"Unknown flow method {method!r}; choose one of {', '.join(FLOW_METHODS)}.")
+    if method == FARNEBACK:
+        return farneback_flow, "OpenCV Farneback (chosen)"
     weights = find_raft_weights(weights_dir)
     if weights is not None:
         return RaftFlow(weights, device), f"RAFT ({weights.name})"
+    if method == RAFT:
+        raise UserInputError(missing_raft_message(weights_dir))
     return farneback_flow, "OpenCV Farneback (no RAFT weights on disk)"
 
 

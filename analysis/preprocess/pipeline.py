@@ -25,9 +25,10 @@ from analysis.preprocess import crop_cache, face_detect, flow
 from analysis.errors import UserInputError
 from analysis.data.manifest import KEY_COLUMNS
 from analysis.profiles import Preprocessing
-from analysis.preprocess.video import sample_frames
+from analysis.preprocess.video import sample_frame_sets
 
 READ_ERRORS = (av.error.FFmpegError, OSError, ValueError)  # unreadable, missing, empty
+SEQUENCE = "sequence"  # the cache array of the sequence model's own sampling (Preprocessing.sequence_frames)
 REPORT_COLUMNS = [
     "dataset", "method", "video_id", "domain", "split", "label", "status", "frames_in_video",
     "frames_decoded", "frames_sampled", "faces_found", "fallbacks", "box_step_px", "smoothed_box_step_px",
@@ -58,10 +59,15 @@ def _key(row) -> crop_cache.Key:
 
 
 def process_video(path: str, profile: Preprocessing, detector, flow_fn) -> tuple[dict[str, np.ndarray], dict]:
-    """Crops, flow midpoints and counts for one video (raises a READ_ERROR if unreadable)."""
-    sampled = sample_frames(path, profile.frames_per_video)
+    """Crops, flow midpoints and counts for one video (raises a READ_ERROR if unreadable);
+    with ``profile.sequence_frames``, also the face crops of that second sampling."""
+    counts = (profile.frames_per_video,) + ((profile.sequence_frames,) if profile.sequence_frames else ())
+    sampled, *sequence = sample_frame_sets(path, counts)
     arrays = crop_frames(sampled.frames, profile, detector, flow_fn)
     arrays["indices"] = sampled.indices
+    if sequence:
+        arrays[SEQUENCE] = sequence_faces(sequence[0].frames, profile, detector)
+        arrays["sequence_indices"] = sequence[0].indices
     counts = {
         "frames_in_video": sampled.frames_in_video,
         "frames_decoded": sampled.frames_decoded,
@@ -75,12 +81,24 @@ def process_video(path: str, profile: Preprocessing, detector, flow_fn) -> tuple
     return arrays, counts
 
 
+def face_boxes(frames: np.ndarray, detector) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MTCNN's largest face per frame with gaps filled, whether each frame needed the
+    fill, and the boxes smoothed over time (the ones the crops use)."""
+    boxes = face_detect.detect_boxes(detector, frames)
+    detector_boxes, fallback = face_detect.fill_missing_boxes(boxes, frames.shape[1:3])
+    return detector_boxes, fallback, face_detect.smooth_boxes(detector_boxes)
+
+
+def sequence_faces(frames: np.ndarray, profile: Preprocessing, detector) -> np.ndarray:
+    """Face crops at ``crop_size`` of the sequence model's own sampling."""
+    _, _, filled = face_boxes(frames, detector)
+    return np.stack([face_detect.crop_face(f, b, profile.crop_size) for f, b in zip(frames, filled)])
+
+
 def crop_frames(frames: np.ndarray, profile: Preprocessing, detector, flow_fn) -> dict[str, np.ndarray]:
     """The cache entry of a sequence of frames (T, H, W, 3): face crops at both sizes,
     flow midpoints between consecutive crops, boxes, and which frames had a face."""
-    boxes = face_detect.detect_boxes(detector, frames)
-    detector_boxes, fallback = face_detect.fill_missing_boxes(boxes, frames.shape[1:3])
-    filled = face_detect.smooth_boxes(detector_boxes)
+    detector_boxes, fallback, filled = face_boxes(frames, detector)
     faces = np.stack([face_detect.crop_face(f, b, profile.crop_size) for f, b in zip(frames, filled)])
     clip = np.stack([face_detect.crop_face(f, b, profile.clip_crop_size) for f, b in zip(frames, filled)])
     midpoints = []
@@ -118,7 +136,7 @@ def preprocess(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     detector = face_detect.make_detector(device)
-    flow_fn, flow_name = flow.make_flow(weights_dir, device)
+    flow_fn, flow_name = flow.make_flow(profile.flow, weights_dir, device)
     selected = shard(manifest, *shard_spec)
     rows, started, reused, stale = [], time.perf_counter(), 0, 0
     for _, video in tqdm(selected.iterrows(), total=len(selected), desc="preprocess", unit="video"):

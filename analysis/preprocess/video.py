@@ -101,24 +101,34 @@ def sample_frames(path: Path, k: int) -> SampledFrames:
     frames. A decoding error after some frames keeps the frames decoded so far and
     records the error; a file that yields no frame at all raises ``ValueError``.
     """
+    return sample_frame_sets(path, (k,))[0]
+
+
+def sample_frame_sets(path: Path, counts: tuple[int, ...]) -> list[SampledFrames]:
+    """:func:`sample_frames` for several uniform samplings of one video (such as 16 and 20
+    frames), each evenly spaced on its own, from one decoding pass."""
     times = frame_times(path)
     if len(times) == 0:
         raise ValueError("the video stream holds no frames")
-    wanted = time_uniform_indices(times, k)
+    wanted = [time_uniform_indices(times, k) for k in counts]
+    union = np.unique(np.concatenate(wanted))
     keep, decoded, error = {}, 0, ""
     with av.open(str(path)) as container:
         try:
             for decoded, frame in enumerate(container.decode(video=0), start=1):
-                if decoded - 1 in wanted:
+                if decoded - 1 in union:
                     keep[decoded - 1] = frame.to_ndarray(format="rgb24")
-                if decoded - 1 >= wanted[-1]:
+                if decoded - 1 >= union[-1]:
                     break
         except av.error.FFmpegError as err:
             error = f"decoding stopped after {decoded} frames: {err}"
     if not keep:
         raise ValueError(error or "the file holds no decodable video frame")
-    indices = np.array(sorted(keep))
-    return SampledFrames(np.stack([keep[i] for i in indices]), indices, len(times), decoded, error)
+    sets = []
+    for indices in wanted:  # every sampling starts at frame 0, which was decoded: none is empty
+        kept = np.array([i for i in indices if i in keep], dtype=int)
+        sets.append(SampledFrames(np.stack([keep[i] for i in kept]), kept, len(times), decoded, error))
+    return sets
 
 
 def read_frames(path: Path, k: int) -> np.ndarray:

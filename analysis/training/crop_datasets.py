@@ -35,8 +35,9 @@ SMOOTH_KERNEL = torch.tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]
 
 
 def cache_field(spec: ModelSpec) -> str:
-    """Which array of a cache entry a model reads."""
-    return {"flow_clip": "flow_mid", "clip": "clip"}.get(spec.input_kind, "faces")
+    """Which array of a cache entry a model reads (a sequence model its own sampling,
+    where the profile made one: ``crop_cache.SAME_AS``)."""
+    return {"flow_clip": "flow_mid", "clip": "clip", "sequence": "sequence"}.get(spec.input_kind, "faces")
 
 
 def pick_frames(n_available: int, n_wanted: int) -> np.ndarray:

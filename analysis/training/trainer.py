@@ -39,6 +39,7 @@ from analysis.training.crop_datasets import MemorySplit, epoch_generator
 from analysis.training.run_record import RUN_FORMAT, SCORES_FILE, git, write_record
 from analysis.training.scoring import SCORE_ROWS, autocast, predict, score_manifest
 from analysis.data.manifest import read_manifest
+from analysis.preprocess.pipeline import load_record as load_preprocessing_record
 from analysis.models import create_model, get_spec
 from analysis.models.base import ANOMALY, CROSS_ENTROPY, DetectorModel
 from analysis.models.registry import TWO_STAGE
@@ -175,7 +176,8 @@ def make_optimizer(model: nn.Module, recipe: Recipe, stage: str, steps: int):
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, total_steps=max(steps, 1),
                                                         pct_start=ONE_CYCLE_WARMUP)
     else:
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=1)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
+                                                               patience=recipe.plateau_patience)
     return optimizer, scheduler
 
 
@@ -375,6 +377,7 @@ def _train(cfg: TrainConfig) -> Path:
             "input_kind": spec.input_kind, "input_size": variant.input_size, "frames": variant.frames,
             "pretrained": variant.pretrained, "card": spec.card, "schedule": spec.schedule,
             "recipe": asdict(recipe), "seed": cfg.seed, "device": device, "world_size": world,
+            "flow": load_preprocessing_record(cfg.cache_dir)["flow"],  # the flow that made the cache it read
             "threads": torch.get_num_threads(),
             "git_commit": git("rev-parse", "HEAD") or "unknown",
             "versions": {"torch": torch.__version__, "python": platform.python_version()},

@@ -17,6 +17,7 @@ from analysis.evaluation.study.endpoints import (family_counts, family_table, fi
 from analysis.evaluation.study.anomaly_tables import anomaly_results
 from analysis.evaluation.study.fitting import Study, load_seeds
 from analysis.evaluation.study.gap_tables import best_member_power, gap_results
+from analysis.evaluation import group_counts
 from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.power_tables import card_assumptions, power_table, simultaneous_gate
 from analysis.evaluation.study.seed_runs import seed_spread
@@ -33,7 +34,7 @@ from analysis.training.run_record import models_dir as profile_models_dir
 SUMMARY_DIR = SUMMARY  # the results page's tables, inside the stage's folder
 RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
                 "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs", "seed_source",
-                "fit_gate", "paired_changes", "best_member_power", "simultaneous_gate")
+                "fit_gate", "paired_changes", "best_member_power", "simultaneous_gate", "group_counts")
 
 
 def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
@@ -119,7 +120,8 @@ def verdict_tables(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame)
     """The results page's tables the verdict reads (:func:`trust_verdict`), by file name."""
     return {"primary_endpoint": primary, "power": power_row, "gap": gap_table(study, headline_names(study)),
             "fit_gate": study.gate, "incomplete_runs": incomplete_runs(study),
-            "best_member_power": best_member_power(study, power_row), "simultaneous_gate": simultaneous_gate(study)}
+            "best_member_power": best_member_power(study, power_row), "simultaneous_gate": simultaneous_gate(study),
+            "group_counts": group_counts.group_counts(study.scores)}
 
 
 def chapter_tables(study: Study, settings: Analysis, manifest: pd.DataFrame | None) -> dict[str, pd.DataFrame]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.benchmark.sizing import PLANNING
-from analysis.evaluation import ensembles, fit_gate
+from analysis.evaluation import ensembles, fit_gate, group_counts
 from analysis.evaluation.study.fitting import CHANCE, INTERPRETABLE, NO_CLEAR_BEST
 from analysis.evaluation.study.text import ci_text
 
@@ -80,7 +80,7 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
                   retrain: str = "") -> str:
     """One paragraph built from the results page's tables (``gap``, ``primary_endpoint``,
     ``power``, ``fit_gate``, ``incomplete_runs``, ``best_member_power``,
-    ``simultaneous_gate``): did the detectors learn, can the primary endpoint be read, was the
+    ``simultaneous_gate``, ``group_counts``): did the detectors learn, can the primary endpoint be read, was the
     run what the design assumed, could these test sets see an effect of the claimed size, and
     how many trainings (``n_seeds``) of which the first, ``training_seed``, stand behind it?"""
     gaps, primary = tables["gap"].set_index("name"), tables["primary_endpoint"]
@@ -106,6 +106,7 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
         size += (f" With {int(pw['groups (in-domain)'])} in-domain and {int(pw['groups (cross-domain)'])} "
                  f"cross-domain identity groups (fewer than {MIN_GROUPS}), the 95 % intervals cover less often than "
                  "they claim: read them as lower bounds on the uncertainty.")
+    size += group_counts.few_groups_sentence(tables["group_counts"])
     runs = tables["incomplete_runs"]
     stopped_runs = set(runs.loc[runs["training seed"] == training_seed, "model"])
     incomplete = [m for m in models if m in stopped_runs]
