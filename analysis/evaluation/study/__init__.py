@@ -23,7 +23,7 @@ from analysis.evaluation.study.fitting import (  # noqa: F401
     load_scores, interpretable, Study, training_seeds, load_study, load_seeds, ci_columns,
 )
 from analysis.evaluation.study.endpoints import (  # noqa: F401
-    PRIMARY_ANALYSIS, ALL_FIVE_ANALYSIS, GATE_MARGINS, clear_best_member, without_gap, best_member_mde,
+    PRIMARY_ANALYSIS, ALL_FIVE_ANALYSIS, GATE_MARGINS, clear_best_member, best_member_mde,
     five_against_best_member, gap_table, paired_changes, primary_endpoint, gate_sensitivity, family_table,
     family_counts, subset_names, headline_names, incomplete_runs,
 )
@@ -45,7 +45,7 @@ from analysis.evaluation.study.gap_tables import (  # noqa: F401
     best_member_power, level_table, gap_results,
 )
 from analysis.evaluation.study.text import (  # noqa: F401
-    DASH, is_undefined, interval_text, interval_of, ci_text, with_intervals, primary_shift_text, shift_summary,
+    DASH, is_undefined, interval_text, ci_text, with_intervals, primary_shift_text, shift_summary,
     best_member_text, view_summary, threshold_transfer, diversity_gain_reading, incomplete_warning,
     seed_sentence, retrain_text, ensemble_vs_members_text, threshold_order_text, one_class_verdict,
 )

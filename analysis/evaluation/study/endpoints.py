@@ -45,12 +45,6 @@ def clear_best_member(study: Study, name: str) -> str | None:
     return best
 
 
-def without_gap(study: Study, names: list[str]) -> list[str]:
-    """Those of ``names`` whose own gap interval reaches 0: no measurable drop across
-    domains, so in a mean member they hold its gap down."""
-    return [m for m in names if study.boot.gap(m).low <= 0]
-
-
 def best_member_mde(study: Study, name: str) -> float | None:
     """Minimum detectable change in gap of ensemble ``name`` against its clear best member
     (80 % power, from that contrast's bootstrap SE, as the primary endpoint's MDE), or

@@ -37,11 +37,6 @@ def interval_text(estimate: float, low: float, high: float, digits: int = 3, per
     return f"{estimate:{form}} [{low:{form}}, {high:{form}}]"
 
 
-def interval_of(interval) -> str:
-    """:func:`interval_text` of a bootstrap :class:`~analysis.evaluation.bootstrap.Interval`."""
-    return interval_text(interval.estimate, interval.low, interval.high)
-
-
 def ci_text(row: pd.Series, column: str, digits: int = 3, percent: bool = False) -> str:
     """:func:`interval_text` of one interval column of a table row (``column``, ``column low``,
     ``column high``)."""
