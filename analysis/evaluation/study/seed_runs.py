@@ -19,9 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.evaluation.study.endpoints import gap_table, primary_endpoint
-from analysis.paths import BOOK_DIR
+from analysis.paths import STORED_DIR
 
-STORED_DIR = BOOK_DIR / "stored"
 PRIMARY_GAP, PRIMARY_CROSS = "primary: gap change vs mean member", "primary: cross-domain AUC change"
 MEMBERS_GAP = "members' mean gap"
 # the same three for the soft vote of all five (the sensitivity analysis beside the fit gate;
