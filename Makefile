@@ -14,7 +14,7 @@ MATHJAX := book/_vendor/mathjax/tex-chtml.js
 PROFILE ?= cpu
 RUN_ARGS ?=
 
-.PHONY: test test-slow book check-book screenshot exercises lab setup clean lock
+.PHONY: test test-slow book check-book screenshot exercises exercise-runs lab setup clean lock
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -42,6 +42,14 @@ screenshot: $(STAMP)
 # answer cells) and the answer key, in runs/exercises/.
 exercises: $(STAMP)
 	$(PY) -m analysis exercises
+
+# The built runs of PROFILE linked into runs/exercises/, where an exercise recomputes the
+# results stage with other settings (ANALYSIS_RUNS_DIR=runs/exercises) and the book's stay.
+exercise-runs:
+	mkdir -p runs/exercises/$(PROFILE)/benchmark
+	ln -sfn "$(CURDIR)/runs/$(PROFILE)/models" runs/exercises/$(PROFILE)/models
+	ln -sf "$(CURDIR)/runs/$(PROFILE)/scores.csv" runs/exercises/$(PROFILE)/scores.csv
+	cp runs/$(PROFILE)/benchmark/manifest.csv runs/exercises/$(PROFILE)/benchmark/
 
 # JupyterLab in the project's environment, offline; a chapter source (book/chapters/*.md)
 # opens as a notebook on the project's kernel. Options: make lab LAB_OPTIONS=--port=8890

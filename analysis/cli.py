@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -52,16 +51,12 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
         if not args.chapter:
             raise UserInputError("--notebook writes one chapter: give it with --chapter.")
-        from analysis.evaluation.study import RESULTS_DIR_VARIABLE
-
-        tables = Path(args.notebook).with_suffix("").with_name(Path(args.notebook).stem + "_tables")
-        os.environ[RESULTS_DIR_VARIABLE] = str(tables.resolve())  # the chapter's kernel inherits it
         try:
             seconds = execute_chapter(args.chapter, {"profile": args.profile, **overrides}, executed=args.notebook)
         except BookError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
-        print(f"chapter {args.chapter} executed in {seconds:.0f} s into {args.notebook}, its tables in {tables} "
+        print(f"chapter {args.chapter} executed in {seconds:.0f} s into {args.notebook} "
               "(the built book and its tables are unchanged)")
         return 0
     try:
@@ -74,10 +69,12 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
 
 def _cmd_results(args: argparse.Namespace) -> int:
-    from analysis.evaluation.study import SUMMARY_DIR, results_dir, write_results
+    from analysis.evaluation.study import RESULTS, write_results
+    from analysis.paths import run_dir
+    from analysis.profiles import Analysis
 
     if args.store_seeds:
-        from analysis.evaluation import seed_runs
+        from analysis.evaluation.study import seed_runs
         from analysis.evaluation.study import built_data_seed, load_seeds
         from analysis.training.run_record import git
 
@@ -87,9 +84,9 @@ def _cmd_results(args: argparse.Namespace) -> int:
                                built_data_seed(args.profile), git("rev-parse", "HEAD") or "unknown")
         print(f"stored the values of {len(studies)} training seeds: {path} and its .csv")
         return 0
-    tables = write_results(args.profile, n_resamples=args.n_resamples, seed=args.seed)
+    tables = write_results(args.profile, Analysis(n_resamples=args.n_resamples, seed=args.seed))
     print(tables["verdict"]["verdict"].item())
-    print(f"wrote {len(tables)} tables to {results_dir(args.profile) / SUMMARY_DIR}")
+    print(f"wrote {len(tables)} tables to {run_dir(args.profile) / RESULTS}")
     return 0
 
 
@@ -139,13 +136,13 @@ def _cmd_models(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from analysis.data.sources import study_manifest
     from analysis.profiles import resolve
-    from analysis.run import cache_dir
+    from analysis.paths import cache_dir
     from analysis.training.trainer import TrainConfig, train
 
     profile = resolve(args.profile, args.override)
     cfg = TrainConfig(
         model=args.model, profile=profile, manifest=str(args.manifest or study_manifest(profile)),
-        cache_dir=str(args.cache or cache_dir(profile)), out_dir=str(args.out), seed=args.seed,
+        cache_dir=str(args.cache or cache_dir(profile.name)), out_dir=str(args.out), seed=args.seed,
         weights_dir=str(args.weights_dir) if args.weights_dir else None,
     )
     out = train(cfg)

@@ -32,7 +32,7 @@ from analysis.preprocess import face_detect, flow
 from analysis.training.crop_datasets import cache_field, video_input
 from analysis.errors import UserInputError
 from analysis.models import get_spec, replace_pretrained
-from analysis.paths import run_dir
+from analysis.paths import MODELS, RESULTS, SUMMARY, run_dir
 from analysis.preprocess.crop_cache import SAME_AS
 from analysis.preprocess.pipeline import SEQUENCE, crop_frames, sequence_faces
 from analysis.profiles import DEFAULT_PROFILE, Profile, profile_from_dict
@@ -120,7 +120,7 @@ def find_runs(path: str | Path | None = None) -> list[Path]:
     ``runs/cpu/models``, or a profile's folder such as ``runs/cpu``; without it, the
     default profile's models, which ``make book`` trains."""
     if path is None:
-        models = run_dir(DEFAULT_PROFILE) / "models"
+        models = run_dir(DEFAULT_PROFILE) / MODELS
         runs = sorted(p.parent for p in models.rglob(RECORD_FILE)) if models.is_dir() else []
         if not runs:
             raise UserInputError(
@@ -133,7 +133,7 @@ def find_runs(path: str | Path | None = None) -> list[Path]:
                              "folder (runs/cpu/models) or one run written by `python -m analysis train`.")
     if (path / RECORD_FILE).is_file():
         return [path]
-    search = path / "models" if (path / "models").is_dir() else path  # not the profile's crop cache
+    search = path / MODELS if (path / MODELS).is_dir() else path  # not the profile's crop cache
     runs = sorted(p.parent for p in search.rglob(RECORD_FILE))
     if not runs:
         raise UserInputError(f"{path} holds no trained run: expected record.json in it or in a folder below it "
@@ -336,7 +336,7 @@ class _Media:
 def _unfit(runs: list[Run]) -> tuple[str, ...]:
     """The models the study's fit gate left out, from the results its profile folder holds
     (``results/summary/fit_gate.csv`` beside ``models/``); none when there is no such table."""
-    tables = {run.path.parents[2] / "results" / "summary" / "fit_gate.csv" for run in runs if len(run.path.parents) > 2}
+    tables = {run.path.parents[2] / RESULTS / SUMMARY / "fit_gate.csv" for run in runs if len(run.path.parents) > 2}
     failed = []
     for table in tables:
         if table.is_file():

@@ -14,6 +14,7 @@ The values of all profiles are in :data:`PROFILES` at the end of this module.
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Mapping
@@ -161,6 +162,19 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
+class Analysis:
+    """Settings of the ``results`` stage, which computes every table of the book once
+    (``-o analysis.n_resamples=200``); no training reads them."""
+
+    n_resamples: int = 1000  # bootstrap resamples of every interval
+    seed: int = 0  # of the bootstraps and permutations
+    n_permutations: int = 1000  # permutations of the values under independence (diversity)
+    max_fpr: float = 0.05  # the one-class conservative threshold: validation false positives at most this
+    min_recall: float = 0.95  # the one-class sensitive threshold: validation recall at least this
+    combiner: str = "soft_vote"  # whose subsets of card 000's five are compared with their diversity
+
+
+@dataclass(frozen=True)
 class Profile:
     """Every setting of one kind of run."""
 
@@ -178,6 +192,7 @@ class Profile:
     # A fixed count makes the numbers the same on machines with other numbers of cores:
     # float sums split over threads round differently (DESIGN rule 7). None: torch's default.
     threads_per_run: int | None = 1
+    analysis: Analysis = field(default_factory=Analysis)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -226,6 +241,16 @@ def get_profile(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise UserInputError(f"Unknown profile {name!r}; choose one of {sorted(PROFILES)}.") from None
+
+
+def built_profile(name: str) -> Profile:
+    """The profile as the last ``python -m analysis run`` resolved it, overrides included
+    (``runs/<profile>/profile.json``), so that a page reports the settings its tables were
+    built with; the named profile when it was never run here (runs copied from elsewhere)."""
+    from analysis.paths import profile_file
+
+    path = profile_file(name)
+    return profile_from_dict(json.loads(path.read_text())) if path.is_file() else get_profile(name)
 
 
 def as_profile(profile: str | Profile) -> Profile:
@@ -418,7 +443,7 @@ def profile_from_dict(data: dict) -> Profile:
         models=ModelSettings(**_tuples(data["models"])),
         per_model={name: ModelSettings(**_tuples(settings)) for name, settings in data["per_model"].items()},
         train_models=tuple(data["train_models"]), seeds=tuple(data["seeds"]), device=data["device"],
-        threads_per_run=data.get("threads_per_run"),
+        threads_per_run=data.get("threads_per_run"), analysis=Analysis(**data.get("analysis", {})),
     )
 
 

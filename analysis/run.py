@@ -11,7 +11,8 @@ Stages (:data:`STAGES`), each owned by one subpackage (ARCHITECTURE.md):
                 process (under ``torchrun`` with ``--nproc`` > 1): checkpoints, run
                 record and the run's scores table
     scores      every run's scores in one validated table, ``runs/<profile>/scores.csv``
-    results     the study's headline tables, ``runs/<profile>/results/summary/``
+    results     every table the chapters show, ``runs/<profile>/results/`` (the results
+                page's under ``summary/``), with the profile's ``analysis`` settings
 
 Every stage goes through :func:`build_if_stale`, the one fingerprint-and-skip helper: an
 output folder whose fingerprint (code, inputs and settings) is unchanged is kept, a stale
@@ -41,7 +42,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.errors import UserInputError
-from analysis.paths import run_dir
+from analysis.paths import LOG_FILE, cache_dir, probes_file, profile_file, results_dir, run_dir, scores_file
 from analysis.profiles import CUDA, Profile, resolve
 from analysis.training import speed_probe
 
@@ -50,7 +51,6 @@ STAMP, BUILDING = "fingerprint.txt", "building.txt"
 STAGE_TIMES = "stage_times.json"  # wall-clock seconds of each stage when it last built, with the probe
 BUILT: list[Path] = []  # every folder build_if_stale built in this process (a stage's timing reads it)
 FACE_COUNTS = "face_counts.csv"  # MTCNN's per-video counts on the benchmark (benchmark chapter)
-LOG_FILE = "run.log"
 TRAIN_LOG = "train.log"  # a training run's own output, in its folder, when runs go side by side
 # decoding and MTCNN keep one core busy per process: the crop cache is filled by one shard
 # per core (shards together equal one unsharded run, tests/test_preprocess.py)
@@ -137,13 +137,10 @@ def stage_data(profile: Profile) -> Path:
                            lambda: generator.generate(out, profile=profile, seed=profile.data.seed),
                            outputs=("manifest.csv",))
     print(f"data: benchmark {'generated' if built else 'up to date'} in {out}", flush=True)
+    stage_probes(profile)
     if not profile.studies_benchmark:
         sources.combine_real_manifests(profile, sources.study_manifest(profile))
     return sources.study_manifest(profile)
-
-
-def cache_dir(profile: Profile) -> Path:
-    return run_dir(profile.name) / "cache"
 
 
 def _preprocess_shard(job: tuple) -> None:
@@ -203,6 +200,23 @@ def _preprocess_in_shards(manifest: Path, out: Path, profile: Profile, weights_d
         list(pool.map(_preprocess_shard, jobs))
 
 
+def stage_probes(profile: Profile) -> Path:
+    """Fit the benchmark's shortcut probes once (a minute on a CPU) with the profile's
+    ``analysis`` resamples and seed, so that the benchmark chapter only reads them."""
+    from analysis.benchmark import probes
+    from analysis.data import sources
+    from analysis.evaluation import bootstrap
+
+    path = probes_file(profile.name)
+    settings = {"n_resamples": profile.analysis.n_resamples, "seed": profile.analysis.seed}
+    code = _module_files(probes, bootstrap)
+    built = build_if_stale(path.parent, fingerprint([sources.benchmark_dir(profile.name) / STAMP, *code], settings),
+                           lambda: probes.probe_aucs(probes.read_features(sources.benchmark_dir(profile.name)),
+                                                     **settings).to_csv(path, index=False), outputs=(path.name,))
+    print(f"data: shortcut probes {'fitted' if built else 'up to date'} in {path}", flush=True)
+    return path
+
+
 def cache_inputs(profile: Profile) -> list[Path]:
     """The files whose content decides the crop cache besides its code: the study manifest
     and, for the benchmark, the benchmark's own fingerprint. The manifest names the videos
@@ -231,7 +245,7 @@ def stage_preprocess(profile: Profile, weights_dir: Path | None = None,
     manifest = sources.study_manifest(profile)
     if not manifest.is_file():
         raise UserInputError(f"No study manifest at {manifest}: run the data stage first (`--only data`).")
-    out = cache_dir(profile)
+    out = cache_dir(profile.name)
     code = _module_files(video, face_detect, flow, crop_cache, exclusions, pipeline)
     expected = fingerprint([*cache_inputs(profile), *code], profile.preprocessing.as_dict())
     if machine != (1, 1):
@@ -334,9 +348,9 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
     models = [only_model] if only_model else profile.model_names()
     code = [*_module_files(trainer, crop_datasets, scoring, run_record),
             *sorted(Path(model_package.__file__).parent.glob("*.py"))]
-    cache_stamp = cache_dir(profile) / STAMP
+    cache_stamp = cache_dir(profile.name) / STAMP
     if not cache_stamp.is_file():
-        raise UserInputError(f"No finished crop cache in {cache_dir(profile)}: run the preprocess stage first.")
+        raise UserInputError(f"No finished crop cache in {cache_dir(profile.name)}: run the preprocess stage first.")
     run_profile = _run_profile(profile)
     jobs = []
     for model in models:
@@ -375,11 +389,13 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
 
 
 def _run_profile(profile: Profile) -> dict:
-    """The profile's settings that decide one run: not which other seeds the study trains,
-    nor the hang guard, which decides nothing while it does not fire. The manifest's content
-    is in the crop cache's fingerprint, so its path (which differs between clones) is not."""
+    """The profile's settings that decide one run: not which other seeds the study trains, nor the
+    results stage's ``analysis`` settings, nor the hang guard, which decides nothing while
+    it does not fire. The manifest's content is in the crop cache's fingerprint, so its path
+    (which differs between clones) is not."""
     settings = profile.as_dict()
     settings.pop("seeds")
+    settings.pop("analysis")  # the results stage's settings
     settings["recipe"].pop("hang_guard_seconds")
     for model_settings in settings["per_model"].values():
         model_settings.pop("hang_guard_seconds", None)
@@ -410,20 +426,22 @@ def stage_scores(profile: Profile) -> Path:
     runs = read_runs(models_dir(profile.name))
     table = validate_scores(pd.concat([run.scores for run in runs], ignore_index=True),
                             origin=f"scores of {models_dir(profile.name)}")
-    path = run_dir(profile.name) / "scores.csv"
+    path = scores_file(profile.name)
     table.to_csv(path, index=False)
     print(f"scores: {len(runs)} runs, {len(table)} rows in {path}", flush=True)
     return path
 
 
 def stage_results(profile: Profile) -> Path:
-    """The study's headline tables (``runs/<profile>/results/summary``), computed once
-    from the scores and run records and kept while neither they nor the code change."""
+    """Every table of the book (``runs/<profile>/results``), computed once from the scores
+    and run records with the profile's ``analysis`` settings, and kept while neither they,
+    the code nor the settings change."""
     from analysis.evaluation import study
 
-    tables = study.summary(profile.name)
-    print(f"results: {len(tables)} tables in {study.results_dir(profile.name) / study.SUMMARY_DIR}", flush=True)
-    return study.results_dir(profile.name) / study.SUMMARY_DIR
+    study.summary(profile.name, profile.analysis)
+    folder = results_dir(profile.name)
+    print(f"results: {len(study.read_results(profile.name))} tables in {folder}", flush=True)
+    return folder
 
 
 # --- driver ---------------------------------------------------------------------------
@@ -470,7 +488,7 @@ def run(profile_name: str, overrides: list[str] | None = None, *, only: str | No
         check_weights(profile, models, weights_dir, flow=stage in (None, "preprocess"))
     folder = run_dir(profile.name)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "profile.json").write_text(json.dumps(profile.as_dict(), indent=2))
+    profile_file(profile.name).write_text(json.dumps(profile.as_dict(), indent=2))
     steps = {
         "data": lambda: stage_data(profile),
         "preprocess": lambda: stage_preprocess(profile, weights_dir, shard),

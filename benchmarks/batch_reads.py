@@ -20,7 +20,7 @@ from analysis.data.manifest import read_manifest
 from analysis.data.sources import study_manifest
 from analysis.models import get_spec
 from analysis.profiles import get_profile
-from analysis.run import cache_dir
+from analysis.paths import cache_dir
 from analysis.training.crop_datasets import StreamedSplit, epoch_generator
 
 
@@ -44,7 +44,7 @@ def main() -> None:
     videos = manifest[(manifest["domain"] == "source") & (manifest["split"] == "train")]
     for name in args.models:
         spec, variant, batch = get_spec(name), profile.variant(name), profile.recipe_for(name).batch_size
-        split = StreamedSplit.load(videos, cache_dir(profile), spec, variant)
+        split = StreamedSplit.load(videos, cache_dir(profile.name), spec, variant)
         held = split.items(torch.arange(len(split)))  # the whole split in memory
         order = np.random.default_rng(0).permutation(len(split))
         streamed, indexed = per_batch(split.items, order, batch), per_batch(lambda i: held[i], order, batch)

@@ -27,7 +27,7 @@ import torch
 
 from analysis.data.sources import study_manifest
 from analysis.profiles import Profile, get_profile
-from analysis.run import cache_dir as profile_cache_dir
+from analysis.paths import cache_dir as profile_cache_dir
 from analysis.training import speed_probe
 from analysis.training.speed_probe import model_speed
 from analysis.training.trainer import TrainConfig, train
@@ -54,7 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TQDM_DISABLE", "1")
     profile = get_profile(args.profile)
-    cache_dir = profile_cache_dir(profile)
+    cache_dir = profile_cache_dir(profile.name)
     if not (cache_dir / "fingerprint.txt").is_file():
         raise SystemExit(f"No crop cache at {cache_dir}: build it first with `python -m analysis run --profile {args.profile}`.")
     manifest = study_manifest(profile)

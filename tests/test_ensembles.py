@@ -10,6 +10,7 @@ from scipy.special import expit, logit
 from sklearn.metrics import roc_auc_score
 
 from analysis.errors import NotFittedError
+from analysis.evaluation.study import CARD_000_FIVE
 from analysis.evaluation import ensembles
 
 
@@ -36,7 +37,7 @@ def fitted(kind, members, wide=None, **options):
 
 def test_names_list_members_and_subsets_are_all_non_empty_ones():
     assert ensembles.ensemble_name("soft_vote", ["vit_b16", "r3d18"]) == "soft_vote(r3d18+vit_b16)"
-    found = ensembles.subsets(ensembles.CARD_000_FIVE)
+    found = ensembles.subsets(CARD_000_FIVE)
     assert len(found) == 2**5 - 1 == len(set(found))
     assert sum(len(s) == 5 for s in found) == 1
 

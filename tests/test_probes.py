@@ -72,3 +72,32 @@ def test_a_shortcut_that_flips_direction_in_the_target_is_flagged():
     row = table[(table["method"] == "all") & (table["probe"] == "file size")].set_index("set")
     assert not row.loc["source test", "above threshold"]
     assert row.loc["unseen_capture", "separation"] > 0.9 and row.loc["unseen_capture", "above threshold"]
+
+
+def test_the_data_stage_fits_the_probes_once_for_the_chapter_to_read(tmp_path, monkeypatch):
+    """``stage_probes`` writes the probe table the benchmark chapter reads, with the
+    profile's analysis settings, and keeps it while the benchmark and its settings stay."""
+    from dataclasses import replace
+
+    from analysis import run as runner
+    from analysis.paths import benchmark_dir, probes_file
+    from analysis.profiles import get_profile
+
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
+    profile = get_profile("tiny")
+    profile = replace(profile, analysis=replace(profile.analysis, n_resamples=100))
+    bench = benchmark_dir(profile.name)
+    bench.mkdir(parents=True)
+    _features(100, leak=150).to_csv(bench / probes.FEATURES_FILE, index=False)
+    (bench / runner.STAMP).write_text("one benchmark")
+    path = runner.stage_probes(profile)
+    assert path == probes_file(profile.name)
+    written = pd.read_csv(path)
+    expected = probes.probe_aucs(probes.read_features(bench), n_resamples=100, seed=0)
+    pd.testing.assert_frame_equal(written, expected, check_dtype=False)
+    stamp = path.stat().st_mtime_ns
+    runner.stage_probes(profile)
+    assert path.stat().st_mtime_ns == stamp  # up to date: not refitted
+    (bench / runner.STAMP).write_text("another benchmark")
+    runner.stage_probes(profile)
+    assert path.stat().st_mtime_ns != stamp

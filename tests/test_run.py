@@ -8,6 +8,7 @@ import pytest
 
 from analysis import run as runner
 from analysis.errors import UserInputError
+from analysis.paths import cache_dir
 
 
 def test_build_if_stale_skips_rebuilds_and_resumes(tmp_path):
@@ -118,7 +119,7 @@ def test_training_runs_go_side_by_side_and_a_failed_run_keeps_the_others(tmp_pat
     monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path))
     monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
     profile = resolve("tiny", ["train_models=[resnet18,r3d18,vit_b16]"])
-    stamp = runner.cache_dir(profile) / runner.STAMP
+    stamp = cache_dir(profile.name) / runner.STAMP
     stamp.parent.mkdir(parents=True)
     stamp.write_text("cache")
     assert runner.training_processes(profile, 1) == 2

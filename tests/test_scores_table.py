@@ -8,8 +8,9 @@ import pytest
 
 from analysis.errors import UserInputError
 from analysis.evaluation import metrics
+from analysis.evaluation.metrics import validation_threshold
 from analysis.evaluation.scores_table import (
-    COLUMNS, SOURCE, TARGET, VIDEO_LEVEL, read_scores, subset, validation_threshold, wide_table,
+    COLUMNS, SOURCE, TARGET, VIDEO_LEVEL, read_scores, subset, wide_table,
 )
 
 

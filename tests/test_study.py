@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from analysis.evaluation import ensembles, group_counts, metrics, study
+from analysis.profiles import Analysis
 from tests.scores_factory import write_runs
 
 N = 300  # resamples: enough for the tables' logic, not for publication
@@ -20,6 +24,15 @@ def learned(tmp_path_factory):
 @pytest.fixture(scope="module")
 def at_chance(tmp_path_factory):
     return study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path_factory.mktemp("chance"), 0.0))
+
+
+def verdict_of(result, power_row=None) -> str:
+    """The verdict the results stage writes for one study, from the tables it reads."""
+    if power_row is None:
+        card = study.card_assumptions()
+        power_row = study.power_table(result, card["claimed effect"], card["auc in"], card["auc cross"], N)
+    tables = study.verdict_tables(result, study.primary_endpoint(result), power_row)
+    return study.trust_verdict(tables, result.training_seed)
 
 
 def test_gap_table_gates_reading_on_the_in_domain_interval(learned, at_chance):
@@ -106,10 +119,10 @@ def test_power_and_verdict_follow_the_numbers(learned, at_chance):
         power = study.power_table(result, claimed, card_auc_in=0.9995, card_auc_cross=0.85, n_resamples=N).iloc[0]
         assert power["MDE measured"] == pytest.approx(2.8016 * primary["bootstrap SE of gap change"].item(), rel=1e-3)
         assert power["groups needed (in-domain)"] > power["groups (in-domain)"]  # 0.027 needs far more groups
-        verdict = study.trust_verdict(result, primary, pd.DataFrame([power]))
+        verdict = verdict_of(result, pd.DataFrame([power]))
         assert f"{power['MDE measured']:.3f}" in verdict
         assert "lower bounds on the uncertainty" in verdict  # 12 and 15 groups: fewer than MIN_GROUPS
-    assert study.trust_verdict(at_chance, study.primary_endpoint(at_chance), pd.DataFrame([power])).startswith(
+    assert verdict_of(at_chance, pd.DataFrame([power])).startswith(
         "No detector's in-domain interval excludes 0.5")
 
 
@@ -168,9 +181,40 @@ def test_threshold_order_is_explained_only_where_balanced_lies_above_conservativ
     chosen = thresholds.groupby(["scorer", "threshold option"])["threshold"].first()
     assert chosen["inverted", "balanced"] > chosen["inverted", "conservative"]
     assert chosen["skilled", "balanced"] < chosen["skilled", "conservative"]
-    text = study.threshold_order_text(thresholds, scores)
+    order = study.threshold_order(thresholds, scores)
+    assert order["scorer"].tolist() == ["inverted"]  # a table row, the sentence only words it
+    assert order["validation AUC"].item() < 0.5 and order["balanced"].item() > order["conservative"].item()
+    text = study.threshold_order_text(order)
     assert text.startswith("The balanced threshold of inverted (") and "skilled" not in text
-    assert study.threshold_order_text(thresholds[thresholds["scorer"] == "skilled"], scores) == ""
+    assert study.threshold_order_text(study.threshold_order(thresholds[thresholds["scorer"] == "skilled"],
+                                                            scores)) == ""
+
+
+def test_one_class_tables_are_built_from_the_fitted_study(learned):
+    """The one-class chapter's tables: the pair against each member (paired differences),
+    and against the supervised detectors' mean, gated like every gap."""
+    pair = study.pair_name(learned)
+    assert pair == ensembles.ensemble_name("mean_z", learned.one_class)
+    members = study.members_table(learned, pair)
+    assert members["member"].tolist() == list(learned.members[pair])
+    for _, row in members.iterrows():
+        direct = learned.boot.in_domain.interval({pair: 1.0, row["member"]: -1.0})
+        assert (row["difference"], row["difference low"], row["difference high"]) == (
+            direct.estimate, direct.low, direct.high)
+    versus = study.versus_supervised(learned, pair).iloc[0]
+    assert versus["supervised"] == len(learned.models) - len(learned.one_class)
+    assert versus["gap difference low"] <= versus["gap difference"] <= versus["gap difference high"]
+    gaps = study.gap_table(learned, [*learned.models, pair])
+    text = study.ensemble_vs_members_text(members, gaps, pair)
+    assert text.startswith(f"In-domain, {pair} reaches {study.ci_text(gaps.set_index('name').loc[pair], 'in-domain AUC')}")
+    readable = versus.copy()
+    readable[["read", "gap difference low", "gap difference high", "pair cross-domain AUC low"]] = [
+        study.INTERPRETABLE, -0.2, -0.1, 0.6]
+    assert study.one_class_verdict(readable) == "the one-class gap is smaller"
+    readable["pair cross-domain AUC low"] = 0.5  # no skill left across domains: a small gap is no virtue
+    assert "no skill left to lose" in study.one_class_verdict(readable)
+    readable["read"] = study.NOT_INTERPRETABLE
+    assert study.one_class_verdict(readable).startswith("not interpretable")
 
 
 def test_diversity_gain_reading_follows_the_signs_of_the_intervals():
@@ -185,15 +229,20 @@ def test_diversity_gain_reading_follows_the_signs_of_the_intervals():
 
 def test_summary_is_written_once_and_recomputed_when_a_scores_table_changes(tmp_path):
     runs = write_runs(tmp_path / "models", 1.5)
-    folder = tmp_path / "summary"
-    first = study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
-    assert set(first) == set(study.RESULT_FILES) and all((folder / f"{n}.csv").is_file() for n in study.RESULT_FILES)
-    stamp = (folder / "verdict.csv").stat().st_mtime_ns
-    again = study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
-    assert (folder / "verdict.csv").stat().st_mtime_ns == stamp  # read, not recomputed
+    folder = tmp_path / "results"
+    first = study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    assert set(first) == set(study.RESULT_FILES)
+    assert all((folder / study.SUMMARY_DIR / f"{n}.csv").is_file() for n in study.RESULT_FILES)
+    # the chapters' tables too, each once: no name of the results page's is written twice
+    everything = study.read_results("cpu", folder)
+    assert {"one_class_methods", "one_class_thresholds", "one_class_gap"} <= set(everything)
+    assert sorted(p.stem for p in folder.rglob("*.csv")) == sorted(everything)
+    stamp = (folder / study.SUMMARY_DIR / "verdict.csv").stat().st_mtime_ns
+    again = study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    assert (folder / study.SUMMARY_DIR / "verdict.csv").stat().st_mtime_ns == stamp  # read, not recomputed
     assert again["verdict"]["verdict"].item() == first["verdict"]["verdict"].item()
     write_runs(tmp_path / "models", 0.0, seed=1)  # new scores: the summary follows them
-    changed = study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
+    changed = study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
     assert changed["verdict"]["verdict"].item().startswith("No detector's in-domain interval excludes 0.5")
 
 
@@ -263,32 +312,26 @@ def test_target_method_auc_compares_with_the_reals_of_its_own_subset(learned):
 
 
 def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
-    card = study.card_assumptions()
-
-    def verdict(result):
-        primary = study.primary_endpoint(result)
-        power_row = study.power_table(result, card["claimed effect"], card["auc in"], card["auc cross"], N)
-        return study.trust_verdict(result, primary, power_row)
-
+    verdict = verdict_of
     # the factory's fakes shift half as far in the target domain: every detector learned,
     # and the target domain is harder for them
     text = verdict(learned)
     assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors learned")
     assert "primary endpoint is interpretable" in text and "pooled over its subsets, is harder than the source" in text
     assert "holds the card's change" in text or "excludes the card's change" in text
-    assert f"pass ({', '.join(study.learned_simultaneously(learned).learned)})" in text  # named, not counted
+    joint = study.simultaneous_gate(learned)
+    assert f"pass ({', '.join(joint.loc[joint['passes'], 'model'])})" in text  # named, not counted
     # card 000's ensemble under every combiner, each with the AUC the bootstrap gives it
     for kind in ensembles.KINDS:
         name = ensembles.ensemble_name(kind, learned.five)
-        assert f"{kind} {learned.boot.auc(name, 'in')}" in text
+        auc = learned.boot.auc(name, "in")
+        assert f"{kind} {study.interval_text(auc.estimate, auc.low, auc.high)}" in text
     assert verdict(at_chance).startswith("No detector's in-domain interval excludes 0.5")
 
 
 def test_verdict_says_the_card_cannot_be_tested_when_the_target_is_not_harder(tmp_path):
     same = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 1.5, target_share=1.0))
-    card = study.card_assumptions()
-    power_row = study.power_table(same, card["claimed effect"], card["auc in"], card["auc cross"], N)
-    text = study.trust_verdict(same, study.primary_endpoint(same), power_row)
+    text = verdict_of(same)
     assert "does not reproduce the gap the study is about" in text and "cannot test" in text
     assert "holds the card's change" not in text and "excludes the card's change" not in text
 
@@ -299,9 +342,7 @@ def test_verdict_names_a_detector_that_ranks_fakes_below_reals(tmp_path):
     table = pd.read_csv(scores)
     table.assign(score=-table["score"]).to_csv(scores, index=False)  # anomaly scores turned upside down
     inverted = study.load_study("cpu", n_resamples=N, models_dir=runs)
-    card = study.card_assumptions()
-    power_row = study.power_table(inverted, card["claimed effect"], card["auc in"], card["auc cross"], N)
-    text = study.trust_verdict(inverted, study.primary_endpoint(inverted), power_row)
+    text = verdict_of(inverted)
     assert "autoencoder (below chance: it ranks fakes below reals) did not" in text
     assert f"{len(inverted.models) - 1} of {len(inverted.models)} detectors learned" in text
 
@@ -339,7 +380,7 @@ def test_row_spearman_matches_scipy_row_by_row():
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(20, 9)), rng.normal(size=(20, 9))
     y[0] = x[0] ** 3  # a monotone row: exactly 1
-    rho = study._row_spearman(x, y)
+    rho = study.ensemble_diversity.row_spearman(x, y)
     assert rho[0] == pytest.approx(1.0)
     assert rho == pytest.approx([spearmanr(a, b).statistic for a, b in zip(x, y)])
 
@@ -356,19 +397,20 @@ def test_gain_diversity_correlation_has_an_interval_around_its_estimate(learned)
 
 
 def test_simultaneous_gate_is_stricter_than_the_individual_one(learned, tmp_path):
-    gate = study.learned_simultaneously(learned)
-    assert gate.level == pytest.approx(1 - 0.05 / len(learned.models))
-    assert gate.learned == learned.models  # skill 1.5: far above chance even at 99.4 %
+    gate = study.simultaneous_gate(learned)
+    assert gate["level"].tolist() == pytest.approx([1 - 0.05 / len(learned.models)] * len(gate))
+    assert gate.loc[gate["passes"], "model"].tolist() == learned.models  # skill 1.5: far above chance even at 99.4 %
     weak = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 0.6))
     individually = [m for m in weak.models if weak.learned(m)]
-    assert set(study.learned_simultaneously(weak).learned) < set(individually)  # a weak signal: some drop out
+    joint = study.simultaneous_gate(weak)
+    assert set(joint.loc[joint["passes"], "model"]) < set(individually)  # a weak signal: some drop out
+    for _, row in joint.iterrows():  # each the lower end of its BCa interval at the joint level
+        assert row["in-domain AUC low"] == weak.boot.in_domain.interval({row["model"]: 1.0}, row["level"]).low
 
 
 def test_best_member_helpers_read_the_bootstrap_and_the_gap_table(learned, tmp_path):
     from analysis.evaluation import power
 
-    gapless = study.without_gap(learned, learned.five)
-    assert gapless == [m for m in learned.five if learned.boot.gap(m).low <= 0]
     best = study.clear_best_member(learned, learned.primary)
     mde = study.best_member_mde(learned, learned.primary)
     if best is None:
@@ -445,18 +487,16 @@ def test_a_run_the_hang_guard_stopped_is_listed_and_not_read(tmp_path):
     assert study.incomplete_runs(cut).to_dict("records") == [{"model": "r3d18", "training seed": 0}]
     primary = study.primary_endpoint(cut)
     assert primary.iloc[0]["read"] == study.NOT_INTERPRETABLE
-    card = study.card_assumptions()
-    power_row = study.power_table(cut, card["claimed effect"], card["auc in"], card["auc cross"], N)
-    text = study.trust_verdict(cut, primary, power_row)
+    text = verdict_of(cut)
     assert "r3d18" in text and "primary endpoint" in text and "gap change" not in text
-    tables = study.summary("cpu", n_resamples=N, models_dir=root, folder=tmp_path / "summary")
+    tables = study.summary("cpu", Analysis(n_resamples=N), models_dir=root, folder=tmp_path / "results")
     assert tables["incomplete_runs"]["model"].tolist() == ["r3d18"]
 
 
 def test_a_stored_seed_run_is_read_by_a_one_seed_build_and_named_in_the_verdict(tmp_path, monkeypatch):
     """DESIGN rule 16: a one-seed build reads the stored spread of a several-seed run and
     its verdict says how much a retrained detector moves."""
-    from analysis.evaluation import seed_runs
+    from analysis.evaluation.study import seed_runs
 
     several = study.load_seeds("cpu", n_resamples=100, models_dir=write_runs(tmp_path / "three", 1.5, seeds=(0, 1, 2)))
     values = seed_runs.seed_values(several, [next(iter(several.values())).primary, "resnet18", "r3d18"])
@@ -476,28 +516,65 @@ def test_a_stored_seed_run_is_read_by_a_one_seed_build_and_named_in_the_verdict(
 
 
 def test_summary_follows_every_module_it_runs(tmp_path, monkeypatch):
-    """The results stage is rebuilt when a statistics module changes, not only study.py."""
-    names = {p.name for p in study.results_code()}
-    assert {"bootstrap.py", "ensembles.py", "power.py", "calibration.py", "study.py", "sizing.py"} <= names
+    """The results stage is rebuilt when a statistics module changes, not only the study's own."""
+    covered = {path.resolve() for path in study.results_code()}
+    loaded = {Path(m.__file__).resolve() for name, m in sys.modules.items()
+              if name.startswith(("analysis.evaluation", "analysis.benchmark.s")) and getattr(m, "__file__", None)}
+    assert loaded <= covered, sorted(str(p) for p in loaded - covered)
+    assert {"bootstrap.py", "power.py", "endpoints.py", "verdict.py", "sizing.py", "registry.py"} <= {
+        p.name for p in covered}
     runs = write_runs(tmp_path / "models", 1.5)
     module = tmp_path / "bootstrap.py"
     module.write_text("# one version")
-    monkeypatch.setattr(study, "results_code", lambda: [module])
-    folder = tmp_path / "summary"
-    study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
-    stamp = (folder / "verdict.csv").stat().st_mtime_ns
-    study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
-    assert (folder / "verdict.csv").stat().st_mtime_ns == stamp
+    monkeypatch.setattr(study.results, "results_code", lambda: [module])
+    folder = tmp_path / "results"
+    verdict = folder / study.SUMMARY_DIR / "verdict.csv"
+    study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    stamp = verdict.stat().st_mtime_ns
+    study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    assert verdict.stat().st_mtime_ns == stamp
     module.write_text("# another version")
-    study.summary("cpu", n_resamples=50, models_dir=runs, folder=folder)
-    assert (folder / "verdict.csv").stat().st_mtime_ns != stamp
+    study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    assert verdict.stat().st_mtime_ns != stamp
+    stamp = verdict.stat().st_mtime_ns  # and when a setting of the stage changes
+    study.summary("cpu", Analysis(n_resamples=60), models_dir=runs, folder=folder)
+    assert verdict.stat().st_mtime_ns != stamp
+
+
+def test_the_chapters_tables_come_from_the_fitted_study(learned, tmp_path):
+    """The diversity and gap chapters' tables, as the results stage writes them: the
+    best-member power follows the contrast's own MDE, the combiners carry their
+    cross-validated validation AUC, and the per-shift table needs a manifest with subsets."""
+    from analysis.evaluation import power
+
+    settings = Analysis(n_resamples=N, n_permutations=50)
+    power_row = study.power_table(learned, 0.05, 0.9, 0.8, N)
+    best = study.best_member_power(learned, power_row)
+    clear = study.clear_best_member(learned, learned.primary)
+    if clear is None:
+        assert best.empty
+    else:
+        row = best.iloc[0]
+        assert row["clear best member"] == clear
+        assert row["MDE vs clear best member"] == pytest.approx(study.best_member_mde(learned, learned.primary))
+        se = row["MDE vs clear best member"] / power.z_sum()
+        assert row["power at claimed effect"] == pytest.approx(power.power_at(row["claimed effect vs best single"], se))
+    tables = study.gap_results(learned, settings, None)
+    assert "gap_per_shift" not in tables  # no manifest with target subsets
+    assert set(tables["levels"]["model"]) == set(learned.models)
+    assert set(tables["levels"]["set"]) == {"in-domain test", "cross-domain test"}  # validation is not shown
+    diversity = study.diversity_results(learned, settings)
+    combiners = diversity["combiners"]
+    assert combiners["name"].tolist() == [ensembles.ensemble_name(k, learned.five) for k in ensembles.KINDS]
+    assert combiners["cross-validated validation AUC"].between(0, 1).all()
+    assert set(diversity["gain_family"]["name"]) == set(diversity["gain_vs_diversity"]["name"])
+    assert dict(zip(diversity["model_views"]["model"], diversity["model_views"]["view"])) == {
+        m: learned.records[m]["view"] for m in learned.models}
 
 
 def test_verdict_warns_of_test_sets_with_few_groups_in_a_label(learned):
     """The factory's test sets hold 12 and 15 identity groups: under 20 in both labels."""
-    card = study.card_assumptions()
-    power_row = study.power_table(learned, card["claimed effect"], card["auc in"], card["auc cross"], N)
-    text = study.trust_verdict(learned, study.primary_endpoint(learned), power_row)
+    text = verdict_of(learned)
     counts = group_counts.group_counts(learned.scores)
     assert counts["few groups"].all()
     assert group_counts.few_groups_sentence(counts) in text

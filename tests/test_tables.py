@@ -7,14 +7,15 @@ import pandas as pd
 import pytest
 
 from analysis.book import tables
+from analysis.evaluation.study import text
 from analysis.book.browser_check import page_text_problems
 
 
 def test_interval_text():
-    assert tables.interval_text(0.71234, 0.6, 0.8) == "0.712 [0.600, 0.800]"
-    assert tables.interval_text(0.7, 0.6, 0.8, digits=1) == "0.7 [0.6, 0.8]"
-    assert tables.interval_text(np.nan, 0.6, 0.8) == tables.DASH
-    assert tables.interval_text(0.7, np.nan, None) == f"0.700 [{tables.DASH}]"
+    assert text.interval_text(0.71234, 0.6, 0.8) == "0.712 [0.600, 0.800]"
+    assert text.interval_text(0.7, 0.6, 0.8, digits=1) == "0.7 [0.6, 0.8]"
+    assert text.interval_text(np.nan, 0.6, 0.8) == tables.DASH
+    assert text.interval_text(0.7, np.nan, None) == f"0.700 [{tables.DASH}]"
 
 
 def test_number_text():

@@ -10,7 +10,8 @@ exactly, recomputed from the golden scores: given its scores the study is exact 
 A change that is meant to move the numbers (the benchmark, the recipe, the statistics)
 regenerates them with
 
-    .venv/bin/python -m tests.tiny_golden
+    .venv/bin/python -m tests.tiny_golden               (everything: a change to training)
+    .venv/bin/python -m tests.tiny_golden --study-only  (the study's tables, from the pinned scores)
 
 and commits the new ``tests/golden/tiny/`` alongside the change that explains it.
 """
@@ -28,8 +29,6 @@ import pandas as pd
 GOLDEN_DIR = Path(__file__).parent / "golden" / "tiny"
 PROFILE = "tiny"
 SEED = 0
-N_RESAMPLES = 50  # bootstrap resamples of the analysis chapters: enough to exercise them
-ANALYSIS_CHAPTERS = ("anomaly", "diversity", "gap")
 
 
 SCORES_TOLERANCE = 5e-3  # absolute, on scores in [0, 1] or anomaly scores of order 1 (see above)
@@ -37,11 +36,10 @@ TRAINING_COLUMNS = ("lowest training loss",)  # study columns read from run reco
 
 
 def build(root: Path, study_scores: Path | None = None) -> dict[str, pd.DataFrame]:
-    """Build the tiny profile under ``root`` with ``python -m analysis run``'s stages and
-    execute the analysis chapters; return ``{file name: table}`` for every run's scores
-    table and every study CSV. With ``study_scores`` (a folder of ``scores_<model>.csv``),
+    """Build the tiny profile under ``root`` with ``python -m analysis run``'s stages (the
+    chapters only read what they wrote); return ``{file name: table}`` for every run's
+    scores table and every table of the results stage. With ``study_scores`` (a folder of ``scores_<model>.csv``),
     the study reads those scores instead of the ones its runs wrote."""
-    from analysis.book import build as book_build
     from analysis.run import run
     from analysis.training.run_record import SCORES_FILE, models_dir, read_runs
 
@@ -54,21 +52,26 @@ def build(root: Path, study_scores: Path | None = None) -> dict[str, pd.DataFram
         for r in runs:
             shutil.copyfile(Path(study_scores) / f"scores_{r.model}.csv", r.path / SCORES_FILE)
         run(PROFILE, overrides, only="results")  # its fingerprint covers the scores files
-    book_build.EXECUTED_DIR = root / "notebooks"
-    for chapter in ANALYSIS_CHAPTERS:
-        book_build.execute_chapter(chapter, {"profile": PROFILE, "n_resamples": N_RESAMPLES})
     results = root / "runs" / PROFILE / "results"
-    for path in sorted(results.rglob("*.csv")):  # the chapters' tables and the results stage's summary
+    for path in sorted(results.rglob("*.csv")):  # every table of the book: the results stage writes them all
         tables["results_" + "_".join(path.relative_to(results).parts)] = pd.read_csv(path)
     return tables
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """Regenerate every golden table, or with ``--study-only`` only the study's, recomputed
+    from the golden scores (a change to the statistics or the study that leaves training
+    alone: the scores stay pinned as they are)."""
+    study_only = "--study-only" in argv
     with tempfile.TemporaryDirectory() as scratch:
-        tables = build(Path(scratch))
-    if GOLDEN_DIR.exists():
+        tables = build(Path(scratch), study_scores=GOLDEN_DIR if study_only else None)
+    if study_only:
+        tables = {name: table for name, table in tables.items() if not name.startswith("scores_")}
+        for old in GOLDEN_DIR.glob("results_*.csv"):
+            old.unlink()
+    elif GOLDEN_DIR.exists():
         shutil.rmtree(GOLDEN_DIR)
-    GOLDEN_DIR.mkdir(parents=True)
+    GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         table.to_csv(GOLDEN_DIR / name, index=False)
     print(f"wrote {len(tables)} tables to {GOLDEN_DIR}")
@@ -76,4 +79,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.book.notebook_outputs import as_text, glued_outputs
-from analysis.paths import PROJECT_ROOT, run_dir
+from analysis.paths import PROJECT_ROOT, benchmark_dir, run_dir
 from analysis.profiles import DEFAULT_PROFILE
 from analysis.training.run_record import git, models_dir, read_runs
 from analysis.book.plots import SOURCE_SUFFIX
@@ -70,7 +70,7 @@ def hardware() -> dict[str, str]:
 
 def _benchmark_record(profile: str) -> dict | None:
     """What the data stage wrote about the benchmark it generated, if it did."""
-    path = run_dir(profile) / "benchmark" / "benchmark.json"
+    path = benchmark_dir(profile) / "benchmark.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 

@@ -17,7 +17,8 @@ from numbers import Integral, Real
 
 import pandas as pd
 
-DASH = "–"  # what an undefined value shows
+from analysis.evaluation.study.text import DASH, is_undefined
+
 PAGE_CHARACTERS = 90  # characters of table text that fit the book's content column
 CELL_PADDING = 3  # characters of padding and border per column
 CELL_WRAP_CHARACTERS = 30  # a longer cell text wraps inside its cell; only headers must not
@@ -25,16 +26,6 @@ TRANSPOSE_MAX_ROWS = 4  # a wide table with at most this many rows reads better 
 NOTE_MARKERS = "abcdefghijklmnopqrstuvwxyz"
 
 Formatter = str | Callable[[object], str]
-
-
-def is_undefined(value: object) -> bool:
-    """NaN, None, ``pd.NA`` or an already formatted dash."""
-    if isinstance(value, str):
-        return value.strip() == DASH
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # arrays and other containers are values, not gaps
-        return False
 
 
 def number_text(value: object, digits: int = 3) -> str:
@@ -47,16 +38,6 @@ def number_text(value: object, digits: int = 3) -> str:
     if isinstance(value, Integral) or (float(value).is_integer() and abs(value) >= 10 ** digits):
         return f"{int(value)}"
     return f"{float(value):.{digits}f}"
-
-
-def interval_text(estimate: float, low: float, high: float, digits: int = 3) -> str:
-    """``estimate [low, high]``; a dash when the estimate is undefined, and the estimate
-    alone with ``[–]`` when only its interval is (too few resamples with both classes)."""
-    if is_undefined(estimate):
-        return DASH
-    if is_undefined(low) or is_undefined(high):
-        return f"{estimate:.{digits}f} [{DASH}]"
-    return f"{estimate:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 @dataclass

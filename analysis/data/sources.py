@@ -12,13 +12,8 @@ import pandas as pd
 
 from analysis.data.manifest import read_manifest, write_manifest
 from analysis.errors import UserInputError
-from analysis.paths import MANIFEST_DIR, run_dir
+from analysis.paths import MANIFEST_DIR, benchmark_dir, run_dir  # noqa: F401  (benchmark_dir: callers' name)
 from analysis.profiles import Profile, as_profile
-
-
-def benchmark_dir(profile: str) -> Path:
-    """The embedded benchmark of a profile (a REAL profile has one too: the book shows it)."""
-    return run_dir(profile) / "benchmark"
 
 
 def benchmark_manifest(profile: str) -> Path:

@@ -45,9 +45,6 @@ class Interval:
     def excludes(self, value: float) -> bool:
         return not self.low <= value <= self.high
 
-    def __str__(self) -> str:
-        return f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}]"
-
 
 def group_codes(groups) -> tuple[np.ndarray, int]:
     """Integer codes 0..G-1 of each row's group, and G."""

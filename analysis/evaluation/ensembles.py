@@ -37,12 +37,9 @@ from analysis.evaluation import metrics
 from analysis.evaluation.bootstrap import auc
 from analysis.evaluation.calibration import EPSILON, PlattScaler
 from analysis.evaluation.scores_table import wide_table as to_wide  # noqa: F401  (callers' name)
-from analysis.models.registry import ONE_CLASS, list_models
 
 KINDS = ("soft_vote", "rank_average", "auc_weighted", "stacking")
 ALL_KINDS = (*KINDS, "mean_z")
-CARD_000_FIVE = tuple(list_models(card="000"))  # the five detectors of model card 000
-ONE_CLASS_PAIR = tuple(list_models(schedule=ONE_CLASS))  # model card 001's two scorers
 CV_FOLDS = 5
 
 

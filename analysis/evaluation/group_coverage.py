@@ -24,7 +24,7 @@ import pandas as pd
 
 from analysis.data.splits import celebdf_group, identity_components
 from analysis.evaluation import bootstrap
-from analysis.evaluation.seed_runs import STORED_DIR
+from analysis.paths import STORED_DIR
 
 STORED_FILE = STORED_DIR / "celebdf_group_coverage.csv"
 CLUSTERINGS = ("celebrity of the real video", "video", "swap-graph component")

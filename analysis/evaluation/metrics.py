@@ -15,7 +15,7 @@ from sklearn.metrics import (
     precision_score, recall_score, roc_auc_score, roc_curve,
 )
 
-from analysis.evaluation.scores_table import FRAME, SOURCE, TARGET, TEST, VAL, VIDEO, at_level, subset, validation_threshold
+from analysis.evaluation.scores_table import FRAME, SOURCE, TARGET, TEST, VAL, VIDEO, at_level, subset
 
 CLASS_NAMES = ["Real", "Fake"]
 
@@ -152,3 +152,10 @@ def verdicts(scores: pd.DataFrame, domain: str, split: str) -> pd.DataFrame:
         part = subset(own, domain, split).set_index(["dataset", "method", "video_id"])
         columns[model] = part["score"] >= threshold
     return pd.DataFrame(columns).dropna()
+
+
+def validation_threshold(scores: pd.DataFrame) -> float:
+    """The threshold of one model's scores, chosen on the source domain's video-level
+    validation split only (DESIGN rule 2) by Youden's J (:func:`youden_threshold`)."""
+    val = subset(scores, SOURCE, VAL)
+    return youden_threshold(val["label"].to_numpy(), val["score"].to_numpy())

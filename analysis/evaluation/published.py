@@ -1,4 +1,4 @@
-"""Numbers the model cards publish (``../shared/seeds``), kept apart from this run's.
+"""Numbers the model cards publish (``card000`` to ``card003`` in book/references.bib), kept apart from this run's.
 
 They are quoted, not reproduced: each comes from its card, on that card's data and
 protocol, and the book shows them in a separate table labelled as published.

@@ -94,12 +94,3 @@ def wide_table(scores: pd.DataFrame, level: str = VIDEO) -> pd.DataFrame:
         raise ValueError(f"{int(repeated.sum())} scores repeat a (video, model), for example {example}: "
                          "select one training seed first (the study does, by its `seed` column).")
     return part.pivot_table(index=index, columns="model", values="score", aggfunc="first")
-
-
-def validation_threshold(scores: pd.DataFrame) -> float:
-    """The threshold of one model's scores, chosen on the source domain's video-level
-    validation split only (DESIGN rule 2) by Youden's J (:func:`metrics.youden_threshold`)."""
-    from analysis.evaluation import metrics
-
-    val = subset(scores, SOURCE, VAL)
-    return metrics.youden_threshold(val["label"].to_numpy(), val["score"].to_numpy())

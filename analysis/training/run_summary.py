@@ -6,7 +6,8 @@ import pandas as pd
 
 from analysis.evaluation import metrics
 from analysis.evaluation.fit_gate import CHANCE_LOSS, FIT_MARGIN, lowest_loss
-from analysis.evaluation.scores_table import SOURCE, TEST, subset, validation_threshold
+from analysis.evaluation.metrics import validation_threshold
+from analysis.evaluation.scores_table import SOURCE, TEST, subset
 from analysis.models.registry import ONE_CLASS, TWO_STAGE
 
 

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.evaluation.study.endpoints import gap_table, primary_endpoint
 from analysis.paths import STORED_DIR
+
 PRIMARY_GAP, PRIMARY_CROSS = "primary: gap change vs mean member", "primary: cross-domain AUC change"
 MEMBERS_GAP = "members' mean gap"
 # the same three for the soft vote of all five (the sensitivity analysis beside the fit gate;
@@ -35,8 +37,6 @@ def quantity(column: str, name: str) -> str:
 def seed_values(studies: dict, names: list[str]) -> pd.DataFrame:
     """One row per training seed and headline number: each of ``names``' in-domain AUC,
     cross-domain AUC and gap, the primary endpoint's two changes and the members' mean gap."""
-    from analysis.evaluation.study import gap_table, primary_endpoint
-
     rows = []
     for seed, study in studies.items():
         table = gap_table(study, names).set_index("name")
@@ -83,3 +83,9 @@ def read(profile: str, folder: Path = STORED_DIR) -> tuple[pd.DataFrame, dict] |
         return None
     meta = json.loads(path.with_suffix(".json").read_text())
     return pd.read_csv(path), meta
+
+
+def seed_spread(studies: dict, names: list[str]) -> pd.DataFrame:
+    """Across training seeds: mean, SD, min, max and range of each headline number, to read
+    beside the bootstrap intervals (which hold the trained models fixed)."""
+    return spread(seed_values(studies, names))

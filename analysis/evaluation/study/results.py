@@ -1,0 +1,175 @@
+"""The ``results`` stage of ``python -m analysis run``: fit the study once, compute every
+table the book shows and write each once as CSV under ``runs/<profile>/results/``; rebuilt
+only when a module it runs, its inputs or its settings change (:func:`summary`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.evaluation.study.ensemble_diversity import diversity_results, diversity_tables
+from analysis.evaluation.study.endpoints import (family_counts, family_table, five_against_best_member, gap_table,
+                                                 headline_names, incomplete_runs, paired_changes, primary_endpoint,
+                                                 subset_names)
+from analysis.evaluation.study.anomaly_tables import anomaly_results
+from analysis.evaluation.study.fitting import Study, load_seeds
+from analysis.evaluation.study.gap_tables import best_member_power, gap_results
+from analysis.evaluation import group_counts
+from analysis.evaluation.study import seed_runs
+from analysis.evaluation.study.power_tables import card_assumptions, power_table, simultaneous_gate
+from analysis.evaluation.study.seed_runs import seed_spread
+from analysis.evaluation.study.shift_tables import primary_per_shift
+from analysis.evaluation.study.text import retrain_text
+from analysis.evaluation.study.verdict import trust_verdict
+from analysis.errors import UserInputError
+from analysis import paths
+from analysis.paths import RESULTS, SUMMARY  # noqa: F401  (RESULTS: callers' name)
+from analysis.profiles import Analysis
+from analysis.training.run_record import models_dir as profile_models_dir
+
+# the CSV files write_results puts under runs/<profile>/results/summary/ (the results page reads them)
+SUMMARY_DIR = SUMMARY  # the results page's tables, inside the stage's folder
+RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
+                "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs", "seed_source",
+                "fit_gate", "paired_changes", "best_member_power", "simultaneous_gate", "group_counts")
+
+
+def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
+    """Write ``<folder>/<name>.csv`` and return the table."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / f"{name}.csv", index=False)
+    return table
+
+
+def built_data_seed(profile: str) -> int | None:
+    """The data seed the profile's runs were built with (its resolved ``profile.json``)."""
+    path = paths.profile_file(profile)
+    return json.loads(path.read_text())["data"]["seed"] if path.is_file() else None
+
+
+def own_manifest(profile: str, models_dir: Path) -> list[Path]:
+    """The profile's study manifest (its target subsets split the endpoint by kind of shift),
+    for the profile's own runs only: runs from elsewhere need not come from its benchmark."""
+    from analysis.data import sources
+
+    own = Path(models_dir).resolve() == Path(profile_models_dir(profile)).resolve()
+    return [sources.study_manifest(profile)] if own else []
+
+
+def write_results(profile: str, settings: Analysis = Analysis(), models_dir: Path | None = None,
+                  folder: Path | None = None) -> dict[str, pd.DataFrame]:
+    """Compute every table of the book for every training seed and write each once as CSV:
+    the results page's headline tables under ``results/summary`` (:data:`RESULT_FILES`:
+    primary endpoint, power, gaps, the secondary families and their adjusted counts,
+    agreement with its baseline, the verdict, the spread across training seeds, the primary
+    ensemble's gap per kind of shift from the profile's manifest), and the chapters' own
+    tables under ``results`` (:func:`chapter_tables`)."""
+    models_dir = Path(models_dir or profile_models_dir(profile))
+    own = models_dir.resolve() == Path(profile_models_dir(profile)).resolve()
+    manifest = next(iter(own_manifest(profile, models_dir)), None)
+    n_resamples, seed = settings.n_resamples, settings.seed
+    studies = load_seeds(profile, n_resamples, seed, models_dir)
+    first = next(iter(studies.values()))
+    card = card_assumptions()
+    primary = primary_endpoint(first)
+    power_row = power_table(first, card["claimed effect"], card["auc in"], card["auc cross"], n_resamples)
+    families = family_table(first, subset_names(first))
+    agreement_rows = []
+    for domain in ("source", "target"):
+        for group_name, group in (("card 000's five", first.five), ("all models", first.models)):
+            pairs, agreement = diversity_tables(first, group, domain, settings.n_permutations, seed)
+            agreement_rows.append({"models": group_name, "set": pairs["set"].iloc[0], **agreement})
+    spread = seed_spread(studies, [first.primary, *first.models])
+    stored = seed_runs.read(profile) if len(studies) == 1 and own else None
+    if stored is not None and stored[1]["data seed"] != built_data_seed(profile):
+        stored = None  # another draw of the benchmark: its seeds' spread is not this build's
+    if stored is not None:
+        values, meta = stored
+        spread = seed_runs.spread(values)
+        retrain = retrain_text(spread, f"a stored run of {meta['date']}, data seed {meta['data seed']}")
+        source = {"source": "stored run", "date": meta["date"], "commit": meta["commit"][:12],
+                  "data seed": meta["data seed"], "commands": "; ".join(meta["commands"])}
+    else:
+        retrain = retrain_text(spread, "this build")
+        source = {"source": "this build", "date": "", "commit": "", "data seed": None, "commands": ""}
+    tables = {
+        **verdict_tables(first, primary, power_row),
+        "secondary_families": families, "family_counts": family_counts(families),
+        "agreement": pd.DataFrame(agreement_rows),
+        "seed_spread": spread,
+        "primary_per_shift": primary_per_shift(first, manifest, n_resamples, seed),
+        "five_vs_best_member": five_against_best_member(first),
+        "seed_source": pd.DataFrame([source]),
+        "paired_changes": paired_changes(first, primary),
+    }
+    tables["verdict"] = pd.DataFrame([{"verdict": trust_verdict(tables, first.training_seed, len(studies), retrain)}])
+    out = Path(folder or paths.results_dir(profile))
+    for name, table in tables.items():
+        save_table(table, out / SUMMARY_DIR, name)
+    chapters = chapter_tables(first, settings, pd.read_csv(manifest) if manifest is not None else None)
+    for name, table in chapters.items():
+        save_table(table, out, name)
+    return {**tables, **chapters}
+
+
+def verdict_tables(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The results page's tables the verdict reads (:func:`trust_verdict`), by file name."""
+    return {"primary_endpoint": primary, "power": power_row, "gap": gap_table(study, headline_names(study)),
+            "fit_gate": study.gate, "incomplete_runs": incomplete_runs(study),
+            "best_member_power": best_member_power(study, power_row), "simultaneous_gate": simultaneous_gate(study),
+            "group_counts": group_counts.group_counts(study.scores)}
+
+
+def chapter_tables(study: Study, settings: Analysis, manifest: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """The tables the chapters show beyond the results page's, by file name."""
+    return {**anomaly_results(study, settings, manifest), **diversity_results(study, settings),
+            **gap_results(study, settings, manifest)}
+
+
+def results_code() -> list[Path]:
+    """Every module the stage runs: the statistics (``analysis.evaluation``), the study (this
+    package), the planning constants, the benchmark's kinds of shift, the model registry
+    (the study's order of models, which are one-class) and the run records' reader."""
+    from analysis.benchmark import shifts, sizing
+    from analysis.models import registry
+    from analysis.training import run_record
+
+    here = Path(__file__).parent
+    return [*sorted(here.parent.glob("*.py")), *sorted(here.glob("*.py")),
+            *(Path(m.__file__) for m in (shifts, sizing, registry, run_record))]
+
+
+def summary(profile: str, settings: Analysis = Analysis(), models_dir: Path | None = None,
+            folder: Path | None = None) -> dict[str, pd.DataFrame]:
+    """The results page's tables (:data:`RESULT_FILES`), by name, after building the stage:
+    every table is recomputed first when any module it runs (:func:`results_code`), scores
+    table, run record, stored seed run, manifest or setting changed since (or they were never
+    written). The ``results`` stage of ``run`` calls it."""
+    from analysis.run import build_if_stale, fingerprint
+
+    models_dir = models_dir or profile_models_dir(profile)
+    out = Path(folder or paths.results_dir(profile))
+    inputs = [*results_code(), *sorted(Path(models_dir).rglob("scores.csv")),
+              *sorted(Path(models_dir).rglob("record.json")), seed_runs.STORED_DIR / f"{profile}_seeds.csv",
+              paths.profile_file(profile), *own_manifest(profile, models_dir)]
+    expected = fingerprint(inputs, {"models_dir": str(models_dir), **asdict(settings)})
+    build_if_stale(out, expected, lambda: write_results(profile, settings, models_dir, out),
+                   outputs=tuple(f"{SUMMARY_DIR}/{name}.csv" for name in RESULT_FILES))
+    return {name: pd.read_csv(out / SUMMARY_DIR / f"{name}.csv") for name in RESULT_FILES}
+
+
+def read_results(profile: str, folder: Path | None = None) -> dict[str, pd.DataFrame]:
+    """Every table the ``results`` stage wrote, by name (the chapters' reader): the results
+    page's (:data:`RESULT_FILES`) and the chapters' own. It computes nothing: without a
+    finished stage it says which command builds one."""
+    from analysis.run import STAMP
+
+    out = Path(folder or paths.results_dir(profile))
+    if not (out / STAMP).is_file():
+        raise UserInputError(f"No results in {out}: build them with `python -m analysis run --profile {profile}` "
+                             f"(or `--only results` once its runs are trained).")
+    return {path.stem: pd.read_csv(path) for path in sorted([*out.glob("*.csv"), *(out / SUMMARY_DIR).glob("*.csv")])}

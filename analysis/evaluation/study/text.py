@@ -1,0 +1,261 @@
+"""How the study's numbers read: the one interval formatter and the sentences the book
+builds from rows of the study's tables (no fitting here, no file reads).
+
+Every interval in the book, tables and prose, reads ``estimate [low, high]`` through
+:func:`interval_text`; :func:`ci_text` applies it to one interval column of a table row.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.evaluation.study import seed_runs
+from analysis.evaluation.study.fitting import CHANCE, INTERPRETABLE, NO_CLEAR_BEST
+
+DASH = "–"  # what an undefined value shows
+
+
+def is_undefined(value: object) -> bool:
+    """NaN, None, ``pd.NA`` or an already formatted dash."""
+    if isinstance(value, str):
+        return value.strip() == DASH
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # arrays and other containers are values, not gaps
+        return False
+
+
+def interval_text(estimate: float, low: float, high: float, digits: int = 3, percent: bool = False) -> str:
+    """``estimate [low, high]``, to ``digits`` decimals (or as whole percentages); a dash when the
+    estimate is undefined, and the estimate alone with ``[–]`` when only its interval is (too few
+    resamples with both classes)."""
+    form = ".0%" if percent else f".{digits}f"
+    if is_undefined(estimate):
+        return DASH
+    if is_undefined(low) or is_undefined(high):
+        return f"{estimate:{form}} [{DASH}]"
+    return f"{estimate:{form}} [{low:{form}}, {high:{form}}]"
+
+
+def ci_text(row: pd.Series, column: str, digits: int = 3, percent: bool = False) -> str:
+    """:func:`interval_text` of one interval column of a table row (``column``, ``column low``,
+    ``column high``)."""
+    return interval_text(row[column], row[f"{column} low"], row[f"{column} high"], digits, percent)
+
+
+def with_intervals(table: pd.DataFrame, columns: list[str], keep: list[str], digits: int = 3) -> pd.DataFrame:
+    """A display copy: the ``keep`` columns, then each interval column as one
+    ``estimate [low, high]`` text column (the CSV keeps the numbers)."""
+    shown = table[keep].copy()
+    for column in columns:
+        shown[f"{column} [95% CI]"] = [ci_text(row, column, digits) if pd.notna(row[column]) else ""
+                                       for _, row in table.iterrows()]
+    return shown
+
+
+def primary_shift_text(per_shift: pd.DataFrame) -> str:
+    """The primary endpoint per kind of shift, in a sentence, from :func:`primary_per_shift`."""
+    if per_shift.empty:
+        return "This profile's target domain has no named subsets, so the endpoint is not split by kind of shift."
+    if (per_shift["gap read"] != INTERPRETABLE).any():
+        return "The endpoint is not interpretable, so it is not split by kind of shift."
+    cells = [f"{row['subset']} {ci_text(row, 'gap change')} (gap {row['gap']:.3f} against {row['reference gap']:.3f})"
+             for _, row in per_shift.iterrows()]
+    return ("Scored on each declared kind of shift alone, against the same in-domain test set, the soft vote "
+            "changes its mean member's gap by " + ", ".join(cells) + ": descriptive intervals, one per subset, "
+            "not corrected across them. The pooled endpoint is not the average of these: its cross-domain AUC "
+            "also ranks fakes of one subset against reals of another.")
+
+
+def shift_summary(per_shift: pd.DataFrame, primary: str) -> str:
+    """What :func:`shift_table` says, in sentences: per subset, the readable detectors for
+    which the target subset is harder (gap interval above 0) or easier (below 0) than the
+    in-domain test set, the primary ensemble's gap there, and the detectors with no skill
+    left on the subset (cross-domain interval holding 0.5 or below it): their gap is all
+    their in-domain skill, a floor, not a drop measured on a detector that still works."""
+    sentences = []
+    for subset, part in per_shift.groupby("subset", sort=True):
+        readable = part[(part["gap read"] == INTERPRETABLE) & (part["name"] != primary)]
+        harder = readable.loc[readable["gap low"] > 0, "label"].tolist()
+        easier = readable.loc[readable["gap high"] < 0, "label"].tolist()
+        floor = readable.loc[readable["cross-domain AUC low"] <= CHANCE, "label"].tolist()
+        vote = part[part["name"] == primary].iloc[0]
+        direction = "harder" if vote["gap low"] > 0 else "easier" if vote["gap high"] < 0 else "no measurable change"
+        sentence = (f"**{subset}**: harder than in-domain for {', '.join(harder) or 'no detector'}, easier for "
+                    f"{', '.join(easier) or 'no detector'}; the soft vote's gap there is {ci_text(vote, 'gap')} "
+                    f"({direction}).")
+        if floor:
+            sentence += f" At chance there: {', '.join(floor)}."
+        sentences.append(sentence)
+    return ("By each cell's own 95 % interval (no correction across cells): " + " ".join(sentences)
+            + " A subset on which a detector scores better than in-domain does not "
+            "reproduce, for that detector, the drop across domains the study is about; for a detector at chance "
+            "on a subset, its gap there is the whole of its in-domain skill, a floor rather than a measured drop.")
+
+
+def best_member_text(gaps: pd.DataFrame, ensemble: str) -> str:
+    """The ensemble against its clear best member, in a sentence, from :func:`gap_table`'s
+    rows (one per model and ensemble)."""
+    rows = gaps.set_index("name")
+    vote = rows.loc[ensemble]
+    best = vote["clear best member"]
+    if best == NO_CLEAR_BEST:
+        return "Validation names no clear best member: the members' validation intervals overlap."
+    return (f"Validation names a clear best member, {best}. Against it, the soft vote changes the gap by "
+            f"{ci_text(vote, 'gap change vs clear best member')}, and its in-domain and cross-domain AUCs are "
+            f"{vote['in-domain AUC']:.3f} and {vote['cross-domain AUC']:.3f} against {best}'s "
+            f"{rows.loc[best, 'in-domain AUC']:.3f} and {rows.loc[best, 'cross-domain AUC']:.3f}.")
+
+
+def view_summary(methods: pd.DataFrame, method_views: dict[str, str], model_views: dict[str, str]) -> str:
+    """The multi-view prediction checked on :func:`method_auc_table`'s in-domain rows: for
+    each source method, the detector with the highest AUC, whether the runner-up's
+    estimate lies inside its interval (then the ranking is not established), and whether
+    its view is the method's declared view."""
+    sentences, held = [], 0
+    in_domain = methods[methods["domain"] == "source"]
+    for method, part in in_domain.groupby("method", sort=True):
+        ranked = part.sort_values("AUC", ascending=False)
+        best = ranked.iloc[0]
+        declared, view = method_views.get(method, "unknown"), model_views.get(best["name"], "unknown")
+        held += view in declared.split("+")
+        close = [r["name"] for _, r in ranked.iloc[1:].iterrows() if r["AUC"] >= best["AUC low"]]
+        sentences.append(f"{method} (declared {declared}) is caught best by {best['name']} ({view}, "
+                         f"{ci_text(best, 'AUC')}" + (f"; not clearly ahead of {', '.join(close)}" if close else "")
+                         + ")")
+    return (f"In-domain, {'; '.join(sentences)}. The best detector reads the method's own view for {held} of "
+            f"{len(sentences)} methods (a ranking of point estimates, not a paired test).")
+
+
+def threshold_transfer(table: pd.DataFrame, max_fpr: float, min_recall: float) -> str:
+    """What the conservative and sensitive thresholds of one scorer promise on
+    validation and what they keep on each test set, as a sentence (``table``: that
+    scorer's rows of :func:`analysis.metrics.threshold_table`). A target missed in-domain
+    is a validation set too small or unlike the test set, not a shift across domains."""
+    rows = table.set_index(["threshold option", "set"])
+
+    def kept(option: str, column: str, ok) -> str:
+        values = {s: rows.loc[(option, f"{s} test"), column] for s in ("in-domain", "cross-domain")}
+        held = [s for s, v in values.items() if ok(v)]
+        verdict = ("keeps it on both test sets" if len(held) == 2 else "misses it on both test sets" if not held
+                   else f"keeps it only {held[0]}")
+        return f"{verdict} ({values['in-domain']:.3f} in-domain, {values['cross-domain']:.3f} cross-domain)"
+
+    conservative = (f"The conservative threshold, set for a false-positive rate of at most {max_fpr:.0%} on "
+                    f"validation, {kept('conservative', 'false positive rate', lambda v: v <= max_fpr)}")
+    if rows.loc[("conservative", "cross-domain test"), "recall"] == 0:
+        conservative += ", but only by flagging no fake across domains (recall 0)"
+    sensitive = (f"the sensitive threshold, set for a recall of at least {min_recall:.0%}, "
+                 f"{kept('sensitive', 'recall', lambda v: v >= min_recall)}")
+    return f"{conservative}; {sensitive}."
+
+
+def diversity_gain_reading(correlation: pd.DataFrame) -> str:
+    """What the signs of :func:`gain_diversity_correlation` say, against the one bias
+    built into the measure: a weak member raises both its subset's disagreement and the
+    subset's gain over a mean member it pulls down, which pushes the correlation up."""
+    signs = {}
+    for _, row in correlation.iterrows():
+        domain = row["gain"].split(" gain")[0]
+        signs[domain] = ("positive" if row["rho low"] > 0 else "negative" if row["rho high"] < 0
+                         else "not distinguishable from 0")
+    parts = ", ".join(f"{sign} {domain}" for domain, sign in signs.items())
+    text = (f"The correlation is {parts}. Read it against a bias of the measure: a weak member disagrees with a "
+            "strong one on many videos, which raises the subset's diversity, and pulls the mean member down, "
+            "which raises the ensemble's gain over it, so weak members push the correlation up without any useful "
+            "disagreement.")
+    if "negative" in signs.values():
+        text += (" A negative correlation holds despite that push: on this benchmark the subsets whose members "
+                 "disagree more gain less over their mean member, so disagreement as measured here does not mark "
+                 "useful diversity.")
+    return text
+
+
+def incomplete_warning(runs: pd.DataFrame) -> str:
+    """The results page's warning (HTML) about runs the hang guard stopped (:func:`incomplete_runs`)."""
+    listed = ", ".join(f"{m} (training seed {s})" for m, s in zip(runs["model"], runs["training seed"]))
+    return ('<div class="admonition warning"><p class="admonition-title">Incomplete runs</p>'
+            f"<p>The hang guard stopped {listed} before the epochs the recipe fixes. Their scores are not the "
+            "recipe's: the verdict below reads no comparison that involves them.</p></div>")
+
+
+def seed_sentence(spread: pd.DataFrame, source: pd.DataFrame) -> str:
+    """Where the seed spread on the results page comes from: this build's seeds, a stored
+    several-seed run (``source``: the ``seed_source`` table), or nowhere."""
+    n_seeds, where = int(spread["seeds"].max()), source.iloc[0]
+    if n_seeds > 1 and where["source"] == "stored run":
+        return (f"This build trained one seed per detector. The table is from a stored run of the same profile "
+                f"with {n_seeds} training seeds (data seed {int(where['data seed'])}, {where['date']}, commit "
+                f"{where['commit']}; commands: {where['commands']}): how far each headline number moves when the "
+                "detectors are retrained. The bootstrap intervals above hold the trained detectors fixed, so read both.")
+    if n_seeds > 1:
+        return (f"Across the {n_seeds} training seeds of this build, the headline numbers spread as in the table; "
+                "the bootstrap intervals hold the trained detectors fixed, so read both.")
+    return ("This build trained one seed per detector, so how much the numbers move with the training seed was not "
+            "assessed: the intervals above hold the trained detectors fixed. Build with "
+            'make book RUN_ARGS="-o seeds=[0,1,2]" to measure it.')
+
+
+def retrain_text(spread: pd.DataFrame | None, source: str) -> str:
+    """How much a retrained detector moves, from a seed spread (:func:`seed_spread`) of
+    ``source`` (this build, or a stored run); empty without one."""
+    if spread is None or spread.empty or spread["seeds"].max() < 2:
+        return ""
+    table = spread.set_index("quantity")
+    aucs = table[table.index.str.startswith("in-domain AUC: ") & ~table.index.str.contains(r"\(")]
+    widest = aucs["range"].idxmax()
+    which = "the primary endpoint's"
+    if seed_runs.PRIMARY_GAP in table.index:
+        gap = table.loc[seed_runs.PRIMARY_GAP]
+    else:  # a stored run made before the fit gate: its endpoint is the all-five version
+        gap, which = table.loc[seed_runs.ALL_FIVE_GAP], "the all-five soft vote's"
+    signs = "all above zero" if gap["min"] > 0 else "all below zero" if gap["max"] < 0 else "of both signs"
+    return (f"Across {int(gap['seeds'])} training seeds ({source}), {which} gap change ranges from "
+            f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.3f}; {signs}), and a retrained detector's "
+            f"in-domain AUC moves by up to {aucs.loc[widest, 'range']:.3f} "
+            f"({widest.removeprefix('in-domain AUC: ')}). ")
+
+
+def ensemble_vs_members_text(members: pd.DataFrame, gaps: pd.DataFrame, name: str) -> str:
+    """An ensemble's in-domain AUC against each member's (``members``: the paired differences
+    of :func:`~analysis.evaluation.study.anomaly_tables.members_table`; ``gaps``: a gap table
+    with the ensemble's row), and which members rank fakes below reals: such a member adds
+    evidence with the wrong sign, so it pulls an average toward chance instead of adding a view."""
+    diffs = [f"{ci_text(row, 'difference')} against {row['member']} alone ({row['member in-domain AUC']:.3f})"
+             for _, row in members.iterrows()]
+    ensemble = gaps.set_index("name").loc[name]
+    text = f"In-domain, {name} reaches {ci_text(ensemble, 'in-domain AUC')}; it differs by " + ", and by ".join(
+        diffs) + ". "
+    inverted = members.loc[members["member in-domain AUC high"] < CHANCE, "member"].tolist()
+    if inverted:
+        text += (f"Of its members, {', '.join(inverted)} ranks fakes below reals (in-domain interval below 0.5), "
+                 "so averaging it in adds evidence with the wrong sign and pulls the ensemble toward chance. ")
+    return text
+
+
+def threshold_order_text(order: pd.DataFrame) -> str:
+    """Why a scorer's balanced threshold can lie above its conservative one, for each scorer
+    of ``order`` (:func:`~analysis.evaluation.study.anomaly_tables.threshold_order`); empty if none."""
+    if order.empty:
+        return ""
+    found = [f"The balanced threshold of {row['scorer']} ({row['balanced']:.3f}) lies above its conservative one "
+             f"({row['conservative']:.3f}); its largest validation J is {row['validation J']:.3f}, at a validation "
+             f"AUC of {row['validation AUC']:.3f}" for _, row in order.iterrows()]
+    return ("; ".join(found) + ". A scorer without skill on validation has TPR - FPR near zero at every threshold, "
+            "so J peaks wherever the noise puts it, here near the top of the scores where almost nothing is "
+            "flagged: that point balances nothing.")
+
+
+def one_class_verdict(row: pd.Series) -> str:
+    """The pair's gap against the supervised detectors' mean, at the 95 % level, from a row
+    of :func:`~analysis.evaluation.study.anomaly_tables.versus_supervised`."""
+    if row["read"] != INTERPRETABLE:
+        return ("not interpretable: one of the two did not learn in its own domain (its in-domain interval "
+                "includes 0.5)")
+    verdict = ("the one-class gap is smaller" if row["gap difference high"] < 0 else "the one-class gap is larger"
+               if row["gap difference low"] > 0 else "the two gaps cannot be told apart")
+    if row["pair cross-domain AUC low"] <= CHANCE:
+        verdict += (", but the pair's cross-domain interval reaches 0.5 or lies below it: across domains it has no "
+                    "skill left to lose, so its small gap is not generalization")
+    return verdict
+
