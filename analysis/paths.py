@@ -7,7 +7,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BOOK_DIR = PROJECT_ROOT / "book"
 STORED_DIR = BOOK_DIR / "stored"  # measurements stored with the book (chapters read, never make, them)
 EXECUTED_DIR = BOOK_DIR / "notebooks"  # the chapters as `make book` executed them
-STORED_DIR = BOOK_DIR / "stored"  # results kept with the book: a several-seed run, simulations
 MANIFEST_DIR = PROJECT_ROOT / "data_manifests"
 FFPP_SPLIT_DIR = MANIFEST_DIR / "ffpp_splits"
 RUNS_DIR = PROJECT_ROOT / "runs"
