@@ -130,7 +130,7 @@ def test_shards_on_two_machines_then_one_finishing_run_give_one_report(tmp_path,
     probe = {"samples_per_second": {"resnet18": 1.0, "r3d18": 1.0}, "processes": 1}  # no time spent probing
     monkeypatch.setattr(run.speed_probe, "measure", lambda processes: probe)
     run.run("tiny", only="data")
-    cache = run.cache_dir(profile)
+    cache = run.cache_dir(profile.name)
     for machine in ((1, 2), (2, 2)):
         run.run("tiny", shard=machine)
         assert (cache / run.BUILDING).is_file() and not (cache / run.STAMP).is_file()  # not finished
