@@ -579,3 +579,25 @@ def test_verdict_warns_of_test_sets_with_few_groups_in_a_label(learned):
     assert counts["few groups"].all()
     assert group_counts.few_groups_sentence(counts) in text
     assert "in-domain test set (12 groups with reals, 12 with fakes)" in text
+
+
+def test_design_effect_skips_members_whose_auc_never_varies(tmp_path):
+    """A member with one score on every cross-domain video has the same AUC in every
+    resample: it has no variance ratio. With every member so, the design effect is undefined."""
+    root = write_runs(tmp_path, 1.5)
+    five = ("resnet18", "efficientnet_b4", "vit_b16", "r3d18", "r3d18_flow")
+
+    def flatten(models):
+        for model in models:
+            path = root / model / "seed0" / "scores.csv"
+            table = pd.read_csv(path)
+            table.loc[table["domain"] == "target", "score"] = 0.5
+            table.to_csv(path, index=False)
+
+    flatten(five[:1])
+    some = study.measured_clustering(study.load_study("cpu", n_resamples=N, models_dir=root), "target", N)
+    assert np.isfinite(some) and some > 0
+    flatten(five[1:])
+    none = study.load_study("cpu", n_resamples=N, models_dir=root)
+    assert np.isnan(study.measured_clustering(none, "target", N))
+    assert np.isfinite(study.measured_clustering(none, "source", N))

@@ -38,14 +38,17 @@ def test_design(study: Study, domain: str, icc: float = 0.0) -> power.EvalSet:
 
 def measured_clustering(study: Study, domain: str, n_resamples: int = N_RESAMPLES, seed: int = 0) -> float:
     """This run's design effect: the variance of the members' AUCs under the group
-    bootstrap over their variance under a video bootstrap (mean over card 000's five)."""
+    bootstrap over their variance under a video bootstrap (mean over card 000's five that
+    vary under the video bootstrap; NaN when none does)."""
     wide = study.wide(domain, "test")[study.five]
     frame = wide.reset_index()
     frame["group"] = [f"video {i}" for i in range(len(frame))]
     by_video = frame.set_index(list(wide.index.names))
     grouped = SetBootstrap.fit(wide, n_resamples, seed).samples.var()
     videos = SetBootstrap.fit(by_video, n_resamples, seed).samples.var()
-    return float((grouped / videos).mean())
+    # a member whose AUC never moves under the video bootstrap has no ratio; none left: NaN
+    ratios = (grouped / videos)[videos > 0]
+    return float(ratios.mean()) if len(ratios) else float("nan")
 
 
 def power_table(study: Study, claimed_effect: float, card_auc_in: float, card_auc_cross: float,
