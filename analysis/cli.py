@@ -69,8 +69,8 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
 
 def _cmd_results(args: argparse.Namespace) -> int:
-    from analysis.evaluation.study import RESULTS, write_results
-    from analysis.paths import run_dir
+    from analysis.evaluation.study import write_results
+    from analysis.paths import results_dir
     from analysis.profiles import Analysis
 
     if args.store_seeds:
@@ -86,7 +86,7 @@ def _cmd_results(args: argparse.Namespace) -> int:
         return 0
     tables = write_results(args.profile, Analysis(n_resamples=args.n_resamples, seed=args.seed))
     print(tables["verdict"]["verdict"].item())
-    print(f"wrote {len(tables)} tables to {run_dir(args.profile) / RESULTS}")
+    print(f"wrote {len(tables)} tables to {results_dir(args.profile)}")
     return 0
 
 

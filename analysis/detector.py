@@ -32,7 +32,7 @@ from analysis.preprocess import face_detect, flow
 from analysis.training.crop_datasets import cache_field, video_input
 from analysis.errors import UserInputError
 from analysis.models import get_spec, replace_pretrained
-from analysis.paths import MODELS, RESULTS, SUMMARY, run_dir
+from analysis.paths import MODELS, RESULTS, SUMMARY, models_dir
 from analysis.preprocess.crop_cache import SAME_AS
 from analysis.preprocess.pipeline import SEQUENCE, crop_frames, sequence_faces
 from analysis.profiles import DEFAULT_PROFILE, Profile, profile_from_dict
@@ -120,7 +120,7 @@ def find_runs(path: str | Path | None = None) -> list[Path]:
     ``runs/cpu/models``, or a profile's folder such as ``runs/cpu``; without it, the
     default profile's models, which ``make book`` trains."""
     if path is None:
-        models = run_dir(DEFAULT_PROFILE) / MODELS
+        models = models_dir(DEFAULT_PROFILE)
         runs = sorted(p.parent for p in models.rglob(RECORD_FILE)) if models.is_dir() else []
         if not runs:
             raise UserInputError(

@@ -18,22 +18,63 @@ def run_dir(profile: str) -> Path:
     return Path(os.environ.get("ANALYSIS_RUNS_DIR") or RUNS_DIR) / profile
 
 
-# Everything under runs/<profile>/, by the stage that writes it (ARCHITECTURE.md). Training
-# runs live under models/<model>/seed<N>/ (analysis.training.run_record names their files).
+# Everything under runs/<profile>/, by the stage that writes it (ARCHITECTURE.md); no other
+# module spells out a path under runs/<profile>/.
 PROFILE_FILE = "profile.json"  # the resolved profile of the last `run`, overrides included
 LOG_FILE = "run.log"  # everything `run` printed
+SPEED_PROBE_FILE = "speed_probe.json"  # `run`'s speed probe (analysis.training.speed_probe)
+STAGE_TIMES_FILE = "stage_times.json"  # wall-clock seconds of each stage when it last built
+BOOK_LOG, BOOK_STATUS = "book.log", "book_status.json"  # `book`: the chapters' stderr; each one's pass or fail
 BENCHMARK, CACHE, MODELS = "benchmark", "cache", "models"  # data, preprocess and train stages
+MANIFEST_FILE = "manifest.csv"  # the benchmark's manifest; a REAL profile's combined study manifest
+FACE_COUNTS_FILE = "face_counts.csv"  # MTCNN's per-video counts on the benchmark (benchmark chapter)
+BENCHMARK_FACES = "benchmark_faces"  # a REAL profile's MTCNN pass over the benchmark, kept between builds
 SCORES_FILE = "scores.csv"  # scores stage: every run's scores in one validated table
 RESULTS, SUMMARY = "results", "summary"  # results stage: every table of the book; the results page's
+# one training run's folder, models/<model>/seed<N>/ (its contract: analysis.training.run_record)
+RECORD_FILE, RUN_SCORES_FILE = "record.json", "scores.csv"  # the run record; the run's own scores table
+BEST_CHECKPOINT, LAST_CHECKPOINT = "best.pt", "last.pt"  # the kept checkpoint; the one a resumed run starts from
+TRAIN_LOG = "train.log"  # the run's own output when runs go side by side
+RUN_FOLDER = "seed{seed}"  # a run's folder inside its model's folder
 
 
 def profile_file(profile: str) -> Path:
     return run_dir(profile) / PROFILE_FILE
 
 
+def stage_times_file(profile: str) -> Path:
+    return run_dir(profile) / STAGE_TIMES_FILE
+
+
+def book_log(profile: str) -> Path:
+    """Where the chapters' stderr goes when ``make book`` executes them."""
+    return run_dir(profile) / BOOK_LOG
+
+
+def book_status_file(profile: str) -> Path:
+    return run_dir(profile) / BOOK_STATUS
+
+
 def benchmark_dir(profile: str) -> Path:
     """The embedded benchmark of a profile (a REAL profile has one too: the book shows it)."""
     return run_dir(profile) / BENCHMARK
+
+
+def benchmark_manifest(profile: str) -> Path:
+    return benchmark_dir(profile) / MANIFEST_FILE
+
+
+def combined_manifest(profile: str) -> Path:
+    """A REAL profile's study manifest: FF++ and Celeb-DF combined by the data stage."""
+    return run_dir(profile) / MANIFEST_FILE
+
+
+def face_counts_file(profile: str) -> Path:
+    return benchmark_dir(profile) / FACE_COUNTS_FILE
+
+
+def benchmark_faces_dir(profile: str) -> Path:
+    return run_dir(profile) / BENCHMARK_FACES
 
 
 def probes_file(profile: str) -> Path:
@@ -43,6 +84,21 @@ def probes_file(profile: str) -> Path:
 
 def cache_dir(profile: str) -> Path:
     return run_dir(profile) / CACHE
+
+
+def models_dir(profile: str) -> Path:
+    """Every training run of a profile, one folder per model and training seed."""
+    return run_dir(profile) / MODELS
+
+
+def run_folder(profile: str, model: str, seed: int) -> Path:
+    """Where the run of ``model`` with training seed ``seed`` lives."""
+    return models_dir(profile) / model / RUN_FOLDER.format(seed=seed)
+
+
+def model_run_folders(profile: str, model: str) -> list[Path]:
+    """The folders of every training seed's run of ``model`` there is."""
+    return sorted((models_dir(profile) / model).glob(RUN_FOLDER.format(seed="*")))
 
 
 def scores_file(profile: str) -> Path:

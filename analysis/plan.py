@@ -22,7 +22,7 @@ import pandas as pd
 
 from analysis.data.manifest import read_manifest
 from analysis.errors import UserInputError
-from analysis.paths import PROJECT_ROOT, run_dir
+from analysis.paths import PROJECT_ROOT, benchmark_dir, cache_dir, run_folder
 from analysis.profiles import Profile
 
 COSTS_FILE = PROJECT_ROOT / "benchmarks" / "model_costs.csv"
@@ -140,9 +140,8 @@ def stage_states(profile: Profile) -> dict[str, str]:
     """What each stage would do, read from its output folder: built before (kept if its
     fingerprint is unchanged), interrupted (resumed), or to build."""
     from analysis.run import BUILDING, STAMP, STAGES
-    from analysis.training.run_record import run_folder
 
-    folders = {"data": run_dir(profile.name) / "benchmark", "preprocess": run_dir(profile.name) / "cache"}
+    folders = {"data": benchmark_dir(profile.name), "preprocess": cache_dir(profile.name)}
 
     def state(folder: Path) -> str:
         if (folder / BUILDING).is_file():

@@ -42,16 +42,15 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.errors import UserInputError
-from analysis.paths import LOG_FILE, cache_dir, probes_file, profile_file, results_dir, run_dir, scores_file
+from analysis.paths import (FACE_COUNTS_FILE as FACE_COUNTS, LOG_FILE, MANIFEST_FILE, STAGE_TIMES_FILE as STAGE_TIMES,
+                            TRAIN_LOG, benchmark_faces_dir, cache_dir, face_counts_file, model_run_folders,
+                            models_dir, probes_file, profile_file, results_dir, run_dir, run_folder, scores_file)
 from analysis.profiles import CUDA, Profile, resolve
 from analysis.training import speed_probe
 
 STAGES = ("data", "preprocess", "train", "scores", "results")
 STAMP, BUILDING = "fingerprint.txt", "building.txt"
-STAGE_TIMES = "stage_times.json"  # wall-clock seconds of each stage when it last built, with the probe
 BUILT: list[Path] = []  # every folder build_if_stale built in this process (a stage's timing reads it)
-FACE_COUNTS = "face_counts.csv"  # MTCNN's per-video counts on the benchmark (benchmark chapter)
-TRAIN_LOG = "train.log"  # a training run's own output, in its folder, when runs go side by side
 # decoding and MTCNN keep one core busy per process: the crop cache is filled by one shard
 # per core (shards together equal one unsharded run, tests/test_preprocess.py)
 MAX_PREPROCESS_PROCESSES = 4
@@ -135,7 +134,7 @@ def stage_data(profile: Profile) -> Path:
     settings = {"size": asdict(profile.data.benchmark), "seed": profile.data.seed, "av": av.__version__}
     built = build_if_stale(out, fingerprint(benchmark_code(), settings),
                            lambda: generator.generate(out, profile=profile, seed=profile.data.seed),
-                           outputs=("manifest.csv",))
+                           outputs=(MANIFEST_FILE,))
     print(f"data: benchmark {'generated' if built else 'up to date'} in {out}", flush=True)
     stage_probes(profile)
     if not profile.studies_benchmark:
@@ -261,12 +260,12 @@ def stage_preprocess(profile: Profile, weights_dir: Path | None = None,
     for split, counts in pipeline.load_record(out)["excluded"].items():
         print(f"{'excluded, ' + split:>24}: " + ", ".join(f"{n} {reason}" for reason, n in counts.items()), flush=True)
 
-    faces = sources.benchmark_dir(profile.name) / FACE_COUNTS
+    faces = face_counts_file(profile.name)
     if profile.studies_benchmark:  # MTCNN already ran on every sampled frame of the study
         ok = report[report["status"] == "ok"]
         ok.rename(columns={"frames_sampled": "frames", "faces_found": "faces"}).to_csv(faces, index=False)
     else:
-        folder = run_dir(profile.name) / "benchmark_faces"
+        folder = benchmark_faces_dir(profile.name)
         bench = sources.benchmark_manifest(profile.name)
         frames = profile.preprocessing.frames_per_video
         build_if_stale(folder, fingerprint([bench, *_module_files(face_detect, video)], {"frames": frames}),
@@ -355,7 +354,7 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
     jobs = []
     for model in models:
         for seed in profile.seeds:
-            out = run_record.run_folder(profile.name, model, seed)
+            out = run_folder(profile.name, model, seed)
             settings = {"profile": run_profile, "model": model, "seed": seed, "nproc": nproc,
                         "weights_dir": str(weights_dir) if weights_dir else None}
             command = train_command(profile, overrides, model, seed, out, weights_dir, nproc)
@@ -374,7 +373,7 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
               f"each run's progress goes to {TRAIN_LOG} in its folder", flush=True)
     failures = []
     with ThreadPoolExecutor(workers) as pool:
-        futures = {pool.submit(build, job): job for job in _longest_first(jobs)}
+        futures = {pool.submit(build, job): job for job in _longest_first(jobs, profile.name)}
         for future in tqdm(as_completed(futures), total=len(jobs), desc="training runs", unit="run",
                            disable=workers == 1):
             try:
@@ -402,7 +401,7 @@ def _run_profile(profile: Profile) -> dict:
     return settings
 
 
-def _longest_first(jobs: list[tuple]) -> list[tuple]:
+def _longest_first(jobs: list[tuple], profile: str) -> list[tuple]:
     """Runs in the order that ends soonest on several processes: the longest first, by
     the time a run of the same model took last (any seed); a model never trained goes by
     its kind (clip and sequence models read 8 frames an item: the long ones) ahead of the rest."""
@@ -410,7 +409,8 @@ def _longest_first(jobs: list[tuple]) -> list[tuple]:
     from analysis.training.run_record import RECORD_FILE
 
     def expected(job) -> tuple[bool, float]:
-        records = sorted(job[2].parent.glob(f"seed*/{RECORD_FILE}"))
+        records = [folder / RECORD_FILE for folder in model_run_folders(profile, job[0])
+                   if (folder / RECORD_FILE).is_file()]
         if records:
             return False, json.loads(records[0].read_text()).get("train_seconds", 0.0)
         return True, float(get_spec(job[0]).input_kind != "frame")
@@ -419,13 +419,11 @@ def _longest_first(jobs: list[tuple]) -> list[tuple]:
 
 
 def stage_scores(profile: Profile) -> Path:
-    """Every run's scores in one validated table."""
-    from analysis.evaluation.scores_table import validate_scores
-    from analysis.training.run_record import models_dir, read_runs
+    """Every run's scores in one validated table, the one the ``results`` stage reads."""
+    from analysis.training.run_record import read_runs, scores_of
 
     runs = read_runs(models_dir(profile.name))
-    table = validate_scores(pd.concat([run.scores for run in runs], ignore_index=True),
-                            origin=f"scores of {models_dir(profile.name)}")
+    table = scores_of(runs)
     path = scores_file(profile.name)
     table.to_csv(path, index=False)
     print(f"scores: {len(runs)} runs, {len(table)} rows in {path}", flush=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from analysis import paths
 from analysis.book import build
 from analysis.evaluation import study
 
@@ -43,7 +44,7 @@ def test_failing_cell_names_chapter_and_cell(scratch_book):
     # the book goes on: the chapter status table lists it as failed, with its command
     seconds, error = build._execute_or_fail("broken", {"profile": "tiny"})
     assert "ValueError: deliberate" in error and seconds > 0
-    status = build.run_dir("tiny") / build.BOOK_STATUS
+    status = paths.book_status_file("tiny")
     status.parent.mkdir(parents=True, exist_ok=True)
     status.write_text(json.dumps({"broken": build._status(seconds, error), "ok": build._status(1.0, "")}))
     from analysis.book import provenance

@@ -114,7 +114,8 @@ def test_training_runs_go_side_by_side_and_a_failed_run_keeps_the_others(tmp_pat
     import threading
 
     from analysis.profiles import resolve
-    from analysis.training.run_record import RECORD_FILE, SCORES_FILE, run_folder
+    from analysis.paths import run_folder
+    from analysis.training.run_record import RECORD_FILE, SCORES_FILE
 
     monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path))
     monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)

@@ -9,21 +9,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import paths
+from analysis.errors import UserInputError
 from analysis.evaluation import ensembles, group_counts, metrics, study
 from analysis.profiles import Analysis
-from tests.scores_factory import write_runs
+from tests.scores_factory import combine, run_folder, write_runs
 
 N = 300  # resamples: enough for the tables' logic, not for publication
 
 
 @pytest.fixture(scope="module")
 def learned(tmp_path_factory):
-    return study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path_factory.mktemp("learned"), 1.5))
+    return study.load_study("cpu", n_resamples=N, run_dir=write_runs(tmp_path_factory.mktemp("learned"), 1.5))
 
 
 @pytest.fixture(scope="module")
 def at_chance(tmp_path_factory):
-    return study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path_factory.mktemp("chance"), 0.0))
+    return study.load_study("cpu", n_resamples=N, run_dir=write_runs(tmp_path_factory.mktemp("chance"), 0.0))
 
 
 def verdict_of(result, power_row=None) -> str:
@@ -68,7 +70,7 @@ def test_a_member_that_did_not_fit_leaves_the_primary_and_all_five_is_the_sensit
     loss stayed at ln 2, and one whose validation interval reaches 0.5, stay out of the
     primary ensemble and its mean member; the all-five version is the row beside it."""
     runs = write_runs(tmp_path, 1.5, losses={"r3d18_flow": 0.69}, skills={"vit_b16": 0.0})
-    result = study.load_study("cpu", n_resamples=N, models_dir=runs)
+    result = study.load_study("cpu", n_resamples=N, run_dir=runs)
     gate = result.gate.set_index("model")
     assert not gate.loc["r3d18_flow", "passes"] and "training loss" in gate.loc["r3d18_flow", "why not"]
     assert gate.loc["r3d18_flow", "fitted training data"] == "no"
@@ -85,7 +87,7 @@ def test_a_member_that_did_not_fit_leaves_the_primary_and_all_five_is_the_sensit
 
 def test_gate_sensitivity_shows_the_endpoint_at_other_loss_margins(tmp_path):
     runs = write_runs(tmp_path, 1.5, losses={"r3d18_flow": 0.69, "r3d18": 0.66})
-    result = study.load_study("cpu", n_resamples=N, models_dir=runs)
+    result = study.load_study("cpu", n_resamples=N, run_dir=runs)
     table = study.gate_sensitivity(result, margins=(0.0, 0.02, 0.05)).set_index("loss margin")
     assert list(table["n members"]) == [5, 4, 3]  # 0.69 < ln 2; 0.66 < ln 2 - 0.02 but not ln 2 - 0.05
     primary = study.primary_endpoint(result).iloc[0]
@@ -95,7 +97,7 @@ def test_gate_sensitivity_shows_the_endpoint_at_other_loss_margins(tmp_path):
 
 def test_fewer_than_two_fitted_members_leave_no_primary_to_read(tmp_path):
     losses = {m: 0.69 for m in ("resnet18", "efficientnet_b4", "vit_b16", "r3d18")}
-    result = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 1.5, losses=losses))
+    result = study.load_study("cpu", n_resamples=N, run_dir=write_runs(tmp_path, 1.5, losses=losses))
     assert result.fitted_five == ["r3d18_flow"]
     row = study.primary_endpoint(result).iloc[0]
     assert row["read"] == study.NOT_INTERPRETABLE and row["ensemble"] == result.primary_all_five
@@ -140,16 +142,16 @@ def test_calibration_diversity_and_method_tables(learned):
 
 def test_several_training_seeds_give_a_spread(tmp_path):
     runs = write_runs(tmp_path, 1.5, seeds=(0, 1))
-    studies = study.load_seeds("cpu", n_resamples=100, models_dir=runs)
+    studies = study.load_seeds("cpu", n_resamples=100, run_dir=runs)
     assert list(studies) == [0, 1]
     names = [studies[0].primary, "resnet18"]
     spread = study.seed_spread(studies, names).set_index("quantity")
     assert (spread["seeds"] == 2).all() and (spread["sd"] > 0).all()
     values = [study.primary_endpoint(s).iloc[0]["gap change"] for s in studies.values()]
     assert spread.loc["primary: gap change vs mean member", "mean"] == pytest.approx(np.mean(values))
-    assert list(study.load_seeds("cpu", n_resamples=50, models_dir=runs, seeds=[1])) == [1]
+    assert list(study.load_seeds("cpu", n_resamples=50, run_dir=runs, seeds=[1])) == [1]
     with pytest.raises(ValueError, match=r"training seeds \[7\] are not in the scores tables"):
-        study.load_seeds("cpu", n_resamples=50, models_dir=runs, seeds=[7])
+        study.load_seeds("cpu", n_resamples=50, run_dir=runs, seeds=[7])
 
 
 def test_threshold_transfer_says_what_each_threshold_keeps():
@@ -230,7 +232,7 @@ def test_diversity_gain_reading_follows_the_signs_of_the_intervals():
 def test_summary_is_written_once_and_recomputed_when_a_scores_table_changes(tmp_path):
     runs = write_runs(tmp_path / "models", 1.5)
     folder = tmp_path / "results"
-    first = study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    first = study.summary("cpu", Analysis(n_resamples=50), run_dir=runs, folder=folder)
     assert set(first) == set(study.RESULT_FILES)
     assert all((folder / study.SUMMARY_DIR / f"{n}.csv").is_file() for n in study.RESULT_FILES)
     # the chapters' tables too, each once: no name of the results page's is written twice
@@ -238,22 +240,40 @@ def test_summary_is_written_once_and_recomputed_when_a_scores_table_changes(tmp_
     assert {"one_class_methods", "one_class_thresholds", "one_class_gap"} <= set(everything)
     assert sorted(p.stem for p in folder.rglob("*.csv")) == sorted(everything)
     stamp = (folder / study.SUMMARY_DIR / "verdict.csv").stat().st_mtime_ns
-    again = study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    again = study.summary("cpu", Analysis(n_resamples=50), run_dir=runs, folder=folder)
     assert (folder / study.SUMMARY_DIR / "verdict.csv").stat().st_mtime_ns == stamp  # read, not recomputed
     assert again["verdict"]["verdict"].item() == first["verdict"]["verdict"].item()
     write_runs(tmp_path / "models", 0.0, seed=1)  # new scores: the summary follows them
-    changed = study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    changed = study.summary("cpu", Analysis(n_resamples=50), run_dir=runs, folder=folder)
     assert changed["verdict"]["verdict"].item().startswith("No detector's in-domain interval excludes 0.5")
+
+
+def test_the_results_stage_reads_the_one_table_the_scores_stage_writes(tmp_path):
+    """The study's scores are the ``scores`` stage's table (runs/P/scores.csv), not the runs'
+    own files; the stage's fingerprint covers that table; a table that does not hold the
+    runs whose records are read is refused."""
+    root, other = write_runs(tmp_path / "runs", 1.5), write_runs(tmp_path / "other", 0.0, seed=1)
+    folder = tmp_path / "results"
+    study.summary("cpu", Analysis(n_resamples=50), run_dir=root, folder=folder)
+    (root / paths.SCORES_FILE).write_bytes((other / paths.SCORES_FILE).read_bytes())  # the runs' files stay
+    swapped = study.summary("cpu", Analysis(n_resamples=50), run_dir=root, folder=folder)
+    expected = study.summary("cpu", Analysis(n_resamples=50), run_dir=other, folder=tmp_path / "expected")
+    pd.testing.assert_frame_equal(swapped["gap"], expected["gap"])
+    table = pd.read_csv(root / paths.SCORES_FILE)
+    table[table["model"] != "r3d18"].to_csv(root / paths.SCORES_FILE, index=False)
+    with pytest.raises(UserInputError, match=r"runs without scores \[\('r3d18', 0\)\].*--only scores"):
+        study.load_study("cpu", n_resamples=N, run_dir=root)
 
 
 def test_a_member_that_beats_the_others_on_validation_is_a_clear_best(tmp_path):
     runs = write_runs(tmp_path, 1.5)
     for model in ("efficientnet_b4", "vit_b16", "r3d18", "r3d18_flow"):  # all but resnet18 become noise
-        path = runs / model / "seed0" / "scores.csv"
+        path = run_folder(runs, model, 0) / "scores.csv"
         table = pd.read_csv(path)
         table["score"] = np.random.default_rng(len(model)).random(len(table))
         table.to_csv(path, index=False)
-    result = study.load_study("cpu", n_resamples=N, models_dir=runs)
+    combine(runs)
+    result = study.load_study("cpu", n_resamples=N, run_dir=runs)
     assert study.clear_best_member(result, result.primary) == "resnet18"
     row = study.gap_table(result, [result.primary]).iloc[0]
     assert row["clear best member"] == "resnet18" and "gap change vs clear best member" in row
@@ -330,7 +350,7 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
 
 
 def test_verdict_says_the_card_cannot_be_tested_when_the_target_is_not_harder(tmp_path):
-    same = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 1.5, target_share=1.0))
+    same = study.load_study("cpu", n_resamples=N, run_dir=write_runs(tmp_path, 1.5, target_share=1.0))
     text = verdict_of(same)
     assert "does not reproduce the gap the study is about" in text and "cannot test" in text
     assert "holds the card's change" not in text and "excludes the card's change" not in text
@@ -338,10 +358,11 @@ def test_verdict_says_the_card_cannot_be_tested_when_the_target_is_not_harder(tm
 
 def test_verdict_names_a_detector_that_ranks_fakes_below_reals(tmp_path):
     runs = write_runs(tmp_path, 1.5)
-    scores = runs / "autoencoder" / "seed0" / "scores.csv"
+    scores = run_folder(runs, "autoencoder", 0) / "scores.csv"
     table = pd.read_csv(scores)
     table.assign(score=-table["score"]).to_csv(scores, index=False)  # anomaly scores turned upside down
-    inverted = study.load_study("cpu", n_resamples=N, models_dir=runs)
+    combine(runs)
+    inverted = study.load_study("cpu", n_resamples=N, run_dir=runs)
     text = verdict_of(inverted)
     assert "autoencoder (below chance: it ranks fakes below reals) did not" in text
     assert f"{len(inverted.models) - 1} of {len(inverted.models)} detectors learned" in text
@@ -400,7 +421,7 @@ def test_simultaneous_gate_is_stricter_than_the_individual_one(learned, tmp_path
     gate = study.simultaneous_gate(learned)
     assert gate["level"].tolist() == pytest.approx([1 - 0.05 / len(learned.models)] * len(gate))
     assert gate.loc[gate["passes"], "model"].tolist() == learned.models  # skill 1.5: far above chance even at 99.4 %
-    weak = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 0.6))
+    weak = study.load_study("cpu", n_resamples=N, run_dir=write_runs(tmp_path, 0.6))
     individually = [m for m in weak.models if weak.learned(m)]
     joint = study.simultaneous_gate(weak)
     assert set(joint.loc[joint["passes"], "model"]) < set(individually)  # a weak signal: some drop out
@@ -421,7 +442,7 @@ def test_best_member_helpers_read_the_bootstrap_and_the_gap_table(learned, tmp_p
     assert study.five_against_best_member(learned).empty == (best is None)
     # one member far ahead of the others: validation names it, and every combiner of the
     # five is compared with it, the combiners' intervals simultaneous over the family
-    ahead = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 1.0, skills={"resnet18": 3.0}))
+    ahead = study.load_study("cpu", n_resamples=N, run_dir=write_runs(tmp_path, 1.0, skills={"resnet18": 3.0}))
     against = study.five_against_best_member(ahead)
     assert (against["clear best member"] == "resnet18").all()
     for family, part in against.groupby("family"):
@@ -435,7 +456,7 @@ def test_best_member_helpers_read_the_bootstrap_and_the_gap_table(learned, tmp_p
 
 def test_primary_gap_per_shift_is_a_sentence_per_subset_or_says_there_are_none(tmp_path):
     runs = write_runs(tmp_path / "models", 1.5)
-    result = study.load_study("cpu", n_resamples=N, models_dir=runs)
+    result = study.load_study("cpu", n_resamples=N, run_dir=runs)
     assert "has no named subsets" in study.primary_shift_text(study.primary_per_shift(result, None, N))
     cross = result.wide("target", "test").index.to_frame(index=False)
     manifest = cross.assign(subset=np.where(np.arange(len(cross)) % 2 == 0, "unseen_method", "unseen_capture"))
@@ -451,7 +472,7 @@ def test_primary_gap_per_shift_is_a_sentence_per_subset_or_says_there_are_none(t
 
 
 def test_plain_summary_compares_the_soft_vote_with_its_average_and_best_member(tmp_path):
-    ahead = study.load_study("cpu", n_resamples=N, models_dir=write_runs(tmp_path, 1.0, skills={"resnet18": 3.0}))
+    ahead = study.load_study("cpu", n_resamples=N, run_dir=write_runs(tmp_path, 1.0, skills={"resnet18": 3.0}))
     primary = study.primary_endpoint(ahead).iloc[0]
     gaps = study.gap_table(ahead)
     text = study.plain_summary(primary, gaps)
@@ -468,7 +489,7 @@ def test_plain_summary_compares_the_soft_vote_with_its_average_and_best_member(t
 def _mark_incomplete(root, model: str, seed: int = 0) -> None:
     import json
 
-    path = root / model / f"seed{seed}" / "record.json"
+    path = run_folder(root, model, seed) / "record.json"
     record = json.loads(path.read_text())
     path.write_text(json.dumps({**record, "complete": False, "stop_reason": "hang_guard"}))
 
@@ -478,18 +499,18 @@ def test_a_run_the_hang_guard_stopped_is_listed_and_not_read(tmp_path):
     unreadable, the verdict says why, and the summary lists the run; a complete study
     lists none."""
     root = write_runs(tmp_path / "runs", 1.5)
-    complete = study.load_study("cpu", n_resamples=N, models_dir=root)
+    complete = study.load_study("cpu", n_resamples=N, run_dir=root)
     assert complete.incomplete == [] and study.incomplete_runs(complete).empty
     assert study.primary_endpoint(complete).iloc[0]["read"] == study.INTERPRETABLE
     _mark_incomplete(root, "r3d18")
-    cut = study.load_study("cpu", n_resamples=N, models_dir=root)
+    cut = study.load_study("cpu", n_resamples=N, run_dir=root)
     assert cut.incomplete == ["r3d18"]
     assert study.incomplete_runs(cut).to_dict("records") == [{"model": "r3d18", "training seed": 0}]
     primary = study.primary_endpoint(cut)
     assert primary.iloc[0]["read"] == study.NOT_INTERPRETABLE
     text = verdict_of(cut)
     assert "r3d18" in text and "primary endpoint" in text and "gap change" not in text
-    tables = study.summary("cpu", Analysis(n_resamples=N), models_dir=root, folder=tmp_path / "results")
+    tables = study.summary("cpu", Analysis(n_resamples=N), run_dir=root, folder=tmp_path / "results")
     assert tables["incomplete_runs"]["model"].tolist() == ["r3d18"]
 
 
@@ -498,7 +519,7 @@ def test_a_stored_seed_run_is_read_by_a_one_seed_build_and_named_in_the_verdict(
     its verdict says how much a retrained detector moves."""
     from analysis.evaluation.study import seed_runs
 
-    several = study.load_seeds("cpu", n_resamples=100, models_dir=write_runs(tmp_path / "three", 1.5, seeds=(0, 1, 2)))
+    several = study.load_seeds("cpu", n_resamples=100, run_dir=write_runs(tmp_path / "three", 1.5, seeds=(0, 1, 2)))
     values = seed_runs.seed_values(several, [next(iter(several.values())).primary, "resnet18", "r3d18"])
     meta = seed_runs.store("cpu", values, data_seed=1, commit="abc", folder=tmp_path / "stored")
     read_values, read_meta = seed_runs.read("cpu", tmp_path / "stored")
@@ -529,15 +550,15 @@ def test_summary_follows_every_module_it_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(study.results, "results_code", lambda: [module])
     folder = tmp_path / "results"
     verdict = folder / study.SUMMARY_DIR / "verdict.csv"
-    study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    study.summary("cpu", Analysis(n_resamples=50), run_dir=runs, folder=folder)
     stamp = verdict.stat().st_mtime_ns
-    study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    study.summary("cpu", Analysis(n_resamples=50), run_dir=runs, folder=folder)
     assert verdict.stat().st_mtime_ns == stamp
     module.write_text("# another version")
-    study.summary("cpu", Analysis(n_resamples=50), models_dir=runs, folder=folder)
+    study.summary("cpu", Analysis(n_resamples=50), run_dir=runs, folder=folder)
     assert verdict.stat().st_mtime_ns != stamp
     stamp = verdict.stat().st_mtime_ns  # and when a setting of the stage changes
-    study.summary("cpu", Analysis(n_resamples=60), models_dir=runs, folder=folder)
+    study.summary("cpu", Analysis(n_resamples=60), run_dir=runs, folder=folder)
     assert verdict.stat().st_mtime_ns != stamp
 
 
@@ -589,15 +610,16 @@ def test_design_effect_skips_members_whose_auc_never_varies(tmp_path):
 
     def flatten(models):
         for model in models:
-            path = root / model / "seed0" / "scores.csv"
+            path = run_folder(root, model, 0) / "scores.csv"
             table = pd.read_csv(path)
             table.loc[table["domain"] == "target", "score"] = 0.5
             table.to_csv(path, index=False)
+        combine(root)
 
     flatten(five[:1])
-    some = study.measured_clustering(study.load_study("cpu", n_resamples=N, models_dir=root), "target", N)
+    some = study.measured_clustering(study.load_study("cpu", n_resamples=N, run_dir=root), "target", N)
     assert np.isfinite(some) and some > 0
     flatten(five[1:])
-    none = study.load_study("cpu", n_resamples=N, models_dir=root)
+    none = study.load_study("cpu", n_resamples=N, run_dir=root)
     assert np.isnan(study.measured_clustering(none, "target", N))
     assert np.isfinite(study.measured_clustering(none, "source", N))

@@ -40,8 +40,9 @@ def build(root: Path, study_scores: Path | None = None) -> dict[str, pd.DataFram
     chapters only read what they wrote); return ``{file name: table}`` for every run's
     scores table and every table of the results stage. With ``study_scores`` (a folder of ``scores_<model>.csv``),
     the study reads those scores instead of the ones its runs wrote."""
+    from analysis.paths import models_dir
     from analysis.run import run
-    from analysis.training.run_record import SCORES_FILE, models_dir, read_runs
+    from analysis.training.run_record import SCORES_FILE, read_runs
 
     os.environ["ANALYSIS_RUNS_DIR"] = str(root / "runs")  # the chapters' kernels inherit it
     overrides = [f"data.seed={SEED}", f"seeds=[{SEED}]"]
@@ -51,7 +52,8 @@ def build(root: Path, study_scores: Path | None = None) -> dict[str, pd.DataFram
     if study_scores is not None:
         for r in runs:
             shutil.copyfile(Path(study_scores) / f"scores_{r.model}.csv", r.path / SCORES_FILE)
-        run(PROFILE, overrides, only="results")  # its fingerprint covers the scores files
+        run(PROFILE, overrides, only="scores")  # the one table the results stage reads, from the runs' scores
+        run(PROFILE, overrides, only="results")  # its fingerprint covers that table
     results = root / "runs" / PROFILE / "results"
     for path in sorted(results.rglob("*.csv")):  # every table of the book: the results stage writes them all
         tables["results_" + "_".join(path.relative_to(results).parts)] = pd.read_csv(path)

@@ -32,15 +32,13 @@ from traitlets import default
 
 from analysis.book.notebook_outputs import RECORD_PREFIX
 from analysis.errors import UserInputError
-from analysis.paths import BOOK_DIR, EXECUTED_DIR, PROJECT_ROOT, run_dir
+from analysis.paths import BOOK_DIR, EXECUTED_DIR, PROJECT_ROOT, book_log, book_status_file, run_dir
 from analysis.profiles import DEFAULT_PROFILE, get_profile
 from analysis.run import Tee, record_stage_time
 
 SOURCE_DIR = BOOK_DIR / "chapters"
 HTML_DIR = BOOK_DIR / "_build" / "html"
 CELL_TIMEOUT_SECONDS = 1800
-BOOK_LOG = "book.log"
-BOOK_STATUS = "book_status.json"  # per chapter: pass or fail, seconds, when (the status table)
 DISPLAY_TAGS = ("remove-input", "remove-cell", "hide-input", "hide-cell", "remove-output", "hide-output")
 EXECUTE_LAST = ("provenance",)  # lists the figures every other executed chapter glued
 
@@ -91,11 +89,6 @@ def chapters() -> list[str]:
 def execution_order(names: list[str]) -> list[str]:
     """Reading order, except that the provenance page runs last."""
     return [n for n in names if n not in EXECUTE_LAST] + [n for n in EXECUTE_LAST if n in names]
-
-
-def book_log(profile: str) -> Path:
-    """Where the chapters' stderr goes when ``make book`` executes them."""
-    return run_dir(profile) / BOOK_LOG
 
 
 def _shows_nothing(cell) -> bool:
@@ -243,7 +236,7 @@ def run_book(profile: str, chapter: str | None = None, overrides: dict | None = 
     if chapter:  # the others are executed only if they never were, so the book links up
         names = [chapter] + [n for n in names if n != chapter and not (EXECUTED_DIR / f"{n}.ipynb").is_file()]
     parameters = {"profile": profile, **(overrides or {})}
-    timings_path = run_dir(profile) / BOOK_STATUS
+    timings_path = book_status_file(profile)
     timings = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
     timings_path.parent.mkdir(parents=True, exist_ok=True)
     first = [n for n in names if n not in EXECUTE_LAST]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.book.notebook_outputs import as_text, glued_outputs
-from analysis.paths import PROJECT_ROOT, benchmark_dir, run_dir
+from analysis.paths import PROJECT_ROOT, benchmark_dir, book_status_file, models_dir, run_dir, stage_times_file
 from analysis.profiles import DEFAULT_PROFILE
-from analysis.training.run_record import git, models_dir, read_runs
+from analysis.training.run_record import git, read_runs
 from analysis.book.plots import SOURCE_SUFFIX
 from analysis.training.speed_probe import PROBE_MODELS
 
@@ -103,9 +103,7 @@ def stage_timings(profile: str) -> pd.DataFrame:
     ``run`` and ``book`` recorded them with the speed probe of the same run; each also in
     probe units (thousands of frame-CNN training samples at the probe's speed), which a
     faster or slower machine shares."""
-    from analysis.run import STAGE_TIMES
-
-    path = run_dir(profile) / STAGE_TIMES
+    path = stage_times_file(profile)
     times = json.loads(path.read_text()) if path.is_file() else {}
     rows = [{"stage": name, "seconds": entry["seconds"],
              "probe (resnet18 samples/s)": (entry["probe"] or {}).get(PROBE_MODEL, float("nan")),
@@ -117,9 +115,7 @@ def stage_timings(profile: str) -> pd.DataFrame:
 def chapter_status(profile: str) -> pd.DataFrame:
     """Each chapter's last execution: pass or fail, seconds, when, and the command that
     re-executes it on its own."""
-    from analysis.book.build import BOOK_STATUS
-
-    path = run_dir(profile) / BOOK_STATUS
+    path = book_status_file(profile)
     status = json.loads(path.read_text()) if path.is_file() else {}
     rows = [{"chapter": name, "status": entry["status"], "seconds": entry["seconds"], "finished": entry["finished"],
              "run it locally": f"python -m analysis book --chapter {name}"

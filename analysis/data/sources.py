@@ -12,12 +12,8 @@ import pandas as pd
 
 from analysis.data.manifest import read_manifest, write_manifest
 from analysis.errors import UserInputError
-from analysis.paths import MANIFEST_DIR, benchmark_dir, run_dir  # noqa: F401  (benchmark_dir: callers' name)
+from analysis.paths import MANIFEST_DIR, benchmark_dir, benchmark_manifest, combined_manifest  # noqa: F401  (callers' names)
 from analysis.profiles import Profile, as_profile
-
-
-def benchmark_manifest(profile: str) -> Path:
-    return benchmark_dir(profile) / "manifest.csv"
 
 
 def study_manifest(profile: str | Profile) -> Path:
@@ -26,7 +22,7 @@ def study_manifest(profile: str | Profile) -> Path:
     profile = as_profile(profile)
     if profile.studies_benchmark:
         return benchmark_manifest(profile.name)
-    return run_dir(profile.name) / "manifest.csv"
+    return combined_manifest(profile.name)
 
 
 def real_manifests(profile: Profile) -> list[Path]:

@@ -1,10 +1,12 @@
 """The run record: what one training run was and how it went, the second contract of
 the data flow (the first is :mod:`analysis.evaluation.scores_table`).
 
-A run folder ``runs/<profile>/models/<model>/seed<seed>/`` holds ``best.pt``,
-``last.pt``, ``record.json`` (fields :data:`REQUIRED_FIELDS`, including the resolved
-profile under ``config.profile``) and ``scores.csv``. :func:`read_runs` is the one way to
-read runs: the study, the training chapter, the provenance page and the ``Detector`` use it.
+A run folder (:func:`analysis.paths.run_folder`: ``runs/<profile>/models/<model>/seed<seed>/``)
+holds ``best.pt``, ``last.pt``, ``record.json`` (fields :data:`REQUIRED_FIELDS`, including
+the resolved profile under ``config.profile``) and ``scores.csv``. :func:`read_runs` is the
+one way to read runs (the training chapter, the provenance page, the ``scores`` stage and
+the ``Detector`` use it); the study reads only their records (:func:`read_records`) and
+the ``scores`` stage's one table of every run's scores (:func:`scores_of`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import UserInputError
-from analysis.evaluation.scores_table import read_scores
-from analysis.paths import PROJECT_ROOT, run_dir
+from analysis.evaluation.scores_table import read_scores, validate_scores
+from analysis.paths import BEST_CHECKPOINT, LAST_CHECKPOINT, PROJECT_ROOT, RECORD_FILE  # noqa: F401  (callers use the checkpoints)
+from analysis.paths import RUN_SCORES_FILE as SCORES_FILE
 
 RUN_FORMAT = 4  # version of the run folder layout; readers refuse runs of another format
-RECORD_FILE, SCORES_FILE, BEST_CHECKPOINT = "record.json", "scores.csv", "best.pt"
 REQUIRED_FIELDS = (
     "run_format", "config", "profile", "model", "arch", "view", "input_kind", "input_size", "frames",
     "pretrained", "card", "schedule", "recipe", "seed", "device", "world_size", "git_commit", "versions",
@@ -45,15 +47,6 @@ class Run:
     @property
     def seed(self) -> int:
         return int(self.record["seed"])
-
-
-def models_dir(profile: str) -> Path:
-    return run_dir(profile) / "models"
-
-
-def run_folder(profile: str, model: str, seed: int) -> Path:
-    """Where the run of ``model`` with training seed ``seed`` lives."""
-    return models_dir(profile) / model / f"seed{seed}"
 
 
 def git(*args: str) -> str:
@@ -85,24 +78,47 @@ def validate_record(record: dict, *, origin: str) -> dict:
     return record
 
 
+def read_record(folder: Path) -> dict:
+    """The validated record of the run in ``folder``."""
+    path = Path(folder) / RECORD_FILE
+    return validate_record(json.loads(path.read_text()), origin=str(path))
+
+
 def read_run(folder: Path) -> Run:
     """One finished run, validated; raises if it is incomplete."""
     folder = Path(folder)
     if not (folder / RECORD_FILE).is_file() or not (folder / SCORES_FILE).is_file():
         raise UserInputError(f"{folder} is not a finished run: {RECORD_FILE} and {SCORES_FILE} are written when "
                              "training ends (`python -m analysis run`).")
-    record = validate_record(json.loads((folder / RECORD_FILE).read_text()), origin=str(folder / RECORD_FILE))
-    return Run(folder, record, read_scores(folder / SCORES_FILE))
+    return Run(folder, read_record(folder), read_scores(folder / SCORES_FILE))
 
 
-def read_runs(folder: Path) -> list[Run]:
+def run_folders(folder: Path) -> list[Path]:
     """The run in ``folder``, or every run below it (such as ``runs/cpu/models``), in
     folder order."""
     folder = Path(folder)
     if (folder / RECORD_FILE).is_file():
-        return [read_run(folder)]
+        return [folder]
     runs = sorted(p.parent for p in folder.rglob(RECORD_FILE))
     if not runs:
         raise UserInputError(f"{folder} holds no trained run (no {RECORD_FILE} in it or below it); "
                              "train with `python -m analysis run`.")
-    return [read_run(run) for run in runs]
+    return runs
+
+
+def read_runs(folder: Path) -> list[Run]:
+    """The run in ``folder``, or every run below it, in folder order (:func:`run_folders`)."""
+    return [read_run(run) for run in run_folders(folder)]
+
+
+def read_records(folder: Path) -> list[dict]:
+    """The records of the run in ``folder`` or of every run below it, in folder order,
+    without their scores (the study reads those from the ``scores`` stage's table)."""
+    return [read_record(run) for run in run_folders(folder)]
+
+
+def scores_of(runs: list[Run]) -> pd.DataFrame:
+    """Every run's scores in one validated table, in folder order: what the ``scores``
+    stage writes (:func:`analysis.paths.scores_file`)."""
+    origin = "scores of the runs " + ", ".join(str(run.path) for run in runs[:3]) + (", ..." if len(runs) > 3 else "")
+    return validate_scores(pd.concat([run.scores for run in runs], ignore_index=True), origin=origin)

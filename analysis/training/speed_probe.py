@@ -19,9 +19,10 @@ from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
 
+from analysis.paths import SPEED_PROBE_FILE as PROBE_FILE
+
 PROBE_MODELS = ("resnet18", "r3d18")  # the frame CNN and the clip model, at the cpu profile's sizes
 PROBE_SECONDS = 2.5  # timed per model and process, after one untimed step
-PROBE_FILE = "speed_probe.json"
 UNIT_SAMPLES = 1000  # one probe unit: this many frame-CNN training samples at the probe's speed
 
 

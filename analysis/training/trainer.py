@@ -48,7 +48,7 @@ from analysis.preprocess.exclusions import usable_videos
 from analysis.training import distributed
 from analysis.training.crop_datasets import StreamedSplit, epoch_generator
 from analysis.training.distributed import Context
-from analysis.training.run_record import RUN_FORMAT, SCORES_FILE, git, write_record
+from analysis.training.run_record import BEST_CHECKPOINT, LAST_CHECKPOINT, RUN_FORMAT, SCORES_FILE, git, write_record
 from analysis.training.scoring import SCORE_ROWS, autocast, predict, score_manifest
 from analysis.data.manifest import read_manifest
 from analysis.preprocess.pipeline import load_record as load_preprocessing_record
@@ -379,7 +379,7 @@ def _train(cfg: TrainConfig) -> Path:
     def stage_optimizer(stage: str):
         return make_optimizer(raw_model, recipe, stage, stages.count(stage) * steps_per_epoch)
 
-    last = out / "last.pt"
+    last = out / LAST_CHECKPOINT
     # resume an interrupted run of the same configuration: rank 0 reads its checkpoint, every rank gets it
     state = torch.load(last, map_location=device if world == 1 else "cpu", weights_only=False) \
         if main_process and last.is_file() else None
@@ -459,7 +459,7 @@ def _train(cfg: TrainConfig) -> Path:
         if main_process:
             if improved:
                 torch.save({"model": raw_model.state_dict(), "config": asdict(cfg), "epoch": epoch + 1,
-                            "val_auc": val_auc}, out / "best.pt")
+                            "val_auc": val_auc}, out / BEST_CHECKPOINT)
             torch.save({"model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
                         "stage": stage, "epoch": epoch, "history": history, "best_score": best_score,
@@ -469,7 +469,7 @@ def _train(cfg: TrainConfig) -> Path:
     train_seconds = clock() - started
 
     # every rank scores its shard of the evaluation videos with rank 0's best checkpoint
-    best = torch.load(out / "best.pt", map_location=device if world == 1 else "cpu", weights_only=False) \
+    best = torch.load(out / BEST_CHECKPOINT, map_location=device if world == 1 else "cpu", weights_only=False) \
         if main_process else None
     best = distributed.share_object(best, ctx)
     raw_model.load_state_dict(best["model"])

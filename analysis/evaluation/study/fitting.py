@@ -1,5 +1,5 @@
-"""Fitting the study of one profile: read every run's scores, fit the ensembles on source
-validation videos and the paired group bootstraps on validation and the test sets.
+"""Fitting the study of one profile: read every run's scores (the one table the ``scores``
+stage writes) and records, fit the ensembles on source validation videos and the paired group bootstraps on validation and the test sets.
 
 Everything the study's tables read comes from one :class:`Study`; fitting one takes
 seconds to minutes (about a hundred ensembles and two bootstraps), which is why only the
@@ -17,10 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import paths
+from analysis.errors import UserInputError
 from analysis.evaluation import ensembles, fit_gate, metrics
 from analysis.evaluation.bootstrap import N_RESAMPLES, GapBootstrap, Interval, SetBootstrap, mean_of
+from analysis.evaluation.scores_table import read_scores
 from analysis.models.registry import ONE_CLASS, list_models
-from analysis.training.run_record import models_dir as profile_models_dir, read_runs
+from analysis.training.run_record import read_records
 
 CHANCE = 0.5
 CARD_000_FIVE = tuple(list_models(card="000"))  # the five detectors of model card 000 (the registry's cards)
@@ -36,17 +39,25 @@ INTERPRETABLE, NOT_INTERPRETABLE = "interpretable", "not interpretable"
 NO_CLEAR_BEST = "none (validation intervals overlap)"
 
 
-def load_scores(models_dir: Path) -> tuple[pd.DataFrame, dict[str, dict]]:
-    """Every run's scores in one long table, and one run record per model; a model's
-    record lists under ``incomplete_seeds`` the training seeds whose run the hang guard
-    stopped before its fixed epochs."""
-    runs = read_runs(models_dir)
-    records = {}
-    for run in runs:
-        records.setdefault(run.model, {**run.record, "incomplete_seeds": []})
-        if not run.record["complete"]:
-            records[run.model]["incomplete_seeds"].append(run.seed)
-    return pd.concat([run.scores for run in runs], ignore_index=True), records
+def load_scores(run_dir: Path) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """Every run's scores in one long table, the one the ``scores`` stage wrote in a
+    profile's run folder ``run_dir`` (``runs/<profile>``), and one run record per model
+    from its runs: a model's record lists under ``incomplete_seeds`` the training seeds
+    whose run the hang guard stopped before its fixed epochs."""
+    table, models = Path(run_dir) / paths.SCORES_FILE, Path(run_dir) / paths.MODELS
+    scores, records = read_scores(table), {}
+    runs = read_records(models)
+    for record in runs:
+        records.setdefault(record["model"], {**record, "incomplete_seeds": []})
+        if not record["complete"]:
+            records[record["model"]]["incomplete_seeds"].append(int(record["seed"]))
+    scored = set(scores[["model", "seed"]].drop_duplicates().itertuples(index=False, name=None))
+    trained = {(record["model"], int(record["seed"])) for record in runs}
+    if scored != trained:
+        raise UserInputError(f"The scores table {table} does not hold the runs in {models}: runs without scores "
+                             f"{sorted(trained - scored)}, scores without a run {sorted(scored - trained)}; rebuild "
+                             "it with `python -m analysis run --only scores`.")
+    return scores, records
 
 
 def interpretable(in_domain: Interval) -> bool:
@@ -150,11 +161,12 @@ def training_seeds(scores: pd.DataFrame) -> list[int | None]:
     return sorted(scores["seed"].unique().tolist()) if "seed" in scores.columns else [None]
 
 
-def load_study(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
+def load_study(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, run_dir: Path | None = None,
                training_seed: int | None = None, loaded: tuple[pd.DataFrame, dict] | None = None) -> Study:
-    """Read the runs of one training seed (default: the first), fit the ensembles on
-    validation and the paired group bootstraps on validation and the test sets."""
-    scores, records = loaded or load_scores(models_dir or profile_models_dir(profile))
+    """Read the runs of one training seed (default: the first) from a profile's run folder
+    (default ``runs/<profile>``: :func:`load_scores`), fit the ensembles on validation and
+    the paired group bootstraps on validation and the test sets."""
+    scores, records = loaded or load_scores(run_dir or paths.run_dir(profile))
     seeds = training_seeds(scores)
     training_seed = seeds[0] if training_seed is None else training_seed
     if training_seed not in seeds:
@@ -184,10 +196,10 @@ def load_study(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, mode
                  training_seed, dict(wide), gate)
 
 
-def load_seeds(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, models_dir: Path | None = None,
+def load_seeds(profile: str, n_resamples: int = N_RESAMPLES, seed: int = 0, run_dir: Path | None = None,
                seeds: list[int] | None = None) -> dict[int | None, Study]:
-    """One :class:`Study` per training seed: ``seeds``, or every seed in the scores tables."""
-    loaded = load_scores(models_dir or profile_models_dir(profile))
+    """One :class:`Study` per training seed: ``seeds``, or every seed in the scores table."""
+    loaded = load_scores(run_dir or paths.run_dir(profile))
     present = training_seeds(loaded[0])
     missing = sorted(set(seeds or []) - set(present))
     if missing:

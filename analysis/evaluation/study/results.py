@@ -28,7 +28,6 @@ from analysis.errors import UserInputError
 from analysis import paths
 from analysis.paths import RESULTS, SUMMARY  # noqa: F401  (RESULTS: callers' name)
 from analysis.profiles import Analysis
-from analysis.training.run_record import models_dir as profile_models_dir
 
 # the CSV files write_results puts under runs/<profile>/results/summary/ (the results page reads them)
 SUMMARY_DIR = SUMMARY  # the results page's tables, inside the stage's folder
@@ -51,28 +50,34 @@ def built_data_seed(profile: str) -> int | None:
     return json.loads(path.read_text())["data"]["seed"] if path.is_file() else None
 
 
-def own_manifest(profile: str, models_dir: Path) -> list[Path]:
+def is_own(profile: str, run_dir: Path) -> bool:
+    """Whether ``run_dir`` is the profile's own run folder (not runs from elsewhere)."""
+    return Path(run_dir).resolve() == paths.run_dir(profile).resolve()
+
+
+def own_manifest(profile: str, run_dir: Path) -> list[Path]:
     """The profile's study manifest (its target subsets split the endpoint by kind of shift),
     for the profile's own runs only: runs from elsewhere need not come from its benchmark."""
     from analysis.data import sources
 
-    own = Path(models_dir).resolve() == Path(profile_models_dir(profile)).resolve()
-    return [sources.study_manifest(profile)] if own else []
+    return [sources.study_manifest(profile)] if is_own(profile, run_dir) else []
 
 
-def write_results(profile: str, settings: Analysis = Analysis(), models_dir: Path | None = None,
+def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path | None = None,
                   folder: Path | None = None) -> dict[str, pd.DataFrame]:
     """Compute every table of the book for every training seed and write each once as CSV:
     the results page's headline tables under ``results/summary`` (:data:`RESULT_FILES`:
     primary endpoint, power, gaps, the secondary families and their adjusted counts,
     agreement with its baseline, the verdict, the spread across training seeds, the primary
     ensemble's gap per kind of shift from the profile's manifest), and the chapters' own
-    tables under ``results`` (:func:`chapter_tables`)."""
-    models_dir = Path(models_dir or profile_models_dir(profile))
-    own = models_dir.resolve() == Path(profile_models_dir(profile)).resolve()
-    manifest = next(iter(own_manifest(profile, models_dir)), None)
+    tables under ``results`` (:func:`chapter_tables`). The scores and run records come from
+    the profile's run folder ``run_dir`` (default ``runs/<profile>``: the ``scores``
+    stage's table and the runs' records, :func:`~analysis.evaluation.study.fitting.load_scores`)."""
+    run_dir = Path(run_dir or paths.run_dir(profile))
+    own = is_own(profile, run_dir)
+    manifest = next(iter(own_manifest(profile, run_dir)), None)
     n_resamples, seed = settings.n_resamples, settings.seed
-    studies = load_seeds(profile, n_resamples, seed, models_dir)
+    studies = load_seeds(profile, n_resamples, seed, run_dir)
     first = next(iter(studies.values()))
     card = card_assumptions()
     primary = primary_endpoint(first)
@@ -143,21 +148,22 @@ def results_code() -> list[Path]:
             *(Path(m.__file__) for m in (shifts, sizing, registry, run_record))]
 
 
-def summary(profile: str, settings: Analysis = Analysis(), models_dir: Path | None = None,
+def summary(profile: str, settings: Analysis = Analysis(), run_dir: Path | None = None,
             folder: Path | None = None) -> dict[str, pd.DataFrame]:
     """The results page's tables (:data:`RESULT_FILES`), by name, after building the stage:
-    every table is recomputed first when any module it runs (:func:`results_code`), scores
-    table, run record, stored seed run, manifest or setting changed since (or they were never
-    written). The ``results`` stage of ``run`` calls it."""
+    every table is recomputed first when any module it runs (:func:`results_code`), the
+    scores table, a run record, the stored seed run, the manifest or a setting changed
+    since (or they were never written). The ``results`` stage of ``run`` calls it."""
     from analysis.run import build_if_stale, fingerprint
+    from analysis.training.run_record import RECORD_FILE
 
-    models_dir = models_dir or profile_models_dir(profile)
+    run_dir = Path(run_dir or paths.run_dir(profile))
     out = Path(folder or paths.results_dir(profile))
-    inputs = [*results_code(), *sorted(Path(models_dir).rglob("scores.csv")),
-              *sorted(Path(models_dir).rglob("record.json")), seed_runs.STORED_DIR / f"{profile}_seeds.csv",
-              paths.profile_file(profile), *own_manifest(profile, models_dir)]
-    expected = fingerprint(inputs, {"models_dir": str(models_dir), **asdict(settings)})
-    build_if_stale(out, expected, lambda: write_results(profile, settings, models_dir, out),
+    inputs = [*results_code(), run_dir / paths.SCORES_FILE, *sorted((run_dir / paths.MODELS).rglob(RECORD_FILE)),
+              seed_runs.STORED_DIR / f"{profile}_seeds.csv", paths.profile_file(profile),
+              *own_manifest(profile, run_dir)]
+    expected = fingerprint(inputs, {"run_dir": str(run_dir), **asdict(settings)})
+    build_if_stale(out, expected, lambda: write_results(profile, settings, run_dir, out),
                    outputs=tuple(f"{SUMMARY_DIR}/{name}.csv" for name in RESULT_FILES))
     return {name: pd.read_csv(out / SUMMARY_DIR / f"{name}.csv") for name in RESULT_FILES}
 
