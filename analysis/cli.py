@@ -127,9 +127,10 @@ def _cmd_models(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from analysis.models import model_table
+    from analysis.profiles import get_profile
 
     with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.max_columns", 30):
-        print(model_table().drop(columns=["paper note"]).to_string(index=False))
+        print(model_table([get_profile("paper"), get_profile("cpu")]).drop(columns=["paper note"]).to_string(index=False))
     return 0
 
 
@@ -160,13 +161,20 @@ def _write_output(target: str, text: str) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from analysis.paths import run_dir
     from analysis.preprocess.pipeline import parse_shard
-    from analysis.run import run
+    from analysis.run import parse_only, run
 
+    if args.dry_run:  # the plan (videos, stages, disk, hours); nothing is built
+        from analysis import plan
+        from analysis.profiles import resolve
+
+        parse_only(args.only)
+        print(plan.describe(resolve(args.profile, args.override)))
+        return 0
     profile = run(args.profile, args.override, only=args.only, weights_dir=args.weights_dir, nproc=args.nproc,
-                  dry_run=args.dry_run, shard=parse_shard(args.shard))
-    if not args.dry_run:
-        print(f"profile {profile.name}: artefacts up to date under runs/{profile.name}")
+                  shard=parse_shard(args.shard))
+    print(f"profile {profile.name}: artefacts up to date under {run_dir(profile.name)}")
     return 0
 
 

@@ -139,7 +139,8 @@ def training_hours(profile: Profile, model: str, videos: pd.DataFrame, costs: pd
 def stage_states(profile: Profile) -> dict[str, str]:
     """What each stage would do, read from its output folder: built before (kept if its
     fingerprint is unchanged), interrupted (resumed), or to build."""
-    from analysis.run import BUILDING, STAMP, STAGES
+    from analysis.fingerprints import BUILDING, STAMP
+    from analysis.run import STAGES
 
     folders = {"data": benchmark_dir(profile.name), "preprocess": cache_dir(profile.name)}
 

@@ -14,7 +14,7 @@ Stages (:data:`STAGES`), each owned by one subpackage (ARCHITECTURE.md):
     results     every table the chapters show, ``runs/<profile>/results/`` (the results
                 page's under ``summary/``), with the profile's ``analysis`` settings
 
-Every stage goes through :func:`build_if_stale`, the one fingerprint-and-skip helper: an
+Every stage goes through :func:`~analysis.fingerprints.build_if_stale`, the one fingerprint-and-skip helper: an
 output folder whose fingerprint (code, inputs and settings) is unchanged is kept, a stale
 one is rebuilt, and an interrupted build with the same fingerprint resumes where it
 stopped. Everything printed, progress bars included, also goes to
@@ -23,14 +23,13 @@ stopped. Everything printed, progress bars included, also goes to
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
@@ -42,6 +41,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.errors import UserInputError
+from analysis.fingerprints import BUILDING, BUILT, STAMP, build_if_stale, fingerprint, resume_shard  # noqa: F401
 from analysis.paths import (FACE_COUNTS_FILE as FACE_COUNTS, LOG_FILE, MANIFEST_FILE, STAGE_TIMES_FILE as STAGE_TIMES,
                             TRAIN_LOG, benchmark_faces_dir, cache_dir, face_counts_file, model_run_folders,
                             models_dir, probes_file, profile_file, results_dir, run_dir, run_folder, scores_file)
@@ -49,62 +49,10 @@ from analysis.profiles import CUDA, Profile, resolve
 from analysis.training import speed_probe
 
 STAGES = ("data", "preprocess", "train", "scores", "results")
-STAMP, BUILDING = "fingerprint.txt", "building.txt"
-BUILT: list[Path] = []  # every folder build_if_stale built in this process (a stage's timing reads it)
 # decoding and MTCNN keep one core busy per process: the crop cache is filled by one shard
 # per core (shards together equal one unsharded run, tests/test_preprocess.py)
 MAX_PREPROCESS_PROCESSES = 4
 MAX_PROBE_PROCESSES = 4  # the speed probe runs as many processes as training does, up to this many
-
-
-def fingerprint(files: Iterable[Path], settings: dict) -> str:
-    """What an output depends on: the bytes of ``files`` (code and inputs) and ``settings``."""
-    digest = hashlib.sha256()
-    for path in files:
-        path = Path(path)
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes() if path.is_file() else b"missing")
-    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    return digest.hexdigest()[:16]
-
-
-def build_if_stale(out_dir: Path, expected: str, build: Callable[[], object], *,
-                   outputs: tuple[str, ...] = ()) -> bool:
-    """Run ``build`` unless ``out_dir`` holds a finished build with fingerprint ``expected``
-    (and every file of ``outputs``). A folder built from anything else is removed first;
-    one whose interrupted build had the same fingerprint is kept, so the build resumes.
-    Returns whether it built."""
-    out_dir = Path(out_dir)
-    stamp, building = out_dir / STAMP, out_dir / BUILDING
-    if stamp.is_file() and stamp.read_text() == expected and all((out_dir / o).exists() for o in outputs):
-        return False
-    resumable = building.is_file() and building.read_text() == expected
-    if out_dir.exists() and not resumable:
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp.unlink(missing_ok=True)
-    building.write_text(expected)
-    build()
-    stamp.write_text(expected)
-    building.unlink()
-    BUILT.append(out_dir)
-    return True
-
-
-def resume_shard(out_dir: Path, expected: str, build: Callable[[], object]) -> None:
-    """Build one shard of a folder that several machines fill: like :func:`build_if_stale`
-    but the folder stays unfinished (``building.txt``), so the shards of other machines,
-    copied in, and a finishing run without a shard all resume it."""
-    out_dir = Path(out_dir)
-    stamp, building = out_dir / STAMP, out_dir / BUILDING
-    if stamp.is_file() and stamp.read_text() == expected:
-        return
-    if out_dir.exists() and not (building.is_file() and building.read_text() == expected):
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp.unlink(missing_ok=True)
-    building.write_text(expected)
-    build()
 
 
 def _module_files(*modules) -> list[Path]:
@@ -461,11 +409,10 @@ def parse_only(text: str | None) -> tuple[str | None, str | None]:
 
 
 def run(profile_name: str, overrides: list[str] | None = None, *, only: str | None = None,
-        weights_dir: Path | None = None, nproc: int = 1, dry_run: bool = False,
-        shard: tuple[int, int] = (1, 1)) -> Profile:
+        weights_dir: Path | None = None, nproc: int = 1, shard: tuple[int, int] = (1, 1)) -> Profile:
     """Build the stages of a profile (all, or ``only`` one) and return the resolved profile.
-    ``dry_run`` prints the plan (:mod:`analysis.plan`) and builds nothing; ``shard`` other
-    than 1/1 fills only this machine's shard of the crop cache."""
+    ``shard`` other than 1/1 fills only this machine's shard of the crop cache (the plan
+    without building anything is :func:`analysis.plan.describe`, ``run --dry-run``)."""
     from analysis.training.trainer import check_device
 
     overrides = list(overrides or [])
@@ -475,11 +422,6 @@ def run(profile_name: str, overrides: list[str] | None = None, *, only: str | No
         if stage not in (None, "preprocess"):
             raise UserInputError(f"--shard fills a shard of the crop cache: it goes with --only preprocess, not {only}.")
         stage = "preprocess"
-    if dry_run:
-        from analysis import plan
-
-        print(plan.describe(profile))
-        return profile
     check_device(profile.device)
     if stage in (None, "train", "preprocess"):
         models = [] if stage == "preprocess" else [model] if model else profile.model_names()

@@ -20,7 +20,7 @@ def test_both_scorers_are_registered_as_one_class():
 
 
 def test_deep_svdd_has_no_bias_and_cannot_collapse_onto_its_centre():
-    model = create_model("deep_svdd", "cpu")
+    model = create_model("deep_svdd", get_profile("cpu"))
     assert not [name for name, _ in model.named_parameters() if name.endswith("bias")]
     torch.manual_seed(0)
     centre = model.fit_centre([torch.randn(8, 3, 64, 64), torch.randn(4, 3, 64, 64)])

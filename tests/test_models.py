@@ -52,7 +52,7 @@ def test_every_model_names_its_head_and_loss():
     from analysis.models.base import ANOMALY, CROSS_ENTROPY
 
     for name in list_models():
-        model = create_model(name, "tiny")
+        model = create_model(name, get_profile("tiny"))
         head = {id(p) for p in model.head_parameters()}
         assert head and head <= {id(p) for p in model.parameters()}
         assert model.loss_kind == (ANOMALY if get_spec(name).one_class else CROSS_ENTROPY)
@@ -61,7 +61,7 @@ def test_every_model_names_its_head_and_loss():
 @pytest.mark.parametrize("name", sorted(set(SEED_000 + ["vit_in21k", "resnext50_lstm"])))
 def test_tiny_variant_gives_two_logits(name):
     torch.manual_seed(0)
-    model = create_model(name, "tiny").eval()
+    model = create_model(name, get_profile("tiny")).eval()
     with torch.no_grad():
         assert model(dummy_input(name, "tiny")).shape == (2, 2)
 
@@ -81,7 +81,7 @@ def test_paper_variants_follow_the_cards():
 
 
 def test_cpu_temporal_members_are_r3d10_with_one_block_per_stage():
-    r3d10 = create_model("r3d18", "cpu").network
+    r3d10 = create_model("r3d18", get_profile("cpu")).network
     assert [len(getattr(r3d10, f"layer{i}")) for i in range(1, 5)] == [1, 1, 1, 1]
     with torch.no_grad():
         assert r3d10(torch.zeros(1, 3, 8, 32, 32)).shape == (1, 2)
@@ -94,7 +94,7 @@ def test_offline_pretrained_without_weights_names_the_file(tmp_path, monkeypatch
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no network: fail fast
     with pytest.raises(UserInputError, match=r"resnet18\.tv_in1k\.safetensors"):
-        create_model("resnet18", "paper", weights_dir=tmp_path)
+        create_model("resnet18", get_profile("paper"), weights_dir=tmp_path)
 
 
 @pytest.mark.slow

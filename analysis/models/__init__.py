@@ -1,4 +1,8 @@
-"""Detectors: a registry of model specs and the builders that make them."""
+"""Detectors: a registry of model specs and the builders that make them.
+
+A profile (:mod:`analysis.profiles`) picks each model's variant from this registry, so this
+package never imports the profiles: the functions here take a resolved profile object.
+"""
 
 from dataclasses import replace
 from pathlib import Path
@@ -7,33 +11,35 @@ import pandas as pd
 from torch import nn
 
 from analysis.models import zoo  # noqa: F401  (registers the models)
-from analysis.profiles import Profile, as_profile, get_profile
 from analysis.models.registry import ModelSpec, Variant, get_spec, list_models, register_model
 
 __all__ = ["ModelSpec", "Variant", "create_model", "get_spec", "list_models", "register_model", "model_table"]
 
 
-def create_model(name: str, profile: str | Profile, weights_dir: Path | None = None) -> nn.Module:
-    """Build a registered model in ``profile``'s variant of it (a profile object or name)."""
-    return get_spec(name).builder(as_profile(profile).variant(name), weights_dir=weights_dir)
+def create_model(name: str, profile, weights_dir: Path | None = None) -> nn.Module:
+    """Build a registered model in ``profile``'s variant of it (a resolved
+    :class:`analysis.profiles.Profile`: ``get_profile(name)`` for a named one)."""
+    return get_spec(name).builder(profile.variant(name), weights_dir=weights_dir)
 
 
-def model_table(profiles: tuple[str, ...] = ("paper", "cpu")) -> pd.DataFrame:
-    """One row per model: view, input, and per profile its architecture, size, frames,
-    parameter count and how it differs from the model card."""
+def model_table(profiles) -> pd.DataFrame:
+    """One row per model: view, input, and per profile (resolved profile objects) its
+    architecture, size, frames, parameter count and how it differs from the model card
+    (the ``cpu vs card`` column, when the ``paper`` and ``cpu`` profiles are both given)."""
+    by_name = {profile.name: profile for profile in profiles}
     rows = []
     for name in list_models():
         spec = get_spec(name)
         row = {"model": name, "card": spec.card, "view": spec.view, "input": spec.input_kind, "schedule": spec.schedule}
-        for profile in profiles:
-            variant = get_profile(profile).variant(name)
+        for profile, settings in by_name.items():
+            variant = settings.variant(name)
             model = spec.builder(replace_pretrained(variant))
             row[f"{profile} arch"] = variant.arch
             row[f"{profile} input"] = f"{variant.frames}x{variant.input_size}px" if variant.frames > 1 else f"{variant.input_size}px"
             row[f"{profile} params (M)"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 1)
             row[f"{profile} note"] = variant.note
-        if {"paper", "cpu"} <= set(profiles):
-            row["cpu vs card"] = card_differences(get_profile("paper").variant(name), get_profile("cpu").variant(name))
+        if {"paper", "cpu"} <= set(by_name):
+            row["cpu vs card"] = card_differences(by_name["paper"].variant(name), by_name["cpu"].variant(name))
         rows.append(row)
     return pd.DataFrame(rows)
 

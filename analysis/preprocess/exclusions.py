@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data.manifest import KEY_COLUMNS
+from analysis.preprocess.report import load_record, load_report
 
 UNREADABLE, TOO_FEW_FRAMES, NO_FACE = "unreadable", "too few frames", "no face"
 REASONS = (UNREADABLE, TOO_FEW_FRAMES, NO_FACE)
@@ -54,8 +55,6 @@ def excluded_per_split(report: pd.DataFrame, frames_per_video: int,
 def excluded_videos(cache_dir: Path) -> pd.DataFrame:
     """The left-out videos of a finished crop cache: their key, domain, split, label,
     reason and the error or counts that decided it."""
-    from analysis.preprocess.pipeline import load_record, load_report
-
     report = load_report(cache_dir)
     settings = load_record(cache_dir)["profile"]
     report = report.assign(excluded=exclusion_reasons(report, settings["frames_per_video"],

@@ -154,7 +154,7 @@ def summary(profile: str, settings: Analysis = Analysis(), run_dir: Path | None 
     every table is recomputed first when any module it runs (:func:`results_code`), the
     scores table, a run record, the stored seed run, the manifest or a setting changed
     since (or they were never written). The ``results`` stage of ``run`` calls it."""
-    from analysis.run import build_if_stale, fingerprint
+    from analysis.fingerprints import build_if_stale, fingerprint
     from analysis.training.run_record import RECORD_FILE
 
     run_dir = Path(run_dir or paths.run_dir(profile))
@@ -172,7 +172,7 @@ def read_results(profile: str, folder: Path | None = None) -> dict[str, pd.DataF
     """Every table the ``results`` stage wrote, by name (the chapters' reader): the results
     page's (:data:`RESULT_FILES`) and the chapters' own. It computes nothing: without a
     finished stage it says which command builds one."""
-    from analysis.run import STAMP
+    from analysis.fingerprints import STAMP
 
     out = Path(folder or paths.results_dir(profile))
     if not (out / STAMP).is_file():
