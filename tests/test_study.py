@@ -11,6 +11,7 @@ import pytest
 
 from analysis import paths
 from analysis.errors import UserInputError
+from analysis.benchmark.sizing import PLANNING
 from analysis.evaluation import ensembles, group_counts, metrics, study
 from analysis.profiles import Analysis
 from tests.scores_factory import combine, run_folder, write_runs
@@ -28,13 +29,35 @@ def at_chance(tmp_path_factory):
     return study.load_study("cpu", n_resamples=N, run_dir=write_runs(tmp_path_factory.mktemp("chance"), 0.0))
 
 
-def verdict_of(result, power_row=None) -> str:
-    """The verdict the results stage writes for one study, from the tables it reads."""
+def verdict_tables_of(result, power_row=None) -> dict[str, pd.DataFrame]:
+    """The tables the results stage builds the verdict of one study from."""
     if power_row is None:
         card = study.card_assumptions()
         power_row = study.power_table(result, card["claimed effect"], card["auc in"], card["auc cross"], N)
-    tables = study.verdict_tables(result, study.primary_endpoint(result), power_row)
-    return study.trust_verdict(tables, result.training_seed)
+    return study.verdict_tables(result, study.primary_endpoint(result), power_row)
+
+
+def verdict_of(result, power_row=None) -> str:
+    """The verdict the results stage writes for one study, from the tables it reads."""
+    return study.trust_verdict(verdict_tables_of(result, power_row), result.training_seed)
+
+
+def learned_models(gaps: pd.DataFrame) -> list[str]:
+    """The single detectors whose in-domain interval lies above 0.5, read from a gap table."""
+    singles = gaps[gaps["kind"] == "single"]
+    return singles.loc[singles["in-domain AUC low"] > study.CHANCE, "name"].tolist()
+
+
+def card_share(power: pd.Series) -> str:
+    """The card's claimed change as a share of its members' gap, as the verdict states it
+    when it scales the claim to this benchmark (a power table row)."""
+    return f"{power['claimed effect'] / (power['card AUC in-domain'] - power['card AUC cross-domain']):.0%}"
+
+
+def assert_nothing_learned(gaps: pd.DataFrame, verdict: str) -> None:
+    """No detector learned (gap table), so the verdict names no detector: it reads no AUC of one."""
+    assert learned_models(gaps) == []
+    assert [name for name in gaps.loc[gaps["kind"] == "single", "name"] if name in verdict] == []
 
 
 def test_gap_table_gates_reading_on_the_in_domain_interval(learned, at_chance):
@@ -123,9 +146,12 @@ def test_power_and_verdict_follow_the_numbers(learned, at_chance):
         assert power["groups needed (in-domain)"] > power["groups (in-domain)"]  # 0.027 needs far more groups
         verdict = verdict_of(result, pd.DataFrame([power]))
         assert f"{power['MDE measured']:.3f}" in verdict
-        assert "lower bounds on the uncertainty" in verdict  # 12 and 15 groups: fewer than MIN_GROUPS
-    assert verdict_of(at_chance, pd.DataFrame([power])).startswith(
-        "No detector's in-domain interval excludes 0.5")
+        # 12 and 15 groups, fewer than MIN_GROUPS: a caveat that states the threshold; none with enough groups
+        assert max(power["groups (in-domain)"], power["groups (cross-domain)"]) < study.MIN_GROUPS
+        enough = verdict_of(result, pd.DataFrame([power]).assign(**{
+            "groups (in-domain)": study.MIN_GROUPS, "groups (cross-domain)": study.MIN_GROUPS}))
+        assert verdict.count(str(study.MIN_GROUPS)) > enough.count(str(study.MIN_GROUPS))
+    assert_nothing_learned(study.gap_table(at_chance), verdict_of(at_chance, pd.DataFrame([power])))
 
 
 def test_calibration_diversity_and_method_tables(learned):
@@ -245,7 +271,8 @@ def test_summary_is_written_once_and_recomputed_when_a_scores_table_changes(tmp_
     assert again["verdict"]["verdict"].item() == first["verdict"]["verdict"].item()
     write_runs(tmp_path / "models", 0.0, seed=1)  # new scores: the summary follows them
     changed = study.summary("cpu", Analysis(n_resamples=50), run_dir=runs, folder=folder)
-    assert changed["verdict"]["verdict"].item().startswith("No detector's in-domain interval excludes 0.5")
+    assert learned_models(first["gap"]) and changed["verdict"]["verdict"].item() != first["verdict"]["verdict"].item()
+    assert_nothing_learned(changed["gap"], changed["verdict"]["verdict"].item())
 
 
 def test_the_results_stage_reads_the_one_table_the_scores_stage_writes(tmp_path):
@@ -335,10 +362,16 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
     verdict = verdict_of
     # the factory's fakes shift half as far in the target domain: every detector learned,
     # and the target domain is harder for them
-    text = verdict(learned)
-    assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors learned")
-    assert "primary endpoint is interpretable" in text and "pooled over its subsets, is harder than the source" in text
-    assert "holds the card's change" in text or "excludes the card's change" in text
+    text, tables = verdict(learned), verdict_tables_of(learned)
+    assert learned_models(tables["gap"]) == learned.models
+    assert f"{len(learned.models)} of {len(learned.models)}" in text
+    primary, power = tables["primary_endpoint"].iloc[0], tables["power"].iloc[0]
+    assert primary["read"] == study.INTERPRETABLE and primary["reference gap low"] > 0  # the target is harder
+    for column in ("gap change", "cross-domain AUC change", "reference gap"):  # the endpoint's numbers, read
+        assert study.ci_text(primary, column) in text
+    # the card's change, and scaled to this benchmark's members' gap, each with its power
+    assert f"-{power['claimed effect']:.3f}" in text and f"-{power['scaled effect']:.3f}" in text
+    assert f"{power['power at scaled effect']:.2f}" in text and card_share(power) in text
     joint = study.simultaneous_gate(learned)
     assert f"pass ({', '.join(joint.loc[joint['passes'], 'model'])})" in text  # named, not counted
     # card 000's ensemble under every combiner, each with the AUC the bootstrap gives it
@@ -346,14 +379,17 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
         name = ensembles.ensemble_name(kind, learned.five)
         auc = learned.boot.auc(name, "in")
         assert f"{kind} {study.interval_text(auc.estimate, auc.low, auc.high)}" in text
-    assert verdict(at_chance).startswith("No detector's in-domain interval excludes 0.5")
+    assert_nothing_learned(study.gap_table(at_chance), verdict(at_chance))
 
 
 def test_verdict_says_the_card_cannot_be_tested_when_the_target_is_not_harder(tmp_path):
     same = study.load_study("cpu", n_resamples=N, run_dir=write_runs(tmp_path, 1.5, target_share=1.0))
-    text = verdict_of(same)
-    assert "does not reproduce the gap the study is about" in text and "cannot test" in text
-    assert "holds the card's change" not in text and "excludes the card's change" not in text
+    text, tables = verdict_of(same), verdict_tables_of(same)
+    primary, power = tables["primary_endpoint"].iloc[0], tables["power"].iloc[0]
+    assert primary["read"] == study.INTERPRETABLE and primary["reference gap low"] <= 0  # no harder target
+    assert study.ci_text(primary, "reference gap") in text
+    # the planned drop is stated, and no test of the card's change scaled to a gap that is not there
+    assert f"{PLANNING.auc_in - PLANNING.auc_cross:.2f}" in text and card_share(power) not in text
 
 
 def test_verdict_names_a_detector_that_ranks_fakes_below_reals(tmp_path):
@@ -363,9 +399,11 @@ def test_verdict_names_a_detector_that_ranks_fakes_below_reals(tmp_path):
     table.assign(score=-table["score"]).to_csv(scores, index=False)  # anomaly scores turned upside down
     combine(runs)
     inverted = study.load_study("cpu", n_resamples=N, run_dir=runs)
-    text = verdict_of(inverted)
-    assert "autoencoder (below chance: it ranks fakes below reals) did not" in text
-    assert f"{len(inverted.models) - 1} of {len(inverted.models)} detectors learned" in text
+    text, gaps = verdict_of(inverted), study.gap_table(inverted).set_index("name")
+    assert gaps.loc["autoencoder", "in-domain AUC high"] < study.CHANCE  # below chance, not only unlearned
+    assert learned_models(gaps.reset_index()) == [m for m in inverted.models if m != "autoencoder"]
+    assert f"autoencoder ({study.BELOW_CHANCE})" in text
+    assert f"{len(inverted.models) - 1} of {len(inverted.models)}" in text
 
 
 def test_shift_summary_names_the_subsets_where_the_target_is_harder_or_easier():
@@ -476,14 +514,18 @@ def test_plain_summary_compares_the_soft_vote_with_its_average_and_best_member(t
     primary = study.primary_endpoint(ahead).iloc[0]
     gaps = study.gap_table(ahead)
     text = study.plain_summary(primary, gaps)
+    assert gaps.set_index("name").loc[primary["ensemble"], "clear best member"] == "resnet18"
     best = gaps.set_index("name").loc["resnet18"]
-    assert f"({primary['ensemble in-domain AUC']:.3f} against {primary['reference in-domain AUC']:.3f})" in text
-    wider = "wider" if primary["gap change"] > 0 else "narrower"
-    assert f"is {abs(primary['gap change']):.3f} {wider} than the average member's" in text
-    word = "below" if primary["ensemble cross-domain AUC"] < best["cross-domain AUC"] else "above"
-    assert "Against the best single member, resnet18, the soft vote is " in text and f"{word} it across domains" in text
-    unclear = gaps.assign(**{"clear best member": study.NO_CLEAR_BEST})
-    assert study.plain_summary(primary, unclear).endswith("Validation names no single member as clearly best.")
+    stated = [f"{primary[c]:.3f}" for c in ("ensemble in-domain AUC", "reference in-domain AUC",
+                                           "ensemble cross-domain AUC", "reference cross-domain AUC")]
+    stated.append(f"{abs(primary['gap change']):.3f}")
+    against_best = [f"{best['in-domain AUC']:.3f}", f"{best['cross-domain AUC']:.3f}"]
+    assert not set(against_best) & set(stated)  # so that each number below is told apart
+    assert [value for value in stated + against_best if value not in text] == []
+    # without a clear best member: the comparison with the average member only
+    unclear = study.plain_summary(primary, gaps.assign(**{"clear best member": study.NO_CLEAR_BEST}))
+    assert [value for value in stated if value not in unclear] == []
+    assert [value for value in against_best if value in unclear] == []
 
 
 def _mark_incomplete(root, model: str, seed: int = 0) -> None:
@@ -509,7 +551,9 @@ def test_a_run_the_hang_guard_stopped_is_listed_and_not_read(tmp_path):
     primary = study.primary_endpoint(cut)
     assert primary.iloc[0]["read"] == study.NOT_INTERPRETABLE
     text = verdict_of(cut)
-    assert "r3d18" in text and "primary endpoint" in text and "gap change" not in text
+    assert "r3d18" in text  # named as stopped, and no reading of the endpoint it belongs to
+    assert study.ci_text(primary.iloc[0], "gap change") not in text
+    assert study.ci_text(study.primary_endpoint(complete).iloc[0], "gap change") in verdict_of(complete)
     tables = study.summary("cpu", Analysis(n_resamples=N), run_dir=root, folder=tmp_path / "results")
     assert tables["incomplete_runs"]["model"].tolist() == ["r3d18"]
 
@@ -599,7 +643,9 @@ def test_verdict_warns_of_test_sets_with_few_groups_in_a_label(learned):
     counts = group_counts.group_counts(learned.scores)
     assert counts["few groups"].all()
     assert group_counts.few_groups_sentence(counts) in text
-    assert "in-domain test set (12 groups with reals, 12 with fakes)" in text
+    row = counts.set_index("test set").loc["in-domain"]
+    assert (row["groups with reals"], row["groups with fakes"]) == (12, 12)
+    assert "12" in group_counts.few_groups_sentence(counts.iloc[:1])  # the sentence states the table's counts
 
 
 def test_design_effect_skips_members_whose_auc_never_varies(tmp_path):

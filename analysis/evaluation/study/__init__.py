@@ -50,7 +50,7 @@ from analysis.evaluation.study.text import (  # noqa: F401
     seed_sentence, retrain_text, ensemble_vs_members_text, threshold_order_text, one_class_verdict,
 )
 from analysis.evaluation.study.verdict import (  # noqa: F401
-    MIN_GROUPS, plain_summary, gate_sentence, trust_verdict,
+    MIN_GROUPS, BELOW_CHANCE, plain_summary, gate_sentence, trust_verdict,
 )
 from analysis.evaluation.study.results import (  # noqa: F401
     RESULTS, SUMMARY_DIR, RESULT_FILES, save_table, built_data_seed, write_results,

@@ -16,6 +16,7 @@ from analysis.evaluation.study.text import ci_text
 # less often than it claims (in simulations of the benchmark's pairs: about 0.91 with 6 to
 # 15 groups, 0.94 with 30; the test suite checks coverage at 60)
 MIN_GROUPS = 30
+BELOW_CHANCE = "below chance: it ranks fakes below reals"  # how the verdict flags a detector whose interval lies under 0.5
 
 
 def _five_combined(gaps: pd.DataFrame, five: list[str], planned: float) -> str:
@@ -87,7 +88,7 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
     models = gaps.index[gaps["kind"] == "single"].tolist()
     in_domain = gaps.loc[models]
     learned = [m for m in models if in_domain.loc[m, "in-domain AUC low"] > CHANCE]
-    failed = [m + (" (below chance: it ranks fakes below reals)" if in_domain.loc[m, "in-domain AUC high"] < CHANCE
+    failed = [m + (f" ({BELOW_CHANCE})" if in_domain.loc[m, "in-domain AUC high"] < CHANCE
                    else "") for m in models if m not in learned]
     p, pw = primary.iloc[0], tables["power"].iloc[0]
     five = primary.iloc[-1]["members"].split("+")  # the all-five row (the only one when every member passed)
