@@ -31,7 +31,8 @@ def verdict_of(result, power_row=None) -> str:
     if power_row is None:
         card = study.card_assumptions()
         power_row = study.power_table(result, card["claimed effect"], card["auc in"], card["auc cross"], N)
-    tables = study.verdict_tables(result, study.primary_endpoint(result), power_row)
+    mix = study.like_for_like_tables(result, [result.primary], N)["like_for_like_primary"]
+    tables = study.verdict_tables(result, study.primary_endpoint(result), power_row, mix)
     return study.trust_verdict(tables, result.training_seed)
 
 

@@ -17,6 +17,7 @@ from analysis.evaluation.study.endpoints import (family_counts, family_table, fi
 from analysis.evaluation.study.anomaly_tables import anomaly_results
 from analysis.evaluation.study.fitting import Study, load_seeds
 from analysis.evaluation.study.gap_tables import best_member_power, gap_results
+from analysis.evaluation.study.method_mix import like_for_like_tables
 from analysis.evaluation import group_counts
 from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.power_tables import card_assumptions, power_table, simultaneous_gate
@@ -34,7 +35,8 @@ from analysis.training.run_record import models_dir as profile_models_dir
 SUMMARY_DIR = SUMMARY  # the results page's tables, inside the stage's folder
 RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
                 "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs", "seed_source",
-                "fit_gate", "paired_changes", "best_member_power", "simultaneous_gate", "group_counts")
+                "fit_gate", "paired_changes", "best_member_power", "simultaneous_gate", "group_counts",
+                "like_for_like_primary")
 
 
 def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
@@ -96,8 +98,9 @@ def write_results(profile: str, settings: Analysis = Analysis(), models_dir: Pat
     else:
         retrain = retrain_text(spread, "this build")
         source = {"source": "this build", "date": "", "commit": "", "data seed": None, "commands": ""}
+    mix = like_for_like_tables(first, [*first.five, first.primary], n_resamples, seed)
     tables = {
-        **verdict_tables(first, primary, power_row),
+        **verdict_tables(first, primary, power_row, mix["like_for_like_primary"]),
         "secondary_families": families, "family_counts": family_counts(families),
         "agreement": pd.DataFrame(agreement_rows),
         "seed_spread": spread,
@@ -110,15 +113,18 @@ def write_results(profile: str, settings: Analysis = Analysis(), models_dir: Pat
     out = Path(folder or paths.results_dir(profile))
     for name, table in tables.items():
         save_table(table, out / SUMMARY_DIR, name)
-    chapters = chapter_tables(first, settings, pd.read_csv(manifest) if manifest is not None else None)
+    chapters = {**chapter_tables(first, settings, pd.read_csv(manifest) if manifest is not None else None),
+                "like_for_like": mix["like_for_like"]}
     for name, table in chapters.items():
         save_table(table, out, name)
     return {**tables, **chapters}
 
 
-def verdict_tables(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def verdict_tables(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame,
+                   like_for_like_primary: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The results page's tables the verdict reads (:func:`trust_verdict`), by file name."""
     return {"primary_endpoint": primary, "power": power_row, "gap": gap_table(study, headline_names(study)),
+            "like_for_like_primary": like_for_like_primary,
             "fit_gate": study.gate, "incomplete_runs": incomplete_runs(study),
             "best_member_power": best_member_power(study, power_row), "simultaneous_gate": simultaneous_gate(study),
             "group_counts": group_counts.group_counts(study.scores)}

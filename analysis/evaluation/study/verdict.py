@@ -9,6 +9,7 @@ import pandas as pd
 
 from analysis.benchmark.sizing import PLANNING
 from analysis.evaluation import ensembles, fit_gate, group_counts
+from analysis.evaluation.study import method_mix
 from analysis.evaluation.study.fitting import CHANCE, INTERPRETABLE, NO_CLEAR_BEST
 from analysis.evaluation.study.text import ci_text
 
@@ -193,4 +194,28 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
                   f"planned). So this run does not reproduce the gap the study is about, and it cannot test the "
                   f"card's claim: the card's change of -{claimed:.3f} shrinks a members' gap of "
                   f"{card_gap:.3f}, and there is no such gap here to shrink. ")
+    if "like_for_like_primary" in tables:
+        domain += premise_sentence(tables["like_for_like_primary"], p["reference gap low"] > 0)
     return head + endpoint + domain + size
+
+
+def premise_sentence(mix: pd.DataFrame, pooled_harder: bool) -> str:
+    """Which reading of the gap the study's premise (a harder target) rests on: pooled, or
+    like for like with the target's fakes reweighted to the source's mix of methods
+    (:mod:`~analysis.evaluation.study.method_mix`); plain when that leaves no gap to test."""
+    rows = mix.set_index("reading")
+    if method_mix.SOURCE_MIX not in rows.index:
+        return ("The two test sets share no manipulation method, so the gap cannot be read like for like: it "
+                "holds a change of methods as well as of domain. ")
+    like = rows.loc[method_mix.SOURCE_MIX]
+    text = (f"Like for like, with the target's fakes reweighted to the source's mix of methods ({like['methods']}), "
+            f"the members' mean gap is {ci_text(like, 'reference gap')} and the soft vote changes it by "
+            f"{ci_text(like, 'gap change')}: ")
+    if like["reference gap low"] > 0:
+        return text + ("the target is harder in this reading too, so the premise does not rest on the mix of "
+                       "methods alone. ")
+    if pooled_harder:
+        return text + ("the pooled gap comes from the target's other mix of methods, not from its domain. The "
+                       "premise rests on the pooled reading only, and like for like the members' gap is too small "
+                       "to test the card's claim. ")
+    return text + "in neither reading is the target measurably harder, so neither tests the card's claim. "
