@@ -215,7 +215,11 @@ def premise_sentence(mix: pd.DataFrame, pooled_harder: bool) -> str:
         return text + ("the target is harder in this reading too, so the premise does not rest on the mix of "
                        "methods alone. ")
     if pooled_harder:
-        return text + ("the pooled gap comes from the target's other mix of methods, not from its domain. The "
-                       "premise rests on the pooled reading only, and like for like the members' gap is too small "
-                       "to test the card's claim. ")
+        shared = set(like["methods"].split(", "))
+        only = [m for m in rows.loc[method_mix.POOLED, "methods"].split(", ") if m not in shared]
+        where = (f"the methods only the target holds ({', '.join(only)})" if only
+                 else "the target's other shares of the methods")
+        return text + (f"on the methods both domains hold the target is not measurably harder, so the pooled gap "
+                       f"comes from {where}. The premise rests on the pooled reading only, and like for like the "
+                       "members' gap is too small to test the card's claim. ")
     return text + "in neither reading is the target measurably harder, so neither tests the card's claim. "
