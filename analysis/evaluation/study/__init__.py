@@ -40,7 +40,7 @@ from analysis.evaluation.study.ensemble_diversity import (  # noqa: F401
 from analysis.evaluation.study.anomaly_tables import (  # noqa: F401
     pair_name, members_table, threshold_tables, threshold_order, agreement_table, versus_supervised, anomaly_results,
 )
-from analysis.evaluation.study.seed_runs import seed_spread  # noqa: F401
+from analysis.evaluation.study.seed_runs import seed_spread, pooled_endpoint  # noqa: F401
 from analysis.evaluation.study.method_mix import POOLED, SOURCE_MIX, like_for_like_tables  # noqa: F401
 from analysis.evaluation.study.gap_tables import (  # noqa: F401
     best_member_power, level_table, gap_results,
