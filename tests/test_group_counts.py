@@ -33,9 +33,14 @@ def test_counts_groups_per_label_and_flags_few():
     assert not counts.loc["in-domain", "few groups"]
     assert counts.loc["cross-domain", "few groups"] and counts.loc["cross-domain", "dataset"] == "celebdf"
     sentence = gc.few_groups_sentence(gc.group_counts(table))
-    assert "cross-domain test set (137 groups with reals, 12 with fakes)" in sentence
-    assert "in-domain" not in sentence
-    assert "Few independent groups" in gc.few_groups_warning(gc.group_counts(table))
+    few = counts.loc["cross-domain"]  # the flagged row: its name and both counts are stated, in that order
+    stated = ["cross-domain", str(few["groups with reals"]), str(few["groups with fakes"])]
+    positions = [sentence.find(value) for value in stated]
+    assert min(positions) >= 0 and positions == sorted(positions) and str(gc.MIN_GROUPS_PER_LABEL) in sentence
+    assert "in-domain" not in sentence  # a test set with enough groups is not named
+    assert sentence.strip() in gc.few_groups_warning(gc.group_counts(table))
+    enough = gc.group_counts(scores("source", "ffpp", 40, 40))
+    assert gc.few_groups_sentence(enough) == "" and gc.few_groups_warning(enough) == ""
 
 
 def test_no_warning_at_the_threshold():

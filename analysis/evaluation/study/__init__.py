@@ -49,6 +49,8 @@ from analysis.evaluation.study.text import (  # noqa: F401
     DASH, is_undefined, interval_text, ci_text, with_intervals, primary_shift_text, shift_summary,
     best_member_text, view_summary, threshold_transfer, diversity_gain_reading, incomplete_warning,
     seed_sentence, retrain_text, ensemble_vs_members_text, threshold_order_text, one_class_verdict,
+    POSITIVE, NEGATIVE, NO_SIGN, ONE_CLASS_SMALLER, ONE_CLASS_LARGER, ONE_CLASS_UNCLEAR, ONE_CLASS_UNREAD,
+    NO_SKILL_LEFT,
 )
 from analysis.evaluation.study.verdict import (  # noqa: F401
     MIN_GROUPS, BELOW_CHANCE, plain_summary, gate_sentence, trust_verdict, premise_sentence,

@@ -12,6 +12,15 @@ import pandas as pd
 from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.fitting import CHANCE, INTERPRETABLE, NO_CLEAR_BEST
 
+# the words a sentence classifies with, named so that tests check the class, not the wording
+POSITIVE, NEGATIVE, NO_SIGN = "positive", "negative", "not distinguishable from 0"  # an interval's sign
+ONE_CLASS_SMALLER, ONE_CLASS_LARGER = "the one-class gap is smaller", "the one-class gap is larger"
+ONE_CLASS_UNCLEAR = "the two gaps cannot be told apart"
+ONE_CLASS_UNREAD = ("not interpretable: one of the two did not learn in its own domain (its in-domain interval "
+                    "includes 0.5)")
+NO_SKILL_LEFT = (", but the pair's cross-domain interval reaches 0.5 or lies below it: across domains it has no "
+                 "skill left to lose, so its small gap is not generalization")
+
 DASH = "–"  # what an undefined value shows
 
 
@@ -157,14 +166,13 @@ def diversity_gain_reading(correlation: pd.DataFrame) -> str:
     signs = {}
     for _, row in correlation.iterrows():
         domain = row["gain"].split(" gain")[0]
-        signs[domain] = ("positive" if row["rho low"] > 0 else "negative" if row["rho high"] < 0
-                         else "not distinguishable from 0")
+        signs[domain] = POSITIVE if row["rho low"] > 0 else NEGATIVE if row["rho high"] < 0 else NO_SIGN
     parts = ", ".join(f"{sign} {domain}" for domain, sign in signs.items())
     text = (f"The correlation is {parts}. Read it against a bias of the measure: a weak member disagrees with a "
             "strong one on many videos, which raises the subset's diversity, and pulls the mean member down, "
             "which raises the ensemble's gain over it, so weak members push the correlation up without any useful "
             "disagreement.")
-    if "negative" in signs.values():
+    if NEGATIVE in signs.values():
         text += (" A negative correlation holds despite that push: on this benchmark the subsets whose members "
                  "disagree more gain less over their mean member, so disagreement as measured here does not mark "
                  "useful diversity.")
@@ -261,12 +269,10 @@ def one_class_verdict(row: pd.Series) -> str:
     """The pair's gap against the supervised detectors' mean, at the 95 % level, from a row
     of :func:`~analysis.evaluation.study.anomaly_tables.versus_supervised`."""
     if row["read"] != INTERPRETABLE:
-        return ("not interpretable: one of the two did not learn in its own domain (its in-domain interval "
-                "includes 0.5)")
-    verdict = ("the one-class gap is smaller" if row["gap difference high"] < 0 else "the one-class gap is larger"
-               if row["gap difference low"] > 0 else "the two gaps cannot be told apart")
+        return ONE_CLASS_UNREAD
+    verdict = (ONE_CLASS_SMALLER if row["gap difference high"] < 0 else ONE_CLASS_LARGER
+               if row["gap difference low"] > 0 else ONE_CLASS_UNCLEAR)
     if row["pair cross-domain AUC low"] <= CHANCE:
-        verdict += (", but the pair's cross-domain interval reaches 0.5 or lies below it: across domains it has no "
-                    "skill left to lose, so its small gap is not generalization")
+        verdict += NO_SKILL_LEFT
     return verdict
 
