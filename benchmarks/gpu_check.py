@@ -32,6 +32,7 @@ import torch
 
 from analysis.profiles import apply_overrides, get_profile
 from analysis.training import gpu_memory
+from analysis.training.run_record import RECORD_FILE, SCORES_FILE
 
 NO_CUDA_STATUS = 2
 TRAIN_MODELS = ("resnet18", "r3d18", "resnext50_lstm", "deep_svdd")  # a frame, clip, sequence, one-class model
@@ -113,8 +114,8 @@ def check_training(out: Path, cpu_fallback: bool) -> pd.DataFrame:
         subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=1",
                         "-m", "analysis", "train", "--profile", "tiny", "--model", model, "--out", str(folder),
                         *overrides], check=True)
-        record = json.loads((folder / "record.json").read_text())
-        scores = pd.read_csv(folder / "scores.csv")
+        record = json.loads((folder / RECORD_FILE).read_text())
+        scores = pd.read_csv(folder / SCORES_FILE)
         if record["world_size"] != 1 or record["device"] != device or scores["score"].isna().any():
             raise SystemExit(f"gpu_check: the {model} run is not what was asked for: world size "
                              f"{record['world_size']}, device {record['device']}, {scores['score'].isna().sum()} "

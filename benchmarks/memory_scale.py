@@ -140,10 +140,11 @@ def stage_score(manifest: Path, cache: Path, run: Path, profile) -> float:
 
     from analysis.data.manifest import read_manifest
     from analysis.models import create_model, get_spec
+    from analysis.paths import BEST_CHECKPOINT
     from analysis.training.scoring import score_manifest
 
     model = create_model(MODEL, profile)
-    model.load_state_dict(torch.load(run / "best.pt", weights_only=False)["model"])
+    model.load_state_dict(torch.load(run / BEST_CHECKPOINT, weights_only=False)["model"])
     score_manifest(model, read_manifest(manifest), str(cache), get_spec(MODEL), profile.variant(MODEL),
                    model=MODEL, seed=0, device="cpu")
     return peak_megabytes()

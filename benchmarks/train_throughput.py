@@ -27,7 +27,7 @@ import torch
 
 from analysis.data.sources import study_manifest
 from analysis.profiles import Profile, get_profile
-from analysis.paths import cache_dir as profile_cache_dir
+from analysis.paths import RECORD_FILE, cache_dir as profile_cache_dir
 from analysis.training import speed_probe
 from analysis.training.speed_probe import model_speed
 from analysis.training.trainer import TrainConfig, train
@@ -42,7 +42,7 @@ def trainer_speed(name: str, profile: Profile, manifest: Path, cache_dir: Path) 
     timed = replace(profile, recipe=recipe, per_model={name: settings}, device="cpu")
     with tempfile.TemporaryDirectory() as out:
         run = train(TrainConfig(model=name, profile=timed, manifest=str(manifest), cache_dir=str(cache_dir), out_dir=out))
-        epoch = json.loads((run / "record.json").read_text())["history"][-1]
+        epoch = json.loads((run / RECORD_FILE).read_text())["history"][-1]
     return epoch["items"] / epoch["fit_seconds"]
 
 
