@@ -130,7 +130,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
     from analysis.profiles import get_profile
 
     with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.max_columns", 30):
-        print(model_table([get_profile("paper"), get_profile("cpu")]).drop(columns=["paper note"]).to_string(index=False))
+        table = model_table([get_profile("paper"), get_profile("cpu")])
+        print(table.drop(columns=["paper note"]).to_string(index=False))
     return 0
 
 

@@ -12,7 +12,8 @@ import pandas as pd
 
 from analysis.data.manifest import read_manifest, write_manifest
 from analysis.errors import UserInputError
-from analysis.paths import MANIFEST_DIR, benchmark_dir, benchmark_manifest, combined_manifest  # noqa: F401  (callers' names)
+from analysis.paths import benchmark_dir, benchmark_manifest  # noqa: F401  (callers' names)
+from analysis.paths import MANIFEST_DIR, combined_manifest
 from analysis.profiles import Profile, as_profile
 
 

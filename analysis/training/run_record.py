@@ -20,7 +20,8 @@ import pandas as pd
 
 from analysis.errors import UserInputError
 from analysis.evaluation.scores_table import read_scores, validate_scores
-from analysis.paths import BEST_CHECKPOINT, LAST_CHECKPOINT, PROJECT_ROOT, RECORD_FILE  # noqa: F401  (callers use the checkpoints)
+from analysis.paths import BEST_CHECKPOINT, LAST_CHECKPOINT  # noqa: F401  (the trainer's names for them)
+from analysis.paths import PROJECT_ROOT, RECORD_FILE
 from analysis.paths import RUN_SCORES_FILE as SCORES_FILE
 
 RUN_FORMAT = 4  # version of the run folder layout; readers refuse runs of another format

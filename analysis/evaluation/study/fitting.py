@@ -1,5 +1,6 @@
 """Fitting the study of one profile: read every run's scores (the one table the ``scores``
-stage writes) and records, fit the ensembles on source validation videos and the paired group bootstraps on validation and the test sets.
+stage writes) and records, fit the ensembles on source validation videos and the paired
+group bootstraps on validation and the test sets.
 
 Everything the study's tables read comes from one :class:`Study`; fitting one takes
 seconds to minutes (about a hundred ensembles and two bootstraps), which is why only the

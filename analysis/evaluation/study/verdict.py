@@ -17,7 +17,7 @@ from analysis.evaluation.study.text import ci_text
 # less often than it claims (in simulations of the benchmark's pairs: about 0.91 with 6 to
 # 15 groups, 0.94 with 30; the test suite checks coverage at 60)
 MIN_GROUPS = 30
-BELOW_CHANCE = "below chance: it ranks fakes below reals"  # how the verdict flags a detector whose interval lies under 0.5
+BELOW_CHANCE = "below chance: it ranks fakes below reals"  # a detector whose interval lies under 0.5
 
 
 def _five_combined(gaps: pd.DataFrame, five: list[str], planned: float) -> str:
