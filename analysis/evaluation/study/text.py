@@ -355,3 +355,31 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
             text += (f" (its training seed {training_seed}, this build's, gave {stored.iloc[0]:+.3f} on another "
                      "machine)")
     return text
+
+
+def like_for_like_caveat(mix: pd.DataFrame) -> str:
+    """The caveats line's clause on the domains' mix of methods, from the primary endpoint
+    per reading (:func:`~analysis.evaluation.study.method_mix.like_for_like_tables`)."""
+    from analysis.evaluation.study import method_mix
+
+    rows = mix.set_index("reading")
+    if method_mix.SOURCE_MIX not in rows.index:
+        return "the two test sets share no manipulation method, so the gap mixes a change of method with the domain"
+    like, pooled = rows.loc[method_mix.SOURCE_MIX], rows.loc[method_mix.POOLED]
+    text = (f"like for like (the target's fakes reweighted to the source's mix of methods) the members' mean gap is "
+            f"{ci_text(like, 'reference gap')} against {ci_text(pooled, 'reference gap')} pooled, and the soft "
+            f"vote's change of it {ci_text(like, 'gap change')}")
+    if like["reference gap low"] <= 0 < pooled["reference gap low"]:
+        text += ": the target is harder only through the methods the source lacks"
+    return text
+
+
+def pooled_seed_text(pooled: pd.DataFrame) -> str:
+    """The gap change pooled over training seeds (:func:`~analysis.evaluation.study.seed_runs.
+    pooled_endpoint`), in a clause; empty without a pooled row."""
+    if pooled is None or pooled.empty:
+        return ""
+    row = pooled.iloc[0]
+    agree = "the seeds agree" if bool(row["seeds agree"]) else "the seeds disagree"
+    return (f"pooled over {int(row['seeds'])} training seeds, with the between-seed variance added, the "
+            f"{row['analysis']} gap change is {ci_text(row, 'gap change')} ({agree})")
