@@ -8,7 +8,8 @@ and no video is left out). Both are indexed into the study manifest; then, for e
 share of its videos (nested subsets), each stage runs in a fresh process that reports
 its peak resident memory (``ru_maxrss`` of itself and of its child processes):
 
-* index: index both trees and combine the manifests (all videos, every time);
+* index: index trees that hold the share of every folder's videos and combine the
+  manifests;
 * preprocess: the pipeline over the share's videos into one crop cache (resumed: a share
   preprocesses only the videos the smaller one did not);
 * train: one epoch of ResNet-18 at small sizes, with validation and its final scoring;
@@ -17,9 +18,11 @@ its peak resident memory (``ru_maxrss`` of itself and of its child processes):
 The study's memory is flat if each stage's peak changes by less than 20 % from 10 % to
 100 %. ``--scale`` shrinks both trees (a share of every folder's videos) for a machine
 where the full size takes too long to preprocess. Validation and scoring run the model on
-batches of up to ``SCORE_ROWS`` frames, so a share whose evaluation videos do not fill one
-(fewer than about 64 videos at 4 frames) peaks lower: at a small ``--scale`` compare from
-the first share that fills it (the change from 50 % is printed too).
+batches of up to ``SCORE_ROWS`` frames, the largest thing a stage holds, so a share whose
+validation split does not fill one (fewer than 64 videos at 4 frames) peaks lower for that
+reason alone: the table shows each share's validation rows, and a change from a share
+that fills no batch is reported as not comparable, with the ``--scale`` that would fill it
+(the change from 50 % is printed too). At full size the smallest share fills one.
 
     .venv/bin/python benchmarks/memory_scale.py [--scale 1.0] [--size 112] [--out runs/memory_scale]
 """
@@ -103,9 +106,18 @@ def build_trees(root: Path, templates: list[Path], scale: float) -> tuple[Path, 
     return ffpp, celebdf
 
 
-def peak_megabytes() -> float:
-    """The largest resident set of this process and of any child it waited for, in MB."""
-    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+def peak_megabytes(status: Path = Path("/proc/self/status")) -> float:
+    """The largest resident set of this process and of any child it waited for, in MB.
+
+    This process's own comes from ``VmHWM``, the high-water mark of its address space,
+    not from ``ru_maxrss``: Linux carries ``ru_maxrss`` over ``exec``, so a process
+    started by this benchmark would report at least the benchmark's own resident memory
+    when it started (760 MB in a run here), whatever the stage itself used."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if not status.is_file():  # not Linux: the ru_maxrss of this process is all there is
+        return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, children) / 1024
+    kilobytes = next(int(line.split()[1]) for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
+    return max(kilobytes, children) / 1024
 
 
 def stage_index(ffpp: Path, celebdf: Path, out: Path) -> float:
@@ -167,6 +179,15 @@ def nested_shares(manifest: pd.DataFrame, seed: int = 0) -> dict[float, pd.DataF
     return {share: manifest[(ranks <= share) | first] for share in SHARES}
 
 
+def validation_rows(videos: pd.DataFrame, frames: int) -> int:
+    """Frames of the training domain's validation videos among ``videos``: what the
+    trainer's validation scores, its smallest scored set (a scoring batch holds up to
+    ``SCORE_ROWS`` of them)."""
+    from analysis.evaluation.scores_table import SOURCE
+
+    return int(((videos["domain"] == SOURCE) & (videos["split"] == "val")).sum()) * frames
+
+
 def small_profile(size: int, frames: int):
     """The paper profile's recipe at small sizes, one epoch, on the CPU."""
     from analysis.profiles import Preprocessing, apply_overrides, get_profile
@@ -180,6 +201,7 @@ def small_profile(size: int, frames: int):
 
 def main() -> None:
     from analysis.data.manifest import read_manifest, write_manifest
+    from analysis.training.scoring import SCORE_ROWS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="share of the full-size trees' videos")
@@ -192,21 +214,27 @@ def main() -> None:
     root = Path(args.out or tempfile.mkdtemp(prefix="memory_scale_"))
     root.mkdir(parents=True, exist_ok=True)
     try:
-        ffpp, celebdf = build_trees(root / "trees", face_templates(root, frames=args.frames + 2), args.scale)
+        templates = face_templates(root, frames=args.frames + 2)
+        ffpp, celebdf = build_trees(root / "trees", templates, args.scale)
         full = root / "manifest_all.csv"
-        index_mb = in_fresh_process(stage_index, ffpp, celebdf, full)
+        index_mb = {1.0: in_fresh_process(stage_index, ffpp, celebdf, full)}
+        for share in SHARES[:-1]:  # trees of the share's size, for the index stage alone
+            trees = build_trees(root / f"trees_{share:.0%}", templates, args.scale * share)
+            index_mb[share] = in_fresh_process(stage_index, *trees, root / f"index_{share:.0%}.csv")
         manifest = read_manifest(full)
         shares = nested_shares(manifest)
+        rows = {share: validation_rows(videos, args.frames) for share, videos in shares.items()}
         print(f"{len(manifest)} videos indexed ({args.scale:.0%} of full size), crops {args.size} px, "
-              f"{args.frames} frames; peak resident memory per stage, MB:", flush=True)
-        print(f"{'share':>6} {'videos':>7} {'index':>7} {'preprocess':>11} {'train':>7} {'score':>7}  seconds",
-              flush=True)
+              f"{args.frames} frames; peak resident memory per stage, MB (val rows: the share's validation "
+              f"frames, a scoring batch holds {SCORE_ROWS}):", flush=True)
+        print(f"{'share':>6} {'videos':>7} {'val rows':>8} {'index':>7} {'preprocess':>11} {'train':>7} {'score':>7}"
+              "  seconds", flush=True)
         peaks = []
         for share, videos in shares.items():
             part = root / f"manifest_{share:.0%}.csv"
             write_manifest(videos, part)
             run, started = root / f"run_{share:.0%}", time.perf_counter()
-            row, seconds = [index_mb], []
+            row, seconds = [index_mb[share]], []
             for stage, stage_args in ((stage_preprocess, (part, root / "cache", profile.preprocessing)),
                                       (stage_train, (part, root / "cache", run, profile)),
                                       (stage_score, (part, root / "cache", run, profile))):
@@ -214,13 +242,17 @@ def main() -> None:
                 seconds.append(f"{time.perf_counter() - started:.0f}")
                 started = time.perf_counter()
             peaks.append(row)
-            print(f"{share:6.0%} {len(videos):7d} " + " ".join(f"{v:{w}.0f}" for v, w in zip(row, (7, 11, 7, 7)))
-                  + "  " + "/".join(seconds), flush=True)
+            print(f"{share:6.0%} {len(videos):7d} {rows[share]:8d} "
+                  + " ".join(f"{v:{w}.0f}" for v, w in zip(row, (7, 11, 7, 7))) + "  " + "/".join(seconds), flush=True)
         for first, peak in zip(SHARES[:2], peaks[:2]):
             change = np.array(peaks[-1]) / np.array(peak) - 1
             print(f"change from {first:.0%} to 100 %: " + ", ".join(
                 f"{name} {c:+.0%}" for name, c in zip(("index", "preprocess", "train", "score"), change))
-                + f" (flat: within {FLAT:.0%}: {'yes' if (np.abs(change) <= FLAT).all() else 'NO'})")
+                + f" (flat: within {FLAT:.0%}: {'yes' if (np.abs(change) <= FLAT).all() else 'NO'})"
+                + ("" if rows[first] >= SCORE_ROWS else
+                   f"; NOT COMPARABLE: the {first:.0%} share's validation fills {rows[first]} of a scoring batch's "
+                   f"{SCORE_ROWS} rows, so its train and score peaks are lower for that reason; --scale of "
+                   f"about {args.scale * SCORE_ROWS / rows[first]:.2f} or more fills it"))
     finally:
         if args.out is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -172,6 +172,45 @@ def test_streamed_items_are_the_cached_crops_at_the_model_size(prepared, tmp_pat
             split.store.read(np.array([len(split.videos) * split.video_frames]), 1)
 
 
+def test_training_batch_labels_each_item_with_its_video_label(prepared):
+    """A batch's labels are its items' (a frame item's video's), and an index array gives
+    the batch a list gives, as the trainer passes its epoch order as an array."""
+    manifest_path, cache_dir = prepared
+    manifest = read_manifest(manifest_path)
+    videos = pd.concat([manifest[manifest["label"] == label].head(3) for label in (0, 1)])
+    for model in ("resnet18", "r3d18"):
+        spec, variant = get_spec(model), get_profile("tiny").variant(model)
+        split = StreamedSplit.load(videos, cache_dir, spec, variant)
+        indices = np.array([len(split) - 1, 0, split.per_video, len(split) // 2])
+        expected = torch.as_tensor(np.repeat(videos["label"].to_numpy(), split.per_video)[indices])
+        inputs, labels = split.training_batch(indices, torch.Generator().manual_seed(0))
+        listed, listed_labels = split.training_batch(indices.tolist(), torch.Generator().manual_seed(0))
+        assert torch.equal(labels, expected) and set(labels.tolist()) == {0, 1}
+        assert torch.equal(inputs, listed) and torch.equal(listed_labels, expected)
+
+
+def test_scores_rows_list_each_video_then_its_frames():
+    """The scores table's rows: per video its mean, then (frame models) each frame's score
+    at frame_index 0, 1, ...; clip models only the video's row; no video, no row."""
+    from analysis.evaluation.scores_table import COLUMNS
+    from analysis.training.scoring import scores_rows
+
+    videos = pd.DataFrame({"dataset": ["d", "d"], "domain": ["source", "target"], "split": ["val", "test"],
+                           "video_id": ["a", "b"], "method": ["m", "n"], "label": [0, 1], "group": ["d/a", "d/b"]})
+    scores = [np.array([0.25, 0.75], np.float32), np.array([0.5, 0.0], np.float32)]
+    frames = scores_rows(videos, scores, frame_level=True, model="x", seed=2)
+    assert list(frames.columns) == list(COLUMNS)
+    assert frames[["video_id", "group", "frame_index", "score"]].values.tolist() == [
+        ["a", "d/a", -1, 0.5], ["a", "d/a", 0, 0.25], ["a", "d/a", 1, 0.75],
+        ["b", "d/b", -1, 0.25], ["b", "d/b", 0, 0.5], ["b", "d/b", 1, 0.0]]
+    assert frames["label"].tolist() == [0, 0, 0, 1, 1, 1] and frames["domain"].tolist()[2:4] == ["source", "target"]
+    assert (frames["model"] == "x").all() and (frames["seed"] == 2).all() and frames["score"].dtype == np.float64
+    clips = scores_rows(videos, [s[:1] for s in scores], frame_level=False, model="x", seed=2)
+    assert clips[["video_id", "frame_index", "score"]].values.tolist() == [["a", -1, 0.25], ["b", -1, 0.5]]
+    empty = scores_rows(videos.head(0), [], frame_level=True, model="x", seed=2)
+    assert empty.empty and list(empty.columns) == list(COLUMNS)
+
+
 def test_patience_waits_for_the_one_cycle_rate_to_fall():
     one_cycle = Recipe(0, 22, 8, 1e-3, 1e-3, 1e-4, patience=6, train_frames_per_video=None, schedule=ONE_CYCLE)
     counted = [trainer.counts_towards_patience(e, 22, one_cycle) for e in range(22)]

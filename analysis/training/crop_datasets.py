@@ -320,14 +320,14 @@ class StreamedSplit:
             return self.store.read(indices, 1)  # item i is frame i of the file
         return self.store.read(indices * self.video_frames, self.video_frames)
 
-    def training_batch(self, indices: list[int], generator: torch.Generator, channels_last: bool = False,
+    def training_batch(self, indices: np.ndarray | list[int], generator: torch.Generator, channels_last: bool = False,
                        offset: int = 0, global_size: int | None = None, parts: tuple[str, ...] = (CROP, FLIP)):
         """Model input and labels for ``indices``, normalised and augmented with ``parts``,
         this process's rows ``offset:`` of a global batch of ``global_size`` (see :func:`augment`)."""
         index = torch.as_tensor(indices, dtype=torch.long)
         batch = to_model_scale(self.items(index), self.variant)
         batch = augment(batch, self.variant, self.spec.augmentation, generator, offset, global_size, parts)
-        labels = torch.as_tensor(self.item_labels()[index.numpy()], dtype=torch.long)
+        labels = torch.as_tensor(self.labels[index.numpy() // self.per_video], dtype=torch.long)  # no per-item copy
         return model_layout(batch, self.spec, channels_last), labels
 
     def scoring_batches(self, rows: int, channels_last: bool = False) -> Iterator[tuple[np.ndarray, torch.Tensor]]:

@@ -66,17 +66,34 @@ def score_manifest(network: DetectorModel, manifest: pd.DataFrame, cache_dir: st
     ``torchrun`` (``ctx``) each rank scores its shard of the videos and every rank gets the
     whole table."""
     ctx = ctx or Context(device=device)
-    rows = []
     videos = usable_videos(manifest[manifest["split"] != TRAIN], cache_dir).reset_index(drop=True)
     split = StreamedSplit.load(distributed.shard(videos, ctx), cache_dir, spec, variant)
     groups = identity_groups(manifest)  # components of the whole manifest, as everywhere
     group_of = dict(zip(zip(manifest["dataset"], manifest["method"], manifest["video_id"]), groups))
+    keys = zip(videos["dataset"], videos["method"], videos["video_id"])
+    videos = videos.assign(group=[group_of[key] for key in keys])
     scores = distributed.gather(predict(network, split, device, amp), ctx)
-    for video, values in zip(videos.itertuples(), scores):
-        base = {"dataset": video.dataset, "domain": video.domain, "split": video.split,
-                "video_id": video.video_id, "method": video.method, "label": int(video.label),
-                "group": group_of[video.dataset, video.method, video.video_id], "model": model, "seed": seed}
-        rows.append({**base, "frame_index": VIDEO_LEVEL, "score": float(values.mean())})
-        if spec.input_kind == "frame":
-            rows.extend({**base, "frame_index": i, "score": float(v)} for i, v in enumerate(values))
-    return validate_scores(pd.DataFrame(rows, columns=list(COLUMNS)), origin=f"scores of {model}")
+    table = scores_rows(videos, scores, frame_level=spec.input_kind == "frame", model=model, seed=seed)
+    return validate_scores(table, origin=f"scores of {model}")
+
+
+def scores_rows(videos: pd.DataFrame, scores: list[np.ndarray], *, frame_level: bool, model: str,
+                seed: int) -> pd.DataFrame:
+    """The rows of a scores table for ``videos`` (manifest rows with their ``group``) and
+    their per-frame ``scores``: per video, its video-level row (the mean of its scores),
+    then with ``frame_level`` one row per frame. Built a column at a time (references to
+    the videos' strings, two numbers a row), not a dict per row: for the 139,553 rows of a
+    paper run that scores every Celeb-DF video at 16 frames, the table's construction and
+    validation peak at 24 MB of Python memory instead of 94 MB."""
+    counts = np.array([1 + len(values) if frame_level else 1 for values in scores], dtype=np.int64)
+    video_of_row = np.repeat(np.arange(len(videos)), counts)
+    columns = ("dataset", "domain", "split", "video_id", "method", "label", "group")
+    table = {c: videos[c].to_numpy()[video_of_row] for c in columns}
+    table["label"] = table["label"].astype(int)
+    frame_index = [np.arange(VIDEO_LEVEL, n - 1) for n in counts]  # -1 (the video), then its frames
+    score = [np.append(values.mean(), values) if frame_level else values.mean(keepdims=True) for values in scores]
+    return pd.DataFrame({
+        **table, "model": model, "seed": seed,
+        "frame_index": np.concatenate(frame_index or [np.zeros(0, np.int64)]),
+        "score": np.concatenate(score or [np.zeros(0)]).astype(np.float64),
+    }, columns=list(COLUMNS))

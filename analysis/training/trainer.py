@@ -408,7 +408,7 @@ def _train(cfg: TrainConfig) -> Path:
             optimizer, scheduler = stage_optimizer(stage)
         sampler.set_epoch(epoch)
         generator = epoch_generator(cfg.seed, epoch)
-        order = train_split.epoch_items(epoch, recipe.train_frames_per_video)[list(sampler)].tolist()
+        order = train_split.epoch_items(epoch, recipe.train_frames_per_video)[list(sampler)]  # int64, not a list
         train_mode(model, stage)
         tick, losses = clock(), []
         bar = tqdm(range(0, len(order), share), desc=f"{cfg.model} epoch {epoch + 1}/{len(stages)} ({stage})",
