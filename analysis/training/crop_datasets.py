@@ -32,7 +32,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from analysis.preprocess import crop_cache as cache
 from analysis.preprocess.exclusions import usable_videos
-from analysis.models.registry import ModelSpec, Variant
+from analysis.models.registry import VIDEO, ModelSpec, Variant
 from analysis.profiles import COLOUR, CROP, FLIP
 
 CROP_SCALE = {"standard": (0.8, 1.0), "vit_in21k": (0.6, 1.0)}  # area kept by the random crop
@@ -68,9 +68,12 @@ def resize_uint8(frames: np.ndarray, size: int) -> torch.Tensor:
 
 
 def model_frames(frames: np.ndarray, spec: ModelSpec, variant: Variant) -> np.ndarray:
-    """The frames of a cached video that the model reads: all of them for frame models,
-    ``variant.frames`` spread over the video for clip and sequence models."""
-    return frames if spec.input_kind == "frame" else frames[pick_frames(len(frames), variant.frames)]
+    """The frames of a cached video that the model reads: all of them for frame models
+    (one at a time, or pooled per video: ``VIDEO``), ``variant.frames`` spread over the
+    video for clip and sequence models."""
+    if spec.input_kind in ("frame", VIDEO):
+        return frames
+    return frames[pick_frames(len(frames), variant.frames)]
 
 
 def to_model_scale(frames: torch.Tensor, variant: Variant) -> torch.Tensor:
@@ -83,7 +86,8 @@ def to_model_scale(frames: torch.Tensor, variant: Variant) -> torch.Tensor:
 
 def model_layout(batch: torch.Tensor, spec: ModelSpec, channels_last: bool = False) -> torch.Tensor:
     """``(B, T, C, H, W)`` -> the model's input: ``(B, C, H, W)`` frames, ``(B, C, T, H, W)``
-    clips, ``(B, T, C, H, W)`` sequences; optionally in channels-last memory order."""
+    clips, ``(B, T, C, H, W)`` sequences and pooled videos; optionally in channels-last
+    memory order (frames and clips)."""
     if spec.input_kind == "frame":
         batch = batch[:, 0]
         return batch.contiguous(memory_format=torch.channels_last) if channels_last else batch
@@ -95,8 +99,8 @@ def model_layout(batch: torch.Tensor, spec: ModelSpec, channels_last: bool = Fal
 
 def video_input(frames: np.ndarray, spec: ModelSpec, variant: Variant) -> torch.Tensor:
     """What a model scores for one video, from its cached array: every frame as a batch
-    ``(T, C, H, W)`` for frame models, one clip ``(1, C, T, H, W)`` or sequence
-    ``(1, T, C, H, W)`` else; the same conversion as training and validation use."""
+    ``(T, C, H, W)`` for frame models, one clip ``(1, C, T, H, W)``, sequence or pooled
+    video ``(1, T, C, H, W)`` else; the same conversion as training and validation use."""
     batch = to_model_scale(resize_uint8(model_frames(frames, spec, variant), variant.input_size), variant)
     return batch if spec.input_kind == "frame" else model_layout(batch.unsqueeze(0), spec)
 
@@ -259,7 +263,8 @@ class StreamedSplit:
     The file goes into the crop cache's folder (the disk that already holds the crops);
     each process of a distributed run writes its own. ``videos`` holds one row per kept
     video, ``labels`` their labels. Frame models train on
-    single frames (``items`` = videos x frames), clip and sequence models on whole videos.
+    single frames (``items`` = videos x frames), clip and sequence models and frame models
+    that pool (``VIDEO``) on whole videos.
     """
 
     videos: pd.DataFrame

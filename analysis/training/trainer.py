@@ -52,7 +52,7 @@ from analysis.training.run_record import RUN_FORMAT, SCORES_FILE, git, write_rec
 from analysis.training.scoring import SCORE_ROWS, autocast, predict, score_manifest
 from analysis.data.manifest import read_manifest
 from analysis.preprocess.pipeline import load_record as load_preprocessing_record
-from analysis.models import create_model, get_spec
+from analysis.models import create_model, item_frames, spec_for
 from analysis.models.base import ANOMALY, CROSS_ENTROPY, DetectorModel
 from analysis.models.registry import TWO_STAGE
 from analysis.errors import UserInputError
@@ -227,19 +227,18 @@ def make_optimizer(model: nn.Module, recipe: Recipe, stage: str, steps: int):
     return optimizer, scheduler
 
 
-def video_auc(labels: np.ndarray, probabilities: list[np.ndarray]) -> float:
-    scores = np.array([p.mean() for p in probabilities])
+def video_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(roc_auc_score(labels, scores)) if len(set(labels)) == 2 else float("nan")
 
 
-def validation_scores(labels: np.ndarray, probabilities: list[np.ndarray], select_by: str) -> tuple[float, float]:
-    """The video-level AUC and the metric ``select_by`` names (the AUC itself, or the
-    accuracy or macro-F1 of the videos' mean probabilities called fake above 0.5, as the
-    argmax of v1's two logits)."""
-    auc = video_auc(labels, probabilities)
+def validation_scores(labels: np.ndarray, scores: np.ndarray, select_by: str) -> tuple[float, float]:
+    """The video-level AUC of the videos' ``scores`` and the metric ``select_by`` names
+    (the AUC itself, or the accuracy or macro-F1 of the videos called fake above 0.5, as
+    the argmax of v1's two logits)."""
+    auc = video_auc(labels, scores)
     if select_by == AUC:
         return auc, auc
-    called = np.array([p.mean() for p in probabilities]) > 0.5
+    called = np.asarray(scores) > 0.5
     if select_by == ACCURACY:
         return auc, float(accuracy_score(labels, called))
     if select_by == MACRO_F1:
@@ -292,7 +291,7 @@ def validation_metrics(model: DetectorModel, val_split: StreamedSplit, val_label
     validation videos (``val_split``), rank 0 computes both over all of them
     (``val_labels``, in manifest order) and every rank receives them, so the plateau step,
     early stopping and the best checkpoint cannot differ between ranks."""
-    scores = distributed.gather(predict(model, val_split, ctx.device, amp), ctx)
+    scores = np.array([scored.video for scored in distributed.gather(predict(model, val_split, ctx.device, amp), ctx)])
     auc, score = validation_scores(val_labels, scores, select_by) if ctx.main else (0.0, 0.0)
     shared = distributed.share([auc, score], ctx)
     return float(shared[0]), float(shared[1])
@@ -338,7 +337,7 @@ def _train(cfg: TrainConfig) -> Path:
     out = Path(cfg.out_dir)
     if main_process:
         out.mkdir(parents=True, exist_ok=True)
-    spec = get_spec(cfg.model)
+    spec = spec_for(cfg.model, cfg.profile)  # a frame model that pools reads whole videos
     variant = cfg.profile.variant(cfg.model)
     amp = uses_amp(device, recipe)
     set_seed(cfg.seed)
@@ -481,7 +480,8 @@ def _train(cfg: TrainConfig) -> Path:
         record = {
             "run_format": RUN_FORMAT, "config": asdict(cfg), "profile": cfg.profile.name, "model": cfg.model,
             "arch": variant.arch, "view": spec.view,
-            "input_kind": spec.input_kind, "input_size": variant.input_size, "frames": variant.frames,
+            "input_kind": spec.input_kind, "input_size": variant.input_size,
+            "frames": item_frames(spec, variant, cfg.profile),
             "pretrained": variant.pretrained, "card": spec.card, "schedule": spec.schedule,
             "recipe": asdict(recipe), "seed": cfg.seed, "device": cfg.device, "world_size": world,
             "micro_batch": micro,
