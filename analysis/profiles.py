@@ -414,9 +414,11 @@ PROFILES = {
             "resnet18": ModelSettings(epochs=15, batch_size=16, patience=15, plateau_patience=3,
                                       select_by=MACRO_F1, amp=False, augment=(), aggregation=MEAN_FEATURES),
             **{name: ModelSettings(batch_size=8, weight_decay=0.0, patience=10, plateau_patience=10,
-                                   sampler=BALANCED, select_by=ACCURACY, augment=augment, aggregation=aggregation)
-               for name, augment, aggregation in (("efficientnet_b4", (FLIP, COLOUR), MEAN_FEATURES),
-                                                  ("r3d18", (FLIP,), None), ("r3d18_flow", (FLIP,), None))},
+                                   sampler=BALANCED, select_by=ACCURACY, augment=(FLIP,))
+               for name in ("r3d18", "r3d18_flow")},
+            "efficientnet_b4": ModelSettings(batch_size=8, weight_decay=0.0, patience=10, plateau_patience=10,
+                                             sampler=BALANCED, select_by=ACCURACY, augment=(FLIP, COLOUR),
+                                             aggregation=MEAN_FEATURES, grad_accumulation=2),
             "vit_b16": ModelSettings(lr=5e-5, head_lr=5e-4, batch_size=8, weight_decay=0.0, patience=10,
                                      plateau_patience=10, sampler=BALANCED, select_by=ACCURACY,
                                      augment=(FLIP, COLOUR), aggregation=MEAN_FEATURES),
@@ -425,8 +427,10 @@ PROFILES = {
             "vit_in21k": ModelSettings(lr=1e-6, epochs=100, weight_decay=0.0, patience=100),
             # every model keeps its card's batch per step; the ResNeXt + LSTM's 32 x 20 frames
             # keep about 67 GiB of activations, so it steps in 4 micro-batches of 8 (about
-            # 18 GiB, within a 24 GiB card); the others fit at once (measured on the CPU,
-            # book/stored/paper_memory.csv, analysis.training.gpu_memory, 2026-12-02)
+            # 18 GiB, within a 24 GiB card); EfficientNet-B4's 8 pooled videos of 16 frames
+            # about 27 GiB (fp32, an upper bound under fp16), so 2 micro-batches of 4 videos;
+            # the others fit at once (measured on the CPU, book/stored/paper_memory.csv,
+            # analysis.training.gpu_memory, 2026-12-02; the pooled models 2026-12-03)
             "resnext50_lstm": ModelSettings(grad_accumulation=4),
         },
         device=CUDA,

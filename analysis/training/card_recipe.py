@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.profiles import AUC, BALANCED, COLOUR, CROP, FLIP, Profile, get_profile
+from analysis.profiles import AUC, BALANCED, COLOUR, CROP, FLIP, MEAN_FEATURES, Profile, get_profile
 
 V1, HEAD = "4b477d3", "492e9a7"
 CODE = f"companion code v1 ({V1})"
 FIVE = ("efficientnet_b4", "r3d18", "r3d18_flow", "vit_b16")  # card 000's two-stage models
+FRAME_MODELS = ("efficientnet_b4", "vit_b16", "resnet18")  # card 000's frame models
 NAMES = {"resnet18": "ResNet-18", "efficientnet_b4": "EfficientNet-B4", "r3d18": "R3D-18",
          "r3d18_flow": "R3D-18+RAFT", "vit_b16": "ViT-B/16"}  # card 000's models, as it names them
 METRICS = {"auc": "AUC", "accuracy": "accuracy", "macro_f1": "macro-F1"}
@@ -80,7 +81,10 @@ _ROWS = {
     "early stopping": (
         "not stated", "none: every epoch runs, the best kept", "as v1", "src/training.py", ""),
     "batch": (
-        "not stated", "two-stage 8; ResNet-18 16", "as v1", "configs/experiments.py", ""),
+        "not stated", "two-stage 8 items; ResNet-18 16 (an item a video of 16 frames for the frame models, a clip "
+        "for R3D)", "as v1", "configs/experiments.py; src/datasets.py",
+        "EfficientNet-B4 steps in 2 micro-batches of 4 videos with the loss of all 8 (the memory estimate of a "
+        "24 GB card, book/stored/paper_memory.csv), so its BatchNorm sees 64 frames at a time, not v1's 128"),
     "AMP": (
         "mixed precision (fp16) on CUDA",
         "two-stage: fp16 autocast + GradScaler on CUDA; ResNet-18: none", "as v1",
@@ -102,15 +106,14 @@ _ROWS = {
         "moves content away from the midpoint), one shared box per pair; RAFT required"),
     "per-video aggregation": (
         "not stated",
-        "frame models: features of the 16 frames mean-pooled, one head per video (trained per video)",
-        "as v1", "src/models.py",
-        "frame models train on single frames and average the frames' probabilities: the trainer has no "
-        "feature-pooling head yet (it would change the frame models' training items, their input and their scoring, "
-        "which has frame-level scores, DESIGN rule 9)"),
+        "frame models: backbone features of the 16 frames mean-pooled, dropout 0.3 (ViT 0.2) and one linear head "
+        "per video, trained per video; R3D one clip per video",
+        "as v1", "src/models.py; src/datasets.py",
+        ""),
     "checkpoint selection": (
         "best checkpoint (file names *_best.pth)",
         "two-stage: best validation accuracy; ResNet-18: best validation macro-F1 (argmax of two logits)", "as v1",
-        "src/training.py", "the video's probability is the mean of its frames' (see per-video aggregation)"),
+        "src/training.py", ""),
     "test set": (
         "FF++ C23 test (900 videos); Celeb-DF v2, 6528 videos",
         "its identity split's 900 test videos; every Celeb-DF v2 video (R3D-18+RAFT scored on plain MTCNN "
@@ -119,12 +122,19 @@ _ROWS = {
 }
 
 
-def _per_model(profile: Profile, describe) -> str:
-    """``describe(recipe)`` of card 000's models, those alike grouped: "A, B: x; C: y"."""
+def _per_model(profile: Profile, describe, models: tuple[str, ...] = (*FIVE, "resnet18")) -> str:
+    """``describe(recipe)`` of card 000's ``models``, those alike grouped: "A, B: x; C: y"."""
     groups: dict[str, list[str]] = {}
-    for model in (*FIVE, "resnet18"):
+    for model in models:
         groups.setdefault(describe(profile.recipe_for(model)), []).append(NAMES[model])
     return "; ".join(f"{', '.join(models)}: {text}" for text, models in groups.items())
+
+
+def _aggregation(recipe) -> str:
+    """How a frame model of ``recipe`` scores a video, in the table's words."""
+    if recipe.aggregation == MEAN_FEATURES:
+        return "the frames' backbone features mean-pooled, dropout and one head, trained per video"
+    return "single frames in training, the mean of the frames' probabilities"
 
 
 def _profile_column(profile: Profile) -> dict[str, str]:
@@ -155,13 +165,15 @@ def _profile_column(profile: Profile) -> dict[str, str]:
                      f"{resnet.plateau_patience} epochs without a better validation {METRICS[resnet.select_by]}"),
         "early stopping": "none: every epoch runs, the best kept" if every_epoch else
                           f"after {two.patience} epochs without a better validation {METRICS[two.select_by]}",
-        "batch": f"two-stage {two.batch_size}; ResNet-18 {resnet.batch_size}",
+        "batch": f"two-stage {two.batch_size}; ResNet-18 {resnet.batch_size}" + "".join(
+            f"; {NAMES[m]} in {profile.recipe_for(m).grad_accumulation} micro-batches"
+            for m in (*FIVE, "resnet18") if profile.recipe_for(m).grad_accumulation > 1),
         "AMP": _per_model(profile, lambda r: "fp16 autocast + GradScaler" if r.amp else "none")
         if profile.device == "cuda" else "none (CPU)",
         "augmentation": _per_model(profile, lambda r: " + ".join(PARTS[p] for p in r.augment) or "none"),
         "flow method and flow frames": f"{p.flow}; the {p.frames_per_video - 1} midpoints between the "
                                        f"{p.frames_per_video} crops at {p.clip_crop_size} px",
-        "per-video aggregation": "mean of the frames' probabilities; clip models one score per clip",
+        "per-video aggregation": _per_model(profile, _aggregation, FRAME_MODELS) + "; R3D-18, R3D-18+RAFT: one clip per video",
         "checkpoint selection": _per_model(profile, lambda r: f"best validation {METRICS[r.select_by]}"
                                            + (" (video probability > 0.5)" if r.select_by != AUC else "")),
         "test set": f"FF++ test of the manifest's split; {profile.data.target_dataset}",
