@@ -18,7 +18,7 @@ from analysis.models.registry import VIDEO
 from analysis.models.zoo import V1_DROPOUT, V1_VIT_DROPOUT, PooledFrames, pooled_frame_classifier
 from analysis.profiles import MEAN_FEATURES, MEAN_PROBABILITY, get_profile, resolve
 from analysis.training import gpu_memory, trainer
-from analysis.training.crop_datasets import StreamedSplit
+from analysis.training.crop_datasets import StreamedSplit, to_model_scale
 from analysis.training.scoring import predict
 from tests.conftest import train_config
 
@@ -164,3 +164,23 @@ def test_pooled_training_is_seeded(prepared, tmp_path):
     profile = resolve("tiny", POOLED)
     a, b = (trainer.train(replace(train_config(prepared, tmp_path / name), profile=profile)) for name in "ab")
     pd.testing.assert_frame_equal(pd.read_csv(a / "scores.csv"), pd.read_csv(b / "scores.csv"))
+
+
+def test_a_pooled_video_is_augmented_frame_by_frame_and_splits_across_processes(prepared):
+    """v1 drew its flip and colour jitter per frame; the draws of a global batch are the
+    same whichever process takes which videos."""
+    profile = resolve("tiny", POOLED)
+    manifest = pd.read_csv(prepared[0], dtype={"video_id": str})
+    split = StreamedSplit.load(manifest[manifest["split"] == "train"], prepared[1], spec_for("resnet18", profile),
+                               profile.variant("resnet18"))
+    plain = to_model_scale(split.items(torch.arange(8)), split.variant)
+    generator = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    flipped, _ = split.training_batch(list(range(8)), generator(), parts=("flip",))
+    is_flip = [[torch.allclose(flipped[b, t], plain[b, t].flip(-1)) for t in range(plain.shape[1])] for b in range(8)]
+    kept = [[torch.allclose(flipped[b, t], plain[b, t]) for t in range(plain.shape[1])] for b in range(8)]
+    assert all(f or k for fs, ks in zip(is_flip, kept) for f, k in zip(fs, ks))  # each frame flipped or not
+    assert any(any(fs) and not all(fs) for fs in is_flip)  # some video has flipped and unflipped frames
+    halves = [split.training_batch(list(range(4 * r, 4 * r + 4)), generator(), offset=4 * r, global_size=8,
+                                   parts=("flip", "colour"))[0] for r in (0, 1)]
+    whole, _ = split.training_batch(list(range(8)), generator(), parts=("flip", "colour"))
+    torch.testing.assert_close(torch.cat(halves), whole)

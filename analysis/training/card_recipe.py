@@ -94,9 +94,9 @@ _ROWS = {
         "not stated",
         "two-stage at 224 px: horizontal flip + colour jitter (0.2, 0.2, 0.1), at 112 px: flip; drawn per frame; "
         "ResNet-18: none", "as v1", "notebooks/05_model_advanced, 04_model_baseline; src/datasets.py",
-        "one draw per item, the same for all its frames (DESIGN rule 4: v1 flipped the frames of one R3D clip "
-        "independently, which makes clips flicker); the frame models train on single frames, where the two "
-        "agree"),
+        "R3D: one draw per clip, the same for all its frames (DESIGN rule 4: v1 flipped the frames of one clip "
+        "independently, which makes clips flicker); the frame models draw per frame, as v1 (their mean of "
+        "features has no order to flicker)"),
     "flow method and flow frames": (
         "RAFT optical-flow interpolated frames",
         "raft_small at 256 x 256 on whole frames; 9 frames -> 8 native + 8 midpoints (first frame warped by "

@@ -10,7 +10,9 @@ as uint8 frames to a file (:class:`StreamedSplit`); a batch is read out of it, c
 to float and augmented by one batched affine warp, so memory stays at one batch.
 
 Augmentation draws one set of parameters per item and warps (and colour-jitters) every
-frame of the item with it, so a clip never flickers (DESIGN rule 4). The parameters of a
+frame of the item with it, so a clip never flickers (DESIGN rule 4); a frame model that
+pools a video's frames is not a clip (the mean has no order), and draws per frame, as
+card 000's companion code v1 did. The parameters of a
 global batch come from a generator seeded by ``(seed, epoch)``, so every process of a
 distributed run, and a resumed run, draws the same ones.
 """
@@ -331,7 +333,13 @@ class StreamedSplit:
         this process's rows ``offset:`` of a global batch of ``global_size`` (see :func:`augment`)."""
         index = torch.as_tensor(indices, dtype=torch.long)
         batch = to_model_scale(self.items(index), self.variant)
-        batch = augment(batch, self.variant, self.spec.augmentation, generator, offset, global_size, parts)
+        if self.spec.input_kind == VIDEO:  # a pooling frame model: one draw per frame, as v1 (no clip to flicker)
+            b, t = batch.shape[:2]
+            frames = augment(batch.flatten(0, 1).unsqueeze(1), self.variant, self.spec.augmentation, generator,
+                             offset * t, (global_size or b) * t, parts)
+            batch = frames.view(batch.shape)
+        else:
+            batch = augment(batch, self.variant, self.spec.augmentation, generator, offset, global_size, parts)
         labels = torch.as_tensor(self.item_labels()[index.numpy()], dtype=torch.long)
         return model_layout(batch, self.spec, channels_last), labels
 
