@@ -127,6 +127,9 @@ class Recipe:
     # probabilities; MEAN_FEATURES trains on whole videos (every cached frame), the
     # frames' backbone features averaged before one head (models.spec_for)
     aggregation: str = MEAN_PROBABILITY
+    # two-stage warm-up: the frozen backbone's BatchNorm layers keep their statistics (eval
+    # mode); False: they update them in the warm-up's forward passes, as v1's model.train()
+    warmup_frozen_batchnorm: bool = True
 
     def __post_init__(self):
         for name, value, choices in (("sampler", self.sampler, (SHUFFLE, BALANCED)),
@@ -400,7 +403,8 @@ PROFILES = {
         # WeightedRandomSampler, a horizontal flip (and at 224 px a colour jitter);
         # ResNet-18 single-stage, AdamW at 1e-4 with weight decay 1e-4, 15 epochs, the rate
         # halved after 3 epochs without a better validation macro-F1 and the best macro-F1
-        # kept, batch 16, plain shuffle, no AMP, no augmentation. Its three frame models
+        # kept, batch 16, plain shuffle, no AMP, no augmentation. The warm-up runs the model in
+        # training mode, so BatchNorm statistics move while the backbone's weights stay. Its three frame models
         # (ResNet-18, EfficientNet-B4, ViT-B/16) read a video's 16 frames as one item, mean-pool
         # their backbone features and put one head (dropout, linear) on the pool: batches
         # are of videos, and so is every score. Here: Adam is AdamW without
@@ -408,7 +412,7 @@ PROFILES = {
         # epoch run" an early-stopping patience as long as the stage. What the profile does
         # not match is in the training chapter's recipe table (analysis.training.card_recipe).
         recipe=Recipe(warmup_epochs=3, epochs=10, batch_size=32, lr=1e-4, head_lr=1e-3, weight_decay=1e-4,
-                      patience=3, train_frames_per_video=None),
+                      patience=3, train_frames_per_video=None, warmup_frozen_batchnorm=False),
         models=ModelSettings(variant="paper"),
         per_model={
             "resnet18": ModelSettings(epochs=15, batch_size=16, patience=15, plateau_patience=3,

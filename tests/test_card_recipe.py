@@ -23,7 +23,8 @@ def test_where_no_departure_is_given_the_profile_does_what_v1_did():
             "checkpoint selection"} <= set(reproduced)
     mine = table["this profile"]
     assert mine["frames and their spacing"].startswith("16, np.linspace")
-    assert mine["stages and epochs"] == "two-stage 3 + 10; ResNet-18 single-stage 15"
+    assert mine["stages and epochs"] == ("two-stage 3 + 10, the warm-up's BatchNorm statistics updated; "
+                                         "ResNet-18 single-stage 15")
     assert mine["batch"] == "two-stage 8; ResNet-18 16; EfficientNet-B4 in 2 micro-batches"
     assert mine["early stopping"].startswith("none") and "two-stage: constant" in mine["schedule"]
     assert "at 0.001 then 0.0001 (ViT 0.0005 then 5e-05)" in mine["optimiser"] and "weight decay 0," in mine["optimiser"]

@@ -100,6 +100,11 @@ def test_warmup_trains_only_the_head_with_frozen_batchnorm():
     trainer.set_stage(model, "finetune")
     trainer.train_mode(model, "finetune")
     assert all(p.requires_grad for p in model.parameters()) and all(m.training for m in norms)
+    trainer.set_stage(model, "warmup")  # v1's warm-up: the weights frozen, the statistics moving
+    trainer.train_mode(model, "warmup", frozen_batchnorm=False)
+    assert all(m.training for m in norms) and not any(p.requires_grad for p in model.network.conv_stem.parameters())
+    assert get_profile("paper").recipe.warmup_frozen_batchnorm is False
+    assert get_profile("cpu").recipe.warmup_frozen_batchnorm and get_profile("tiny").recipe.warmup_frozen_batchnorm
 
 
 def test_ranks_together_see_the_single_process_batches():

@@ -68,7 +68,8 @@ _ROWS = {
         "as v1", "card: Training Recipe; src/datasets.py build_weighted_sampler; notebooks/04, 05", ""),
     "stages and epochs": (
         "two-stage: 3 head-only + 10 full epochs; ResNet-18 single-stage",
-        "two-stage 3 + 10; ResNet-18 single-stage 15", "two-stage 10 + 10; ResNet-18 two-stage 10 + 10",
+        "two-stage 3 + 10, the warm-up in training mode (BatchNorm statistics update); ResNet-18 single-stage 15",
+        "two-stage 10 + 10; ResNet-18 two-stage 10 + 10",
         "configs/experiments.py at both commits", ""),
     "optimiser": (
         "ResNet-18: AdamW (file table)",
@@ -157,7 +158,9 @@ def _profile_column(profile: Profile) -> dict[str, str]:
         "class weights and sampler": "w_c = N / (2 N_c) for all; " + _per_model(
             profile, lambda r: "class-balanced draws with replacement, seeded per epoch" if r.sampler == BALANCED
             else "a seeded shuffle"),
-        "stages and epochs": f"two-stage {two.warmup_epochs} + {two.epochs}; ResNet-18 single-stage {resnet.epochs}",
+        "stages and epochs": f"two-stage {two.warmup_epochs} + {two.epochs}, the warm-up's BatchNorm statistics "
+                             + ("frozen" if two.warmup_frozen_batchnorm else "updated")
+                             + f"; ResNet-18 single-stage {resnet.epochs}",
         "optimiser": (f"two-stage: AdamW, weight decay {two.weight_decay:g}, at {two.head_lr:g} then {two.lr:g} "
                       f"(ViT {vit.head_lr:g} then {vit.lr:g}); ResNet-18 AdamW {resnet.lr:g}, weight decay "
                       f"{resnet.weight_decay:g}"),

@@ -1,7 +1,8 @@
 """One trainer for every detector of the registry, read top to bottom.
 
 Recipes (model card 000): ``two_stage`` warms up the new head on a frozen backbone whose
-BatchNorm layers stay in eval mode, then fine-tunes everything; ``single_stage`` trains
+BatchNorm layers stay in eval mode (or update their statistics, as v1's did:
+``Recipe.warmup_frozen_batchnorm``), then fine-tunes everything; ``single_stage`` trains
 everything with AdamW and ReduceLROnPlateau. Both use class-weighted cross-entropy
 ``w_c = N / (2 N_c)``. ``one_class`` (model card 001) trains an anomaly scorer on the real
 training videos only and minimises its mean anomaly score, with AdamW like single-stage.
@@ -9,7 +10,8 @@ All recipes use mixed precision on CUDA unless ``Recipe.amp`` is off, and select
 checkpoint and stop early on a **video-level metric of the training domain's validation
 split only** (DESIGN rule 2): the AUC, or the accuracy or macro-F1 a recipe's
 ``select_by`` names. Training order: a seeded shuffle per epoch, or class-balanced draws
-(``Recipe.sampler``).
+(``Recipe.sampler``). A frame model whose recipe pools (``Recipe.aggregation``) trains on
+whole videos and is scored once per video (:func:`analysis.models.spec_for`).
 The last epoch's state is saved after every epoch, so an interrupted run resumes where it
 stopped and, with the same seed, ends with the same numbers.
 
@@ -202,10 +204,11 @@ def set_stage(model: DetectorModel, stage: str) -> None:
         p.requires_grad_(trainable is None or id(p) in trainable)
 
 
-def train_mode(model: nn.Module, stage: str) -> None:
-    """``model.train()``, but a frozen backbone keeps BatchNorm statistics fixed."""
+def train_mode(model: nn.Module, stage: str, frozen_batchnorm: bool = True) -> None:
+    """``model.train()``, but in the warm-up a frozen backbone keeps its BatchNorm
+    statistics fixed unless ``frozen_batchnorm`` is off (``Recipe.warmup_frozen_batchnorm``)."""
     model.train()
-    if stage == "warmup":
+    if stage == "warmup" and frozen_batchnorm:
         for module in model.modules():
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.eval()
@@ -408,7 +411,7 @@ def _train(cfg: TrainConfig) -> Path:
         sampler.set_epoch(epoch)
         generator = epoch_generator(cfg.seed, epoch)
         order = train_split.epoch_items(epoch, recipe.train_frames_per_video)[list(sampler)].tolist()
-        train_mode(model, stage)
+        train_mode(model, stage, recipe.warmup_frozen_batchnorm)
         tick, losses = clock(), []
         bar = tqdm(range(0, len(order), share), desc=f"{cfg.model} epoch {epoch + 1}/{len(stages)} ({stage})",
                    unit="batch", disable=not main_process)
