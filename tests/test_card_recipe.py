@@ -5,7 +5,7 @@ from __future__ import annotations
 from analysis.profiles import apply_overrides, get_profile
 from analysis.training import card_recipe
 
-ELEMENTS = ("frames and their spacing", "crop sizes", "backbone weights", "input normalisation", "face detector", "split", "class weights and sampler",
+ELEMENTS = ("frames and their spacing", "crop sizes", "backbone weights", "head", "input normalisation", "face detector", "split", "class weights and sampler",
             "stages and epochs", "optimiser", "schedule", "early stopping", "batch", "AMP", "augmentation",
             "flow method and flow frames", "per-video aggregation", "checkpoint selection", "test set")
 
@@ -76,6 +76,10 @@ def test_the_frame_models_pool_per_video_as_v1_did():
     assert table.loc["per-video aggregation", "departure"] == ""
     assert table.loc["per-video aggregation", "this profile"].startswith(
         "EfficientNet-B4, ViT-B/16, ResNet-18: the frames' backbone features mean-pooled")
+    assert table.loc["head", "departure"] == ""
+    assert table.loc["head", "this profile"] == ("EfficientNet-B4, R3D-18, R3D-18+RAFT, ResNet-18: dropout 0.3 + linear; "
+                                                 "ViT-B/16: dropout 0.2 + linear")
     changed = apply_overrides(get_profile("paper"), ["per_model.vit_b16.aggregation=mean_probability"])
     mine = card_recipe.recipe_table(changed).set_index("element")["this profile"]
     assert "ViT-B/16: single frames in training, the mean of the frames' probabilities" in mine["per-video aggregation"]
+    assert mine["head"].endswith("ViT-B/16: linear")

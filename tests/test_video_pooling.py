@@ -184,3 +184,12 @@ def test_a_pooled_video_is_augmented_frame_by_frame_and_splits_across_processes(
                                    parts=("flip", "colour"))[0] for r in (0, 1)]
     whole, _ = split.training_batch(list(range(8)), generator(), parts=("flip", "colour"))
     torch.testing.assert_close(torch.cat(halves), whole)
+
+
+def test_v1s_dropout_before_the_r3d_heads_and_none_on_the_cpu_variants():
+    paper = get_profile("paper")
+    for model in ("r3d18", "r3d18_flow"):
+        head = create_model(model, resolve("paper", ["models.pretrained=false"])).network.fc  # no weights needed
+        assert paper.variant(model).head_dropout == V1_DROPOUT
+        assert isinstance(head[0], torch.nn.Dropout) and head[0].p == 0.3
+        assert isinstance(create_model(model, get_profile("cpu")).network.fc, torch.nn.Linear)

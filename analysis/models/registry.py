@@ -44,7 +44,8 @@ class Variant:
     # R3D and sequence CNN: the first layer also reads the clip's change over time (random init only)
     temporal_residual: bool = False
     lstm_lr_scale: float = 1.0  # sequence models: the LSTM's learning rate as a fraction of the stage's
-    head_dropout: float = 0.0  # frame models pooling a video's features: dropout before their head
+    # dropout before the new head of a pooling frame model or a pretrained R3D (card 000's v1)
+    head_dropout: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,7 @@ def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Class
                                          resnet.BasicStem, num_classes=2)
         if variant.temporal_residual:
             model.stem = TemporalResidualStem(model.stem)
+        model.fc = with_dropout(model.fc, variant.head_dropout)
         return Classifier(model, head=lambda network: network.fc)
     if variant.temporal_residual:
         raise UserInputError(f"{variant.arch} with a temporal-residual stem has no pretrained weights; "
@@ -210,8 +211,13 @@ def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Class
     else:
         model = video_models.r3d_18()
         model.load_state_dict(torch.load(local, map_location="cpu", weights_only=True))
-    model.fc = nn.Linear(model.fc.in_features, 2)
+    model.fc = with_dropout(nn.Linear(model.fc.in_features, 2), variant.head_dropout)
     return Classifier(model, head=lambda network: network.fc)
+
+
+def with_dropout(head: nn.Linear, dropout: float) -> nn.Module:
+    """``head`` behind a dropout layer (card 000's v1 heads), or alone when ``dropout`` is 0."""
+    return nn.Sequential(nn.Dropout(dropout), head) if dropout else head
 
 
 class FrameSequenceLSTM(DetectorModel):
@@ -260,7 +266,7 @@ def sequence_classifier(variant: Variant, weights_dir: Path | None = None) -> Fr
                              lstm_lr_scale=variant.lstm_lr_scale)
 
 
-# dropout before the head of card 000's pooled frame models (companion code v1, src/models.py)
+# dropout before the head of card 000's pooled frame models and pretrained R3Ds (companion code v1, src/models.py)
 V1_DROPOUT, V1_VIT_DROPOUT = 0.3, 0.2
 _FRAME_CPU_NOTE = "random init, 64 px input"
 # 64 px, not less: a source face fills about 77 px of frame, so 64 px reads it at 0.83 of
@@ -301,7 +307,7 @@ register_model(ModelSpec(
     name="r3d18", view="temporal", input_kind="clip", schedule="two_stage", card="000",
     builder=video_classifier,
     variants=_variants(
-        Variant("r3d_18.kinetics400", 112, 16, KINETICS_MEAN, KINETICS_STD, True),
+        Variant("r3d_18.kinetics400", 112, 16, KINETICS_MEAN, KINETICS_STD, True, head_dropout=V1_DROPOUT),
         Variant("r3d_10", 32, 8, KINETICS_MEAN, KINETICS_STD, False, _CLIP_CPU_NOTE, temporal_residual=True),
     ),
 ))
@@ -311,7 +317,8 @@ register_model(ModelSpec(
     variants=_variants(
         Variant("r3d_18.kinetics400", 112, 15, KINETICS_MEAN, KINETICS_STD, True,
                 "reads the 15 flow-interpolated midpoints between the 16 sampled crops (card 000's code "
-                "interleaved 8 native frames with 8 midpoints: the preprocessing chapter says why not)"),
+                "interleaved 8 native frames with 8 midpoints: the preprocessing chapter says why not)",
+                head_dropout=V1_DROPOUT),
         Variant("r3d_10", 32, 7, KINETICS_MEAN, KINETICS_STD, False,
                 "R3D-10 instead of R3D-18, its stem also reading each midpoint minus the clip's mean; "
                 "random init, the 7 midpoints between 8 frames at 32 px; OpenCV flow unless RAFT weights are on disk",

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.models import spec_for
+from analysis.models.registry import VIDEO
 from analysis.profiles import AUC, BALANCED, COLOUR, CROP, FLIP, MEAN_FEATURES, Profile, get_profile
 
 V1, HEAD = "4b477d3", "492e9a7"
@@ -42,6 +44,9 @@ _ROWS = {
         "default tag), torchvision R3D-18 (Kinetics-400)", "as v1", "src/models.py",
         "EfficientNet-B4 is timm's ImageNet-1k checkpoint (ra2), not torchvision's: the registry builds 2-D "
         "backbones with timm, and torchvision's B4 has no timm port"),
+    "head": (
+        "not stated",
+        "dropout 0.3 (ViT 0.2) and a linear layer on every model (src/models.py)", "as v1", "src/models.py", ""),
     "input normalisation": (
         "not stated",
         "ImageNet mean and std for every 2-D model, the ViT included; Kinetics' for R3D (notebooks/05)",
@@ -123,12 +128,26 @@ _ROWS = {
 }
 
 
-def _per_model(profile: Profile, describe, models: tuple[str, ...] = (*FIVE, "resnet18")) -> str:
-    """``describe(recipe)`` of card 000's ``models``, those alike grouped: "A, B: x; C: y"."""
+def _grouped(texts: dict[str, str]) -> str:
+    """A text per model, those alike grouped: "A, B: x; C: y"."""
     groups: dict[str, list[str]] = {}
-    for model in models:
-        groups.setdefault(describe(profile.recipe_for(model)), []).append(NAMES[model])
+    for model, text in texts.items():
+        groups.setdefault(text, []).append(NAMES[model])
     return "; ".join(f"{', '.join(models)}: {text}" for text, models in groups.items())
+
+
+def _per_model(profile: Profile, describe, models: tuple[str, ...] = (*FIVE, "resnet18")) -> str:
+    """``describe(recipe)`` of card 000's ``models``, grouped (:func:`_grouped`)."""
+    return _grouped({model: describe(profile.recipe_for(model)) for model in models})
+
+
+def _head(profile: Profile, model: str) -> str:
+    """The head the profile builds for ``model``: v1's dropout where the builder adds it
+    (a pooling frame model, an R3D), else the backbone's own linear classifier."""
+    dropout = profile.variant(model).head_dropout
+    if dropout and spec_for(model, profile).input_kind in (VIDEO, "clip", "flow_clip"):
+        return f"dropout {dropout:g} + linear"
+    return "linear"
 
 
 def _aggregation(recipe) -> str:
@@ -151,6 +170,7 @@ def _profile_column(profile: Profile) -> dict[str, str]:
         "crop sizes": f"{p.crop_size} px; {p.clip_crop_size} px for R3D",
         "backbone weights": ", ".join(profile.variant(m).arch for m in ("resnet18", "efficientnet_b4", "vit_b16",
                                                                         "r3d18")),
+        "head": _grouped({m: _head(profile, m) for m in (*FIVE, "resnet18")}),
         "input normalisation": "; ".join(f"{m}: mean {profile.variant(m).mean}" for m in ("resnet18", "vit_b16",
                                                                                           "r3d18")),
         "face detector": "facenet-pytorch MTCNN, one batch per video, boxes smoothed in time",
