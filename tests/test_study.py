@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.evaluation import ensembles, group_counts, metrics, study
+from analysis.evaluation.study import seed_runs
 from analysis.profiles import Analysis
 from tests.scores_factory import write_runs
 
@@ -31,7 +32,8 @@ def verdict_of(result, power_row=None) -> str:
     if power_row is None:
         card = study.card_assumptions()
         power_row = study.power_table(result, card["claimed effect"], card["auc in"], card["auc cross"], N)
-    tables = study.verdict_tables(result, study.primary_endpoint(result), power_row)
+    mix = study.like_for_like_tables(result, [result.primary], N)["like_for_like_primary"]
+    tables = study.verdict_tables(result, study.primary_endpoint(result), power_row, mix)
     return study.trust_verdict(tables, result.training_seed)
 
 
@@ -150,6 +152,51 @@ def test_several_training_seeds_give_a_spread(tmp_path):
     assert list(study.load_seeds("cpu", n_resamples=50, models_dir=runs, seeds=[1])) == [1]
     with pytest.raises(ValueError, match=r"training seeds \[7\] are not in the scores tables"):
         study.load_seeds("cpu", n_resamples=50, models_dir=runs, seeds=[7])
+    pooled = study.pooled_endpoint(seed_runs.seed_values(studies, names)).set_index("analysis")
+    assert pooled.loc["primary", "gap change"] == pytest.approx(np.mean(values))
+    assert pooled.loc["primary", "seeds"] == 2
+
+
+def _seed_values(estimates, ses, lows, highs, name=seed_runs.PRIMARY_GAP):
+    rows = []
+    for seed, (e, se, lo, hi) in enumerate(zip(estimates, ses, lows, highs)):
+        rows += [(seed, name, e), (seed, name + seed_runs.SE, se), (seed, name + " low", lo),
+                 (seed, name + " high", hi), (seed, "in-domain AUC: resnet18", 0.8 + e)]
+    return pd.DataFrame(rows, columns=["seed", "quantity", "value"])
+
+
+def test_pooled_endpoint_adds_the_between_seed_variance_to_the_test_sets():
+    from scipy import stats
+
+    estimates, ses = np.array([0.04, 0.05, 0.07]), np.array([0.010, 0.008, 0.012])
+    values = _seed_values(estimates, ses, estimates - 0.02, estimates + 0.02)
+    row = study.pooled_endpoint(values).iloc[0]
+    within, between = np.mean(ses ** 2), np.var(estimates, ddof=1) / 3
+    assert row["pooled SE"] == pytest.approx(np.sqrt(within + between))
+    df = (within + between) ** 2 / (between ** 2 / 2)
+    assert row["degrees of freedom"] == pytest.approx(df)
+    half = stats.t.ppf(0.975, df) * np.sqrt(within + between)
+    assert (row["gap change low"], row["gap change high"]) == pytest.approx((estimates.mean() - half,
+                                                                             estimates.mean() + half))
+    assert row["seeds agree"] and row["each seed's interval"] == "above"
+    assert row["pooled SE"] > np.sqrt(within)  # wider than any one seed's test-set uncertainty
+    spread = seed_runs.spread(values)
+    assert spread["quantity"].tolist() == [seed_runs.PRIMARY_GAP, "in-domain AUC: resnet18"]
+    text = study.retrain_text(spread, "this build", study.pooled_endpoint(values))
+    assert f"{row['gap change']:.3f} [{row['gap change low']:.3f}, {row['gap change high']:.3f}]" in text
+
+
+def test_seeds_whose_intervals_fall_on_different_sides_of_zero_disagree():
+    estimates = np.array([-0.03, 0.0, 0.04])
+    row = study.pooled_endpoint(_seed_values(estimates, [0.01] * 3, estimates - 0.02, estimates + 0.02)).iloc[0]
+    assert not row["seeds agree"] and row["each seed's interval"] == "differ"
+    assert row["gap change low"] < 0 < row["gap change high"]
+
+
+def test_a_stored_run_without_standard_errors_has_no_pooled_endpoint():
+    old = _seed_values([0.04, 0.05], [0.01, 0.01], [0.02, 0.03], [0.06, 0.07])
+    old = old[~old["quantity"].str.endswith(seed_runs.SE)]
+    assert study.pooled_endpoint(old).empty
 
 
 def test_threshold_transfer_says_what_each_threshold_keeps():
@@ -316,7 +363,7 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
     # the factory's fakes shift half as far in the target domain: every detector learned,
     # and the target domain is harder for them
     text = verdict(learned)
-    assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors learned")
+    assert text.startswith(f"{len(learned.models)} of {len(learned.models)} detectors ")
     assert "primary endpoint is interpretable" in text and "pooled over its subsets, is harder than the source" in text
     assert "holds the card's change" in text or "excludes the card's change" in text
     joint = study.simultaneous_gate(learned)
@@ -344,7 +391,7 @@ def test_verdict_names_a_detector_that_ranks_fakes_below_reals(tmp_path):
     inverted = study.load_study("cpu", n_resamples=N, models_dir=runs)
     text = verdict_of(inverted)
     assert "autoencoder (below chance: it ranks fakes below reals) did not" in text
-    assert f"{len(inverted.models) - 1} of {len(inverted.models)} detectors learned" in text
+    assert f"{len(inverted.models) - 1} of {len(inverted.models)} detectors " in text
 
 
 def test_shift_summary_names_the_subsets_where_the_target_is_harder_or_easier():

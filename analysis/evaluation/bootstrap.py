@@ -111,9 +111,12 @@ class SetBootstrap:
     weights: np.ndarray  # (n_resamples, rows): how often each row of ``wide`` is in each resample
 
     @classmethod
-    def fit(cls, wide: pd.DataFrame, n_resamples: int = N_RESAMPLES, seed: int = 0) -> "SetBootstrap":
+    def fit(cls, wide: pd.DataFrame, n_resamples: int = N_RESAMPLES, seed: int = 0,
+            row_weights: np.ndarray | None = None) -> "SetBootstrap":
         """``wide``: one row per video with ``label`` and ``group`` in its index, one
-        column per detector."""
+        column per detector. ``row_weights`` (one per row, default 1) make a video count as
+        that many copies of itself in the data and in every resample: a standardised AUC
+        (0 leaves a video out; the groups are still drawn as the whole set's)."""
         missing = [level for level in (LABEL, GROUP) if level not in wide.index.names]
         if missing:
             raise ValueError(f"the wide table's index lacks {missing}: it has {list(wide.index.names)}; "
@@ -122,14 +125,17 @@ class SetBootstrap:
         codes, n_groups = group_codes(wide.index.get_level_values(GROUP))
         counts = resample_counts(label_strata(labels, codes, n_groups), n_groups, n_resamples,
                                  np.random.default_rng(seed))
-        resampled = counts[:, codes].astype(float)
-        left_out = (codes[None, :] != np.arange(n_groups)[:, None]).astype(float)
+        base = np.ones(len(wide)) if row_weights is None else np.asarray(row_weights, float)
+        if base.shape != (len(wide),) or (base < 0).any():
+            raise ValueError(f"row_weights must be {len(wide)} non-negative numbers, one per row")
+        resampled = counts[:, codes] * base
+        left_out = (codes[None, :] != np.arange(n_groups)[:, None]) * base
         estimates, samples, jackknife = {}, {}, {}
         for column in wide.columns:
             values = wide[column].to_numpy(float)
             keep = ~np.isnan(values)
             x, y = values[keep], labels[keep]
-            estimates[column] = auc(y, x)
+            estimates[column] = float(weighted_auc(x, y, base[None, keep])[0])
             samples[column] = weighted_auc(x, y, resampled[:, keep])
             jackknife[column] = weighted_auc(x, y, left_out[:, keep])
         return cls(pd.Series(estimates), pd.DataFrame(samples), pd.DataFrame(jackknife), n_groups, resampled)
@@ -221,10 +227,12 @@ class GapBootstrap:
 
     @classmethod
     def fit(cls, in_domain: pd.DataFrame, cross_domain: pd.DataFrame, n_resamples: int = N_RESAMPLES,
-            seed: int = 0, level: float = LEVEL) -> "GapBootstrap":
-        """``in_domain`` and ``cross_domain``: wide test-set tables with the same columns."""
-        return cls(SetBootstrap.fit(in_domain, n_resamples, seed),
-                   SetBootstrap.fit(cross_domain, n_resamples, seed + 1), level)
+            seed: int = 0, level: float = LEVEL, in_weights: np.ndarray | None = None,
+            cross_weights: np.ndarray | None = None) -> "GapBootstrap":
+        """``in_domain`` and ``cross_domain``: wide test-set tables with the same columns;
+        ``in_weights``, ``cross_weights``: their row weights (:meth:`SetBootstrap.fit`)."""
+        return cls(SetBootstrap.fit(in_domain, n_resamples, seed, in_weights),
+                   SetBootstrap.fit(cross_domain, n_resamples, seed + 1, cross_weights), level)
 
     def contrast(self, in_weights: Weights, cross_weights: Weights) -> tuple[float, np.ndarray, list[np.ndarray]]:
         """Estimate, resamples and per-set jackknife influence of

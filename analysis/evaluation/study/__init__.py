@@ -40,7 +40,8 @@ from analysis.evaluation.study.ensemble_diversity import (  # noqa: F401
 from analysis.evaluation.study.anomaly_tables import (  # noqa: F401
     pair_name, members_table, threshold_tables, threshold_order, agreement_table, versus_supervised, anomaly_results,
 )
-from analysis.evaluation.study.seed_runs import seed_spread  # noqa: F401
+from analysis.evaluation.study.seed_runs import seed_spread, pooled_endpoint  # noqa: F401
+from analysis.evaluation.study.method_mix import POOLED, SOURCE_MIX, like_for_like_tables  # noqa: F401
 from analysis.evaluation.study.gap_tables import (  # noqa: F401
     best_member_power, level_table, gap_results,
 )
@@ -50,7 +51,7 @@ from analysis.evaluation.study.text import (  # noqa: F401
     seed_sentence, retrain_text, ensemble_vs_members_text, threshold_order_text, one_class_verdict,
 )
 from analysis.evaluation.study.verdict import (  # noqa: F401
-    MIN_GROUPS, plain_summary, gate_sentence, trust_verdict,
+    MIN_GROUPS, plain_summary, gate_sentence, trust_verdict, premise_sentence,
 )
 from analysis.evaluation.study.results import (  # noqa: F401
     RESULTS, SUMMARY_DIR, RESULT_FILES, save_table, built_data_seed, write_results,

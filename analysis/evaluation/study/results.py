@@ -17,10 +17,10 @@ from analysis.evaluation.study.endpoints import (family_counts, family_table, fi
 from analysis.evaluation.study.anomaly_tables import anomaly_results
 from analysis.evaluation.study.fitting import Study, load_seeds
 from analysis.evaluation.study.gap_tables import best_member_power, gap_results
+from analysis.evaluation.study.method_mix import like_for_like_tables
 from analysis.evaluation import group_counts
 from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.power_tables import card_assumptions, power_table, simultaneous_gate
-from analysis.evaluation.study.seed_runs import seed_spread
 from analysis.evaluation.study.shift_tables import primary_per_shift
 from analysis.evaluation.study.text import retrain_text
 from analysis.evaluation.study.verdict import trust_verdict
@@ -34,7 +34,8 @@ from analysis.training.run_record import models_dir as profile_models_dir
 SUMMARY_DIR = SUMMARY  # the results page's tables, inside the stage's folder
 RESULT_FILES = ("primary_endpoint", "power", "gap", "secondary_families", "family_counts", "agreement",
                 "verdict", "seed_spread", "primary_per_shift", "five_vs_best_member", "incomplete_runs", "seed_source",
-                "fit_gate", "paired_changes", "best_member_power", "simultaneous_gate", "group_counts")
+                "fit_gate", "paired_changes", "best_member_power", "simultaneous_gate", "group_counts",
+                "like_for_like_primary", "seed_pooled")
 
 
 def save_table(table: pd.DataFrame, folder: Path, name: str) -> pd.DataFrame:
@@ -83,24 +84,26 @@ def write_results(profile: str, settings: Analysis = Analysis(), models_dir: Pat
         for group_name, group in (("card 000's five", first.five), ("all models", first.models)):
             pairs, agreement = diversity_tables(first, group, domain, settings.n_permutations, seed)
             agreement_rows.append({"models": group_name, "set": pairs["set"].iloc[0], **agreement})
-    spread = seed_spread(studies, [first.primary, *first.models])
+    values = seed_runs.seed_values(studies, [first.primary, *first.models])
     stored = seed_runs.read(profile) if len(studies) == 1 and own else None
     if stored is not None and stored[1]["data seed"] != built_data_seed(profile):
         stored = None  # another draw of the benchmark: its seeds' spread is not this build's
     if stored is not None:
         values, meta = stored
-        spread = seed_runs.spread(values)
-        retrain = retrain_text(spread, f"a stored run of {meta['date']}, data seed {meta['data seed']}")
+        retrain = f"a stored run of {meta['date']}, data seed {meta['data seed']}"
         source = {"source": "stored run", "date": meta["date"], "commit": meta["commit"][:12],
                   "data seed": meta["data seed"], "commands": "; ".join(meta["commands"])}
     else:
-        retrain = retrain_text(spread, "this build")
+        retrain = "this build"
         source = {"source": "this build", "date": "", "commit": "", "data seed": None, "commands": ""}
+    spread, pooled = seed_runs.spread(values), seed_runs.pooled_endpoint(values)
+    retrain = retrain_text(spread, retrain, pooled)
+    mix = like_for_like_tables(first, [*first.five, first.primary], n_resamples, seed)
     tables = {
-        **verdict_tables(first, primary, power_row),
+        **verdict_tables(first, primary, power_row, mix["like_for_like_primary"]),
         "secondary_families": families, "family_counts": family_counts(families),
         "agreement": pd.DataFrame(agreement_rows),
-        "seed_spread": spread,
+        "seed_spread": spread, "seed_pooled": pooled,
         "primary_per_shift": primary_per_shift(first, manifest, n_resamples, seed),
         "five_vs_best_member": five_against_best_member(first),
         "seed_source": pd.DataFrame([source]),
@@ -110,15 +113,18 @@ def write_results(profile: str, settings: Analysis = Analysis(), models_dir: Pat
     out = Path(folder or paths.results_dir(profile))
     for name, table in tables.items():
         save_table(table, out / SUMMARY_DIR, name)
-    chapters = chapter_tables(first, settings, pd.read_csv(manifest) if manifest is not None else None)
+    chapters = {**chapter_tables(first, settings, pd.read_csv(manifest) if manifest is not None else None),
+                "like_for_like": mix["like_for_like"]}
     for name, table in chapters.items():
         save_table(table, out, name)
     return {**tables, **chapters}
 
 
-def verdict_tables(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def verdict_tables(study: Study, primary: pd.DataFrame, power_row: pd.DataFrame,
+                   like_for_like_primary: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The results page's tables the verdict reads (:func:`trust_verdict`), by file name."""
     return {"primary_endpoint": primary, "power": power_row, "gap": gap_table(study, headline_names(study)),
+            "like_for_like_primary": like_for_like_primary,
             "fit_gate": study.gate, "incomplete_runs": incomplete_runs(study),
             "best_member_power": best_member_power(study, power_row), "simultaneous_gate": simultaneous_gate(study),
             "group_counts": group_counts.group_counts(study.scores)}

@@ -16,7 +16,9 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis.evaluation.study.endpoints import gap_table, primary_endpoint
 from analysis.paths import STORED_DIR
@@ -28,6 +30,9 @@ MEMBERS_GAP = "members' mean gap"
 ALL_FIVE_GAP, ALL_FIVE_CROSS = "all five: gap change vs mean member", "all five: cross-domain AUC change"
 ALL_FIVE_MEMBERS_GAP = "all five: members' mean gap"
 COLUMNS = ("in-domain AUC", "cross-domain AUC", "gap")
+SE = " bootstrap SE"  # suffix of a gap change's per-seed standard error (its " low" and " high" too)
+POOLED_COLUMNS = ["analysis", "seeds", "estimates", "gap change", "gap change low", "gap change high", "test-set SE",
+                  "between-seed SD", "pooled SE", "degrees of freedom", "seeds agree", "each seed's interval"]
 
 
 def quantity(column: str, name: str) -> str:
@@ -49,11 +54,46 @@ def seed_values(studies: dict, names: list[str]) -> pd.DataFrame:
                                 ((ALL_FIVE_GAP, ALL_FIVE_CROSS, ALL_FIVE_MEMBERS_GAP), endpoint.iloc[-1])):
             for label, column in zip(quantities, ("gap change", "cross-domain AUC change", "reference gap")):
                 rows.append({"seed": seed, "quantity": label, "value": row[column]})
+            for end in (" low", " high"):
+                rows.append({"seed": seed, "quantity": quantities[0] + end, "value": row["gap change" + end]})
+            rows.append({"seed": seed, "quantity": quantities[0] + SE, "value": row["bootstrap SE of gap change"]})
     return pd.DataFrame(rows, columns=["seed", "quantity", "value"])
 
 
+def pooled_endpoint(values: pd.DataFrame) -> pd.DataFrame:
+    """The gap change pooled over training seeds, per analysis (the primary, fit-gated, and
+    all five): the mean of the seeds' estimates, with a 95 % interval whose variance adds the
+    between-seed variance of that mean (SD^2 / k) to the test sets' (the mean of the seeds'
+    bootstrap variances: an upper bound, as every seed is scored on the same test sets), on
+    a t distribution with Satterthwaite's degrees of freedom (the between-seed part has k - 1).
+    ``agree``: every seed's own interval lies on the same side of zero (or every one holds it).
+    No row for an analysis whose seeds lack bootstrap SEs (a run stored before they were kept)."""
+    rows = []
+    for analysis, name in (("primary", PRIMARY_GAP), ("all five", ALL_FIVE_GAP)):
+        wide = values.pivot(index="seed", columns="quantity", values="value")
+        needed = [name, name + SE, name + " low", name + " high"]
+        if not set(needed) <= set(wide.columns) or wide[needed].isna().any().any():
+            continue
+        estimates, k = wide[name], len(wide)
+        within, between = float((wide[name + SE] ** 2).mean()), float(estimates.var(ddof=1)) if k > 1 else 0.0
+        se = np.sqrt(within + between / k)
+        df = (within + between / k) ** 2 / ((between / k) ** 2 / (k - 1)) if between > 0 and k > 1 else np.inf
+        half = stats.t.ppf(0.975, df) * se
+        sides = {("above" if lo > 0 else "below" if hi < 0 else "holds 0")
+                 for lo, hi in zip(wide[name + " low"], wide[name + " high"])}
+        rows.append({"analysis": analysis, "seeds": k, "estimates": ", ".join(f"{v:+.3f}" for v in estimates),
+                     "gap change": float(estimates.mean()), "gap change low": float(estimates.mean() - half),
+                     "gap change high": float(estimates.mean() + half), "test-set SE": np.sqrt(within),
+                     "between-seed SD": np.sqrt(between), "pooled SE": se, "degrees of freedom": df,
+                     "seeds agree": len(sides) == 1, "each seed's interval": sides.pop() if len(sides) == 1 else
+                     "differ"})
+    return pd.DataFrame(rows, columns=POOLED_COLUMNS)
+
+
 def spread(values: pd.DataFrame) -> pd.DataFrame:
-    """Mean, SD, min, max and range of each quantity across seeds, in first-seen order."""
+    """Mean, SD, min, max and range of each headline quantity across seeds, in first-seen
+    order (the per-seed interval ends and SEs kept for :func:`pooled_endpoint` left out)."""
+    values = values[~values["quantity"].str.endswith((" low", " high", SE))]
     table = values.groupby("quantity", sort=False)["value"].agg(seeds="count", mean="mean", sd="std", min="min",
                                                                 max="max").reset_index()
     return table.assign(range=table["max"] - table["min"])

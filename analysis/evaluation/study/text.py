@@ -196,9 +196,11 @@ def seed_sentence(spread: pd.DataFrame, source: pd.DataFrame) -> str:
             'make book RUN_ARGS="-o seeds=[0,1,2]" to measure it.')
 
 
-def retrain_text(spread: pd.DataFrame | None, source: str) -> str:
+def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame | None = None) -> str:
     """How much a retrained detector moves, from a seed spread (:func:`seed_spread`) of
-    ``source`` (this build, or a stored run); empty without one."""
+    ``source`` (this build, or a stored run), and the endpoint pooled over its seeds
+    (:func:`~analysis.evaluation.study.seed_runs.pooled_endpoint`) when given; empty without
+    a spread."""
     if spread is None or spread.empty or spread["seeds"].max() < 2:
         return ""
     table = spread.set_index("quantity")
@@ -210,10 +212,19 @@ def retrain_text(spread: pd.DataFrame | None, source: str) -> str:
     else:  # a stored run made before the fit gate: its endpoint is the all-five version
         gap, which = table.loc[seed_runs.ALL_FIVE_GAP], "the all-five soft vote's"
     signs = "all above zero" if gap["min"] > 0 else "all below zero" if gap["max"] < 0 else "of both signs"
-    return (f"Across {int(gap['seeds'])} training seeds ({source}), {which} gap change ranges from "
+    text = (f"Across {int(gap['seeds'])} training seeds ({source}), {which} gap change ranges from "
             f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.3f}; {signs}), and a retrained detector's "
             f"in-domain AUC moves by up to {aucs.loc[widest, 'range']:.3f} "
             f"({widest.removeprefix('in-domain AUC: ')}). ")
+    if pooled is not None and not pooled.empty:
+        row = pooled.iloc[0]
+        side = {"above": "lies above zero", "below": "lies below zero", "holds 0": "holds zero"}
+        each = side.get(row["each seed's interval"], "")
+        agree = (f"the seeds agree: each one's own interval {each}" if row["seeds agree"]
+                 else "the seeds disagree: their own intervals fall on different sides of zero")
+        text += (f"Pooled over them, with the between-seed variance added to the test sets', the {row['analysis']} "
+                 f"gap change is {ci_text(row, 'gap change')} ({agree}). ")
+    return text
 
 
 def ensemble_vs_members_text(members: pd.DataFrame, gaps: pd.DataFrame, name: str) -> str:

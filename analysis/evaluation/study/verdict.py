@@ -9,6 +9,7 @@ import pandas as pd
 
 from analysis.benchmark.sizing import PLANNING
 from analysis.evaluation import ensembles, fit_gate, group_counts
+from analysis.evaluation.study import method_mix
 from analysis.evaluation.study.fitting import CHANCE, INTERPRETABLE, NO_CLEAR_BEST
 from analysis.evaluation.study.text import ci_text
 
@@ -124,8 +125,9 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
     joint = tables["simultaneous_gate"]
     jointly = joint.loc[joint["passes"].astype(bool), "model"].tolist()
     planned, best_auc = PLANNING.auc_in, in_domain.loc[best, "in-domain AUC"]
-    head = (f"{len(learned)} of {len(models)} detectors learned: each one's own 95 % in-domain interval lies "
-            f"above 0.5, the gate every table uses{'; ' + ', '.join(failed) + ' did not' if failed else ''}. With "
+    head = (f"{len(learned)} of {len(models)} detectors rank fakes above reals better than chance: each one's own "
+            f"95 % in-domain test interval lies above 0.5 (the chance check every table applies before it reads a "
+            f"comparison){'; ' + ', '.join(failed) + ' did not' if failed else ''}. With "
             f"Bonferroni control over the {len(models)} ({100 * joint['level'].iloc[0]:.1f} % intervals), "
             f"{len(jointly)} pass ({', '.join(jointly) or 'none'}). The best single detector, "
             f"{best}, reaches an in-domain AUC of {best_auc:.3f}, "
@@ -141,7 +143,8 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
                 f"cross-domain AUC by {ci_text(p, 'cross-domain AUC change')}. ")
     if len(primary) > 1:
         a = primary.iloc[1]
-        endpoint += (f"With all five (the declared sensitivity analysis) the change in gap is "
+        endpoint += (f"With all five (the endpoint as first declared, now the sensitivity analysis) the change in "
+                     f"gap is "
                      f"{ci_text(a, 'gap change')} ({a['verdict']}). ")
     vote = gaps.loc[p["ensemble"]]
     clear = vote["clear best member"]
@@ -150,14 +153,15 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
     else:
         vs_gap, column = "gap change vs clear best member", "cross-domain change vs clear best member"
         low, high = vote[f"{vs_gap} low"], vote[f"{vs_gap} high"]
-        endpoint += (f"Against its clear best member, {clear} (chosen on validation), the changes are "
+        endpoint += (f"Against its clear best member, {clear} (chosen on validation), the same soft vote of "
+                     f"{len(fitted)} changes them by "
                      f"{ci_text(vote, vs_gap)} in gap and {ci_text(vote, column)} in cross-domain AUC (individual "
                      "95 % intervals). ")
         b = tables["best_member_power"].iloc[0]
         card_vs_best = b["claimed effect vs best single"]
         holds = low <= -card_vs_best <= high
-        endpoint += (f"That contrast is the analogue of the one model card 000 quotes (-{card_vs_best:.3f} against "
-                     f"its best single model, chosen there by test-set gap). These test sets resolve it at "
+        endpoint += (f"That contrast is the analogue of the card's change against its best single model "
+                     f"(-{card_vs_best:.3f}, chosen there by test-set gap). These test sets resolve it at "
                      f"{b['MDE vs clear best member']:.3f} or more with 80 % power; the gap interval above "
                      f"{'holds' if holds else 'excludes'} the card's value")
         if pw["scaled effect"] > 0:
@@ -183,8 +187,9 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
                   f"where the card's lose {card_gap:.3f}. ")
         scaled = pw["scaled effect"]
         holds = p["gap change low"] <= -scaled <= p["gap change high"]
-        domain += (f"Scaled to this benchmark (the card's change is {claimed / card_gap:.0%} of its members' gap), "
-                   f"it would be -{scaled:.3f} here, found with probability {pw['power at scaled effect']:.2f}; "
+        domain += (f"The card's change against its mean member, scaled to this benchmark (it is "
+                   f"{claimed / card_gap:.0%} of the card's members' gap), would be -{scaled:.3f} here, found with "
+                   f"probability {pw['power at scaled effect']:.2f}; "
                    f"the endpoint's interval {'holds' if holds else 'excludes'} it. ")
     else:
         harder = "easier than the source" if p["reference gap high"] < 0 else "not measurably harder than the source"
@@ -193,4 +198,32 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
                   f"planned). So this run does not reproduce the gap the study is about, and it cannot test the "
                   f"card's claim: the card's change of -{claimed:.3f} shrinks a members' gap of "
                   f"{card_gap:.3f}, and there is no such gap here to shrink. ")
+    if "like_for_like_primary" in tables:
+        domain += premise_sentence(tables["like_for_like_primary"], p["reference gap low"] > 0)
     return head + endpoint + domain + size
+
+
+def premise_sentence(mix: pd.DataFrame, pooled_harder: bool) -> str:
+    """Which reading of the gap the study's premise (a harder target) rests on: pooled, or
+    like for like with the target's fakes reweighted to the source's mix of methods
+    (:mod:`~analysis.evaluation.study.method_mix`); plain when that leaves no gap to test."""
+    rows = mix.set_index("reading")
+    if method_mix.SOURCE_MIX not in rows.index:
+        return ("The two test sets share no manipulation method, so the gap cannot be read like for like: it "
+                "holds a change of methods as well as of domain. ")
+    like = rows.loc[method_mix.SOURCE_MIX]
+    text = (f"Like for like, with the target's fakes reweighted to the source's mix of methods ({like['methods']}), "
+            f"the members' mean gap is {ci_text(like, 'reference gap')} and the soft vote changes it by "
+            f"{ci_text(like, 'gap change')}: ")
+    if like["reference gap low"] > 0:
+        return text + ("the target is harder in this reading too, so the premise does not rest on the mix of "
+                       "methods alone. ")
+    if pooled_harder:
+        shared = set(like["methods"].split(", "))
+        only = [m for m in rows.loc[method_mix.POOLED, "methods"].split(", ") if m not in shared]
+        where = (f"the methods only the target holds ({', '.join(only)})" if only
+                 else "the target's other shares of the methods")
+        return text + (f"on the methods both domains hold the target is not measurably harder, so the pooled gap "
+                       f"comes from {where}. The premise rests on the pooled reading only, and like for like the "
+                       "members' gap is too small to test the card's claim. ")
+    return text + "in neither reading is the target measurably harder, so neither tests the card's claim. "
