@@ -32,8 +32,12 @@ COLUMNS = ("element", "model card 000", CODE, f"companion code HEAD ({HEAD})", "
 _ROWS = {
     "frames and their spacing": (
         "16 frames per video",
-        "16, np.linspace over the frame count, floored (src/preprocessing.py)", "as v1",
-        "card: Training Recipe; src/preprocessing.py extract_face_frames", ""),
+        "16, np.linspace over the frame count, floored (src/preprocessing.py); a video with fewer frames padded "
+        "with its last (src/datasets.py)", "as v1",
+        "card: Training Recipe; src/preprocessing.py extract_face_frames",
+        "the frame nearest each of 16 instants spread evenly in time (at most one frame from v1's floored index; "
+        "a variable frame rate stays even in time); a video that decodes fewer than 16 frames is left out and "
+        "counted (DESIGN rule 8: every model reads the same frames from every video)"),
     "crop sizes": (
         "MTCNN face crop at 224 x 224 (R3D models at 112 x 112)",
         "224 px crops; R3D resizes them to 112 (notebooks/05 eval_tfm_112)", "as v1",
@@ -46,7 +50,7 @@ _ROWS = {
         "backbones with timm, and torchvision's B4 has no timm port"),
     "head": (
         "not stated",
-        "dropout 0.3 (ViT 0.2) and a linear layer on every model (src/models.py)", "as v1", "src/models.py", ""),
+        "dropout 0.3 (ViT 0.2) and a linear layer on every model", "as v1", "src/models.py; notebooks/04", ""),
     "input normalisation": (
         "not stated",
         "ImageNet mean and std for every 2-D model, the ViT included; Kinetics' for R3D (notebooks/05)",
@@ -90,7 +94,9 @@ _ROWS = {
         "not stated", "two-stage 8 items; ResNet-18 16 (an item a video of 16 frames for the frame models, a clip "
         "for R3D)", "as v1", "configs/experiments.py; src/datasets.py",
         "EfficientNet-B4 steps in 2 micro-batches of 4 videos with the loss of all 8 (the memory estimate of a "
-        "24 GB card, book/stored/paper_memory.csv), so its BatchNorm sees 64 frames at a time, not v1's 128"),
+        "24 GB card, book/stored/paper_memory.csv), so its BatchNorm sees 64 frames at a time, not v1's 128; an "
+        "epoch's last partial batch is dropped, where v1 trained on it (every step has the card's batch, and the "
+        "processes of a distributed run equal slices of it)"),
     "AMP": (
         "mixed precision (fp16) on CUDA",
         "two-stage: fp16 autocast + GradScaler on CUDA; ResNet-18: none", "as v1",
