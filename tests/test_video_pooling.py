@@ -193,3 +193,27 @@ def test_v1s_dropout_before_the_r3d_heads_and_none_on_the_cpu_variants():
         assert paper.variant(model).head_dropout == V1_DROPOUT
         assert isinstance(head[0], torch.nn.Dropout) and head[0].p == 0.3
         assert isinstance(create_model(model, get_profile("cpu")).network.fc, torch.nn.Linear)
+
+
+def test_the_detector_scores_files_with_a_pooled_run(prepared, tmp_path):
+    """``Detector`` rebuilds a pooled run as it was trained: a video's raw score is the
+    run's own video-level score, and an image is a video of one frame."""
+    from PIL import Image
+
+    from analysis import Detector
+    from analysis.data.manifest import read_manifest
+    from analysis.preprocess.video import read_frames
+
+    out = trainer.train(replace(train_config(prepared, tmp_path / "pooled"), profile=resolve("tiny", POOLED)))
+    detector = Detector.from_run(out, device="cpu")
+    assert detector.members["resnet18"].spec.input_kind == VIDEO
+    manifest = read_manifest(prepared[0])  # paths resolved
+    row = manifest[(manifest["domain"] == "source") & (manifest["split"] == "test")].iloc[0]
+    scores = pd.read_csv(out / "scores.csv", dtype={"video_id": str})
+    own = scores[(scores["video_id"] == row["video_id"]) & (scores["method"] == row["method"])
+                 & (scores["frame_index"] == -1)]["score"].item()
+    assert detector.predict(row["path"]).raw_scores["resnet18"] == pytest.approx(own, abs=1e-5)
+    still = tmp_path / "face.png"
+    Image.fromarray(read_frames(row["path"], 1)[0]).save(still)
+    image = detector.predict(still)
+    assert not image.skipped and 0 < image.raw_scores["resnet18"] < 1
