@@ -183,7 +183,9 @@ def test_pooled_endpoint_adds_the_between_seed_variance_to_the_test_sets():
     spread = seed_runs.spread(values)
     assert spread["quantity"].tolist() == [seed_runs.PRIMARY_GAP, "in-domain AUC: resnet18"]
     text = study.retrain_text(spread, "this build", study.pooled_endpoint(values))
-    assert f"{row['gap change']:.3f} [{row['gap change low']:.3f}, {row['gap change high']:.3f}]" in text
+    interval = f"{row['gap change']:.3f} [{row['gap change low']:.3f}, {row['gap change high']:.3f}]"
+    assert interval in text and interval in study.text.pooled_seed_text(study.pooled_endpoint(values))
+    assert study.text.pooled_seed_text(study.pooled_endpoint(values.iloc[:0])) == ""
 
 
 def test_seeds_whose_intervals_fall_on_different_sides_of_zero_disagree():

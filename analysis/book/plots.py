@@ -186,18 +186,36 @@ def interval_plot(table: pd.DataFrame, column: str, *, label_column: str = "labe
     return fig
 
 
-def paired_changes(table: pd.DataFrame, *, mde: float, card_change: float) -> plt.Figure:
-    """Paired changes of one kind (``contrast``, ``change``, ``change low/high``), a row
-    each, over a band of +-``mde`` (smaller than the test sets detect) and a dotted line at
-    the model card's own change."""
-    shown = table.rename(columns={"contrast": "label"})
-    fig = interval_plot(shown, "change", xlabel="paired change (95 % CI)", reference=0.0)
+CARD_RED = "#c44e52"
+
+
+def paired_changes(table: pd.DataFrame) -> plt.Figure:
+    """Paired changes (``label``, ``change``, ``change low/high``), a row each. Behind each
+    row, a grey band of +-its own ``MDE`` (changes its test sets cannot tell from 0); on the
+    row, model card 000's change for the same contrast (``card``, a dotted red bar) and
+    that change scaled to this benchmark's members' gap (``card scaled``, an open red
+    diamond). A row without one of these values (NaN) draws nothing for it."""
+    missing = {"label", "change", "change low", "change high", "MDE", "card", "card scaled"} - set(table.columns)
+    if missing:
+        raise ValueError(f"paired_changes() needs the columns {sorted(missing)}; got {list(table.columns)}.")
+    fig = interval_plot(table, "change", xlabel="paired change in gap (95 % interval)", reference=0.0)
     ax = fig.axes[0]
-    ax.axvspan(-mde, mde, color="#e0e0e0", zorder=0, label=f"within the MDE ({mde:.3f})")
-    ax.axvline(card_change, color="#c44e52", linestyle=":", linewidth=1.2,
-               label=f"card 000's own change in gap vs its mean member ({card_change:+.3f})")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=2, frameon=False)
-    fig.set_figheight(fig.get_figheight() + 0.6)
+    y = np.arange(len(table))[::-1]
+    half = 0.35  # each row's marks span this far above and below it
+    for row_y, (_, row) in zip(y, table.iterrows()):
+        if pd.notna(row["MDE"]):
+            ax.fill_betweenx([row_y - half, row_y + half], -row["MDE"], row["MDE"], color="#e0e0e0", zorder=0)
+        if pd.notna(row["card"]):
+            ax.vlines(row["card"], row_y - half, row_y + half, color=CARD_RED, linestyle=":", linewidth=1.5)
+        if pd.notna(row["card scaled"]):
+            ax.scatter(row["card scaled"], row_y, marker="D", s=36, facecolors="none", edgecolors=CARD_RED,
+                       zorder=3)
+    handles = [Patch(color="#e0e0e0", label="within the row's MDE (80 % power)"),
+               plt.Line2D([], [], color=CARD_RED, linestyle=":", label="card 000's change"),
+               plt.Line2D([], [], color=CARD_RED, marker="D", markerfacecolor="none", linestyle="none",
+                          label="card 000's change, scaled to this benchmark")]
+    ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, frameon=False)
+    fig.set_size_inches(9, 0.75 * len(table) + 1.8)
     fig.tight_layout()
     return fig
 

@@ -1,0 +1,101 @@
+"""The results page's sentences and its figure of paired changes, on small hand-made tables."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.book import plots
+from analysis.evaluation.study import seed_runs, text
+from analysis.evaluation.study.endpoints import ALL_FIVE_ANALYSIS, PRIMARY_ANALYSIS
+from analysis.evaluation.study.fitting import INTERPRETABLE, NOT_INTERPRETABLE
+
+
+def _pairs(rows):
+    """Diversity rows of one test set: (a, b, double fault, its null, outside the null?)."""
+    return pd.DataFrame(rows, columns=["model a", "model b", "double fault", "double fault null",
+                                       "double fault outside null (simultaneous)"]).assign(set="in-domain test")
+
+
+def test_shared_errors_counts_pairs_that_fail_together_more_or_less_than_independent_ones():
+    pairs = _pairs([("a", "b", 0.20, 0.10, True), ("a", "c", 0.02, 0.10, True), ("b", "c", 0.11, 0.10, False),
+                    ("a", "z", 0.30, 0.10, True)])
+    sentence = text.shared_errors_text(pairs, ["a", "b", "c"])
+    assert sentence.startswith("1 of the 3 pairs fail together on more videos")
+    assert "(1 on fewer)" in sentence and "max-T over all 4 pairs" in sentence
+    assert "on fewer" not in text.shared_errors_text(pairs, ["a", "b"])
+    with pytest.raises(ValueError, match="one test set"):
+        text.shared_errors_text(pd.concat([pairs, pairs.assign(set="cross-domain test")]), ["a", "b"])
+    with pytest.raises(ValueError, match="No pair"):
+        text.shared_errors_text(pairs, ["x", "y"])
+
+
+def test_best_bar_counts_reads_only_the_cross_domain_family():
+    against = pd.DataFrame({
+        "family": ["cross-domain change vs clear best member"] * 3 + ["gap change vs clear best member"],
+        "low": [0.01, -0.05, -0.02, 0.03], "high": [0.04, -0.01, 0.02, 0.06]})
+    assert text.best_bar_counts(against) == (1, 1, 3)
+
+
+def _endpoint(change, low, high, read=INTERPRETABLE, cross=0.05):
+    return pd.Series({"gap change": change, "gap change low": low, "gap change high": high, "read": read,
+                      "cross-domain AUC change": cross, "cross-domain AUC change low": cross - 0.01,
+                      "cross-domain AUC change high": cross + 0.01})
+
+
+def test_q2_answer_follows_the_interval_and_states_the_mde():
+    wider = text.q2_answer(_endpoint(0.048, 0.032, 0.063), 0.0226, "the vote")
+    assert wider.startswith("No: the vote widens the gap") and "0.048 [0.032, 0.063]" in wider
+    assert "rises by 0.050 [0.040, 0.060]" in wider and "0.023 or more with 80 % power" in wider
+    assert text.q2_answer(_endpoint(-0.03, -0.05, -0.01), 0.02, "v").startswith("Yes: v narrows")
+    assert text.q2_answer(_endpoint(0.01, -0.01, 0.03), 0.02, "v").startswith("Not measurably")
+    assert text.q2_answer(_endpoint(0.01, 0.0, 0.03, read=NOT_INTERPRETABLE), 0.02, "v").startswith("Not answered")
+
+
+def test_endpoint_labels_name_the_post_hoc_primary_and_the_declared_all_five():
+    assert text.endpoint_label(PRIMARY_ANALYSIS) == text.PRIMARY_LABEL and "post hoc" in text.PRIMARY_LABEL
+    assert text.endpoint_label(ALL_FIVE_ANALYSIS) == text.ALL_FIVE_LABEL and "first declared" in text.ALL_FIVE_LABEL
+    assert text.endpoint_label("pooled over seeds") == "pooled over seeds"  # a later row keeps its own name
+
+
+def _spread(quantity, low, high, seeds=3):
+    return pd.DataFrame({"quantity": [quantity], "seeds": [seeds], "min": [low], "max": [high]})
+
+
+def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
+    stored = pd.DataFrame({"source": ["stored run"], "date": ["2026-12-02"]})
+    endpoint = pd.DataFrame({"gap change": [0.048, 0.056]})  # primary, then all five
+    spread = _spread(seed_runs.ALL_FIVE_GAP, 0.046, 0.059)  # made before the gate: all five only
+    inside = text.seed_caveat(spread, stored, endpoint)
+    assert "all-five gap change at +0.046 to +0.059" in inside and "+0.056 lies inside that range" in inside
+    outside = text.seed_caveat(_spread(seed_runs.PRIMARY_GAP, 0.01, 0.02), stored, endpoint)
+    assert "primary gap change" in outside and "+0.048 lies outside it" in outside
+    per_seed = pd.DataFrame({"seed": [0, 1], "quantity": [seed_runs.ALL_FIVE_GAP] * 2, "value": [0.046, 0.059]})
+    assert "its training seed 0, this build's, gave +0.046" in text.seed_caveat(spread, stored, endpoint, per_seed)
+    same = per_seed.assign(value=[0.056, 0.059])
+    assert "gave" not in text.seed_caveat(spread, stored, endpoint, same)
+    assert "unknown" in text.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.05, 0.05, seeds=1), stored, endpoint)
+    here = pd.DataFrame({"source": ["this build"], "date": [""]})
+    assert text.seed_caveat(spread, here, endpoint).startswith("3 training seeds in this build")
+
+
+def test_paired_changes_draws_each_rows_own_mde_and_card_marks():
+    table = pd.DataFrame({"label": ["primary", "all five", "vs best"], "change": [0.05, 0.06, 0.057],
+                          "change low": [0.03, 0.04, 0.04], "change high": [0.06, 0.08, 0.075],
+                          "MDE": [0.023, np.nan, 0.026], "card": [-0.059, -0.059, -0.027],
+                          "card scaled": [-0.027, -0.027, np.nan]})
+    fig = plots.paired_changes(table)
+    ax = fig.axes[0]
+    bands = [c for c in ax.collections if type(c).__name__ in ("PolyCollection", "FillBetweenPolyCollection")]
+    assert len(bands) == 2  # none for the row without an MDE
+    widths = sorted(round(float(np.ptp(b.get_paths()[0].vertices[:, 0])), 3) for b in bands)
+    assert widths == [0.046, 0.052]
+    diamonds = [c for c in ax.collections if type(c).__name__ == "PathCollection" and len(c.get_offsets()) == 1]
+    assert sorted(float(d.get_offsets()[0][0]) for d in diamonds) == [-0.027, -0.027]
+    with pytest.raises(ValueError, match="MDE"):
+        plots.paired_changes(table.drop(columns="MDE"))
