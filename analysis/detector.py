@@ -31,7 +31,8 @@ from analysis.evaluation import ensembles, metrics
 from analysis.preprocess import face_detect, flow
 from analysis.training.crop_datasets import cache_field, video_input
 from analysis.errors import UserInputError
-from analysis.models import get_spec, replace_pretrained
+from analysis.models import replace_pretrained, spec_for
+from analysis.models.registry import VIDEO
 from analysis.paths import MODELS, RESULTS, SUMMARY, models_dir
 from analysis.preprocess.crop_cache import SAME_AS
 from analysis.preprocess.pipeline import SEQUENCE, crop_frames, sequence_faces
@@ -160,7 +161,7 @@ def one_seed(runs: list[Run], seed: int | None = None) -> list[Run]:
 
 def _load_member(run: Run, device: str) -> tuple[Member, Profile]:
     profile = profile_from_dict(run.record["config"]["profile"])
-    spec = get_spec(run.model)
+    spec = spec_for(run.model, profile)  # pooled per video where its recipe did
     variant = profile.variant(run.model)
     model = spec.builder(replace_pretrained(variant))
     checkpoint = run.path / BEST_CHECKPOINT
@@ -301,7 +302,8 @@ class Detector:
             arrays[SEQUENCE] = sequence_faces(sequence, settings, self._face_detector)
         own, skipped = {}, {}
         for name, member in self.members.items():
-            if member.spec.input_kind != "frame" and len(arrays["faces"]) < 2:
+            # a pooling frame model reads an image as a video of one frame
+            if member.spec.input_kind not in ("frame", VIDEO) and len(arrays["faces"]) < 2:
                 skipped[name] = "needs a video, not a single image"
                 continue
             needed = cache_field(member.spec)

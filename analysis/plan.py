@@ -94,10 +94,11 @@ def split_files_gigabytes(profile: Profile, model: str, videos: pd.DataFrame) ->
     """GB of the files one run streams its splits from while it runs (training, validation
     and scoring videos at the model's input size, :class:`analysis.training.crop_datasets.
     StreamedSplit`), written beside the crop cache and freed when the run ends."""
-    from analysis.models import get_spec
+    from analysis.models import item_frames, spec_for
 
-    spec, variant = get_spec(model), profile.variant(model)
-    frames = profile.preprocessing.frames_per_video if spec.input_kind == "frame" else variant.frames
+    spec, variant = spec_for(model, profile), profile.variant(model)
+    frames = profile.preprocessing.frames_per_video if spec.input_kind == "frame" else item_frames(spec, variant,
+                                                                                                   profile)
     source = videos[videos["domain"] == "source"]
     used = (source["split"] != "test").sum() + (videos["split"] != "train").sum()
     return int(used) * frames * 3 * variant.input_size**2 / BYTES_PER_GB
@@ -105,12 +106,15 @@ def split_files_gigabytes(profile: Profile, model: str, videos: pd.DataFrame) ->
 
 def model_items(profile: Profile, model: str, videos: pd.DataFrame) -> dict[str, int]:
     """Samples of one run: per training epoch, per validation pass and for the final
-    scoring (a frame for frame models, a clip or sequence for the others)."""
-    from analysis.models import get_spec
+    scoring (a frame for frame models, a clip or sequence for the others). A frame model
+    that pools reads every frame of a video each epoch: its samples are frames too, the
+    unit of its cost row (``benchmarks/model_costs.py``)."""
+    from analysis.models import spec_for
+    from analysis.models.registry import VIDEO
 
-    spec, recipe = get_spec(model), profile.recipe_for(model)
-    frames = profile.preprocessing.frames_per_video if spec.input_kind == "frame" else 1
-    per_epoch = min(frames, recipe.train_frames_per_video or frames)
+    spec, recipe = spec_for(model, profile), profile.recipe_for(model)
+    frames = profile.preprocessing.frames_per_video if spec.input_kind in ("frame", VIDEO) else 1
+    per_epoch = frames if spec.input_kind == VIDEO else min(frames, recipe.train_frames_per_video or frames)
     source = videos[videos["domain"] == "source"]
     train = source[source["split"] == "train"]
     if spec.one_class:

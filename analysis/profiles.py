@@ -28,10 +28,14 @@ BENCHMARK, REAL = "benchmark", "real"  # what a profile studies: the embedded be
 CPU, CUDA = "cpu", "cuda"
 PLATEAU, ONE_CYCLE = "plateau", "one_cycle"  # learning-rate schedules of a recipe
 RECIPE_PER_MODEL = ("lr", "head_lr", "weight_decay", "patience", "plateau_patience", "hang_guard_seconds", "epochs",
-                    "batch_size", "grad_accumulation", "sampler", "select_by", "amp", "augment")  # recipe fields a model may set
+                    "batch_size", "grad_accumulation", "sampler", "select_by", "amp", "augment",
+                    "aggregation")  # recipe fields a model may set
 SHUFFLE, BALANCED = "shuffle", "balanced"  # training orders: a permutation, or class-balanced draws
 AUC, ACCURACY, MACRO_F1 = "auc", "accuracy", "macro_f1"  # validation metrics that may select the checkpoint
 CROP, FLIP, COLOUR = "crop", "flip", "colour"  # augmentations a recipe may apply (crop_datasets.augment)
+# how a frame model makes one score per video: the mean of its frames' probabilities, or
+# one head on the mean of its frames' backbone features (card 000's companion code v1)
+MEAN_PROBABILITY, MEAN_FEATURES = "mean_probability", "mean_features"
 
 
 @dataclass(frozen=True)
@@ -119,10 +123,23 @@ class Recipe:
     select_by: str = AUC
     amp: bool = True  # mixed precision (fp16 autocast + GradScaler) when on CUDA
     augment: tuple[str, ...] = (CROP, FLIP)  # any of CROP, FLIP, COLOUR; () trains on the crops as they are
+    # frame models: MEAN_PROBABILITY trains on single frames and averages the frames'
+    # probabilities; MEAN_FEATURES trains on whole videos (every cached frame), the
+    # frames' backbone features averaged before one head (models.spec_for)
+    aggregation: str = MEAN_PROBABILITY
+    # two-stage warm-up: the frozen backbone's BatchNorm layers keep their statistics (eval
+    # mode); False: they update them in the warm-up's forward passes, as v1's model.train()
+    warmup_frozen_batchnorm: bool = True
+
+    @property
+    def pools_features(self) -> bool:
+        """Whether a frame model trains and scores whole videos (``aggregation: mean_features``)."""
+        return self.aggregation == MEAN_FEATURES
 
     def __post_init__(self):
         for name, value, choices in (("sampler", self.sampler, (SHUFFLE, BALANCED)),
-                                     ("select_by", self.select_by, (AUC, ACCURACY, MACRO_F1))):
+                                     ("select_by", self.select_by, (AUC, ACCURACY, MACRO_F1)),
+                                     ("aggregation", self.aggregation, (MEAN_PROBABILITY, MEAN_FEATURES))):
             if value not in choices:
                 raise UserInputError(f"recipe.{name}={value!r}: choose one of {list(choices)}.")
         unknown = set(self.augment) - {CROP, FLIP, COLOUR}
@@ -155,6 +172,7 @@ class ModelSettings:
     select_by: str | None = None  # instead of the recipe's
     amp: bool | None = None  # instead of the recipe's
     augment: tuple[str, ...] | None = None  # instead of the recipe's
+    aggregation: str | None = None  # instead of the recipe's
 
     def merged(self, other: "ModelSettings") -> "ModelSettings":
         """These settings with every field ``other`` sets."""
@@ -390,30 +408,38 @@ PROFILES = {
         # WeightedRandomSampler, a horizontal flip (and at 224 px a colour jitter);
         # ResNet-18 single-stage, AdamW at 1e-4 with weight decay 1e-4, 15 epochs, the rate
         # halved after 3 epochs without a better validation macro-F1 and the best macro-F1
-        # kept, batch 16, plain shuffle, no AMP, no augmentation. Here: Adam is AdamW without
+        # kept, batch 16, plain shuffle, no AMP, no augmentation. The warm-up runs the model in
+        # training mode, so BatchNorm statistics move while the backbone's weights stay. Its three frame models
+        # (ResNet-18, EfficientNet-B4, ViT-B/16) read a video's 16 frames as one item, mean-pool
+        # their backbone features and put one head (dropout, linear) on the pool: batches
+        # are of videos, and so is every score. Here: Adam is AdamW without
         # weight decay, a constant rate a plateau patience longer than the stage, "every
         # epoch run" an early-stopping patience as long as the stage. What the profile does
         # not match is in the training chapter's recipe table (analysis.training.card_recipe).
         recipe=Recipe(warmup_epochs=3, epochs=10, batch_size=32, lr=1e-4, head_lr=1e-3, weight_decay=1e-4,
-                      patience=3, train_frames_per_video=None),
+                      patience=3, train_frames_per_video=None, warmup_frozen_batchnorm=False),
         models=ModelSettings(variant="paper"),
         per_model={
             "resnet18": ModelSettings(epochs=15, batch_size=16, patience=15, plateau_patience=3,
-                                      select_by=MACRO_F1, amp=False, augment=()),
+                                      select_by=MACRO_F1, amp=False, augment=(), aggregation=MEAN_FEATURES),
             **{name: ModelSettings(batch_size=8, weight_decay=0.0, patience=10, plateau_patience=10,
-                                   sampler=BALANCED, select_by=ACCURACY, augment=augment)
-               for name, augment in (("efficientnet_b4", (FLIP, COLOUR)), ("r3d18", (FLIP,)),
-                                     ("r3d18_flow", (FLIP,)))},
+                                   sampler=BALANCED, select_by=ACCURACY, augment=(FLIP,))
+               for name in ("r3d18", "r3d18_flow")},
+            "efficientnet_b4": ModelSettings(batch_size=8, weight_decay=0.0, patience=10, plateau_patience=10,
+                                             sampler=BALANCED, select_by=ACCURACY, augment=(FLIP, COLOUR),
+                                             aggregation=MEAN_FEATURES, grad_accumulation=2),
             "vit_b16": ModelSettings(lr=5e-5, head_lr=5e-4, batch_size=8, weight_decay=0.0, patience=10,
                                      plateau_patience=10, sampler=BALANCED, select_by=ACCURACY,
-                                     augment=(FLIP, COLOUR)),
+                                     augment=(FLIP, COLOUR), aggregation=MEAN_FEATURES),
             # card 002: AdamW at 1e-6 for 100 epochs, batch 32 (the Trainer's default weight
             # decay, 0); it names no early stopping, so every epoch runs
             "vit_in21k": ModelSettings(lr=1e-6, epochs=100, weight_decay=0.0, patience=100),
             # every model keeps its card's batch per step; the ResNeXt + LSTM's 32 x 20 frames
             # keep about 67 GiB of activations, so it steps in 4 micro-batches of 8 (about
-            # 18 GiB, within a 24 GiB card); the others fit at once (measured on the CPU,
-            # book/stored/paper_memory.csv, analysis.training.gpu_memory, 2026-12-02)
+            # 18 GiB, within a 24 GiB card); EfficientNet-B4's 8 pooled videos of 16 frames
+            # about 27 GiB (fp32, an upper bound under fp16), so 2 micro-batches of 4 videos;
+            # the others fit at once (measured on the CPU, book/stored/paper_memory.csv,
+            # analysis.training.gpu_memory, 2026-12-02; the pooled models 2026-12-03)
             "resnext50_lstm": ModelSettings(grad_accumulation=4),
         },
         device=CUDA,

@@ -4,7 +4,7 @@ Per model of a profile, at the profile's sizes with random weights (the same ari
 as pretrained ones): samples per second of a forward pass in eval mode without gradients
 (validation and scoring) and of a training step (forward, backward, AdamW, the trainer's
 loss: ``analysis.training.speed_probe.model_speed``), a sample being a frame for frame
-models and a clip or sequence for the others; and one ``preprocess`` row: videos per
+models (also those a profile pools per video) and a clip or sequence for the others; and one ``preprocess`` row: videos per
 second of the preprocessing pipeline on a rendered 640x360, 10 s video (in the
 ``forward_per_second`` column). All on this machine's CPU. Rows of the same name, profile
 and device are replaced, others kept, so rows measured on a GPU machine (device
@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from analysis.models import create_model, get_spec
+from analysis.models import get_spec
 from analysis.plan import COSTS_FILE, PREPROCESS_ROW
 from analysis.preprocess import face_detect, flow
 from analysis.preprocess.pipeline import process_video
@@ -43,7 +43,7 @@ COLUMNS = ["name", "profile", "device", "input", "batch", "forward_per_second", 
 def forward_speed(name: str, profile: Profile, batch_size: int, seconds: float) -> float:
     """Samples per second of the model's forward pass in eval mode on one fixed batch."""
     spec, variant = get_spec(name), profile.variant(name)
-    model = create_model(name, profile).eval()
+    model = spec.builder(variant, weights_dir=None).eval()  # as registered: frame models per frame
     frames = 1 if spec.input_kind == "frame" else variant.frames
     inputs = model_layout(torch.randn(batch_size, frames, 3, variant.input_size, variant.input_size), spec)
     model(inputs)  # the first pass allocates

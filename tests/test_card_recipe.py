@@ -5,7 +5,7 @@ from __future__ import annotations
 from analysis.profiles import apply_overrides, get_profile
 from analysis.training import card_recipe
 
-ELEMENTS = ("frames and their spacing", "crop sizes", "backbone weights", "input normalisation", "face detector", "split", "class weights and sampler",
+ELEMENTS = ("frames and their spacing", "crop sizes", "backbone weights", "head", "input normalisation", "face detector", "split", "class weights and sampler",
             "stages and epochs", "optimiser", "schedule", "early stopping", "batch", "AMP", "augmentation",
             "flow method and flow frames", "per-video aggregation", "checkpoint selection", "test set")
 
@@ -19,11 +19,13 @@ def test_one_row_per_element_with_sources():
 def test_where_no_departure_is_given_the_profile_does_what_v1_did():
     table = card_recipe.recipe_table().set_index("element")
     reproduced = table[table["departure"] == ""].index
-    assert {"frames and their spacing", "stages and epochs", "optimiser", "early stopping", "batch"} <= set(reproduced)
+    assert {"stages and epochs", "optimiser", "early stopping", "per-video aggregation", "checkpoint selection",
+            "head"} <= set(reproduced)
     mine = table["this profile"]
     assert mine["frames and their spacing"].startswith("16, np.linspace")
-    assert mine["stages and epochs"] == "two-stage 3 + 10; ResNet-18 single-stage 15"
-    assert mine["batch"] == "two-stage 8; ResNet-18 16"
+    assert mine["stages and epochs"] == ("two-stage 3 + 10, the warm-up's BatchNorm statistics updated; "
+                                         "ResNet-18 single-stage 15")
+    assert mine["batch"] == "two-stage 8; ResNet-18 16; EfficientNet-B4 in 2 micro-batches"
     assert mine["early stopping"].startswith("none") and "two-stage: constant" in mine["schedule"]
     assert "at 0.001 then 0.0001 (ViT 0.0005 then 5e-05)" in mine["optimiser"] and "weight decay 0," in mine["optimiser"]
 
@@ -67,3 +69,17 @@ def test_the_new_cells_follow_the_profile():
     cpu = card_recipe.recipe_table("cpu").set_index("element")["this profile"]
     assert cpu["AMP"] == "none (CPU)" and cpu["checkpoint selection"] == (
         "EfficientNet-B4, R3D-18, R3D-18+RAFT, ViT-B/16, ResNet-18: best validation AUC")
+
+
+def test_the_frame_models_pool_per_video_as_v1_did():
+    table = card_recipe.recipe_table().set_index("element")
+    assert table.loc["per-video aggregation", "departure"] == ""
+    assert table.loc["per-video aggregation", "this profile"].startswith(
+        "EfficientNet-B4, ViT-B/16, ResNet-18: the frames' backbone features mean-pooled")
+    assert table.loc["head", "departure"] == ""
+    assert table.loc["head", "this profile"] == ("EfficientNet-B4, R3D-18, R3D-18+RAFT, ResNet-18: dropout 0.3 + linear; "
+                                                 "ViT-B/16: dropout 0.2 + linear")
+    changed = apply_overrides(get_profile("paper"), ["per_model.vit_b16.aggregation=mean_probability"])
+    mine = card_recipe.recipe_table(changed).set_index("element")["this profile"]
+    assert "ViT-B/16: single frames in training, the mean of the frames' probabilities" in mine["per-video aggregation"]
+    assert mine["head"].endswith("ViT-B/16: linear")

@@ -53,12 +53,12 @@ def test_every_paper_model_fits_a_24_gb_card_at_the_cards_batch():
 def test_stored_measurements_are_of_the_current_paper_variants():
     """A paper variant whose architecture or input size changed must be measured again
     (benchmarks/model_memory.py --models NAME)."""
-    from analysis.models import get_spec
+    from analysis.models import item_frames, spec_for
 
     paper = get_profile("paper")
     for row in gpu_memory.read_measurements().itertuples():
         variant = paper.variant(row.model)
-        frames = 1 if get_spec(row.model).input_kind == "frame" else variant.frames
+        frames = item_frames(spec_for(row.model, paper), variant, paper)  # a pooled frame model's: a video
         assert (row.arch, row.input) == (variant.arch, str(variant.input_size) if frames == 1
                                          else f"{frames}x{variant.input_size}"), row.model
 

@@ -133,13 +133,15 @@ def test_paper_profile_runs_end_to_end_with_shrunk_sizes(real_trees, tmp_path, m
     record = json.loads((runs / "paper" / "models" / "resnet18" / "seed0" / "record.json").read_text())
     assert record["config"]["profile"]["name"] == "paper" and record["config"]["profile"]["recipe"]["epochs"] == 1
     assert not record["pretrained"] and record["input_size"] == 32
+    # v1's per-video frame model: 4 frames (shrunk from 16) pooled into one item, one score per video
+    assert (record["input_kind"], record["frames"], record["recipe"]["aggregation"]) == ("video", 4, "mean_features")
     assert record["flow"] == "OpenCV Farneback (chosen)"
     assert "preprocess" in (runs / "paper" / "run.log").read_text()
 
     # the same training under torchrun with two processes, into its own run folder
     assert main(["run", "--profile", "paper", "--only", "train:resnet18", "--nproc", "2", *overrides]) == 0
     ddp = json.loads((runs / "paper" / "models" / "resnet18" / "seed0" / "record.json").read_text())
-    assert ddp["world_size"] == 2
+    assert ddp["world_size"] == 2 and ddp["input_kind"] == "video"
 
     assert (runs / "paper" / "results" / "summary" / "gap.csv").is_file()  # the results stage's
     monkeypatch.setattr(book_build, "EXECUTED_DIR", tmp_path / "notebooks")

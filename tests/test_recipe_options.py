@@ -57,13 +57,13 @@ def test_make_sampler_follows_the_recipe():
 def test_validation_scores_by_each_metric():
     labels = np.array([0, 0, 1, 1])
     # ranked perfectly, but every video called fake: AUC 1, accuracy 1/2
-    probabilities = [np.array([0.6, 0.6]), np.array([0.7]), np.array([0.8, 0.9]), np.array([0.95])]
+    probabilities = np.array([0.6, 0.7, 0.85, 0.95])
     assert trainer.validation_scores(labels, probabilities, AUC) == (1.0, 1.0)
     assert trainer.validation_scores(labels, probabilities, ACCURACY) == (1.0, 0.5)
     auc, f1 = trainer.validation_scores(labels, probabilities, MACRO_F1)
     assert auc == 1.0 and f1 == pytest.approx((0 + 2 / 3) / 2)  # F1 of "real" 0, of "fake" 2/3
     # a video at exactly 0.5 is called real, as the argmax of two equal logits
-    assert trainer.validation_scores(np.array([0, 1]), [np.array([0.5]), np.array([0.9])], ACCURACY)[1] == 1.0
+    assert trainer.validation_scores(np.array([0, 1]), np.array([0.5, 0.9]), ACCURACY)[1] == 1.0
 
 
 def test_amp_only_on_cuda_and_only_where_the_recipe_keeps_it():

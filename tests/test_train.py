@@ -100,6 +100,11 @@ def test_warmup_trains_only_the_head_with_frozen_batchnorm():
     trainer.set_stage(model, "finetune")
     trainer.train_mode(model, "finetune")
     assert all(p.requires_grad for p in model.parameters()) and all(m.training for m in norms)
+    trainer.set_stage(model, "warmup")  # v1's warm-up: the weights frozen, the statistics moving
+    trainer.train_mode(model, "warmup", frozen_batchnorm=False)
+    assert all(m.training for m in norms) and not any(p.requires_grad for p in model.network.conv_stem.parameters())
+    assert get_profile("paper").recipe.warmup_frozen_batchnorm is False
+    assert get_profile("cpu").recipe.warmup_frozen_batchnorm and get_profile("tiny").recipe.warmup_frozen_batchnorm
 
 
 def test_ranks_together_see_the_single_process_batches():
@@ -190,24 +195,24 @@ def test_training_batch_labels_each_item_with_its_video_label(prepared):
 
 
 def test_scores_rows_list_each_video_then_its_frames():
-    """The scores table's rows: per video its mean, then (frame models) each frame's score
-    at frame_index 0, 1, ...; clip models only the video's row; no video, no row."""
+    """The scores table's rows: per video its score, then each frame score it has at
+    frame_index 0, 1, ...; clip models only the video's row; no video, no row."""
     from analysis.evaluation.scores_table import COLUMNS
-    from analysis.training.scoring import scores_rows
+    from analysis.training.scoring import VideoScores, scores_rows
 
     videos = pd.DataFrame({"dataset": ["d", "d"], "domain": ["source", "target"], "split": ["val", "test"],
                            "video_id": ["a", "b"], "method": ["m", "n"], "label": [0, 1], "group": ["d/a", "d/b"]})
-    scores = [np.array([0.25, 0.75], np.float32), np.array([0.5, 0.0], np.float32)]
-    frames = scores_rows(videos, scores, frame_level=True, model="x", seed=2)
+    scores = [VideoScores(0.5, np.array([0.25, 0.75], np.float32)), VideoScores(0.25, np.array([0.5, 0.0], np.float32))]
+    frames = scores_rows(videos, scores, model="x", seed=2)
     assert list(frames.columns) == list(COLUMNS)
     assert frames[["video_id", "group", "frame_index", "score"]].values.tolist() == [
         ["a", "d/a", -1, 0.5], ["a", "d/a", 0, 0.25], ["a", "d/a", 1, 0.75],
         ["b", "d/b", -1, 0.25], ["b", "d/b", 0, 0.5], ["b", "d/b", 1, 0.0]]
     assert frames["label"].tolist() == [0, 0, 0, 1, 1, 1] and frames["domain"].tolist()[2:4] == ["source", "target"]
     assert (frames["model"] == "x").all() and (frames["seed"] == 2).all() and frames["score"].dtype == np.float64
-    clips = scores_rows(videos, [s[:1] for s in scores], frame_level=False, model="x", seed=2)
+    clips = scores_rows(videos, [VideoScores(0.25, np.zeros(0)), VideoScores(0.5, np.zeros(0))], model="x", seed=2)
     assert clips[["video_id", "frame_index", "score"]].values.tolist() == [["a", -1, 0.25], ["b", -1, 0.5]]
-    empty = scores_rows(videos.head(0), [], frame_level=True, model="x", seed=2)
+    empty = scores_rows(videos.head(0), [], model="x", seed=2)
     assert empty.empty and list(empty.columns) == list(COLUMNS)
 
 

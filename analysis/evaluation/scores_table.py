@@ -1,8 +1,10 @@
 """The scores table: the contract between training and analysis (DESIGN, data flow).
 
 Long format, one row per scored unit: every validation and test video of both domains
-(training videos are not scored) at video level (``frame_index`` :data:`VIDEO_LEVEL`,
-the mean over frames) and, for frame models, every sampled frame (``frame_index`` 0, 1, ...). The analysis chapters read only
+(training videos are not scored) at video level (``frame_index`` :data:`VIDEO_LEVEL`:
+the mean of the frames' scores, or a pooling frame model's score of the whole video) and,
+for frame models, every sampled frame (``frame_index`` 0, 1, ...; a pooling model's score
+of that frame alone). The analysis chapters read only
 these tables, through :func:`read_scores`, and select from them with the helpers here.
 
 Columns (:data:`COLUMNS`): the video's key and labels from the manifest, its identity

@@ -11,15 +11,45 @@ import pandas as pd
 from torch import nn
 
 from analysis.models import zoo  # noqa: F401  (registers the models)
-from analysis.models.registry import ModelSpec, Variant, get_spec, list_models, register_model
+from analysis.errors import UserInputError
+from analysis.models.registry import VIDEO, ModelSpec, Variant, get_spec, list_models, register_model
 
-__all__ = ["ModelSpec", "Variant", "create_model", "get_spec", "list_models", "register_model", "model_table"]
+__all__ = ["ModelSpec", "Variant", "create_model", "get_spec", "item_frames", "list_models", "register_model",
+           "model_table", "spec_for"]
+
+
+def spec_for(name: str, profile) -> ModelSpec:
+    """The registry entry of ``name`` as ``profile`` (a resolved profile) trains and scores
+    it: a frame model whose recipe pools its frames' features (``aggregation:
+    mean_features``) reads whole videos (input kind :data:`~analysis.models.registry.VIDEO`)
+    and is built by its pooled builder; every other model as registered."""
+    spec = get_spec(name)
+    recipe = profile.recipe_for(spec.name)
+    if not recipe.pools_features:
+        return spec
+    if spec.pooled_builder is None:
+        poolable = [m for m in list_models() if get_spec(m).pooled_builder is not None]
+        raise UserInputError(f"recipe.aggregation={recipe.aggregation} pools a frame model's features per video; "
+                             f"{spec.name} ({spec.input_kind} input) cannot. Models that can: {', '.join(poolable)}.")
+    return replace(spec, input_kind=VIDEO, builder=spec.pooled_builder)
+
+
+def item_frames(spec: ModelSpec, variant: Variant, profile) -> int:
+    """Frames in one training item of ``spec`` (as :func:`spec_for` gives it): one for a
+    frame model, every cached frame of the video for a pooling one, the variant's clip or
+    sequence length else."""
+    if spec.input_kind == "frame":
+        return 1
+    if spec.input_kind == VIDEO:
+        return profile.preprocessing.frames_per_video
+    return variant.frames
 
 
 def create_model(name: str, profile, weights_dir: Path | None = None) -> nn.Module:
     """Build a registered model in ``profile``'s variant of it (a resolved
-    :class:`analysis.profiles.Profile`: ``get_profile(name)`` for a named one)."""
-    return get_spec(name).builder(profile.variant(name), weights_dir=weights_dir)
+    :class:`analysis.profiles.Profile`: ``get_profile(name)`` for a named one), pooled per
+    video where its recipe says so (:func:`spec_for`)."""
+    return spec_for(name, profile).builder(profile.variant(name), weights_dir=weights_dir)
 
 
 def model_table(profiles) -> pd.DataFrame:

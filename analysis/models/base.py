@@ -37,6 +37,11 @@ class DetectorModel(nn.Module):
         """A pass over the training inputs before the first optimiser step (none by
         default). ``all_reduce`` sums a tensor over processes when training is distributed."""
 
+    def frame_and_video_outputs(self, videos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A model that pools a video's frames: the outputs of each video and of each of
+        its frames alone, for scoring at both levels."""
+        raise NotImplementedError(f"{type(self).__name__} does not pool a video's frames")
+
     def score(self, outputs: torch.Tensor) -> torch.Tensor:
         """One score per input from the forward outputs: the fake probability of a
         classifier, the anomaly score of a one-class model."""

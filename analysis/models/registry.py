@@ -1,7 +1,8 @@
 """The model registry: name -> builder plus what the rest of the study needs to know.
 
 Each entry says which anomaly view the detector watches, what it reads (single frames,
-clips of frames, clips of flow-interpolated frames, or frame sequences), and, per
+clips of frames, clips of flow-interpolated frames, or frame sequences; a frame model
+whose recipe pools reads whole videos, :data:`VIDEO`), and, per
 profile, the architecture variant, input size, frames and normalisation. Builders are
 registered with :func:`register_model`, which refuses a duplicate name.
 """
@@ -16,7 +17,10 @@ from torch import nn
 
 from analysis.errors import UserInputError
 
-INPUT_KINDS = ("frame", "clip", "flow_clip", "sequence")
+# VIDEO: every cached frame of a video as one item, for a frame model whose recipe pools
+# its frames' features (never registered: models.spec_for derives it)
+VIDEO = "video"
+INPUT_KINDS = ("frame", "clip", "flow_clip", "sequence", VIDEO)
 TWO_STAGE, SINGLE_STAGE, ONE_CLASS = "two_stage", "single_stage", "one_class"
 SCHEDULES = (TWO_STAGE, SINGLE_STAGE, ONE_CLASS)  # model card 000's two, and model card 001's
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -40,6 +44,8 @@ class Variant:
     # R3D and sequence CNN: the first layer also reads the clip's change over time (random init only)
     temporal_residual: bool = False
     lstm_lr_scale: float = 1.0  # sequence models: the LSTM's learning rate as a fraction of the stage's
+    # dropout before the new head of a pooling frame model or a pretrained R3D (card 000's v1)
+    head_dropout: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,9 @@ class ModelSpec:
     builder: Callable[..., nn.Module]
     variants: dict[str, Variant] = field(default_factory=dict)
     augmentation: str = "standard"  # "standard" or "vit_in21k" (card 002's recipe)
+    # frame models: the builder of the model that reads a whole video and pools its frames'
+    # features before the head (Recipe.aggregation); None: the model cannot pool
+    pooled_builder: Callable[..., nn.Module] | None = None
 
     @property
     def one_class(self) -> bool:
@@ -72,8 +81,10 @@ _REGISTRY: dict[str, ModelSpec] = {}
 def register_model(spec: ModelSpec) -> ModelSpec:
     if spec.name in _REGISTRY:
         raise ValueError(f"a model named {spec.name!r} is already registered")
-    if spec.input_kind not in INPUT_KINDS:
-        raise ValueError(f"{spec.name}: input kind {spec.input_kind!r} is not one of {INPUT_KINDS}")
+    if spec.input_kind not in INPUT_KINDS or spec.input_kind == VIDEO:
+        raise ValueError(f"{spec.name}: input kind {spec.input_kind!r} is not one of {INPUT_KINDS[:-1]}")
+    if spec.pooled_builder is not None and spec.input_kind != "frame":
+        raise ValueError(f"{spec.name}: only frame models pool a video's frames, not {spec.input_kind} models")
     if spec.schedule not in SCHEDULES:
         raise ValueError(f"{spec.name}: schedule {spec.schedule!r} is not one of {SCHEDULES}")
     _REGISTRY[spec.name] = spec

@@ -100,6 +100,47 @@ def frame_classifier(variant: Variant, weights_dir: Path | None = None) -> Class
     return Classifier(network, head=lambda network: network.get_classifier())
 
 
+class PooledFrames(DetectorModel):
+    """A frame backbone read over a whole video: every frame's features, their mean over
+    the video, dropout and one linear head (card 000's companion code v1, src/models.py
+    at 4b477d3: its ResNet-18, EfficientNet-B4 and ViT-B/16 are built this way and trained
+    per video). The head is linear, so the video's logits are the mean of the frames' own
+    logits (:meth:`frame_and_video_outputs`)."""
+
+    def __init__(self, backbone: nn.Module, dropout: float = 0.0):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(backbone.num_features, 2))
+
+    def features(self, videos: torch.Tensor) -> torch.Tensor:
+        """``(B, T, C, H, W)`` -> the backbone's features of every frame, ``(B, T, F)``."""
+        if videos.dim() != 5:
+            raise ValueError(f"{type(self).__name__} reads videos (B, T, C, H, W), got shape {tuple(videos.shape)}")
+        b, t = videos.shape[:2]
+        return self.backbone(videos.flatten(0, 1)).view(b, t, -1)
+
+    def forward(self, videos: torch.Tensor) -> torch.Tensor:  # (B, T, C, H, W) -> (B, 2)
+        return self.head(self.features(videos).mean(dim=1))
+
+    def frame_and_video_outputs(self, videos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The video's logits ``(B, 2)`` and each frame's alone ``(B, T, 2)`` (a pool of
+        one frame), from one pass of the backbone (scoring: DESIGN rule 9)."""
+        features = self.features(videos)
+        return self.head(features.mean(dim=1)), self.head(features)
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        return list(self.head.parameters())
+
+
+def pooled_frame_classifier(variant: Variant, weights_dir: Path | None = None) -> PooledFrames:
+    """The pooled version of :func:`frame_classifier`: the timm backbone without its
+    classifier (``num_classes=0``: its pooled features) and a new head."""
+    model = PooledFrames(timm_backbone(variant, 0, weights_dir), variant.head_dropout)
+    if not variant.pretrained:
+        small_head(model.head[1])
+    return model
+
+
 def small_head(head: nn.Linear) -> None:
     """Start a new two-class head at near-zero logits (loss ln 2). timm's EfficientNet
     draws its classifier from U(+-1/sqrt(classes)), which for two classes gave logits with
@@ -154,6 +195,7 @@ def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Class
                                          resnet.BasicStem, num_classes=2)
         if variant.temporal_residual:
             model.stem = TemporalResidualStem(model.stem)
+        model.fc = with_dropout(model.fc, variant.head_dropout)
         return Classifier(model, head=lambda network: network.fc)
     if variant.temporal_residual:
         raise UserInputError(f"{variant.arch} with a temporal-residual stem has no pretrained weights; "
@@ -169,8 +211,13 @@ def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Class
     else:
         model = video_models.r3d_18()
         model.load_state_dict(torch.load(local, map_location="cpu", weights_only=True))
-    model.fc = nn.Linear(model.fc.in_features, 2)
+    model.fc = with_dropout(nn.Linear(model.fc.in_features, 2), variant.head_dropout)
     return Classifier(model, head=lambda network: network.fc)
+
+
+def with_dropout(head: nn.Linear, dropout: float) -> nn.Module:
+    """``head`` behind a dropout layer (card 000's v1 heads), or alone when ``dropout`` is 0."""
+    return nn.Sequential(nn.Dropout(dropout), head) if dropout else head
 
 
 class FrameSequenceLSTM(DetectorModel):
@@ -219,6 +266,8 @@ def sequence_classifier(variant: Variant, weights_dir: Path | None = None) -> Fr
                              lstm_lr_scale=variant.lstm_lr_scale)
 
 
+# dropout before the head of card 000's pooled frame models and pretrained R3Ds (companion code v1, src/models.py)
+V1_DROPOUT, V1_VIT_DROPOUT = 0.3, 0.2
 _FRAME_CPU_NOTE = "random init, 64 px input"
 # 64 px, not less: a source face fills about 77 px of frame, so 64 px reads it at 0.83 of
 # its resolution, above the 0.6 at which the source's swaps synthesise it; at 48 px (0.63)
@@ -226,26 +275,27 @@ _FRAME_CPU_NOTE = "random init, 64 px input"
 _CNN_CPU_NOTE = "random init, 64 px input, channels-last"
 register_model(ModelSpec(
     name="resnet18", view="spatial", input_kind="frame", schedule="single_stage", card="000",
-    builder=frame_classifier,
+    builder=frame_classifier, pooled_builder=pooled_frame_classifier,
     variants=_variants(
-        Variant("resnet18.tv_in1k", 224, 1, IMAGENET_MEAN, IMAGENET_STD, True),
+        Variant("resnet18.tv_in1k", 224, 1, IMAGENET_MEAN, IMAGENET_STD, True, head_dropout=V1_DROPOUT),
         Variant("resnet18.tv_in1k", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False, _CNN_CPU_NOTE, channels_last=True),
     ),
 ))
 register_model(ModelSpec(
     name="efficientnet_b4", view="spatial", input_kind="frame", schedule="two_stage", card="000",
-    builder=frame_classifier,
+    builder=frame_classifier, pooled_builder=pooled_frame_classifier,
     variants=_variants(
-        Variant("efficientnet_b4.ra2_in1k", 224, 1, IMAGENET_MEAN, IMAGENET_STD, True),
+        Variant("efficientnet_b4.ra2_in1k", 224, 1, IMAGENET_MEAN, IMAGENET_STD, True, head_dropout=V1_DROPOUT),
         Variant("efficientnet_b0.ra_in1k", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False,
                 "EfficientNet-B0 instead of B4; " + _CNN_CPU_NOTE, channels_last=True),
     ),
 ))
 register_model(ModelSpec(
     name="vit_b16", view="global", input_kind="frame", schedule="two_stage", card="000",
-    builder=frame_classifier,
+    builder=frame_classifier, pooled_builder=pooled_frame_classifier,
     variants=_variants(
-        Variant("vit_base_patch16_224.augreg2_in21k_ft_in1k", 224, 1, VIT_MEAN, VIT_STD, True),
+        Variant("vit_base_patch16_224.augreg2_in21k_ft_in1k", 224, 1, VIT_MEAN, VIT_STD, True,
+                head_dropout=V1_VIT_DROPOUT),
         Variant("vit_tiny_patch16_224.augreg_in21k", 64, 1, VIT_MEAN, VIT_STD, False,
                 "ViT-Ti/16 instead of ViT-B/16 (16 patches), convolutional stem; " + _FRAME_CPU_NOTE,
                 conv_stem=True),
@@ -257,7 +307,7 @@ register_model(ModelSpec(
     name="r3d18", view="temporal", input_kind="clip", schedule="two_stage", card="000",
     builder=video_classifier,
     variants=_variants(
-        Variant("r3d_18.kinetics400", 112, 16, KINETICS_MEAN, KINETICS_STD, True),
+        Variant("r3d_18.kinetics400", 112, 16, KINETICS_MEAN, KINETICS_STD, True, head_dropout=V1_DROPOUT),
         Variant("r3d_10", 32, 8, KINETICS_MEAN, KINETICS_STD, False, _CLIP_CPU_NOTE, temporal_residual=True),
     ),
 ))
@@ -267,7 +317,8 @@ register_model(ModelSpec(
     variants=_variants(
         Variant("r3d_18.kinetics400", 112, 15, KINETICS_MEAN, KINETICS_STD, True,
                 "reads the 15 flow-interpolated midpoints between the 16 sampled crops (card 000's code "
-                "interleaved 8 native frames with 8 midpoints: the preprocessing chapter says why not)"),
+                "interleaved 8 native frames with 8 midpoints: the preprocessing chapter says why not)",
+                head_dropout=V1_DROPOUT),
         Variant("r3d_10", 32, 7, KINETICS_MEAN, KINETICS_STD, False,
                 "R3D-10 instead of R3D-18, its stem also reading each midpoint minus the clip's mean; "
                 "random init, the 7 midpoints between 8 frames at 32 px; OpenCV flow unless RAFT weights are on disk",

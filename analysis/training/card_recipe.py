@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.profiles import AUC, BALANCED, COLOUR, CROP, FLIP, Profile, get_profile
+from analysis.models import spec_for
+from analysis.models.registry import VIDEO
+from analysis.profiles import AUC, BALANCED, COLOUR, CROP, FLIP, MEAN_FEATURES, Profile, get_profile
 
 V1, HEAD = "4b477d3", "492e9a7"
 CODE = f"companion code v1 ({V1})"
 FIVE = ("efficientnet_b4", "r3d18", "r3d18_flow", "vit_b16")  # card 000's two-stage models
+FRAME_MODELS = ("efficientnet_b4", "vit_b16", "resnet18")  # card 000's frame models
 NAMES = {"resnet18": "ResNet-18", "efficientnet_b4": "EfficientNet-B4", "r3d18": "R3D-18",
          "r3d18_flow": "R3D-18+RAFT", "vit_b16": "ViT-B/16"}  # card 000's models, as it names them
 METRICS = {"auc": "AUC", "accuracy": "accuracy", "macro_f1": "macro-F1"}
@@ -29,8 +32,12 @@ COLUMNS = ("element", "model card 000", CODE, f"companion code HEAD ({HEAD})", "
 _ROWS = {
     "frames and their spacing": (
         "16 frames per video",
-        "16, np.linspace over the frame count, floored (src/preprocessing.py)", "as v1",
-        "card: Training Recipe; src/preprocessing.py extract_face_frames", ""),
+        "16, np.linspace over the frame count, floored (src/preprocessing.py); a video with fewer frames padded "
+        "with its last (src/datasets.py)", "as v1",
+        "card: Training Recipe; src/preprocessing.py extract_face_frames",
+        "the frame nearest each of 16 instants spread evenly in time (at most one frame from v1's floored index; "
+        "a variable frame rate stays even in time); a video that decodes fewer than 16 frames is left out and "
+        "counted (DESIGN rule 8: every model reads the same frames from every video)"),
     "crop sizes": (
         "MTCNN face crop at 224 x 224 (R3D models at 112 x 112)",
         "224 px crops; R3D resizes them to 112 (notebooks/05 eval_tfm_112)", "as v1",
@@ -41,6 +48,9 @@ _ROWS = {
         "default tag), torchvision R3D-18 (Kinetics-400)", "as v1", "src/models.py",
         "EfficientNet-B4 is timm's ImageNet-1k checkpoint (ra2), not torchvision's: the registry builds 2-D "
         "backbones with timm, and torchvision's B4 has no timm port"),
+    "head": (
+        "not stated",
+        "dropout 0.3 (ViT 0.2) and a linear layer on every model", "as v1", "src/models.py; notebooks/04", ""),
     "input normalisation": (
         "not stated",
         "ImageNet mean and std for every 2-D model, the ViT included; Kinetics' for R3D (notebooks/05)",
@@ -67,7 +77,8 @@ _ROWS = {
         "as v1", "card: Training Recipe; src/datasets.py build_weighted_sampler; notebooks/04, 05", ""),
     "stages and epochs": (
         "two-stage: 3 head-only + 10 full epochs; ResNet-18 single-stage",
-        "two-stage 3 + 10; ResNet-18 single-stage 15", "two-stage 10 + 10; ResNet-18 two-stage 10 + 10",
+        "two-stage 3 + 10, the warm-up in training mode (BatchNorm statistics update); ResNet-18 single-stage 15",
+        "two-stage 10 + 10; ResNet-18 two-stage 10 + 10",
         "configs/experiments.py at both commits", ""),
     "optimiser": (
         "ResNet-18: AdamW (file table)",
@@ -80,7 +91,12 @@ _ROWS = {
     "early stopping": (
         "not stated", "none: every epoch runs, the best kept", "as v1", "src/training.py", ""),
     "batch": (
-        "not stated", "two-stage 8; ResNet-18 16", "as v1", "configs/experiments.py", ""),
+        "not stated", "two-stage 8 items; ResNet-18 16 (an item a video of 16 frames for the frame models, a clip "
+        "for R3D)", "as v1", "configs/experiments.py; src/datasets.py",
+        "EfficientNet-B4 steps in 2 micro-batches of 4 videos with the loss of all 8 (the memory estimate of a "
+        "24 GB card, book/stored/paper_memory.csv), so its BatchNorm sees 64 frames at a time, not v1's 128; an "
+        "epoch's last partial batch is dropped, where v1 trained on it (every step has the card's batch, and the "
+        "processes of a distributed run equal slices of it)"),
     "AMP": (
         "mixed precision (fp16) on CUDA",
         "two-stage: fp16 autocast + GradScaler on CUDA; ResNet-18: none", "as v1",
@@ -90,9 +106,9 @@ _ROWS = {
         "not stated",
         "two-stage at 224 px: horizontal flip + colour jitter (0.2, 0.2, 0.1), at 112 px: flip; drawn per frame; "
         "ResNet-18: none", "as v1", "notebooks/05_model_advanced, 04_model_baseline; src/datasets.py",
-        "one draw per item, the same for all its frames (DESIGN rule 4: v1 flipped the frames of one R3D clip "
-        "independently, which makes clips flicker); the frame models train on single frames, where the two "
-        "agree"),
+        "R3D: one draw per clip, the same for all its frames (DESIGN rule 4: v1 flipped the frames of one clip "
+        "independently, which makes clips flicker); the frame models draw per frame, as v1 (their mean of "
+        "features has no order to flicker)"),
     "flow method and flow frames": (
         "RAFT optical-flow interpolated frames",
         "raft_small at 256 x 256 on whole frames; 9 frames -> 8 native + 8 midpoints (first frame warped by "
@@ -102,15 +118,14 @@ _ROWS = {
         "moves content away from the midpoint), one shared box per pair; RAFT required"),
     "per-video aggregation": (
         "not stated",
-        "frame models: features of the 16 frames mean-pooled, one head per video (trained per video)",
-        "as v1", "src/models.py",
-        "frame models train on single frames and average the frames' probabilities: the trainer has no "
-        "feature-pooling head yet (it would change the frame models' training items, their input and their scoring, "
-        "which has frame-level scores, DESIGN rule 9)"),
+        "frame models: backbone features of the 16 frames mean-pooled, dropout 0.3 (ViT 0.2) and one linear head "
+        "per video, trained per video; R3D one clip per video",
+        "as v1", "src/models.py; src/datasets.py",
+        ""),
     "checkpoint selection": (
         "best checkpoint (file names *_best.pth)",
         "two-stage: best validation accuracy; ResNet-18: best validation macro-F1 (argmax of two logits)", "as v1",
-        "src/training.py", "the video's probability is the mean of its frames' (see per-video aggregation)"),
+        "src/training.py", ""),
     "test set": (
         "FF++ C23 test (900 videos); Celeb-DF v2, 6528 videos",
         "its identity split's 900 test videos; every Celeb-DF v2 video (R3D-18+RAFT scored on plain MTCNN "
@@ -119,12 +134,33 @@ _ROWS = {
 }
 
 
-def _per_model(profile: Profile, describe) -> str:
-    """``describe(recipe)`` of card 000's models, those alike grouped: "A, B: x; C: y"."""
+def _grouped(texts: dict[str, str]) -> str:
+    """A text per model, those alike grouped: "A, B: x; C: y"."""
     groups: dict[str, list[str]] = {}
-    for model in (*FIVE, "resnet18"):
-        groups.setdefault(describe(profile.recipe_for(model)), []).append(NAMES[model])
+    for model, text in texts.items():
+        groups.setdefault(text, []).append(NAMES[model])
     return "; ".join(f"{', '.join(models)}: {text}" for text, models in groups.items())
+
+
+def _per_model(profile: Profile, describe, models: tuple[str, ...] = (*FIVE, "resnet18")) -> str:
+    """``describe(recipe)`` of card 000's ``models``, grouped (:func:`_grouped`)."""
+    return _grouped({model: describe(profile.recipe_for(model)) for model in models})
+
+
+def _head(profile: Profile, model: str) -> str:
+    """The head the profile builds for ``model``: v1's dropout where the builder adds it
+    (a pooling frame model, an R3D), else the backbone's own linear classifier."""
+    dropout = profile.variant(model).head_dropout
+    if dropout and spec_for(model, profile).input_kind in (VIDEO, "clip", "flow_clip"):
+        return f"dropout {dropout:g} + linear"
+    return "linear"
+
+
+def _aggregation(recipe) -> str:
+    """How a frame model of ``recipe`` scores a video, in the table's words."""
+    if recipe.aggregation == MEAN_FEATURES:
+        return "the frames' backbone features mean-pooled, dropout and one head, trained per video"
+    return "single frames in training, the mean of the frames' probabilities"
 
 
 def _profile_column(profile: Profile) -> dict[str, str]:
@@ -140,6 +176,7 @@ def _profile_column(profile: Profile) -> dict[str, str]:
         "crop sizes": f"{p.crop_size} px; {p.clip_crop_size} px for R3D",
         "backbone weights": ", ".join(profile.variant(m).arch for m in ("resnet18", "efficientnet_b4", "vit_b16",
                                                                         "r3d18")),
+        "head": _grouped({m: _head(profile, m) for m in (*FIVE, "resnet18")}),
         "input normalisation": "; ".join(f"{m}: mean {profile.variant(m).mean}" for m in ("resnet18", "vit_b16",
                                                                                           "r3d18")),
         "face detector": "facenet-pytorch MTCNN, one batch per video, boxes smoothed in time",
@@ -147,7 +184,9 @@ def _profile_column(profile: Profile) -> dict[str, str]:
         "class weights and sampler": "w_c = N / (2 N_c) for all; " + _per_model(
             profile, lambda r: "class-balanced draws with replacement, seeded per epoch" if r.sampler == BALANCED
             else "a seeded shuffle"),
-        "stages and epochs": f"two-stage {two.warmup_epochs} + {two.epochs}; ResNet-18 single-stage {resnet.epochs}",
+        "stages and epochs": f"two-stage {two.warmup_epochs} + {two.epochs}, the warm-up's BatchNorm statistics "
+                             + ("frozen" if two.warmup_frozen_batchnorm else "updated")
+                             + f"; ResNet-18 single-stage {resnet.epochs}",
         "optimiser": (f"two-stage: AdamW, weight decay {two.weight_decay:g}, at {two.head_lr:g} then {two.lr:g} "
                       f"(ViT {vit.head_lr:g} then {vit.lr:g}); ResNet-18 AdamW {resnet.lr:g}, weight decay "
                       f"{resnet.weight_decay:g}"),
@@ -155,13 +194,15 @@ def _profile_column(profile: Profile) -> dict[str, str]:
                      f"{resnet.plateau_patience} epochs without a better validation {METRICS[resnet.select_by]}"),
         "early stopping": "none: every epoch runs, the best kept" if every_epoch else
                           f"after {two.patience} epochs without a better validation {METRICS[two.select_by]}",
-        "batch": f"two-stage {two.batch_size}; ResNet-18 {resnet.batch_size}",
+        "batch": f"two-stage {two.batch_size}; ResNet-18 {resnet.batch_size}" + "".join(
+            f"; {NAMES[m]} in {profile.recipe_for(m).grad_accumulation} micro-batches"
+            for m in (*FIVE, "resnet18") if profile.recipe_for(m).grad_accumulation > 1),
         "AMP": _per_model(profile, lambda r: "fp16 autocast + GradScaler" if r.amp else "none")
         if profile.device == "cuda" else "none (CPU)",
         "augmentation": _per_model(profile, lambda r: " + ".join(PARTS[p] for p in r.augment) or "none"),
         "flow method and flow frames": f"{p.flow}; the {p.frames_per_video - 1} midpoints between the "
                                        f"{p.frames_per_video} crops at {p.clip_crop_size} px",
-        "per-video aggregation": "mean of the frames' probabilities; clip models one score per clip",
+        "per-video aggregation": _per_model(profile, _aggregation, FRAME_MODELS) + "; R3D-18, R3D-18+RAFT: one clip per video",
         "checkpoint selection": _per_model(profile, lambda r: f"best validation {METRICS[r.select_by]}"
                                            + (" (video probability > 0.5)" if r.select_by != AUC else "")),
         "test set": f"FF++ test of the manifest's split; {profile.data.target_dataset}",

@@ -10,7 +10,9 @@ as uint8 frames to a file (:class:`StreamedSplit`); a batch is read out of it, c
 to float and augmented by one batched affine warp, so memory stays at one batch.
 
 Augmentation draws one set of parameters per item and warps (and colour-jitters) every
-frame of the item with it, so a clip never flickers (DESIGN rule 4). The parameters of a
+frame of the item with it, so a clip never flickers (DESIGN rule 4); a frame model that
+pools a video's frames is not a clip (the mean has no order), and draws per frame, as
+card 000's companion code v1 did. The parameters of a
 global batch come from a generator seeded by ``(seed, epoch)``, so every process of a
 distributed run, and a resumed run, draws the same ones.
 """
@@ -32,7 +34,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from analysis.preprocess import crop_cache as cache
 from analysis.preprocess.exclusions import usable_videos
-from analysis.models.registry import ModelSpec, Variant
+from analysis.models.registry import VIDEO, ModelSpec, Variant
 from analysis.profiles import COLOUR, CROP, FLIP
 
 CROP_SCALE = {"standard": (0.8, 1.0), "vit_in21k": (0.6, 1.0)}  # area kept by the random crop
@@ -68,9 +70,12 @@ def resize_uint8(frames: np.ndarray, size: int) -> torch.Tensor:
 
 
 def model_frames(frames: np.ndarray, spec: ModelSpec, variant: Variant) -> np.ndarray:
-    """The frames of a cached video that the model reads: all of them for frame models,
-    ``variant.frames`` spread over the video for clip and sequence models."""
-    return frames if spec.input_kind == "frame" else frames[pick_frames(len(frames), variant.frames)]
+    """The frames of a cached video that the model reads: all of them for frame models
+    (one at a time, or pooled per video: ``VIDEO``), ``variant.frames`` spread over the
+    video for clip and sequence models."""
+    if spec.input_kind in ("frame", VIDEO):
+        return frames
+    return frames[pick_frames(len(frames), variant.frames)]
 
 
 def to_model_scale(frames: torch.Tensor, variant: Variant) -> torch.Tensor:
@@ -83,7 +88,8 @@ def to_model_scale(frames: torch.Tensor, variant: Variant) -> torch.Tensor:
 
 def model_layout(batch: torch.Tensor, spec: ModelSpec, channels_last: bool = False) -> torch.Tensor:
     """``(B, T, C, H, W)`` -> the model's input: ``(B, C, H, W)`` frames, ``(B, C, T, H, W)``
-    clips, ``(B, T, C, H, W)`` sequences; optionally in channels-last memory order."""
+    clips, ``(B, T, C, H, W)`` sequences and pooled videos; optionally in channels-last
+    memory order (frames and clips)."""
     if spec.input_kind == "frame":
         batch = batch[:, 0]
         return batch.contiguous(memory_format=torch.channels_last) if channels_last else batch
@@ -95,8 +101,8 @@ def model_layout(batch: torch.Tensor, spec: ModelSpec, channels_last: bool = Fal
 
 def video_input(frames: np.ndarray, spec: ModelSpec, variant: Variant) -> torch.Tensor:
     """What a model scores for one video, from its cached array: every frame as a batch
-    ``(T, C, H, W)`` for frame models, one clip ``(1, C, T, H, W)`` or sequence
-    ``(1, T, C, H, W)`` else; the same conversion as training and validation use."""
+    ``(T, C, H, W)`` for frame models, one clip ``(1, C, T, H, W)``, sequence or pooled
+    video ``(1, T, C, H, W)`` else; the same conversion as training and validation use."""
     batch = to_model_scale(resize_uint8(model_frames(frames, spec, variant), variant.input_size), variant)
     return batch if spec.input_kind == "frame" else model_layout(batch.unsqueeze(0), spec)
 
@@ -259,7 +265,8 @@ class StreamedSplit:
     The file goes into the crop cache's folder (the disk that already holds the crops);
     each process of a distributed run writes its own. ``videos`` holds one row per kept
     video, ``labels`` their labels. Frame models train on
-    single frames (``items`` = videos x frames), clip and sequence models on whole videos.
+    single frames (``items`` = videos x frames), clip and sequence models and frame models
+    that pool (``VIDEO``) on whole videos.
     """
 
     videos: pd.DataFrame
@@ -326,7 +333,13 @@ class StreamedSplit:
         this process's rows ``offset:`` of a global batch of ``global_size`` (see :func:`augment`)."""
         index = torch.as_tensor(indices, dtype=torch.long)
         batch = to_model_scale(self.items(index), self.variant)
-        batch = augment(batch, self.variant, self.spec.augmentation, generator, offset, global_size, parts)
+        if self.spec.input_kind == VIDEO:  # a pooling frame model: one draw per frame, as v1 (no clip to flicker)
+            b, t = batch.shape[:2]
+            frames = augment(batch.flatten(0, 1).unsqueeze(1), self.variant, self.spec.augmentation, generator,
+                             offset * t, (global_size or b) * t, parts)
+            batch = frames.view(batch.shape)
+        else:
+            batch = augment(batch, self.variant, self.spec.augmentation, generator, offset, global_size, parts)
         labels = torch.as_tensor(self.labels[index.numpy() // self.per_video], dtype=torch.long)  # no per-item copy
         return model_layout(batch, self.spec, channels_last), labels
 

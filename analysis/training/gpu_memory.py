@@ -60,16 +60,16 @@ def step_function(name: str, profile: Profile | str, batch: int, device: str = "
     ``batch`` items: forward (fp16 autocast if ``amp``), the trainer's loss, backward and
     AdamW. Returns the model and a function that runs a step and returns the bytes its
     forward saved for the backward pass. A sample is one item of the trainer: a frame for frame models, a
-    clip or a sequence of frames otherwise."""
-    from analysis.models import create_model, get_spec
+    video's frames for frame models that pool them, a clip or a sequence of frames otherwise."""
+    from analysis.models import create_model, item_frames, spec_for
     from analysis.models.base import ANOMALY
     from analysis.training.crop_datasets import model_layout
     from analysis.training.scoring import autocast
     from analysis.training.trainer import class_weights, one_class_loss, weighted_loss
 
     profile = apply_overrides(as_profile(profile), ["models.pretrained=false"])
-    spec, variant = get_spec(name), profile.variant(name)
-    frames = 1 if spec.input_kind == "frame" else variant.frames
+    spec, variant = spec_for(name, profile), profile.variant(name)
+    frames = item_frames(spec, variant, profile)
     torch.manual_seed(0)
     model = create_model(name, profile).to(device)
     inputs = model_layout(torch.randn(batch, frames, 3, variant.input_size, variant.input_size), spec).to(device)
@@ -98,14 +98,14 @@ def step_function(name: str, profile: Profile | str, batch: int, device: str = "
 def measure(name: str, profile: Profile | str = "paper", steps: int = 2) -> dict:
     """Parameters and activation memory of ``name`` at the profile's input size, from
     ``steps`` training steps at each of :data:`MEASURED_BATCHES` items, in fp32 on the CPU."""
-    from analysis.models import get_spec
+    from analysis.models import item_frames, spec_for
 
     saved = {}
     for batch in MEASURED_BATCHES:
         model, step = step_function(name, profile, batch)
         saved[batch] = [step() for _ in range(steps)][-1]
     variant = as_profile(profile).variant(name)
-    frames = 1 if get_spec(name).input_kind == "frame" else variant.frames
+    frames = item_frames(spec_for(name, profile), variant, profile)
     small, large = MEASURED_BATCHES
     per_sample = (saved[large] - saved[small]) / (large - small)
     size = f"{variant.input_size}" if frames == 1 else f"{frames}x{variant.input_size}"

@@ -7,6 +7,7 @@ table and :class:`analysis.detector.Detector` score inputs the same way.
 from __future__ import annotations
 
 import contextlib
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ import torch
 from analysis.data.splits import identity_groups
 from analysis.evaluation.scores_table import COLUMNS, TRAIN, VIDEO_LEVEL, validate_scores
 from analysis.models.base import DetectorModel
-from analysis.models.registry import ModelSpec, Variant
+from analysis.models.registry import VIDEO, ModelSpec, Variant
 from analysis.preprocess.exclusions import usable_videos
 from analysis.training import distributed
 from analysis.training.crop_datasets import StreamedSplit
@@ -24,16 +25,30 @@ from analysis.training.distributed import Context
 SCORE_ROWS = 256  # frames scored at once (clips: this many frames' worth of clips)
 
 
+class VideoScores(NamedTuple):
+    """One video's score and its frames' own: a frame model's frames' scores (the video's
+    is their mean), a pooling model's score of each frame alone; none for clip and
+    sequence models."""
+
+    video: float
+    frames: np.ndarray
+
+
 @torch.no_grad()
-def predict(model: DetectorModel, split: StreamedSplit, device: str, amp: bool) -> list[np.ndarray]:
-    """Score per video: an array of per-frame scores for frame models, a one-element
-    array for clip and sequence models."""
+def predict(model: DetectorModel, split: StreamedSplit, device: str, amp: bool) -> list[VideoScores]:
+    """The scores of every video of ``split``, in its order."""
     model.eval()
-    out: list[np.ndarray] = []
-    rows = SCORE_ROWS if split.spec.input_kind == "frame" else max(1, SCORE_ROWS // split.video_frames)
+    out: list[VideoScores] = []
+    kind = split.spec.input_kind
+    rows = SCORE_ROWS if kind == "frame" else max(1, SCORE_ROWS // split.video_frames)
     for _, inputs in split.scoring_batches(rows, split.variant.channels_last):
+        if kind == VIDEO:
+            videos, frames = score_videos(model, inputs.to(device), amp)
+            out.extend(VideoScores(float(v), f) for v, f in zip(videos, frames))
+            continue
         scores = score_batch(model, inputs.to(device), amp)
-        out.extend(np.split(scores, len(scores) // split.per_video))
+        for values in np.split(scores, len(scores) // split.per_video):
+            out.append(VideoScores(float(values.mean()), values if kind == "frame" else values[:0]))
     return out
 
 
@@ -45,6 +60,16 @@ def score_batch(model: DetectorModel, batch: torch.Tensor, amp: bool = False) ->
         outputs = model(batch).float()
     return model.score(outputs).cpu().numpy()
 
+
+@torch.no_grad()
+def score_videos(model: DetectorModel, videos: torch.Tensor, amp: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A pooling model's score of each video ``(B,)`` and of each of its frames alone
+    ``(B, T)``, from one pass (:meth:`DetectorModel.frame_and_video_outputs`)."""
+    with autocast(str(videos.device.type), amp):
+        video, frames = model.frame_and_video_outputs(videos)
+    b, t = frames.shape[:2]
+    frame_scores = model.score(frames.float().flatten(0, 1)).view(b, t)
+    return model.score(video.float()).cpu().numpy(), frame_scores.cpu().numpy()
 
 
 def autocast(device: str, amp: bool):
@@ -58,7 +83,7 @@ def score_manifest(network: DetectorModel, manifest: pd.DataFrame, cache_dir: st
                    variant: Variant, *, model: str, seed: int, device: str, amp: bool = False,
                    ctx: Context | None = None) -> pd.DataFrame:
     """The scores table of one run (:mod:`analysis.evaluation.scores_table`): every
-    validation and test video of both domains at video level (the mean over its frames)
+    validation and test video of both domains at video level (:class:`VideoScores`)
     and, for frame models, at frame level. Training videos are not scored: the study reads
     none (a model's in-sample scores say no more than its training loss), and on the
     embedded benchmark they would be a third of the scoring time. Videos the preprocessing
@@ -73,25 +98,24 @@ def score_manifest(network: DetectorModel, manifest: pd.DataFrame, cache_dir: st
     keys = zip(videos["dataset"], videos["method"], videos["video_id"])
     videos = videos.assign(group=[group_of[key] for key in keys])
     scores = distributed.gather(predict(network, split, device, amp), ctx)
-    table = scores_rows(videos, scores, frame_level=spec.input_kind == "frame", model=model, seed=seed)
+    table = scores_rows(videos, scores, model=model, seed=seed)
     return validate_scores(table, origin=f"scores of {model}")
 
 
-def scores_rows(videos: pd.DataFrame, scores: list[np.ndarray], *, frame_level: bool, model: str,
-                seed: int) -> pd.DataFrame:
+def scores_rows(videos: pd.DataFrame, scores: list[VideoScores], *, model: str, seed: int) -> pd.DataFrame:
     """The rows of a scores table for ``videos`` (manifest rows with their ``group``) and
-    their per-frame ``scores``: per video, its video-level row (the mean of its scores),
-    then with ``frame_level`` one row per frame. Built a column at a time (references to
-    the videos' strings, two numbers a row), not a dict per row: for the 139,553 rows of a
-    paper run that scores every Celeb-DF video at 16 frames, the table's construction and
-    validation peak at 24 MB of Python memory instead of 94 MB."""
-    counts = np.array([1 + len(values) if frame_level else 1 for values in scores], dtype=np.int64)
+    their :class:`VideoScores`: per video, its video-level row, then one row per frame
+    score it has. Built a column at a time (references to the videos' strings, two numbers
+    a row), not a dict per row: for the 139,553 rows of a paper run that scores every
+    Celeb-DF video at 16 frames, the table's construction and validation peak at 24 MB of
+    Python memory instead of 94 MB."""
+    counts = np.array([1 + len(s.frames) for s in scores], dtype=np.int64)
     video_of_row = np.repeat(np.arange(len(videos)), counts)
     columns = ("dataset", "domain", "split", "video_id", "method", "label", "group")
     table = {c: videos[c].to_numpy()[video_of_row] for c in columns}
     table["label"] = table["label"].astype(int)
     frame_index = [np.arange(VIDEO_LEVEL, n - 1) for n in counts]  # -1 (the video), then its frames
-    score = [np.append(values.mean(), values) if frame_level else values.mean(keepdims=True) for values in scores]
+    score = [np.append(np.float64(s.video), np.asarray(s.frames, np.float64)) for s in scores]
     return pd.DataFrame({
         **table, "model": model, "seed": seed,
         "frame_index": np.concatenate(frame_index or [np.zeros(0, np.int64)]),

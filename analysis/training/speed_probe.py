@@ -28,17 +28,19 @@ UNIT_SAMPLES = 1000  # one probe unit: this many frame-CNN training samples at t
 
 def model_speed(name: str, profile, batch_size: int, channels_last: bool, seconds: float) -> float:
     """Samples per second of forward, backward and AdamW step of ``name`` (the profile's
-    variant, random init) on one fixed batch in memory, with the trainer's loss; nothing else."""
+    variant, random init) on one fixed batch in memory, with the trainer's loss; nothing else.
+    A sample is a frame for frame models, also where the profile pools a video's frames
+    (the same arithmetic per frame), so costs and plans count frames for them."""
     import torch
 
-    from analysis.models import create_model, get_spec
+    from analysis.models import get_spec
     from analysis.models.base import ANOMALY
     from analysis.training.crop_datasets import model_layout
     from analysis.training.trainer import class_weights, one_class_loss, weighted_loss
 
     spec, variant = get_spec(name), profile.variant(name)
     torch.manual_seed(0)
-    model = create_model(name, profile)
+    model = spec.builder(variant, weights_dir=None)  # as registered: a frame model reads frames
     if channels_last:  # 3-D convolutions have their own channels-last order
         clip = spec.input_kind in ("clip", "flow_clip")
         model = model.to(memory_format=torch.channels_last_3d if clip else torch.channels_last)

@@ -1,7 +1,8 @@
 """One trainer for every detector of the registry, read top to bottom.
 
 Recipes (model card 000): ``two_stage`` warms up the new head on a frozen backbone whose
-BatchNorm layers stay in eval mode, then fine-tunes everything; ``single_stage`` trains
+BatchNorm layers stay in eval mode (or update their statistics, as v1's did:
+``Recipe.warmup_frozen_batchnorm``), then fine-tunes everything; ``single_stage`` trains
 everything with AdamW and ReduceLROnPlateau. Both use class-weighted cross-entropy
 ``w_c = N / (2 N_c)``. ``one_class`` (model card 001) trains an anomaly scorer on the real
 training videos only and minimises its mean anomaly score, with AdamW like single-stage.
@@ -9,7 +10,8 @@ All recipes use mixed precision on CUDA unless ``Recipe.amp`` is off, and select
 checkpoint and stop early on a **video-level metric of the training domain's validation
 split only** (DESIGN rule 2): the AUC, or the accuracy or macro-F1 a recipe's
 ``select_by`` names. Training order: a seeded shuffle per epoch, or class-balanced draws
-(``Recipe.sampler``).
+(``Recipe.sampler``). A frame model whose recipe pools (``Recipe.aggregation``) trains on
+whole videos and is scored once per video (:func:`analysis.models.spec_for`).
 The last epoch's state is saved after every epoch, so an interrupted run resumes where it
 stopped and, with the same seed, ends with the same numbers.
 
@@ -52,7 +54,7 @@ from analysis.training.run_record import BEST_CHECKPOINT, LAST_CHECKPOINT, RUN_F
 from analysis.training.scoring import SCORE_ROWS, autocast, predict, score_manifest
 from analysis.data.manifest import read_manifest
 from analysis.preprocess.pipeline import load_record as load_preprocessing_record
-from analysis.models import create_model, get_spec
+from analysis.models import create_model, item_frames, spec_for
 from analysis.models.base import ANOMALY, CROSS_ENTROPY, DetectorModel
 from analysis.models.registry import TWO_STAGE
 from analysis.errors import UserInputError
@@ -202,10 +204,11 @@ def set_stage(model: DetectorModel, stage: str) -> None:
         p.requires_grad_(trainable is None or id(p) in trainable)
 
 
-def train_mode(model: nn.Module, stage: str) -> None:
-    """``model.train()``, but a frozen backbone keeps BatchNorm statistics fixed."""
+def train_mode(model: nn.Module, stage: str, frozen_batchnorm: bool = True) -> None:
+    """``model.train()``, but in the warm-up a frozen backbone keeps its BatchNorm
+    statistics fixed unless ``frozen_batchnorm`` is off (``Recipe.warmup_frozen_batchnorm``)."""
     model.train()
-    if stage == "warmup":
+    if stage == "warmup" and frozen_batchnorm:
         for module in model.modules():
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.eval()
@@ -227,19 +230,18 @@ def make_optimizer(model: nn.Module, recipe: Recipe, stage: str, steps: int):
     return optimizer, scheduler
 
 
-def video_auc(labels: np.ndarray, probabilities: list[np.ndarray]) -> float:
-    scores = np.array([p.mean() for p in probabilities])
+def video_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(roc_auc_score(labels, scores)) if len(set(labels)) == 2 else float("nan")
 
 
-def validation_scores(labels: np.ndarray, probabilities: list[np.ndarray], select_by: str) -> tuple[float, float]:
-    """The video-level AUC and the metric ``select_by`` names (the AUC itself, or the
-    accuracy or macro-F1 of the videos' mean probabilities called fake above 0.5, as the
-    argmax of v1's two logits)."""
-    auc = video_auc(labels, probabilities)
+def validation_scores(labels: np.ndarray, scores: np.ndarray, select_by: str) -> tuple[float, float]:
+    """The video-level AUC of the videos' ``scores`` and the metric ``select_by`` names
+    (the AUC itself, or the accuracy or macro-F1 of the videos called fake above 0.5, as
+    the argmax of v1's two logits)."""
+    auc = video_auc(labels, scores)
     if select_by == AUC:
         return auc, auc
-    called = np.array([p.mean() for p in probabilities]) > 0.5
+    called = np.asarray(scores) > 0.5
     if select_by == ACCURACY:
         return auc, float(accuracy_score(labels, called))
     if select_by == MACRO_F1:
@@ -292,7 +294,7 @@ def validation_metrics(model: DetectorModel, val_split: StreamedSplit, val_label
     validation videos (``val_split``), rank 0 computes both over all of them
     (``val_labels``, in manifest order) and every rank receives them, so the plateau step,
     early stopping and the best checkpoint cannot differ between ranks."""
-    scores = distributed.gather(predict(model, val_split, ctx.device, amp), ctx)
+    scores = np.array([scored.video for scored in distributed.gather(predict(model, val_split, ctx.device, amp), ctx)])
     auc, score = validation_scores(val_labels, scores, select_by) if ctx.main else (0.0, 0.0)
     shared = distributed.share([auc, score], ctx)
     return float(shared[0]), float(shared[1])
@@ -338,7 +340,7 @@ def _train(cfg: TrainConfig) -> Path:
     out = Path(cfg.out_dir)
     if main_process:
         out.mkdir(parents=True, exist_ok=True)
-    spec = get_spec(cfg.model)
+    spec = spec_for(cfg.model, cfg.profile)  # a frame model that pools reads whole videos
     variant = cfg.profile.variant(cfg.model)
     amp = uses_amp(device, recipe)
     set_seed(cfg.seed)
@@ -409,7 +411,7 @@ def _train(cfg: TrainConfig) -> Path:
         sampler.set_epoch(epoch)
         generator = epoch_generator(cfg.seed, epoch)
         order = train_split.epoch_items(epoch, recipe.train_frames_per_video)[list(sampler)]  # int64, not a list
-        train_mode(model, stage)
+        train_mode(model, stage, recipe.warmup_frozen_batchnorm)
         tick, losses = clock(), []
         bar = tqdm(range(0, len(order), share), desc=f"{cfg.model} epoch {epoch + 1}/{len(stages)} ({stage})",
                    unit="batch", disable=not main_process)
@@ -481,7 +483,8 @@ def _train(cfg: TrainConfig) -> Path:
         record = {
             "run_format": RUN_FORMAT, "config": asdict(cfg), "profile": cfg.profile.name, "model": cfg.model,
             "arch": variant.arch, "view": spec.view,
-            "input_kind": spec.input_kind, "input_size": variant.input_size, "frames": variant.frames,
+            "input_kind": spec.input_kind, "input_size": variant.input_size,
+            "frames": item_frames(spec, variant, cfg.profile),
             "pretrained": variant.pretrained, "card": spec.card, "schedule": spec.schedule,
             "recipe": asdict(recipe), "seed": cfg.seed, "device": cfg.device, "world_size": world,
             "micro_batch": micro,
