@@ -227,6 +227,8 @@ def test_a_stored_run_without_standard_errors_has_no_pooled_endpoint():
     old = _seed_values([0.04, 0.05], [0.01, 0.01], [0.02, 0.03], [0.06, 0.07])
     old = old[~old["quantity"].str.endswith(seed_runs.SE)]
     assert study.pooled_endpoint(old).empty
+    one = _seed_values([0.04], [0.01], [0.02], [0.06])
+    assert study.pooled_endpoint(one).empty  # one seed: nothing to pool
 
 
 def test_threshold_transfer_says_what_each_threshold_keeps():

@@ -67,17 +67,18 @@ def pooled_endpoint(values: pd.DataFrame) -> pd.DataFrame:
     bootstrap variances: an upper bound, as every seed is scored on the same test sets), on
     a t distribution with Satterthwaite's degrees of freedom (the between-seed part has k - 1).
     ``agree``: every seed's own interval lies on the same side of zero (or every one holds it).
-    No row for an analysis whose seeds lack bootstrap SEs (a run stored before they were kept)."""
+    No row with fewer than two seeds, or for an analysis whose seeds lack bootstrap SEs (a
+    run stored before they were kept)."""
     rows = []
     for analysis, name in (("primary", PRIMARY_GAP), ("all five", ALL_FIVE_GAP)):
         wide = values.pivot(index="seed", columns="quantity", values="value")
         needed = [name, name + SE, name + " low", name + " high"]
-        if not set(needed) <= set(wide.columns) or wide[needed].isna().any().any():
+        if len(wide) < 2 or not set(needed) <= set(wide.columns) or wide[needed].isna().any().any():
             continue
         estimates, k = wide[name], len(wide)
-        within, between = float((wide[name + SE] ** 2).mean()), float(estimates.var(ddof=1)) if k > 1 else 0.0
+        within, between = float((wide[name + SE] ** 2).mean()), float(estimates.var(ddof=1))
         se = np.sqrt(within + between / k)
-        df = (within + between / k) ** 2 / ((between / k) ** 2 / (k - 1)) if between > 0 and k > 1 else np.inf
+        df = (within + between / k) ** 2 / ((between / k) ** 2 / (k - 1)) if between > 0 else np.inf
         half = stats.t.ppf(0.975, df) * se
         sides = {("above" if lo > 0 else "below" if hi < 0 else "holds 0")
                  for lo, hi in zip(wide[name + " low"], wide[name + " high"])}
