@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from analysis.evaluation import study
 from analysis.evaluation.bootstrap import SetBootstrap
-from analysis.evaluation.study import method_mix
+from analysis.evaluation.study import answer_box, method_mix
 from analysis import paths
 from tests.scores_factory import combine, write_runs
 
@@ -79,7 +79,7 @@ def test_a_method_the_source_lacks_makes_a_pooled_gap_that_like_for_like_removes
     assert pooled["reference gap"] > like["reference gap"] + 0.02
     sentence = study.premise_sentence(primary.reset_index(), pooled_harder=True)
     assert like["methods"] in sentence and f"{like['reference gap']:.3f}" in sentence
-    caveat = study.text.like_for_like_caveat(primary.reset_index())
+    caveat = answer_box.like_for_like_caveat(primary.reset_index())
     assert f"{like['reference gap']:.3f}" in caveat and f"{pooled['reference gap']:.3f}" in caveat
 
 
@@ -91,4 +91,4 @@ def test_no_shared_method_leaves_only_the_pooled_reading(tmp_path):
     assert tables["like_for_like_primary"]["reading"].tolist() == [method_mix.POOLED]
     assert set(tables["like_for_like"]["reading"]) == {method_mix.POOLED}
     assert "share no manipulation method" in study.premise_sentence(tables["like_for_like_primary"], True)
-    assert "share no manipulation method" in study.text.like_for_like_caveat(tables["like_for_like_primary"])
+    assert "share no manipulation method" in answer_box.like_for_like_caveat(tables["like_for_like_primary"])

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.book import plots
-from analysis.evaluation.study import seed_runs, text
+from analysis.evaluation.study import answer_box, seed_runs, text
 from analysis.evaluation.study.endpoints import ALL_FIVE_ANALYSIS, PRIMARY_ANALYSIS
 from analysis.evaluation.study.fitting import INTERPRETABLE, NOT_INTERPRETABLE
 
@@ -39,7 +39,7 @@ def test_best_bar_counts_reads_only_the_cross_domain_family():
     against = pd.DataFrame({
         "family": ["cross-domain change vs clear best member"] * 3 + ["gap change vs clear best member"],
         "low": [0.01, -0.05, -0.02, 0.03], "high": [0.04, -0.01, 0.02, 0.06]})
-    assert text.best_bar_counts(against) == (1, 1, 3)
+    assert answer_box.best_bar_counts(against) == (1, 1, 3)
 
 
 def _endpoint(change, low, high, read=INTERPRETABLE, cross=0.05):
@@ -49,12 +49,12 @@ def _endpoint(change, low, high, read=INTERPRETABLE, cross=0.05):
 
 
 def test_q2_answer_follows_the_interval_and_states_the_mde():
-    wider = text.q2_answer(_endpoint(0.048, 0.032, 0.063), 0.0226, "the vote")
+    wider = answer_box.q2_answer(_endpoint(0.048, 0.032, 0.063), 0.0226, "the vote")
     assert wider.startswith("No: the vote widens the gap") and "0.048 [0.032, 0.063]" in wider
     assert "rises by 0.050 [0.040, 0.060]" in wider and "0.023 or more with 80 % power" in wider
-    assert text.q2_answer(_endpoint(-0.03, -0.05, -0.01), 0.02, "v").startswith("Yes: v narrows")
-    assert text.q2_answer(_endpoint(0.01, -0.01, 0.03), 0.02, "v").startswith("Not measurably")
-    assert text.q2_answer(_endpoint(0.01, 0.0, 0.03, read=NOT_INTERPRETABLE), 0.02, "v").startswith("Not answered")
+    assert answer_box.q2_answer(_endpoint(-0.03, -0.05, -0.01), 0.02, "v").startswith("Yes: v narrows")
+    assert answer_box.q2_answer(_endpoint(0.01, -0.01, 0.03), 0.02, "v").startswith("Not measurably")
+    assert answer_box.q2_answer(_endpoint(0.01, 0.0, 0.03, read=NOT_INTERPRETABLE), 0.02, "v").startswith("Not answered")
 
 
 def test_endpoint_labels_name_the_post_hoc_primary_and_the_declared_all_five():
@@ -71,17 +71,17 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
     stored = pd.DataFrame({"source": ["stored run"], "date": ["2026-12-02"]})
     endpoint = pd.DataFrame({"gap change": [0.048, 0.056]})  # primary, then all five
     spread = _spread(seed_runs.ALL_FIVE_GAP, 0.046, 0.059)  # made before the gate: all five only
-    inside = text.seed_caveat(spread, stored, endpoint)
+    inside = answer_box.seed_caveat(spread, stored, endpoint)
     assert "all-five gap change at +0.046 to +0.059" in inside and "+0.056 lies inside that range" in inside
-    outside = text.seed_caveat(_spread(seed_runs.PRIMARY_GAP, 0.01, 0.02), stored, endpoint)
+    outside = answer_box.seed_caveat(_spread(seed_runs.PRIMARY_GAP, 0.01, 0.02), stored, endpoint)
     assert "primary gap change" in outside and "+0.048 lies outside it" in outside
     per_seed = pd.DataFrame({"seed": [0, 1], "quantity": [seed_runs.ALL_FIVE_GAP] * 2, "value": [0.046, 0.059]})
-    assert "its training seed 0, this build's, gave +0.046" in text.seed_caveat(spread, stored, endpoint, per_seed)
+    assert "its training seed 0, this build's, gave +0.046" in answer_box.seed_caveat(spread, stored, endpoint, per_seed)
     same = per_seed.assign(value=[0.056, 0.059])
-    assert "gave" not in text.seed_caveat(spread, stored, endpoint, same)
-    assert "unknown" in text.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.05, 0.05, seeds=1), stored, endpoint)
+    assert "gave" not in answer_box.seed_caveat(spread, stored, endpoint, same)
+    assert "unknown" in answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.05, 0.05, seeds=1), stored, endpoint)
     here = pd.DataFrame({"source": ["this build"], "date": [""]})
-    assert text.seed_caveat(spread, here, endpoint).startswith("3 training seeds in this build")
+    assert answer_box.seed_caveat(spread, here, endpoint).startswith("3 training seeds in this build")
 
 
 def test_paired_changes_draws_each_rows_own_mde_and_card_marks():

@@ -13,7 +13,7 @@ from analysis import paths
 from analysis.errors import UserInputError
 from analysis.benchmark.sizing import PLANNING
 from analysis.evaluation import ensembles, group_counts, metrics, study
-from analysis.evaluation.study import seed_runs
+from analysis.evaluation.study import answer_box, seed_runs
 from analysis.profiles import Analysis
 from tests.scores_factory import combine, run_folder, write_runs
 
@@ -212,8 +212,8 @@ def test_pooled_endpoint_adds_the_between_seed_variance_to_the_test_sets():
     assert spread["quantity"].tolist() == [seed_runs.PRIMARY_GAP, "in-domain AUC: resnet18"]
     text = study.retrain_text(spread, "this build", study.pooled_endpoint(values))
     interval = f"{row['gap change']:.3f} [{row['gap change low']:.3f}, {row['gap change high']:.3f}]"
-    assert interval in text and interval in study.text.pooled_seed_text(study.pooled_endpoint(values))
-    assert study.text.pooled_seed_text(study.pooled_endpoint(values.iloc[:0])) == ""
+    assert interval in text and interval in answer_box.pooled_seed_text(study.pooled_endpoint(values))
+    assert answer_box.pooled_seed_text(study.pooled_endpoint(values.iloc[:0])) == ""
 
 
 def test_seeds_whose_intervals_fall_on_different_sides_of_zero_disagree():

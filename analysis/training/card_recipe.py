@@ -41,7 +41,9 @@ _ROWS = {
     "crop sizes": (
         "MTCNN face crop at 224 x 224 (R3D models at 112 x 112)",
         "224 px crops; R3D resizes them to 112 (notebooks/05 eval_tfm_112)", "as v1",
-        "card: Training Recipe; src/preprocessing.py get_mtcnn; notebooks/05_model_advanced", ""),
+        "card: Training Recipe; src/preprocessing.py get_mtcnn; notebooks/05_model_advanced",
+        "R3D's 112 px faces are cropped at 112 px with the margin scaled (10 px), the same framing as v1's 224 px "
+        "crop resized to 112, in one resampling instead of two: the pixels differ by interpolation only"),
     "backbone weights": (
         "ResNet-18, EfficientNet-B4, ViT-B/16 (timm), R3D-18",
         "torchvision ResNet-18 and EfficientNet-B4 (DEFAULT: ImageNet-1k), timm vit_base_patch16_224 (its "

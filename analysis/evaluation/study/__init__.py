@@ -11,7 +11,9 @@ One job per module, in the order the ``results`` stage runs them:
     gap_tables        the gap chapter's tables beyond the results page's
     text              the one interval formatter and the sentences built from table rows
     verdict           the results page's paragraphs
-    seed_runs         how far the headline numbers move with the training seed (stored runs)
+    answer_box        the results page's answer box and caveats line
+    method_mix        the gap like for like: the target's fakes reweighted to the source's methods
+    seed_runs         how far the headline numbers move with the training seed, pooled over seeds
     results           the ``results`` stage: compute once, write every table, skip when current
 
 The names below are re-exported so that ``from analysis.evaluation import study`` reaches
