@@ -741,3 +741,24 @@ def test_design_effect_skips_members_whose_auc_never_varies(tmp_path):
     none = study.load_study("cpu", n_resamples=N, run_dir=root)
     assert np.isnan(study.measured_clustering(none, "target", N))
     assert np.isfinite(study.measured_clustering(none, "source", N))
+
+
+def test_a_one_seed_build_reads_only_its_own_seed_beside_a_stored_runs_folders(tmp_path, monkeypatch):
+    """Runs of other training seeds in the profile's folder (those a stored several-seed run
+    trained) are not this build's: the results stage studies the profile's seeds only."""
+    import json
+
+    from analysis import paths
+    from analysis.profiles import Analysis, get_profile
+
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
+    write_runs(paths.run_dir("cpu"), 1.5, seeds=(0, 1))
+    resolved = get_profile("cpu").as_dict()
+    paths.profile_file("cpu").write_text(json.dumps({**resolved, "seeds": [0]}))
+    monkeypatch.setattr(study.results, "own_manifest", lambda *args: [])  # no benchmark here
+    monkeypatch.setattr(seed_runs, "read", lambda *args: None)  # and no stored run
+    tables = study.write_results("cpu", Analysis(n_resamples=N), folder=tmp_path / "out")
+    assert (tables["seed_spread"]["seeds"] == 1).all() and tables["seed_pooled"].empty
+    one = study.load_study("cpu", n_resamples=N, run_dir=paths.run_dir("cpu"), training_seed=0)
+    assert tables["primary_endpoint"]["gap change"].iloc[0] == pytest.approx(
+        study.primary_endpoint(one)["gap change"].iloc[0])

@@ -27,7 +27,7 @@ from analysis.evaluation.study.verdict import trust_verdict
 from analysis.errors import UserInputError
 from analysis import paths
 from analysis.paths import RESULTS, SUMMARY  # noqa: F401  (RESULTS: callers' name)
-from analysis.profiles import Analysis
+from analysis.profiles import Analysis, built_profile
 
 # the CSV files write_results puts under runs/<profile>/results/summary/ (the results page reads them)
 SUMMARY_DIR = SUMMARY  # the results page's tables, inside the stage's folder
@@ -78,7 +78,9 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
     own = is_own(profile, run_dir)
     manifest = next(iter(own_manifest(profile, run_dir)), None)
     n_resamples, seed = settings.n_resamples, settings.seed
-    studies = load_seeds(profile, n_resamples, seed, run_dir)
+    # the profile's own training seeds: runs of other seeds in its folder (a stored
+    # several-seed run's) are not this build's
+    studies = load_seeds(profile, n_resamples, seed, run_dir, seeds=built_profile(profile).seeds if own else None)
     first = next(iter(studies.values()))
     card = card_assumptions()
     primary = primary_endpoint(first)
