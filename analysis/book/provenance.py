@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.book.notebook_outputs import as_text, glued_outputs
-from analysis.paths import PROJECT_ROOT, benchmark_dir, book_status_file, models_dir, run_dir, stage_times_file
+from analysis.paths import PROJECT_ROOT, STORED_DIR, benchmark_dir, book_status_file, models_dir, run_dir, stage_times_file
 from analysis.profiles import DEFAULT_PROFILE
 from analysis.training.run_record import git, read_runs
 from analysis.book.plots import SOURCE_SUFFIX
@@ -133,3 +133,29 @@ def figure_sources(executed_dir: Path) -> pd.DataFrame:
                 rows.append({"chapter": notebook.stem, "figure": name[: -len(SOURCE_SUFFIX)],
                              "data": as_text(bundle).replace(str(PROJECT_ROOT) + "/", "")})
     return pd.DataFrame(rows, columns=["chapter", "figure", "data"])
+
+
+
+def earlier_builds(tables: dict[str, pd.DataFrame], data_seed: int) -> pd.DataFrame:
+    """Every build the book quotes, one row each with its settings and the endpoint as it
+    was then declared: the earlier ones (``book/stored/earlier_builds.csv``, kept by hand:
+    their run folders are gone), the stored several-seed run's pooled endpoints and this
+    build's, both from the results stage's ``tables`` (this build's benchmark draw: ``data_seed``)."""
+    rows = [pd.read_csv(STORED_DIR / "earlier_builds.csv", dtype={"training seeds": str})]
+    source = tables["seed_source"].iloc[0]
+    for _, pooled in tables["seed_pooled"].iterrows():
+        rows.append(pd.DataFrame([{
+            "build": f"{pooled['seeds']} training seeds", "date": source["date"], "data seed": source["data seed"],
+            "training seeds": str(pooled["seeds"]),
+            "what differed": f"pooled over seeds (each: {pooled['estimates']}), with the between-seed variance",
+            "endpoint as then declared": f"{pooled['analysis']} vs mean member", "gap change": pooled["gap change"],
+            "gap change low": pooled["gap change low"], "gap change high": pooled["gap change high"],
+            "source": source["commands"]}]))
+    for _, row in tables["primary_endpoint"].iterrows():
+        rows.append(pd.DataFrame([{
+            "build": "this build", "date": "", "data seed": data_seed, "training seeds": "1",
+            "what differed": "", "endpoint as then declared": f"{row['analysis']} vs mean member",
+            "gap change": row["gap change"], "gap change low": row["gap change low"],
+            "gap change high": row["gap change high"],
+            "source": "runs/<profile>/results/summary/primary_endpoint.csv"}]))
+    return pd.concat(rows, ignore_index=True)
