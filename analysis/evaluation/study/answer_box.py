@@ -64,6 +64,8 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
         if len(stored) and f"{stored.iloc[0]:+.3f}" != f"{value:+.3f}":
             text += (f" (its training seed {training_seed}, this build's, gave {stored.iloc[0]:+.3f} on another "
                      "machine)")
+        elif len(stored):
+            text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
     return text
 
 
@@ -80,7 +82,7 @@ def like_for_like_caveat(mix: pd.DataFrame) -> str:
             f"{ci_text(like, 'reference gap')} against {ci_text(pooled, 'reference gap')} pooled, and the soft "
             f"vote's change of it {ci_text(like, 'gap change')}")
     if like["reference gap low"] <= 0 < pooled["reference gap low"]:
-        text += ": the target is harder only through the methods the source lacks"
+        text += ": on the methods both domains hold the target is not measurably harder"
     return text
 
 

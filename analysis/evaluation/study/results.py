@@ -78,9 +78,10 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
     own = is_own(profile, run_dir)
     manifest = next(iter(own_manifest(profile, run_dir)), None)
     n_resamples, seed = settings.n_resamples, settings.seed
-    # the profile's own training seeds: runs of other seeds in its folder (a stored
-    # several-seed run's) are not this build's
-    studies = load_seeds(profile, n_resamples, seed, run_dir, seeds=built_profile(profile).seeds if own else None)
+    # the resolved profile's training seeds: runs of other seeds in its folder (a stored
+    # several-seed run's) are not this build's; without one (runs copied from elsewhere), all
+    resolved = own and paths.profile_file(profile).is_file()
+    studies = load_seeds(profile, n_resamples, seed, run_dir, seeds=built_profile(profile).seeds if resolved else None)
     first = next(iter(studies.values()))
     card = card_assumptions()
     primary = primary_endpoint(first)

@@ -224,7 +224,8 @@ def premise_sentence(mix: pd.DataFrame, pooled_harder: bool) -> str:
         only = [m for m in rows.loc[method_mix.POOLED, "methods"].split(", ") if m not in shared]
         where = (f"the methods only the target holds ({', '.join(only)})" if only
                  else "the target's other shares of the methods")
-        return text + (f"on the methods both domains hold the target is not measurably harder, so the pooled gap "
-                       f"comes from {where}. The premise rests on the pooled reading only, and like for like the "
-                       "members' gap is too small to test the card's claim. ")
+        return text + (f"on the methods both domains hold the target is not measurably harder (the interval "
+                       f"does not exclude a gap of about half the pooled one), so the pooled gap rests on "
+                       f"{where}, read against the target's reals of every capture. The premise rests on the pooled "
+                       "reading; like for like the members' gap is too small to test the card's claim. ")
     return text + "in neither reading is the target measurably harder, so neither tests the card's claim. "
