@@ -151,13 +151,13 @@ def stage_score(manifest: Path, cache: Path, run: Path, profile) -> float:
     import torch
 
     from analysis.data.manifest import read_manifest
-    from analysis.models import create_model, get_spec
+    from analysis.models import create_model, spec_for
     from analysis.paths import BEST_CHECKPOINT
     from analysis.training.scoring import score_manifest
 
     model = create_model(MODEL, profile)
     model.load_state_dict(torch.load(run / BEST_CHECKPOINT, weights_only=False)["model"])
-    score_manifest(model, read_manifest(manifest), str(cache), get_spec(MODEL), profile.variant(MODEL),
+    score_manifest(model, read_manifest(manifest), str(cache), spec_for(MODEL, profile), profile.variant(MODEL),
                    model=MODEL, seed=0, device="cpu")
     return peak_megabytes()
 
