@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from analysis.book import plots
-from analysis.evaluation.study import answer_box, seed_runs, text
+from analysis.evaluation import study
+from analysis.evaluation.study import answer_box, method_mix, seed_runs, text
 from analysis.evaluation.study.endpoints import ALL_FIVE_ANALYSIS, PRIMARY_ANALYSIS
 from analysis.evaluation.study.fitting import INTERPRETABLE, NOT_INTERPRETABLE
 
@@ -99,3 +100,36 @@ def test_paired_changes_draws_each_rows_own_mde_and_card_marks():
     assert sorted(float(d.get_offsets()[0][0]) for d in diamonds) == [-0.027, -0.027]
     with pytest.raises(ValueError, match="MDE"):
         plots.paired_changes(table.drop(columns="MDE"))
+
+
+def _shift(subset, gap, low, high):
+    return {"subset": subset, "reference gap": gap, "reference gap low": low, "reference gap high": high}
+
+
+def test_the_gap_per_kind_of_shift_says_where_the_target_is_harder_and_where_easier():
+    per_shift = pd.DataFrame([_shift("unseen_both", 0.186, 0.162, 0.212), _shift("unseen_capture", 0.043, 0.007, 0.074),
+                              _shift("unseen_method", -0.041, -0.064, -0.016), _shift("other", 0.01, -0.02, 0.03)])
+    sentence = study.shift_sentence(per_shift)
+    assert "0.043 [0.007, 0.074] on unseen_capture" in sentence and "-0.041 [-0.064, -0.016] on unseen_method" in sentence
+    assert "harder than the source on unseen_both and unseen_capture" in sentence
+    assert "easier than the source on unseen_method" in sentence
+    assert "not measurably different from the source on other" in sentence
+    assert study.shift_sentence(per_shift.iloc[:0]) == "" and study.shift_sentence(None) == ""
+    mix = pd.DataFrame([{"reading": method_mix.POOLED, "methods": "a, b", "reference gap": 0.07,
+                         "reference gap low": 0.05, "reference gap high": 0.09, "gap change": 0.05,
+                         "gap change low": 0.03, "gap change high": 0.06},
+                        {"reading": method_mix.SOURCE_MIX, "methods": "a", "reference gap": 0.003,
+                         "reference gap low": -0.029, "reference gap high": 0.037, "gap change": 0.04,
+                         "gap change low": 0.03, "gap change high": 0.06}])
+    premise = study.premise_sentence(mix, pooled_harder=True, per_shift=per_shift)
+    assert sentence in premise and "not measurably harder in this reading" in premise
+    caveat = answer_box.like_for_like_caveat(mix, per_shift)
+    assert "against reals of its own capture" in caveat and "0.043 [0.007, 0.074] on unseen_capture" in caveat
+    assert "own capture" not in answer_box.like_for_like_caveat(mix)
+
+
+def test_a_stored_runs_value_at_a_seed_is_found_or_none():
+    values = pd.DataFrame({"seed": [0, 1], "quantity": [seed_runs.PRIMARY_GAP] * 2, "value": [0.048, 0.050]})
+    assert seed_runs.value_at(values, 1, seed_runs.PRIMARY_GAP) == 0.050
+    assert seed_runs.value_at(values, 2, seed_runs.PRIMARY_GAP) is None
+    assert seed_runs.value_at(values, 0, seed_runs.ALL_FIVE_GAP) is None

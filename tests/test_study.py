@@ -213,6 +213,8 @@ def test_pooled_endpoint_adds_the_between_seed_variance_to_the_test_sets():
     text = study.retrain_text(spread, "this build", study.pooled_endpoint(values))
     interval = f"{row['gap change']:.3f} [{row['gap change low']:.3f}, {row['gap change high']:.3f}]"
     assert interval in text and interval in answer_box.pooled_seed_text(study.pooled_endpoint(values))
+    for sentence in (text, answer_box.pooled_seed_text(study.pooled_endpoint(values))):  # a t interval, said so
+        assert seed_runs.POOLED_INTERVAL in sentence and "each one's own 95 % interval lies above zero" in sentence
     assert answer_box.pooled_seed_text(study.pooled_endpoint(values.iloc[:0])) == ""
 
 
@@ -438,7 +440,7 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
     for column in ("gap change", "cross-domain AUC change", "reference gap"):  # the endpoint's numbers, read
         assert study.ci_text(primary, column) in text
     # the card's change, and scaled to this benchmark's members' gap, each with its power
-    assert f"-{power['claimed effect']:.3f}" in text and f"-{power['scaled effect']:.3f}" in text
+    assert f"-{power['claimed effect']:.3f}" in text and f"-{power['scaled effect']:.4f}" in text
     assert f"{power['power at scaled effect']:.2f}" in text and card_share(power) in text
     joint = study.simultaneous_gate(learned)
     assert ", ".join(joint.loc[joint["passes"], "model"]) in text  # named, not counted

@@ -16,6 +16,7 @@ from analysis.paths import PROJECT_ROOT, STORED_DIR, benchmark_dir, book_status_
 from analysis.profiles import DEFAULT_PROFILE
 from analysis.training.run_record import git, read_runs
 from analysis.book.plots import SOURCE_SUFFIX
+from analysis.evaluation.study import seed_runs
 from analysis.training.speed_probe import PROBE_MODELS
 
 PROBE_MODEL = PROBE_MODELS[0]
@@ -147,10 +148,11 @@ def earlier_builds(tables: dict[str, pd.DataFrame], data_seed: int) -> pd.DataFr
         rows.append(pd.DataFrame([{
             "build": f"{pooled['seeds']} training seeds", "date": source["date"], "data seed": source["data seed"],
             "training seeds": str(pooled["seeds"]),
-            "what differed": f"pooled over seeds (each: {pooled['estimates']}), with the between-seed variance",
+            "what differed": f"pooled over seeds (each: {pooled['estimates']}), with the between-seed variance; "
+                             f"{seed_runs.POOLED_INTERVAL}",
             "endpoint as then declared": f"{pooled['analysis']} vs mean member", "gap change": pooled["gap change"],
             "gap change low": pooled["gap change low"], "gap change high": pooled["gap change high"],
-            "source": source["commands"]}]))
+            "source": f"{source['commands']} (commit {source['commit']})"}]))
     for _, row in tables["primary_endpoint"].iterrows():
         rows.append(pd.DataFrame([{
             "build": "this build", "date": "", "data seed": data_seed, "training seeds": "1",

@@ -55,7 +55,7 @@ from analysis.evaluation.study.text import (  # noqa: F401
     NO_SKILL_LEFT,
 )
 from analysis.evaluation.study.verdict import (  # noqa: F401
-    MIN_GROUPS, BELOW_CHANCE, plain_summary, gate_sentence, trust_verdict, premise_sentence,
+    MIN_GROUPS, BELOW_CHANCE, plain_summary, gate_sentence, trust_verdict, premise_sentence, shift_sentence,
 )
 from analysis.evaluation.study.results import (  # noqa: F401
     RESULTS, SUMMARY_DIR, RESULT_FILES, save_table, built_data_seed, write_results,

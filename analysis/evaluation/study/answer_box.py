@@ -10,6 +10,7 @@ from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.fitting import INTERPRETABLE
 from analysis.evaluation.study.text import ci_text
 
+
 def best_bar_counts(against: pd.DataFrame) -> tuple[int, int, int]:
     """Of the ensembles of all five (one per combiner, :func:`five_against_best_member`'s
     cross-domain rows), how many score measurably above and below the clear best member
@@ -31,7 +32,8 @@ def q2_answer(row: pd.Series, mde: float, name: str) -> str:
     return (f"{answer}: {name} {moves} the gap (in-domain minus cross-domain AUC) by "
             f"{ci_text(row, 'gap change')} against its members' mean, while its cross-domain AUC "
             f"{'rises' if cross > 0 else 'changes'} by {ci_text(row, 'cross-domain AUC change')}; these test sets "
-            f"detect a change in gap of {mde:.3f} or more with 80 % power.")
+            f"detect a change in gap of {mde:.3f} or more with 80 % power (the MDE: 2.8 times this build's bootstrap SE "
+            "of the change).")
 
 
 def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFrame,
@@ -60,18 +62,18 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
             + ("inside that range" if inside else "outside it: builds differ by more than those seeds do"))
     if same_seed is not None:
         quantity = seed_runs.PRIMARY_GAP if which == "primary" else seed_runs.ALL_FIVE_GAP
-        stored = same_seed.loc[(same_seed["seed"] == training_seed) & (same_seed["quantity"] == quantity), "value"]
-        if len(stored) and f"{stored.iloc[0]:+.3f}" != f"{value:+.3f}":
-            text += (f" (its training seed {training_seed}, this build's, gave {stored.iloc[0]:+.3f} on another "
-                     "machine)")
-        elif len(stored):
+        stored = seed_runs.value_at(same_seed, training_seed, quantity)
+        if stored is not None and f"{stored:+.3f}" != f"{value:+.3f}":
+            text += f" (its training seed {training_seed}, this build's, gave {stored:+.3f} on another machine)"
+        elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
     return text
 
 
-def like_for_like_caveat(mix: pd.DataFrame) -> str:
+def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = None) -> str:
     """The caveats line's clause on the domains' mix of methods, from the primary endpoint
-    per reading (:func:`~analysis.evaluation.study.method_mix.like_for_like_tables`)."""
+    per reading (:func:`~analysis.evaluation.study.method_mix.like_for_like_tables`) and,
+    where the target has subsets, per kind of shift (``per_shift``)."""
     from analysis.evaluation.study import method_mix
 
     rows = mix.set_index("reading")
@@ -82,7 +84,11 @@ def like_for_like_caveat(mix: pd.DataFrame) -> str:
             f"{ci_text(like, 'reference gap')} against {ci_text(pooled, 'reference gap')} pooled, and the soft "
             f"vote's change of it {ci_text(like, 'gap change')}")
     if like["reference gap low"] <= 0 < pooled["reference gap low"]:
-        text += ": on the methods both domains hold the target is not measurably harder"
+        text += (": on the methods both domains hold, against the target's reals of every capture, the target is "
+                 "not measurably harder")
+    if per_shift is not None and not per_shift.empty:
+        text += ("; per kind of shift, against reals of its own capture, the members' mean gap is "
+                 + ", ".join(f"{ci_text(row, 'reference gap')} on {row['subset']}" for _, row in per_shift.iterrows()))
     return text
 
 
@@ -93,5 +99,5 @@ def pooled_seed_text(pooled: pd.DataFrame) -> str:
         return ""
     row = pooled.iloc[0]
     agree = "the seeds agree" if bool(row["seeds agree"]) else "the seeds disagree"
-    return (f"pooled over {int(row['seeds'])} training seeds, with the between-seed variance added, the "
-            f"{row['analysis']} gap change is {ci_text(row, 'gap change')} ({agree})")
+    return (f"pooled over those {int(row['seeds'])} training seeds, with the between-seed variance added, the "
+            f"{row['analysis']} gap change is {ci_text(row, 'gap change')} ({seed_runs.POOLED_INTERVAL}; {agree})")

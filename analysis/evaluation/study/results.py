@@ -99,6 +99,9 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
     if stored is not None:
         values, meta = stored
         retrain = f"a stored run of {meta['date']}, data seed {meta['data seed']}"
+        mine = seed_runs.value_at(values, first.training_seed, seed_runs.PRIMARY_GAP)
+        if mine is not None and f"{mine:+.3f}" == f"{primary.iloc[0]['gap change']:+.3f}":
+            retrain += f": this build's training seed {first.training_seed} and {values['seed'].nunique() - 1} retrained"
         source = {"source": "stored run", "date": meta["date"], "commit": meta["commit"][:12],
                   "data seed": meta["data seed"], "commands": "; ".join(meta["commands"])}
     else:

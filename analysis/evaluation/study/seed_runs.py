@@ -25,6 +25,7 @@ from analysis.paths import STORED_DIR
 
 PRIMARY_GAP, PRIMARY_CROSS = "primary: gap change vs mean member", "primary: cross-domain AUC change"
 MEMBERS_GAP = "members' mean gap"
+POOLED_INTERVAL = "a t interval with Satterthwaite degrees of freedom"  # what pooled_endpoint gives, as pages name it
 # the same three for the soft vote of all five (the sensitivity analysis beside the fit gate;
 # a stored run made before the gate has only these)
 ALL_FIVE_GAP, ALL_FIVE_CROSS = "all five: gap change vs mean member", "all five: cross-domain AUC change"
@@ -58,6 +59,14 @@ def seed_values(studies: dict, names: list[str]) -> pd.DataFrame:
                 rows.append({"seed": seed, "quantity": quantities[0] + end, "value": row["gap change" + end]})
             rows.append({"seed": seed, "quantity": quantities[0] + SE, "value": row["bootstrap SE of gap change"]})
     return pd.DataFrame(rows, columns=["seed", "quantity", "value"])
+
+
+def value_at(values: pd.DataFrame, seed: int, quantity: str) -> float | None:
+    """A stored run's value of ``quantity`` at training ``seed``; None if it has none. Equal to
+    a build's own (to the pages' three decimals), it says the stored run holds that build's
+    training as one of its seeds, so agreeing with it is partly by construction."""
+    found = values.loc[(values["seed"] == seed) & (values["quantity"] == quantity), "value"]
+    return float(found.iloc[0]) if len(found) else None
 
 
 def pooled_endpoint(values: pd.DataFrame) -> pd.DataFrame:

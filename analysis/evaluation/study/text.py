@@ -198,15 +198,24 @@ def seed_sentence(spread: pd.DataFrame, source: pd.DataFrame) -> str:
     n_seeds, where = int(spread["seeds"].max()), source.iloc[0]
     if n_seeds > 1 and where["source"] == "stored run":
         return (f"This build trained one seed per detector. The table is from a stored run of the same profile "
-                f"with {n_seeds} training seeds (data seed {int(where['data seed'])}, {where['date']}, commit "
-                f"{where['commit']}; commands: {where['commands']}): how far each headline number moves when the "
-                "detectors are retrained. The bootstrap intervals above hold the trained detectors fixed, so read both.")
+                f"with {n_seeds} training seeds (data seed {int(where['data seed'])}, {where['date']}; its commands and "
+                "commit are in the provenance appendix): how far each headline number moves when the detectors are "
+                "retrained. The bootstrap intervals above hold the trained detectors fixed, so read both.")
     if n_seeds > 1:
         return (f"Across the {n_seeds} training seeds of this build, the headline numbers spread as in the table; "
                 "the bootstrap intervals hold the trained detectors fixed, so read both.")
     return ("This build trained one seed per detector, so how much the numbers move with the training seed was not "
             "assessed: the intervals above hold the trained detectors fixed. Build with "
             'make book RUN_ARGS="-o seeds=[0,1,2]" to measure it.')
+
+
+def seeds_agree_text(pooled_row: pd.Series) -> str:
+    """Whether every training seed's own interval lies on the same side of zero, from a row
+    of :func:`~analysis.evaluation.study.seed_runs.pooled_endpoint`, in words."""
+    side = {"above": "lies above zero", "below": "lies below zero", "holds 0": "holds zero"}
+    if pooled_row["seeds agree"]:
+        return "the seeds agree: each one's own 95 % interval " + side[pooled_row["each seed's interval"]]
+    return "the seeds disagree: their own intervals fall on different sides of zero"
 
 
 def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame | None = None) -> str:
@@ -231,12 +240,9 @@ def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame 
             f"({widest.removeprefix('in-domain AUC: ')}). ")
     if pooled is not None and not pooled.empty:
         row = pooled.iloc[0]
-        side = {"above": "lies above zero", "below": "lies below zero", "holds 0": "holds zero"}
-        each = side.get(row["each seed's interval"], "")
-        agree = (f"the seeds agree: each one's own interval {each}" if row["seeds agree"]
-                 else "the seeds disagree: their own intervals fall on different sides of zero")
+        agree = seeds_agree_text(row)
         text += (f"Pooled over them, with the between-seed variance added to the test sets', the {row['analysis']} "
-                 f"gap change is {ci_text(row, 'gap change')} ({agree}). ")
+                 f"gap change is {ci_text(row, 'gap change')} ({seed_runs.POOLED_INTERVAL}; {agree}). ")
     return text
 
 

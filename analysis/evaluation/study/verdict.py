@@ -162,12 +162,12 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
         card_vs_best = b["claimed effect vs best single"]
         holds = low <= -card_vs_best <= high
         endpoint += (f"That contrast is the analogue of the card's change against its best single model "
-                     f"(-{card_vs_best:.3f}, chosen there by test-set gap). These test sets resolve it at "
+                     f"(-{card_vs_best:.4f}, chosen there by test-set gap). These test sets resolve it at "
                      f"{b['MDE vs clear best member']:.3f} or more with 80 % power; the gap interval above "
                      f"{'holds' if holds else 'excludes'} the card's value")
         if pw["scaled effect"] > 0:
             holds = low <= -b["scaled effect"] <= high
-            endpoint += (f", and scaled to this benchmark's members' gap as below (-{b['scaled effect']:.3f}, found "
+            endpoint += (f", and scaled to this benchmark's members' gap as below (-{b['scaled effect']:.4f}, found "
                          f"with probability {b['power at scaled effect']:.2f}) it {'holds' if holds else 'excludes'} "
                          "that too")
         endpoint += ". "
@@ -189,7 +189,7 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
         scaled = pw["scaled effect"]
         holds = p["gap change low"] <= -scaled <= p["gap change high"]
         domain += (f"The card's change against its mean member, scaled to this benchmark (it is "
-                   f"{claimed / card_gap:.0%} of the card's members' gap), would be -{scaled:.3f} here, found with "
+                   f"{claimed / card_gap:.0%} of the card's members' gap), would be -{scaled:.4f} here, found with "
                    f"probability {pw['power at scaled effect']:.2f}; "
                    f"the endpoint's interval {'holds' if holds else 'excludes'} it. ")
     else:
@@ -200,32 +200,50 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
                   f"card's claim: the card's change of -{claimed:.3f} shrinks a members' gap of "
                   f"{card_gap:.3f}, and there is no such gap here to shrink. ")
     if "like_for_like_primary" in tables:
-        domain += premise_sentence(tables["like_for_like_primary"], p["reference gap low"] > 0)
-    return head + endpoint + domain + size
+        domain += premise_sentence(tables["like_for_like_primary"], p["reference gap low"] > 0,
+                                   tables.get("primary_per_shift"))
+    return "\n\n".join(part.strip() for part in (head, endpoint, domain, size))  # a paragraph each
 
 
-def premise_sentence(mix: pd.DataFrame, pooled_harder: bool) -> str:
+def premise_sentence(mix: pd.DataFrame, pooled_harder: bool, per_shift: pd.DataFrame | None = None) -> str:
     """Which reading of the gap the study's premise (a harder target) rests on: pooled, or
     like for like with the target's fakes reweighted to the source's mix of methods
-    (:mod:`~analysis.evaluation.study.method_mix`); plain when that leaves no gap to test."""
+    (:mod:`~analysis.evaluation.study.method_mix`), read against the target's reals of
+    every capture; plain when that leaves no gap to test. With ``per_shift`` (the primary
+    endpoint per kind of shift), it also says on which kinds of shift, each against reals of
+    its own capture, the members' mean gap lies above or below zero."""
     rows = mix.set_index("reading")
     if method_mix.SOURCE_MIX not in rows.index:
         return ("The two test sets share no manipulation method, so the gap cannot be read like for like: it "
                 "holds a change of methods as well as of domain. ")
     like = rows.loc[method_mix.SOURCE_MIX]
-    text = (f"Like for like, with the target's fakes reweighted to the source's mix of methods ({like['methods']}), "
-            f"the members' mean gap is {ci_text(like, 'reference gap')} and the soft vote changes it by "
-            f"{ci_text(like, 'gap change')}: ")
+    text = (f"Like for like, with the target's fakes reweighted to the source's mix of methods ({like['methods']}) "
+            f"and read against the target's reals of every capture, the members' mean gap is "
+            f"{ci_text(like, 'reference gap')} and the soft vote changes it by {ci_text(like, 'gap change')}: ")
     if like["reference gap low"] > 0:
         return text + ("the target is harder in this reading too, so the premise does not rest on the mix of "
-                       "methods alone. ")
+                       "methods alone. " + shift_sentence(per_shift))
     if pooled_harder:
-        shared = set(like["methods"].split(", "))
-        only = [m for m in rows.loc[method_mix.POOLED, "methods"].split(", ") if m not in shared]
-        where = (f"the methods only the target holds ({', '.join(only)})" if only
-                 else "the target's other shares of the methods")
-        return text + (f"on the methods both domains hold the target is not measurably harder (the interval "
-                       f"does not exclude a gap of about half the pooled one), so the pooled gap rests on "
-                       f"{where}, read against the target's reals of every capture. The premise rests on the pooled "
-                       "reading; like for like the members' gap is too small to test the card's claim. ")
+        return text + ("on the methods both domains hold the target is not measurably harder in this reading (the "
+                       "interval does not exclude a gap of about half the pooled one). " + shift_sentence(per_shift)
+                       + "The premise rests on the pooled reading; like for like the members' gap is too small to "
+                       "test the card's claim. ")
     return text + "in neither reading is the target measurably harder, so neither tests the card's claim. "
+
+
+def shift_sentence(per_shift: pd.DataFrame | None) -> str:
+    """The members' mean gap on each kind of shift alone, each subset's fakes against reals
+    of its own capture (:func:`~analysis.evaluation.study.shift_tables.primary_per_shift`),
+    and where it lies above or below zero; empty without subsets."""
+    if per_shift is None or per_shift.empty:
+        return ""
+    parts = {"harder than": [], "easier than": [], "not measurably different from": []}
+    for _, row in per_shift.iterrows():
+        key = ("harder than" if row["reference gap low"] > 0 else "easier than" if row["reference gap high"] < 0
+               else "not measurably different from")
+        parts[key].append(row["subset"])
+    listed = ", ".join(f"{ci_text(row, 'reference gap')} on {row['subset']}" for _, row in per_shift.iterrows())
+    found = "; ".join(f"the target is {key} the source on {' and '.join(subsets)}"
+                      for key, subsets in parts.items() if subsets)
+    return (f"Per kind of shift, each subset's fakes against reals of its own capture, the members' mean gap is "
+            f"{listed}: {found}. ")
