@@ -440,7 +440,7 @@ def test_trust_verdict_is_computed_from_the_numbers(learned, at_chance):
     for column in ("gap change", "cross-domain AUC change", "reference gap"):  # the endpoint's numbers, read
         assert study.ci_text(primary, column) in text
     # the card's change, and scaled to this benchmark's members' gap, each with its power
-    assert f"-{power['claimed effect']:.3f}" in text and f"-{power['scaled effect']:.4f}" in text
+    assert f"-{power['claimed effect']:.4f}" in text and f"-{power['scaled effect']:.4f}" in text
     assert f"{power['power at scaled effect']:.2f}" in text and card_share(power) in text
     joint = study.simultaneous_gate(learned)
     assert ", ".join(joint.loc[joint["passes"], "model"]) in text  # named, not counted

@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.fitting import INTERPRETABLE
-from analysis.evaluation.study.text import ci_text
+from analysis.evaluation.study.text import ci_text, seeds_agree_text
 
 
 def best_bar_counts(against: pd.DataFrame) -> tuple[int, int, int]:
@@ -29,9 +29,11 @@ def q2_answer(row: pd.Series, mde: float, name: str) -> str:
     answer = "No" if low > 0 else "Yes" if high < 0 else "Not measurably"
     moves = "widens" if row["gap change"] > 0 else "narrows"
     cross = row["cross-domain AUC change"]
+    gains = (" (so the ensemble gains across domains too, only less than in-domain: a wider gap here is not worse "
+             "generalization)" if row["gap change"] > 0 and row["cross-domain AUC change low"] > 0 else "")
     return (f"{answer}: {name} {moves} the gap (in-domain minus cross-domain AUC) by "
             f"{ci_text(row, 'gap change')} against its members' mean, while its cross-domain AUC "
-            f"{'rises' if cross > 0 else 'changes'} by {ci_text(row, 'cross-domain AUC change')}; these test sets "
+            f"{'rises' if cross > 0 else 'changes'} by {ci_text(row, 'cross-domain AUC change')}{gains}; these test sets "
             f"detect a change in gap of {mde:.3f} or more with 80 % power (the MDE: 2.8 times this build's bootstrap SE "
             "of the change).")
 
@@ -98,6 +100,6 @@ def pooled_seed_text(pooled: pd.DataFrame) -> str:
     if pooled is None or pooled.empty:
         return ""
     row = pooled.iloc[0]
-    agree = "the seeds agree" if bool(row["seeds agree"]) else "the seeds disagree"
+    agree = seeds_agree_text(row)
     return (f"pooled over those {int(row['seeds'])} training seeds, with the between-seed variance added, the "
             f"{row['analysis']} gap change is {ci_text(row, 'gap change')} ({seed_runs.POOLED_INTERVAL}; {agree})")

@@ -154,7 +154,7 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
     else:
         vs_gap, column = "gap change vs clear best member", "cross-domain change vs clear best member"
         low, high = vote[f"{vs_gap} low"], vote[f"{vs_gap} high"]
-        endpoint += (f"Against its clear best member, {clear} (chosen on validation), the same soft vote of "
+        endpoint += (f"Against its best member on validation, {clear}, the same soft vote of "
                      f"{len(fitted)} changes them by "
                      f"{ci_text(vote, vs_gap)} in gap and {ci_text(vote, column)} in cross-domain AUC (individual "
                      "95 % intervals). ")
@@ -184,12 +184,12 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
         domain = (f"The members' mean gap is {gap_text}: for them the target domain, pooled over its subsets, is "
                   f"harder than the source, as the study assumes (the gap chapter shows which kinds of shift carry "
                   f"it and which do not). The endpoint's interval {'holds' if holds else 'excludes'} the card's change "
-                  f"of -{claimed:.3f} on this benchmark, whose members lose {p['reference gap']:.3f} across domains "
+                  f"of -{claimed:.4f} on this benchmark, whose members lose {p['reference gap']:.3f} across domains "
                   f"where the card's lose {card_gap:.3f}. ")
         scaled = pw["scaled effect"]
         holds = p["gap change low"] <= -scaled <= p["gap change high"]
-        domain += (f"The card's change against its mean member, scaled to this benchmark (it is "
-                   f"{claimed / card_gap:.0%} of the card's members' gap), would be -{scaled:.4f} here, found with "
+        domain += (f"The card's change against its mean member, scaled to this benchmark (the card's change "
+                   f"is {claimed / card_gap:.0%} of its members' gap), would be -{scaled:.4f} here, found with "
                    f"probability {pw['power at scaled effect']:.2f}; "
                    f"the endpoint's interval {'holds' if holds else 'excludes'} it. ")
     else:
@@ -226,8 +226,9 @@ def premise_sentence(mix: pd.DataFrame, pooled_harder: bool, per_shift: pd.DataF
     if pooled_harder:
         return text + ("on the methods both domains hold the target is not measurably harder in this reading (the "
                        "interval does not exclude a gap of about half the pooled one). " + shift_sentence(per_shift)
-                       + "The premise rests on the pooled reading; like for like the members' gap is too small to "
-                       "test the card's claim. ")
+                       + f"The premise rests on the pooled reading: like for like the members' gap is not "
+                       f"measurably above zero, so there is no gap there to test the card's claim against, though the "
+                       f"soft vote still changes it by {ci_text(like, 'gap change')}. ")
     return text + "in neither reading is the target measurably harder, so neither tests the card's claim. "
 
 
@@ -243,7 +244,7 @@ def shift_sentence(per_shift: pd.DataFrame | None) -> str:
                else "not measurably different from")
         parts[key].append(row["subset"])
     listed = ", ".join(f"{ci_text(row, 'reference gap')} on {row['subset']}" for _, row in per_shift.iterrows())
-    found = "; ".join(f"the target is {key} the source on {' and '.join(subsets)}"
-                      for key, subsets in parts.items() if subsets)
+    found = "the target is " + ", ".join(f"{key} the source on {' and '.join(subsets)}"
+                                         for key, subsets in parts.items() if subsets)
     return (f"Per kind of shift, each subset's fakes against reals of its own capture, the members' mean gap is "
             f"{listed}: {found}. ")
