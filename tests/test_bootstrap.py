@@ -11,6 +11,7 @@ from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
 from analysis.evaluation import bootstrap
+from analysis.evaluation.fixed_order import weighted_sum
 
 
 def test_weighted_auc_is_the_auc_of_the_repeated_videos_with_ties():
@@ -208,3 +209,28 @@ def test_logit_gap_is_the_difference_of_logit_aucs_and_vanishes_for_a_reference_
     expected = logit(boot.in_domain.estimates["a"]) - logit(boot.cross_domain.estimates["a"])
     assert gap.estimate == pytest.approx(expected) and gap.low < gap.estimate < gap.high
     assert boot.logit_gap_change("a", "a").estimate == pytest.approx(0.0)
+
+
+def test_bca_does_not_move_when_resamples_that_tie_with_the_estimate_are_rounded():
+    """A sum of AUCs computed in another order (another CPU's BLAS) can land a unit in the
+    last place off the estimate; resamples tied with the estimate must stay ties."""
+    rng = np.random.default_rng(3)
+    estimate = 0.1 + 0.2  # not exactly representable: the kind of value a sum produces
+    samples = np.where(rng.random(400) < 0.3, estimate, rng.normal(estimate, 0.05, 400))
+    influence = [rng.normal(size=12)]
+    exact = bootstrap.bca_interval(estimate, samples, influence)
+    for direction in (-1.0, 1.0):
+        rounded = np.where(samples == estimate, np.nextafter(samples, direction), samples)
+        assert bootstrap.bca_interval(estimate, rounded, influence) == exact
+
+
+def test_combinations_of_columns_are_added_in_the_order_given():
+    """Bit for bit the left-to-right sum, whatever BLAS would have done."""
+    rng = np.random.default_rng(4)
+    columns, weights = rng.random((50, 7)), rng.normal(size=7)
+    by_hand = np.zeros(50)
+    for j in range(7):
+        by_hand = by_hand + weights[j] * columns[:, j]
+    assert np.array_equal(weighted_sum(columns, weights), by_hand)
+    with pytest.raises(ValueError, match="3 weights for 7 columns"):
+        weighted_sum(columns, weights[:3])

@@ -101,7 +101,8 @@ def test_rerun_skips_finished_videos(bench, tmp_path):
 
 def test_killed_run_resumes_to_a_complete_cache(bench, tmp_path):
     out = tmp_path / "cache"
-    command = [sys.executable, "-m", "analysis", "preprocess", "--manifest", str(bench), "--profile", "tiny", "--out", str(out)]
+    path = write_manifest(small_manifest(bench, 14), tmp_path / "manifest.csv")
+    command = [sys.executable, "-m", "analysis", "preprocess", "--manifest", str(path), "--profile", "tiny", "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while len(list(out.rglob("*.done.json"))) < 5 and time.time() < deadline:
@@ -109,7 +110,7 @@ def test_killed_run_resumes_to_a_complete_cache(bench, tmp_path):
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     finished_before = len(list(out.rglob("*.done.json")))
-    manifest = read_manifest(bench)
+    manifest = read_manifest(path)
     assert 5 <= finished_before < len(manifest), "the run should be killed half-way"
 
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -6,7 +6,9 @@ oneDNN code path) rounds differently from the first step, which moved the tiny s
 up to 5e-4 between two of the project's build machines (2026-12-02) and, through rank
 flips on a handful of videos, the study's tables far more. So the pin compares the scores
 within a tolerance far below what any change of recipe moves, and the study's tables
-exactly, recomputed from the golden scores: given its scores the study is exact anywhere.
+exactly, recomputed from the golden scores: given its scores the study is exact anywhere
+(its linear combinations are summed in a fixed order, not by BLAS, and ``tests/test_pin.py``
+reruns it with another CPU's kernels to check).
 A change that is meant to move the numbers (the benchmark, the recipe, the statistics)
 regenerates them with
 

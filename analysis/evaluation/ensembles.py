@@ -36,6 +36,7 @@ from analysis.errors import NotFittedError
 from analysis.evaluation import metrics
 from analysis.evaluation.bootstrap import auc
 from analysis.evaluation.calibration import EPSILON, PlattScaler
+from analysis.evaluation.fixed_order import weighted_sum
 from analysis.evaluation.scores_table import wide_table as to_wide  # noqa: F401  (callers' name)
 
 KINDS = ("soft_vote", "rank_average", "auc_weighted", "stacking")
@@ -149,7 +150,7 @@ class Ensemble:
         elif self.kind == "stacking":
             combined = pd.Series(self.stacker_.predict_proba(self._logits(x))[:, 1], index=x.index)
         elif self.kind == "auc_weighted":
-            combined = self.calibrated(x) @ self.weights_
+            combined = pd.Series(weighted_sum(self.calibrated(x).to_numpy(), self.weights_), index=x.index)
         else:
             combined = self.calibrated(x).mean(axis=1)
         return combined.reindex(data.index).rename(self.name_)
