@@ -83,6 +83,10 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
     assert "unknown" in answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.05, 0.05, seeds=1), stored, endpoint)
     here = pd.DataFrame({"source": ["this build"], "date": [""]})
     assert answer_box.seed_caveat(spread, here, endpoint).startswith("3 training seeds in this build")
+    # just outside, where 3 decimals would print the value as the range's end
+    close = answer_box.seed_caveat(_spread(seed_runs.PRIMARY_GAP, 0.0476, 0.04996), stored,
+                                   pd.DataFrame({"gap change": [0.05046, 0.056]}))
+    assert "at +0.0476 to +0.0500, and this build's +0.0505 lies outside it" in close
 
 
 def test_paired_changes_draws_each_rows_own_mde_and_card_marks():

@@ -38,6 +38,15 @@ def q2_answer(row: pd.Series, mde: float, name: str) -> str:
             "of the change).")
 
 
+def _digits_apart(value: float, low: float, high: float, most: int = 6) -> int:
+    """Decimals (at least 3) that print ``value`` apart from both ends of a range it lies
+    outside: at 3 decimals 0.0505 and a range ending at 0.0500 would both read +0.050."""
+    for digits in range(3, most + 1):
+        if f"{value:.{digits}f}" not in (f"{low:.{digits}f}", f"{high:.{digits}f}"):
+            return digits
+    return most
+
+
 def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFrame,
                 same_seed: pd.DataFrame | None = None, training_seed: int = 0) -> str:
     """The caveats line's clause on training seeds: how many stand behind this build, and
@@ -59,8 +68,9 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
         row, mine, which = table.loc[seed_runs.ALL_FIVE_GAP], endpoint.iloc[-1], "all-five"
     value = mine["gap change"]
     inside = row["min"] <= value <= row["max"]
+    digits = _digits_apart(value, row["min"], row["max"]) if not inside else 3
     text = (f"one training seed here; a stored {n_seeds}-seed run ({where['date']}) puts the {which} gap change "
-            f"at {row['min']:+.3f} to {row['max']:+.3f}, and this build's {value:+.3f} lies "
+            f"at {row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
             + ("inside that range" if inside else "outside it: builds differ by more than those seeds do"))
     if same_seed is not None:
         quantity = seed_runs.PRIMARY_GAP if which == "primary" else seed_runs.ALL_FIVE_GAP
