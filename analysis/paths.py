@@ -82,6 +82,12 @@ def probes_file(profile: str) -> Path:
     return benchmark_dir(profile) / "probes" / "probe_aucs.csv"
 
 
+def fake_changes_file(profile: str) -> Path:
+    """How much every manipulated video of the benchmark changes its source video, measured
+    once by the data stage (the benchmark chapter reads it)."""
+    return benchmark_dir(profile) / "artefacts" / "fake_changes.csv"
+
+
 def cache_dir(profile: str) -> Path:
     return run_dir(profile) / CACHE
 

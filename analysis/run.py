@@ -43,8 +43,9 @@ from tqdm import tqdm
 from analysis.errors import UserInputError
 from analysis.fingerprints import BUILDING, BUILT, STAMP, build_if_stale, fingerprint, resume_shard  # noqa: F401
 from analysis.paths import (FACE_COUNTS_FILE as FACE_COUNTS, LOG_FILE, MANIFEST_FILE, STAGE_TIMES_FILE as STAGE_TIMES,
-                            TRAIN_LOG, benchmark_faces_dir, cache_dir, face_counts_file, model_run_folders,
-                            models_dir, probes_file, profile_file, results_dir, run_dir, run_folder, scores_file)
+                            TRAIN_LOG, benchmark_faces_dir, cache_dir, face_counts_file, fake_changes_file,
+                            model_run_folders, models_dir, probes_file, profile_file, results_dir, run_dir,
+                            run_folder, scores_file)
 from analysis.profiles import CUDA, Profile, resolve
 from analysis.training import speed_probe
 
@@ -85,6 +86,7 @@ def stage_data(profile: Profile) -> Path:
                            outputs=(MANIFEST_FILE,))
     print(f"data: benchmark {'generated' if built else 'up to date'} in {out}", flush=True)
     stage_probes(profile)
+    stage_fake_changes(profile)
     if not profile.studies_benchmark:
         sources.combine_real_manifests(profile, sources.study_manifest(profile))
     return sources.study_manifest(profile)
@@ -161,6 +163,22 @@ def stage_probes(profile: Profile) -> Path:
                            lambda: probes.probe_aucs(probes.read_features(sources.benchmark_dir(profile.name)),
                                                      **settings).to_csv(path, index=False), outputs=(path.name,))
     print(f"data: shortcut probes {'fitted' if built else 'up to date'} in {path}", flush=True)
+    return path
+
+
+def stage_fake_changes(profile: Profile) -> Path:
+    """Measure once how much every manipulated video changes its source video (a minute of
+    decoding on a CPU), so that the benchmark chapter only reads the table."""
+    from analysis.benchmark import artefacts
+    from analysis.data import sources
+    from analysis.data.manifest import read_manifest
+
+    path = fake_changes_file(profile.name)
+    stamp = sources.benchmark_dir(profile.name) / STAMP
+    built = build_if_stale(path.parent, fingerprint([stamp, *_module_files(artefacts)], {}),
+                           lambda: artefacts.measure_fakes(read_manifest(sources.benchmark_manifest(profile.name)))
+                           .to_csv(path, index=False), outputs=(path.name,))
+    print(f"data: changes of the manipulated videos {'measured' if built else 'up to date'} in {path}", flush=True)
     return path
 
 
