@@ -414,7 +414,7 @@ def _train(cfg: TrainConfig) -> Path:
         train_mode(model, stage, recipe.warmup_frozen_batchnorm)
         tick, losses = clock(), []
         bar = tqdm(range(0, len(order), share), desc=f"{cfg.model} epoch {epoch + 1}/{len(stages)} ({stage})",
-                   unit="batch", disable=not main_process)
+                   unit="batch", **({} if main_process else {"disable": True}))  # TQDM_DISABLE silences rank 0
         for start in bar:
             inputs, labels = train_split.training_batch(order[start : start + share], generator, variant.channels_last,
                                                         offset=rank * share, global_size=recipe.batch_size,
