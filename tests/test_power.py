@@ -127,3 +127,11 @@ def test_power_at_inverts_the_mde():
     assert power.power_at(power.mde(se), se) == pytest.approx(0.80, abs=0.001)  # the other tail adds ~1e-7
     assert power.power_at(0.0, se) == pytest.approx(0.05)  # no effect: found at the test's level
     assert power.power_at(-0.03, se) == power.power_at(0.03, se)
+
+
+def test_power_at_a_resampling_that_never_varies_is_undefined_not_an_error():
+    """A tiny test set that every detector orders perfectly gives a bootstrap SE of 0 (the
+    paper end-to-end test's four-video target set did); the results stage must still finish."""
+    assert np.isnan(power.power_at(0.03, 0.0))
+    with pytest.raises(ValueError, match=">= 0"):
+        power.power_at(0.03, -0.01)

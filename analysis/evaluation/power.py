@@ -155,9 +155,13 @@ def mde(se: float, alpha: float = ALPHA, power: float = POWER) -> float:
 
 def power_at(effect: float, se: float, alpha: float = ALPHA) -> float:
     """Probability that a two-sided z-test at ``alpha`` finds a true ``effect`` measured
-    with standard error ``se`` (both tails; the inverse of :func:`mde`)."""
-    if se <= 0:
-        raise ValueError(f"se == {se}, must be > 0.")
+    with standard error ``se`` (both tails; the inverse of :func:`mde`). NaN when ``se`` is 0:
+    a bootstrap whose resamples all give the same value (a handful of test videos that
+    every detector orders perfectly) has no sampling distribution to read a power from."""
+    if se < 0:
+        raise ValueError(f"se == {se}, must be >= 0.")
+    if se == 0:
+        return float("nan")
     z = norm.ppf(1 - alpha / 2)
     return float(norm.cdf(abs(effect) / se - z) + norm.cdf(-abs(effect) / se - z))
 
