@@ -88,6 +88,12 @@ def fake_changes_file(profile: str) -> Path:
     return benchmark_dir(profile) / "artefacts" / "fake_changes.csv"
 
 
+def input_size_artefacts_file(profile: str) -> Path:
+    """How strong every method's artefact is at each model's input size, measured once on
+    the crop cache's boxes by the preprocess stage (the benchmark chapter reads it)."""
+    return benchmark_dir(profile) / "input_sizes" / "artefact_by_input_size.csv"
+
+
 def cache_dir(profile: str) -> Path:
     return run_dir(profile) / CACHE
 

@@ -44,7 +44,7 @@ from analysis.errors import UserInputError
 from analysis.fingerprints import BUILDING, BUILT, STAMP, build_if_stale, fingerprint, resume_shard  # noqa: F401
 from analysis.paths import (FACE_COUNTS_FILE as FACE_COUNTS, LOG_FILE, MANIFEST_FILE, STAGE_TIMES_FILE as STAGE_TIMES,
                             TRAIN_LOG, benchmark_faces_dir, cache_dir, face_counts_file, fake_changes_file,
-                            model_run_folders, models_dir, probes_file, profile_file, results_dir, run_dir,
+                            input_size_artefacts_file, model_run_folders, models_dir, probes_file, profile_file, results_dir, run_dir,
                             run_folder, scores_file)
 from analysis.profiles import CUDA, Profile, resolve
 from analysis.training import speed_probe
@@ -238,7 +238,35 @@ def stage_preprocess(profile: Profile, weights_dir: Path | None = None,
                        lambda: face_detect.detection_rate(read_manifest(bench), frames).to_csv(
                            folder / FACE_COUNTS, index=False))
         shutil.copyfile(folder / FACE_COUNTS, faces)
+    if profile.studies_benchmark:
+        stage_input_size_artefacts(profile)
     return report
+
+
+ARTEFACT_VIDEOS = 12  # test fakes per subset and method measured at each model's input size
+
+
+def stage_input_size_artefacts(profile: Profile) -> Path:
+    """Measure once how strong each method's artefact is at every input size a model of the
+    profile reads, on the crop cache's MTCNN boxes (half a minute on a CPU), so that the
+    benchmark chapter only reads the table."""
+    from analysis.benchmark import artefacts
+    from analysis.data import sources
+    from analysis.data.manifest import read_manifest
+
+    path = input_size_artefacts_file(profile.name)
+    cache = cache_dir(profile.name)
+    sizes = list(artefacts.reader_sizes(profile.name))
+    settings = {"sizes": sizes, "videos": ARTEFACT_VIDEOS, "frames": profile.preprocessing.frames_per_video}
+    built = build_if_stale(
+        path.parent, fingerprint([cache / STAMP, *_module_files(artefacts)], settings),
+        lambda: artefacts.artefact_at_input_sizes(
+            read_manifest(sources.benchmark_manifest(profile.name)), cache, profile.preprocessing.frames_per_video,
+            sizes, ARTEFACT_VIDEOS).to_csv(path, index=False),
+        outputs=(path.name,))
+    print(f"preprocess: artefacts at the models' input sizes {'measured' if built else 'up to date'} in {path}",
+          flush=True)
+    return path
 
 
 def train_command(profile: Profile, overrides: list[str], model: str, seed: int, out: Path,

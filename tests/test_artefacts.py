@@ -81,3 +81,43 @@ def test_the_data_stage_measures_every_fake_once_for_the_chapter_to_read(tmp_pat
     stamp = path.stat().st_mtime_ns
     runner.stage_fake_changes(profile)
     assert path.stat().st_mtime_ns == stamp  # up to date: not measured again
+
+
+def test_the_preprocess_stage_measures_artefacts_at_input_sizes_once_per_crop_cache(tmp_path, monkeypatch):
+    """``stage_input_size_artefacts`` measures at the input sizes of the profile's models
+    on the study's crop cache, writes the table the chapter reads, and measures again only
+    when the crop cache is rebuilt."""
+    import pandas as pd
+
+    from analysis import run as runner
+    from analysis.benchmark import artefacts
+    from analysis.data.sources import benchmark_dir
+    from analysis.paths import cache_dir, input_size_artefacts_file
+    from analysis.profiles import get_profile
+
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
+    profile = get_profile("tiny")
+    manifest = pd.DataFrame({"video_id": ["a", "a_b"], "label": [0, 1]})
+    benchmark_dir(profile.name).mkdir(parents=True)
+    manifest.to_csv(benchmark_dir(profile.name) / runner.MANIFEST_FILE, index=False)
+    monkeypatch.setattr("analysis.data.manifest.read_manifest", lambda path: pd.read_csv(path))
+    cache = cache_dir(profile.name)
+    cache.mkdir(parents=True)
+    (cache / runner.STAMP).write_text("crop cache 1")
+    calls = []
+
+    def measured(manifest, cache_root, frames, sizes, per_method):
+        calls.append((list(manifest["video_id"]), cache_root, frames, sizes, per_method))
+        return pd.DataFrame({"input px": sizes, "mean |fake-real|": [float(s) for s in sizes]})
+
+    monkeypatch.setattr(artefacts, "artefact_at_input_sizes", measured)
+    path = runner.stage_input_size_artefacts(profile)
+    sizes = sorted({profile.variant(name).input_size for name in profile.model_names()})
+    assert path == input_size_artefacts_file(profile.name)
+    assert calls == [(["a", "a_b"], cache, profile.preprocessing.frames_per_video, sizes, runner.ARTEFACT_VIDEOS)]
+    assert pd.read_csv(path)["input px"].tolist() == sizes
+    runner.stage_input_size_artefacts(profile)
+    assert len(calls) == 1  # the same crop cache: not measured again
+    (cache / runner.STAMP).write_text("crop cache 2")
+    runner.stage_input_size_artefacts(profile)
+    assert len(calls) == 2
