@@ -260,3 +260,39 @@ def test_a_second_sampling_for_the_sequence_model_is_cached_and_read(bench, tmp_
     variant = replace(get_profile("tiny").variant("resnext50_lstm"), frames=5)
     split = StreamedSplit.load(manifest, tmp_path, get_spec("resnext50_lstm"), variant)
     assert split.video_frames == 5
+
+
+def test_the_detector_pools_channels_last_and_finds_the_same_boxes_as_mtcnn_as_shipped(bench):
+    """make_detector swaps MTCNN's max pooling for the channels-last one (a third of the crop
+    cache's time): every pooling layer is swapped, the pooled values and their memory order
+    are the same, and so are the boxes and probabilities on the benchmark's frames, on two
+    threads as on one."""
+    from facenet_pytorch import MTCNN
+
+    ceil_pool = torch.nn.MaxPool2d(3, 2, ceil_mode=True)
+    fast_pool = face_detect.ChannelsLastMaxPool(3, 2, ceil_mode=True)
+    images = torch.randn(7, 23, 22, 28)
+    # MTCNN's first network reads images permuted to channels-last strides, the others not
+    for x in (images.permute(0, 3, 1, 2), images.permute(0, 3, 1, 2).contiguous(), torch.randn(5, 64, 3, 3)):
+        want, got = ceil_pool(x), fast_pool(x)
+        assert torch.equal(got, want) and got.stride() == want.stride()  # strides pick the next conv's kernel
+
+    detector, shipped = face_detect.make_detector(), MTCNN(select_largest=True, keep_all=False, device="cpu")
+    layers = [m for net in (detector.pnet, detector.rnet, detector.onet) for m in net.modules()]
+    assert sum(isinstance(m, face_detect.ChannelsLastMaxPool) for m in layers) == 6  # 1 + 2 + 3
+    assert not any(type(m) is torch.nn.MaxPool2d for m in layers)
+    manifest = read_manifest(bench)
+    frames = np.concatenate([sample_frames(path, 2).frames for path in manifest["path"].head(6)])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        found, probs = detector.detect(list(frames))
+        expected, expected_probs = shipped.detect(list(frames))
+    finally:
+        torch.set_num_threads(threads)
+    assert sum(b is not None for b in found) >= len(frames) // 2  # faces were found, so boxes were compared
+    for box, want, p, want_p in zip(found, expected, probs, expected_probs):
+        assert (box is None) == (want is None)
+        if box is not None:
+            np.testing.assert_array_equal(box, want)
+            np.testing.assert_array_equal(p, want_p)

@@ -19,9 +19,35 @@ with warnings.catch_warnings():
 from analysis.preprocess.video import read_frames
 
 
+class ChannelsLastMaxPool(torch.nn.MaxPool2d):
+    """A max pooling that pools in channels-last order and hands the next layer the memory
+    order PyTorch's own pooling would have.
+
+    On a CPU, PyTorch's channels-first max pooling of MTCNN's many small candidate crops took
+    a third of the crop cache's time; channels-last pools them 2-4x faster. A maximum
+    rounds nothing, so the values are the same bits; the output's strides are those of the
+    layer it replaces (MTCNN's first network reads images in channels-last order, its
+    others do not), so every convolution after it runs the kernel it always ran."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.device.type != "cpu":
+            return super().forward(x)
+        layout = super().forward(torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta"))
+        pooled = super().forward(x.contiguous(memory_format=torch.channels_last))
+        return torch.empty_strided(layout.shape, layout.stride(), dtype=x.dtype).copy_(pooled)
+
+
 def make_detector(device: str | torch.device = "cpu") -> MTCNN:
-    """MTCNN with its default thresholds, keeping the largest face (the seeds' settings)."""
-    return MTCNN(select_largest=True, keep_all=False, device=device)
+    """MTCNN with its default thresholds, keeping the largest face (the seeds' settings),
+    its max pooling layers as :class:`ChannelsLastMaxPool`."""
+    detector = MTCNN(select_largest=True, keep_all=False, device=device)
+    for net in (detector.pnet, detector.rnet, detector.onet):
+        for name, layer in list(net.named_children()):
+            if type(layer) is torch.nn.MaxPool2d:
+                pool = ChannelsLastMaxPool(layer.kernel_size, layer.stride, layer.padding, layer.dilation,
+                                           ceil_mode=layer.ceil_mode)
+                setattr(net, name, pool)
+    return detector
 
 
 def detection_rate(manifest: pd.DataFrame, frames_per_video: int, detector: MTCNN | None = None) -> pd.DataFrame:
