@@ -89,6 +89,28 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
     assert "at +0.0476 to +0.0500, and this build's +0.0505 lies outside it" in close
 
 
+def test_seed_caveat_compares_all_five_where_the_fit_gate_admitted_other_members():
+    spread = pd.concat([_spread(seed_runs.PRIMARY_GAP, 0.048, 0.050), _spread(seed_runs.ALL_FIVE_GAP, 0.055, 0.060)])
+    endpoint = pd.DataFrame({"gap change": [0.046, 0.046]})  # the gate let all five in: primary = all five
+    stored = {"source": "stored run", "date": "2026-12-03", "stored primary": "soft_vote(a+b)"}
+    other = answer_box.seed_caveat(spread, pd.DataFrame([{**stored, "primary here": "soft_vote(card 000's five)"}]),
+                                   endpoint)
+    assert "+0.046 lies outside it" in other and "different ensembles" in other
+    assert "this build's soft_vote(card 000's five), the stored run's soft_vote(a+b)" in other
+    assert ("changes the gap by +0.046 here against +0.055 to +0.060 in the stored run, outside that run's range too"
+            in other)
+    same = answer_box.seed_caveat(spread, pd.DataFrame([{**stored, "primary here": "soft_vote(a+b)"}]), endpoint)
+    assert "different ensembles" not in same and same in other
+
+
+def test_primary_label_is_the_ensemble_each_seed_wrote_first():
+    values = pd.DataFrame({"seed": [0, 0, 1, 1], "value": [0.1, 0.2, 0.1, 0.2],
+                           "quantity": ["gap: soft_vote(a+b)", "gap: a", "gap: soft_vote(a+b)", "gap: a"]})
+    assert seed_runs.primary_label(values) == "soft_vote(a+b)"
+    mixed = values.assign(quantity=["gap: soft_vote(a+b)", "gap: a", "gap: a", "gap: b"])
+    assert seed_runs.primary_label(mixed) is None
+
+
 def test_paired_changes_draws_each_rows_own_mde_and_card_marks():
     table = pd.DataFrame({"label": ["primary", "all five", "vs best"], "change": [0.05, 0.06, 0.057],
                           "change low": [0.03, 0.04, 0.04], "change high": [0.06, 0.08, 0.075],

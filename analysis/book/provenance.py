@@ -137,6 +137,13 @@ def figure_sources(executed_dir: Path) -> pd.DataFrame:
 
 
 
+def _declared(analysis: str, primary: object) -> str:
+    """An endpoint as a build declared it; the fit-gated primary names its ensemble where
+    known, as another build's gate may have chosen other members."""
+    named = f": {primary}" if analysis.startswith("primary") and isinstance(primary, str) else ""
+    return f"{analysis}{named} vs mean member"
+
+
 def earlier_builds(tables: dict[str, pd.DataFrame], data_seed: int) -> pd.DataFrame:
     """Every build the book quotes, one row each with its settings and the endpoint as it
     was then declared: the earlier ones (``book/stored/earlier_builds.csv``, kept by hand:
@@ -150,13 +157,15 @@ def earlier_builds(tables: dict[str, pd.DataFrame], data_seed: int) -> pd.DataFr
             "training seeds": str(pooled["seeds"]),
             "what differed": f"pooled over seeds (each: {pooled['estimates']}), with the between-seed variance; "
                              f"{seed_runs.POOLED_INTERVAL}",
-            "endpoint as then declared": f"{pooled['analysis']} vs mean member", "gap change": pooled["gap change"],
+            "endpoint as then declared": _declared(pooled["analysis"], source.get("stored primary")),
+            "gap change": pooled["gap change"],
             "gap change low": pooled["gap change low"], "gap change high": pooled["gap change high"],
             "source": f"{source['commands']} (commit {source['commit']})"}]))
+    here = source.get("primary here")
     for _, row in tables["primary_endpoint"].iterrows():
         rows.append(pd.DataFrame([{
             "build": "this build", "date": "", "data seed": data_seed, "training seeds": "1",
-            "what differed": "", "endpoint as then declared": f"{row['analysis']} vs mean member",
+            "what differed": "", "endpoint as then declared": _declared(row["analysis"], here),
             "gap change": row["gap change"], "gap change low": row["gap change low"],
             "gap change high": row["gap change high"],
             "source": "runs/<profile>/results/summary/primary_endpoint.csv"}]))

@@ -79,7 +79,29 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
             text += f" (its training seed {training_seed}, this build's, gave {stored:+.3f} on another machine)"
         elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
+    if which == "primary":
+        text += _members_clause(table, where, endpoint, inside)
     return text
+
+
+def _members_clause(table: pd.DataFrame, where: pd.Series, endpoint: pd.DataFrame, primary_inside: bool) -> str:
+    """Where this build's fit gate chose other members than the stored run's did (its
+    ``stored primary`` and ``primary here``), the two primaries are different ensembles:
+    say so, and compare the soft vote of all five, the same ensemble in both (``primary_inside``:
+    whether this build's primary lay inside the stored range)."""
+    stored, here = where.get("stored primary"), where.get("primary here")
+    if not isinstance(stored, str) or not isinstance(here, str) or stored == here:
+        return ""
+    text = (f". The two primaries are different ensembles, though: the fit gate chose other members here "
+            f"(this build's {here}, the stored run's {stored})")
+    if seed_runs.ALL_FIVE_GAP not in table.index:
+        return text
+    row, value = table.loc[seed_runs.ALL_FIVE_GAP], endpoint.iloc[-1]["gap change"]
+    inside = row["min"] <= value <= row["max"]
+    return text + (f"; the soft vote of all five, the same ensemble in both, changes the gap by {value:+.3f} here "
+                   f"against {row['min']:+.3f} to {row['max']:+.3f} in the stored run"
+                   + (", inside that run's range" if inside else ", outside that run's range"
+                      + ("" if primary_inside else " too")))
 
 
 def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = None) -> str:

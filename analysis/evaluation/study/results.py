@@ -103,7 +103,8 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
         if mine is not None and f"{mine:+.3f}" == f"{primary.iloc[0]['gap change']:+.3f}":
             retrain += f": this build's training seed {first.training_seed} and {values['seed'].nunique() - 1} retrained"
         source = {"source": "stored run", "date": meta["date"], "commit": meta["commit"][:12],
-                  "data seed": meta["data seed"], "commands": "; ".join(meta["commands"])}
+                  "data seed": meta["data seed"], "commands": "; ".join(meta["commands"]),
+                  "stored primary": seed_runs.primary_label(values), "primary here": first.label(first.primary)}
     else:
         retrain = "this build"
         source = {"source": "this build", "date": "", "commit": "", "data seed": None, "commands": ""}

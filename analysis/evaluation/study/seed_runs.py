@@ -61,6 +61,15 @@ def seed_values(studies: dict, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["seed", "quantity", "value"])
 
 
+def primary_label(values: pd.DataFrame) -> str | None:
+    """The label of the primary (fit-gated) ensemble behind per-seed ``values``
+    (:func:`seed_values` writes its three numbers before the models'); None where the
+    seeds' primaries differ. Another build's gate may admit other members."""
+    gaps = values.loc[values["quantity"].str.startswith("gap: "), ["seed", "quantity"]]
+    labels = set(gaps.groupby("seed", sort=False)["quantity"].first().str.removeprefix("gap: "))
+    return labels.pop() if len(labels) == 1 else None
+
+
 def value_at(values: pd.DataFrame, seed: int, quantity: str) -> float | None:
     """A stored run's value of ``quantity`` at training ``seed``; None if it has none. Equal to
     a build's own (to the pages' three decimals), it says the stored run holds that build's
