@@ -89,18 +89,38 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
     assert "at +0.0476 to +0.0500, and this build's +0.0505 lies outside it" in close
 
 
-def test_seed_caveat_compares_all_five_where_the_fit_gate_admitted_other_members():
+def test_seed_caveat_compares_all_five_where_the_fit_gate_chose_other_members():
     spread = pd.concat([_spread(seed_runs.PRIMARY_GAP, 0.048, 0.050), _spread(seed_runs.ALL_FIVE_GAP, 0.055, 0.060)])
-    endpoint = pd.DataFrame({"gap change": [0.046, 0.046]})  # the gate let all five in: primary = all five
+    endpoint = pd.DataFrame({"gap change": [0.047, 0.046]})  # primary, then all five
     stored = {"source": "stored run", "date": "2026-12-03", "stored primary": "soft_vote(a+b)"}
-    other = answer_box.seed_caveat(spread, pd.DataFrame([{**stored, "primary here": "soft_vote(card 000's five)"}]),
-                                   endpoint)
-    assert "+0.046 lies outside it" in other and "different ensembles" in other
-    assert "this build's soft_vote(card 000's five), the stored run's soft_vote(a+b)" in other
-    assert ("changes the gap by +0.046 here against +0.055 to +0.060 in the stored run, outside that run's range too"
-            in other)
-    same = answer_box.seed_caveat(spread, pd.DataFrame([{**stored, "primary here": "soft_vote(a+b)"}]), endpoint)
-    assert "different ensembles" not in same and same in other
+    other = pd.DataFrame([{**stored, "primary here": "soft_vote(card 000's five)"}])
+    per_seed = pd.DataFrame({"seed": [0, 0], "quantity": [seed_runs.PRIMARY_GAP, seed_runs.ALL_FIVE_GAP],
+                             "value": [0.048, 0.056]})
+    text = answer_box.seed_caveat(spread, other, endpoint, per_seed)
+    assert "all-five gap change at +0.055 to +0.060, and this build's +0.046 lies outside it" in text
+    assert "its training seed 0, this build's, gave +0.056 in that run" in text  # all five's, not the primary's
+    assert ("this build's is soft_vote(card 000's five), the stored run's soft_vote(a+b) (its gap change +0.048 to "
+            "+0.050)") in text
+    assert seed_runs.compared_endpoint(spread, other) == "all five"
+    same = pd.DataFrame([{**stored, "primary here": "soft_vote(a+b)"}])
+    assert seed_runs.compared_endpoint(spread, same) == "primary"
+    alike = answer_box.seed_caveat(spread, same, endpoint)
+    assert "primary gap change at +0.048 to +0.050" in alike and "different ensembles" not in alike
+
+
+def test_pooled_and_retrain_texts_read_the_endpoint_they_are_given():
+    pooled = pd.DataFrame([{"analysis": a, "seeds": 3, "gap change": g, "gap change low": g - 0.016,
+                            "gap change high": g + 0.016, "seeds agree": True, "each seed's interval": "above"}
+                           for a, g in (("primary", 0.049), ("all five", 0.057))])
+    assert "the primary gap change is 0.049" in answer_box.pooled_seed_text(pooled)
+    assert "the all-five gap change is 0.057" in answer_box.pooled_seed_text(pooled, "all five")
+    spread = pd.concat([_spread(seed_runs.PRIMARY_GAP, 0.048, 0.050), _spread(seed_runs.ALL_FIVE_GAP, 0.055, 0.060),
+                        _spread("in-domain AUC: a", 0.8, 0.9)]).assign(sd=0.01, range=lambda s: s["max"] - s["min"])
+    primary = text.retrain_text(spread, "a stored run", pooled)
+    assert "the primary endpoint's gap change ranges from +0.048 to +0.050" in primary and "0.049" in primary
+    five = text.retrain_text(spread, "a stored run", pooled, "all five")
+    assert "the all-five soft vote's gap change ranges from +0.055 to +0.060" in five
+    assert "the all-five gap change is 0.057" in five
 
 
 def test_primary_label_is_the_ensemble_each_seed_wrote_first():

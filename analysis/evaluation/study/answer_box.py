@@ -51,57 +51,38 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
                 same_seed: pd.DataFrame | None = None, training_seed: int = 0) -> str:
     """The caveats line's clause on training seeds: how many stand behind this build, and
     whether this build's endpoint lies inside the seed range of a stored several-seed run
-    (``spread``, ``source``: the seed tables; ``endpoint``: the primary endpoint table). A
-    stored run made before the fit gate has only the all-five version, so that is compared.
-    With the stored run's per-seed values (``same_seed``: seed, quantity, value), the clause
-    also gives its value at this build's ``training_seed`` when the two differ: the same
-    seed on another machine is another training run."""
+    (``spread``, ``source``: the seed tables; ``endpoint``: the primary endpoint table), in
+    the endpoint both share (:func:`~analysis.evaluation.study.seed_runs.compared_endpoint`):
+    the primary, or all five where the stored run predates the fit gate or its gate chose
+    other members. With the stored run's per-seed values (``same_seed``: seed, quantity,
+    value), the clause also gives its value at this build's ``training_seed`` when the two
+    differ: the same seed in another run is another training run."""
     n_seeds, where = int(spread["seeds"].max()), source.iloc[0]
     if n_seeds < 2:
         return "one training seed and no stored several-seed run: how far a retrain moves the endpoint is unknown"
     if where["source"] != "stored run":
         return f"{n_seeds} training seeds in this build (their spread is in the seed table)"
     table = spread.set_index("quantity")
-    if seed_runs.PRIMARY_GAP in table.index:
-        row, mine, which = table.loc[seed_runs.PRIMARY_GAP], endpoint.iloc[0], "primary"
-    else:
-        row, mine, which = table.loc[seed_runs.ALL_FIVE_GAP], endpoint.iloc[-1], "all-five"
-    value = mine["gap change"]
+    analysis = seed_runs.compared_endpoint(spread, source)
+    quantity, which = seed_runs.GAPS[analysis], "primary" if analysis == "primary" else "all-five"
+    row, value = table.loc[quantity], endpoint.iloc[0 if analysis == "primary" else -1]["gap change"]
     inside = row["min"] <= value <= row["max"]
     digits = _digits_apart(value, row["min"], row["max"]) if not inside else 3
     text = (f"one training seed here; a stored {n_seeds}-seed run ({where['date']}) puts the {which} gap change "
             f"at {row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
             + ("inside that range" if inside else "outside it: builds differ by more than those seeds do"))
     if same_seed is not None:
-        quantity = seed_runs.PRIMARY_GAP if which == "primary" else seed_runs.ALL_FIVE_GAP
         stored = seed_runs.value_at(same_seed, training_seed, quantity)
         if stored is not None and f"{stored:+.3f}" != f"{value:+.3f}":
-            text += f" (its training seed {training_seed}, this build's, gave {stored:+.3f} on another machine)"
+            text += f" (its training seed {training_seed}, this build's, gave {stored:+.3f} in that run)"
         elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
-    if which == "primary":
-        text += _members_clause(table, where, endpoint, inside)
+    if seed_runs.primaries_differ(source):
+        primary = table.loc[seed_runs.PRIMARY_GAP]
+        text += (". The all-five soft votes are compared because the fit gate chose other members here, so the two "
+                 f"primaries are different ensembles: this build's is {where['primary here']}, the stored run's "
+                 f"{where['stored primary']} (its gap change {primary['min']:+.3f} to {primary['max']:+.3f})")
     return text
-
-
-def _members_clause(table: pd.DataFrame, where: pd.Series, endpoint: pd.DataFrame, primary_inside: bool) -> str:
-    """Where this build's fit gate chose other members than the stored run's did (its
-    ``stored primary`` and ``primary here``), the two primaries are different ensembles:
-    say so, and compare the soft vote of all five, the same ensemble in both (``primary_inside``:
-    whether this build's primary lay inside the stored range)."""
-    stored, here = where.get("stored primary"), where.get("primary here")
-    if not isinstance(stored, str) or not isinstance(here, str) or stored == here:
-        return ""
-    text = (f". The two primaries are different ensembles, though: the fit gate chose other members here "
-            f"(this build's {here}, the stored run's {stored})")
-    if seed_runs.ALL_FIVE_GAP not in table.index:
-        return text
-    row, value = table.loc[seed_runs.ALL_FIVE_GAP], endpoint.iloc[-1]["gap change"]
-    inside = row["min"] <= value <= row["max"]
-    return text + (f"; the soft vote of all five, the same ensemble in both, changes the gap by {value:+.3f} here "
-                   f"against {row['min']:+.3f} to {row['max']:+.3f} in the stored run"
-                   + (", inside that run's range" if inside else ", outside that run's range"
-                      + ("" if primary_inside else " too")))
 
 
 def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = None) -> str:
@@ -126,12 +107,15 @@ def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = Non
     return text
 
 
-def pooled_seed_text(pooled: pd.DataFrame) -> str:
-    """The gap change pooled over training seeds (:func:`~analysis.evaluation.study.seed_runs.
-    pooled_endpoint`), in a clause; empty without a pooled row."""
+def pooled_seed_text(pooled: pd.DataFrame, analysis: str = "primary") -> str:
+    """The gap change of ``analysis`` (the endpoint the seed caveat compares) pooled over
+    training seeds (:func:`~analysis.evaluation.study.seed_runs.pooled_endpoint`), in a
+    clause; the first row without one of ``analysis``, and empty without any."""
     if pooled is None or pooled.empty:
         return ""
-    row = pooled.iloc[0]
+    rows = pooled[pooled["analysis"] == analysis]
+    row = rows.iloc[0] if len(rows) else pooled.iloc[0]
     agree = seeds_agree_text(row)
     return (f"pooled over those {int(row['seeds'])} training seeds, with the between-seed variance added, the "
-            f"{row['analysis']} gap change is {ci_text(row, 'gap change')} ({seed_runs.POOLED_INTERVAL}; {agree})")
+            f"{row['analysis'].replace(' ', '-')} gap change is {ci_text(row, 'gap change')} "
+            f"({seed_runs.POOLED_INTERVAL}; {agree})")

@@ -61,6 +61,26 @@ def seed_values(studies: dict, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["seed", "quantity", "value"])
 
 
+GAPS = {"primary": PRIMARY_GAP, "all five": ALL_FIVE_GAP}  # pooled_endpoint's analyses and their quantities
+
+
+def primaries_differ(source: pd.DataFrame) -> bool:
+    """Whether a stored run's fit gate chose other members for its primary than this
+    build's did (the ``seed_source`` table's ``stored primary`` and ``primary here``): the
+    two primaries are then different ensembles, and only the soft vote of all five compares."""
+    where = source.iloc[0]
+    stored, here = where.get("stored primary"), where.get("primary here")
+    return isinstance(stored, str) and isinstance(here, str) and stored != here
+
+
+def compared_endpoint(spread: pd.DataFrame, source: pd.DataFrame) -> str:
+    """The endpoint (a key of :data:`GAPS`) in which a seed spread is read beside this
+    build: the primary, unless the run predates the fit gate or its gate chose other members."""
+    if PRIMARY_GAP in set(spread["quantity"]) and not primaries_differ(source):
+        return "primary"
+    return "all five"
+
+
 def primary_label(values: pd.DataFrame) -> str | None:
     """The label of the primary (fit-gated) ensemble behind per-seed ``values``
     (:func:`seed_values` writes its three numbers before the models'); None where the

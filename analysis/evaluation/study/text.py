@@ -218,31 +218,34 @@ def seeds_agree_text(pooled_row: pd.Series) -> str:
     return "the seeds disagree: their own intervals fall on different sides of zero"
 
 
-def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame | None = None) -> str:
+def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame | None = None,
+                 analysis: str = "primary") -> str:
     """How much a retrained detector moves, from a seed spread (:func:`seed_spread`) of
     ``source`` (this build, or a stored run), and the endpoint pooled over its seeds
-    (:func:`~analysis.evaluation.study.seed_runs.pooled_endpoint`) when given; empty without
-    a spread."""
+    (:func:`~analysis.evaluation.study.seed_runs.pooled_endpoint`) when given, both in
+    ``analysis`` (:func:`~analysis.evaluation.study.seed_runs.compared_endpoint`; all five
+    where the spread has no primary); empty without a spread."""
     if spread is None or spread.empty or spread["seeds"].max() < 2:
         return ""
     table = spread.set_index("quantity")
     aucs = table[table.index.str.startswith("in-domain AUC: ") & ~table.index.str.contains(r"\(")]
     widest = aucs["range"].idxmax()
-    which = "the primary endpoint's"
-    if seed_runs.PRIMARY_GAP in table.index:
-        gap = table.loc[seed_runs.PRIMARY_GAP]
-    else:  # a stored run made before the fit gate: its endpoint is the all-five version
-        gap, which = table.loc[seed_runs.ALL_FIVE_GAP], "the all-five soft vote's"
+    if analysis == "primary" and seed_runs.PRIMARY_GAP in table.index:
+        gap, which = table.loc[seed_runs.PRIMARY_GAP], "the primary endpoint's"
+    else:  # a stored run made before the fit gate, or whose gate chose other members
+        analysis, gap, which = "all five", table.loc[seed_runs.ALL_FIVE_GAP], "the all-five soft vote's"
     signs = "all above zero" if gap["min"] > 0 else "all below zero" if gap["max"] < 0 else "of both signs"
     text = (f"Across {int(gap['seeds'])} training seeds ({source}), {which} gap change ranges from "
             f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.3f}; {signs}), and a retrained detector's "
             f"in-domain AUC moves by up to {aucs.loc[widest, 'range']:.3f} "
             f"({widest.removeprefix('in-domain AUC: ')}). ")
-    if pooled is not None and not pooled.empty:
-        row = pooled.iloc[0]
+    rows = pd.DataFrame() if pooled is None else pooled[pooled["analysis"] == analysis]
+    if not rows.empty:
+        row = rows.iloc[0]
         agree = seeds_agree_text(row)
-        text += (f"Pooled over them, with the between-seed variance added to the test sets', the {row['analysis']} "
-                 f"gap change is {ci_text(row, 'gap change')} ({seed_runs.POOLED_INTERVAL}; {agree}). ")
+        text += (f"Pooled over them, with the between-seed variance added to the test sets', the "
+                 f"{row['analysis'].replace(' ', '-')} gap change is {ci_text(row, 'gap change')} "
+                 f"({seed_runs.POOLED_INTERVAL}; {agree}). ")
     return text
 
 
