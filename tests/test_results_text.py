@@ -124,10 +124,12 @@ def test_pooled_and_retrain_texts_read_the_endpoint_they_are_given():
 
 
 def test_primary_label_is_the_ensemble_each_seed_wrote_first():
-    values = pd.DataFrame({"seed": [0, 0, 1, 1], "value": [0.1, 0.2, 0.1, 0.2],
-                           "quantity": ["gap: soft_vote(a+b)", "gap: a", "gap: soft_vote(a+b)", "gap: a"]})
+    quantities = ["gap: soft_vote(a+b)", "gap: a", seed_runs.PRIMARY_GAP]
+    values = pd.DataFrame({"seed": [0, 0, 0, 1, 1, 1], "value": 0.1, "quantity": quantities * 2})
     assert seed_runs.primary_label(values) == "soft_vote(a+b)"
-    mixed = values.assign(quantity=["gap: soft_vote(a+b)", "gap: a", "gap: a", "gap: b"])
+    before_the_gate = values[values["quantity"] != seed_runs.PRIMARY_GAP]
+    assert seed_runs.primary_label(before_the_gate) is None
+    mixed = values.assign(quantity=[*quantities, "gap: a", "gap: b", seed_runs.PRIMARY_GAP])
     assert seed_runs.primary_label(mixed) is None
 
 

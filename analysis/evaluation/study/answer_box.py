@@ -77,7 +77,7 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
             text += f" (its training seed {training_seed}, this build's, gave {stored:+.3f} in that run)"
         elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
-    if seed_runs.primaries_differ(source):
+    if seed_runs.primaries_differ(source) and seed_runs.PRIMARY_GAP in table.index:
         primary = table.loc[seed_runs.PRIMARY_GAP]
         text += (". The all-five soft votes are compared because the fit gate chose other members here, so the two "
                  f"primaries are different ensembles: this build's is {where['primary here']}, the stored run's "

@@ -84,7 +84,10 @@ def compared_endpoint(spread: pd.DataFrame, source: pd.DataFrame) -> str:
 def primary_label(values: pd.DataFrame) -> str | None:
     """The label of the primary (fit-gated) ensemble behind per-seed ``values``
     (:func:`seed_values` writes its three numbers before the models'); None where the
-    seeds' primaries differ. Another build's gate may admit other members."""
+    seeds' primaries differ or the run predates the fit gate (it has no primary gap change).
+    Another build's gate may admit other members."""
+    if PRIMARY_GAP not in set(values["quantity"]):
+        return None
     gaps = values.loc[values["quantity"].str.startswith("gap: "), ["seed", "quantity"]]
     labels = set(gaps.groupby("seed", sort=False)["quantity"].first().str.removeprefix("gap: "))
     return labels.pop() if len(labels) == 1 else None
