@@ -101,9 +101,9 @@ def test_seed_caveat_compares_all_five_where_the_fit_gate_chose_other_members():
     assert "its training seed 0, this build's, gave +0.056 in that run" in text  # all five's, not the primary's
     assert ("this build's is soft_vote(card 000's five), the stored run's soft_vote(a+b) (its gap change +0.048 to "
             "+0.050)") in text
-    assert seed_runs.compared_endpoint(spread, other) == "all five"
+    assert seed_runs.compared_endpoint(spread, other.iloc[0]) == "all five"
     same = pd.DataFrame([{**stored, "primary here": "soft_vote(a+b)"}])
-    assert seed_runs.compared_endpoint(spread, same) == "primary"
+    assert seed_runs.compared_endpoint(spread, same.iloc[0]) == "primary"
     alike = answer_box.seed_caveat(spread, same, endpoint)
     assert "primary gap change at +0.048 to +0.050" in alike and "different ensembles" not in alike
 

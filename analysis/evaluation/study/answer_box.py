@@ -63,7 +63,7 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     if where["source"] != "stored run":
         return f"{n_seeds} training seeds in this build (their spread is in the seed table)"
     table = spread.set_index("quantity")
-    analysis = seed_runs.compared_endpoint(spread, source)
+    analysis = seed_runs.compared_endpoint(spread, where)
     quantity, which = seed_runs.GAPS[analysis], "primary" if analysis == "primary" else "all-five"
     row, value = table.loc[quantity], endpoint.iloc[0 if analysis == "primary" else -1]["gap change"]
     inside = row["min"] <= value <= row["max"]
@@ -77,7 +77,7 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
             text += f" (its training seed {training_seed}, this build's, gave {stored:+.3f} in that run)"
         elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
-    if seed_runs.primaries_differ(source) and seed_runs.PRIMARY_GAP in table.index:
+    if seed_runs.primaries_differ(where) and seed_runs.PRIMARY_GAP in table.index:
         primary = table.loc[seed_runs.PRIMARY_GAP]
         text += (". The all-five soft votes are compared because the fit gate chose other members here, so the two "
                  f"primaries are different ensembles: this build's is {where['primary here']}, the stored run's "

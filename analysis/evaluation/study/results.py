@@ -103,7 +103,7 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
                   "stored primary": seed_runs.primary_label(values), "primary here": first.label(first.primary)}
         retrain = f"a stored run of {meta['date']}, data seed {meta['data seed']}"
         mine = seed_runs.value_at(values, first.training_seed, seed_runs.PRIMARY_GAP)
-        if seed_runs.primaries_differ(pd.DataFrame([source])):
+        if seed_runs.primaries_differ(source):
             retrain += f", whose fit gate kept another primary, {source['stored primary']}"
         elif mine is not None and f"{mine:+.3f}" == f"{primary.iloc[0]['gap change']:+.3f}":
             retrain += f": this build's training seed {first.training_seed} and {values['seed'].nunique() - 1} retrained"
@@ -111,7 +111,7 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
         retrain = "this build"
         source = {"source": "this build", "date": "", "commit": "", "data seed": None, "commands": ""}
     spread, pooled = seed_runs.spread(values), seed_runs.pooled_endpoint(values)
-    retrain = retrain_text(spread, retrain, pooled, seed_runs.compared_endpoint(spread, pd.DataFrame([source])))
+    retrain = retrain_text(spread, retrain, pooled, seed_runs.compared_endpoint(spread, source))
     mix = like_for_like_tables(first, [*first.five, first.primary], n_resamples, seed)
     tables = {
         **verdict_tables(first, primary, power_row, mix["like_for_like_primary"]),

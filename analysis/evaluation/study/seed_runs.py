@@ -13,6 +13,7 @@ that made it, its date and commit) and read beside every one-seed build.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -64,16 +65,16 @@ def seed_values(studies: dict, names: list[str]) -> pd.DataFrame:
 GAPS = {"primary": PRIMARY_GAP, "all five": ALL_FIVE_GAP}  # pooled_endpoint's analyses and their quantities
 
 
-def primaries_differ(source: pd.DataFrame) -> bool:
+def primaries_differ(source: Mapping) -> bool:
     """Whether a stored run's fit gate chose other members for its primary than this
-    build's did (the ``seed_source`` table's ``stored primary`` and ``primary here``): the
-    two primaries are then different ensembles, and only the soft vote of all five compares."""
-    where = source.iloc[0]
-    stored, here = where.get("stored primary"), where.get("primary here")
+    build's did (``source``: the ``seed_source`` table's row, with ``stored primary`` and
+    ``primary here``): the two primaries are then different ensembles, and only the soft
+    vote of all five compares."""
+    stored, here = source.get("stored primary"), source.get("primary here")
     return isinstance(stored, str) and isinstance(here, str) and stored != here
 
 
-def compared_endpoint(spread: pd.DataFrame, source: pd.DataFrame) -> str:
+def compared_endpoint(spread: pd.DataFrame, source: Mapping) -> str:
     """The endpoint (a key of :data:`GAPS`) in which a seed spread is read beside this
     build: the primary, unless the run predates the fit gate or its gate chose other members."""
     if PRIMARY_GAP in set(spread["quantity"]) and not primaries_differ(source):
