@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.fitting import INTERPRETABLE
-from analysis.evaluation.study.text import ci_text, seeds_agree_text
+from analysis.evaluation.study.text import ci_text, pooled_gap_clause
 
 
 def best_bar_counts(against: pd.DataFrame) -> tuple[int, int, int]:
@@ -115,7 +115,5 @@ def pooled_seed_text(pooled: pd.DataFrame, analysis: str = "primary") -> str:
         return ""
     rows = pooled[pooled["analysis"] == analysis]
     row = rows.iloc[0] if len(rows) else pooled.iloc[0]
-    agree = seeds_agree_text(row)
-    return (f"pooled over those {int(row['seeds'])} training seeds, with the between-seed variance added, the "
-            f"{row['analysis'].replace(' ', '-')} gap change is {ci_text(row, 'gap change')} "
-            f"({seed_runs.POOLED_INTERVAL}; {agree})")
+    return (f"pooled over those {int(row['seeds'])} training seeds, with the between-seed variance added, "
+            + pooled_gap_clause(row))

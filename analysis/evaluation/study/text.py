@@ -218,6 +218,13 @@ def seeds_agree_text(pooled_row: pd.Series) -> str:
     return "the seeds disagree: their own intervals fall on different sides of zero"
 
 
+def pooled_gap_clause(pooled_row: pd.Series) -> str:
+    """A row of :func:`~analysis.evaluation.study.seed_runs.pooled_endpoint` as a clause: its
+    gap change pooled over the training seeds, the interval's kind and whether the seeds agree."""
+    return (f"the {pooled_row['analysis'].replace(' ', '-')} gap change is {ci_text(pooled_row, 'gap change')} "
+            f"({seed_runs.POOLED_INTERVAL}; {seeds_agree_text(pooled_row)})")
+
+
 def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame | None = None,
                  analysis: str = "primary") -> str:
     """How much a retrained detector moves, from a seed spread (:func:`seed_spread`) of
@@ -241,11 +248,8 @@ def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame 
             f"({widest.removeprefix('in-domain AUC: ')}). ")
     rows = pd.DataFrame() if pooled is None else pooled[pooled["analysis"] == analysis]
     if not rows.empty:
-        row = rows.iloc[0]
-        agree = seeds_agree_text(row)
-        text += (f"Pooled over them, with the between-seed variance added to the test sets', the "
-                 f"{row['analysis'].replace(' ', '-')} gap change is {ci_text(row, 'gap change')} "
-                 f"({seed_runs.POOLED_INTERVAL}; {agree}). ")
+        text += ("Pooled over them, with the between-seed variance added to the test sets', "
+                 f"{pooled_gap_clause(rows.iloc[0])}. ")
     return text
 
 
