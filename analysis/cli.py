@@ -180,7 +180,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from analysis.detector import Detector, prediction_table
+    from analysis.detector import Detector, prediction_table, unexpected_error
 
     if args.json == "-" and args.csv == "-":
         raise UserInputError("--json and --csv cannot both print: give one of them a file, e.g. --csv scores.csv.")
@@ -192,10 +192,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             prediction = detector.predict(path)
-        except UserInputError as err:
+        except Exception as err:  # noqa: BLE001  one file's failure must not lose the others' results
             failed += 1
-            print(f"error: {err}", file=sys.stderr)
-            results.append({"file": str(path), "error": str(err)})
+            message = str(err) if isinstance(err, UserInputError) else unexpected_error(path, err)
+            print(f"error: {message}", file=sys.stderr)
+            results.append({"file": str(path), "error": message})
             continue
         results.append(prediction.as_dict())
         if not quiet:

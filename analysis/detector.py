@@ -18,6 +18,7 @@ nothing, and the prediction says so.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import av
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from analysis.evaluation import ensembles, metrics
 from analysis.preprocess import face_detect, flow
@@ -33,7 +34,7 @@ from analysis.training.crop_datasets import cache_field, video_input
 from analysis.errors import UserInputError
 from analysis.models import replace_pretrained, spec_for
 from analysis.models.registry import VIDEO
-from analysis.paths import MODELS, RESULTS, SUMMARY, models_dir
+from analysis.paths import LAST_CHECKPOINT, MODELS, RESULTS, SUMMARY, models_dir
 from analysis.preprocess.crop_cache import SAME_AS
 from analysis.preprocess.pipeline import SEQUENCE, crop_frames, sequence_faces
 from analysis.profiles import DEFAULT_PROFILE, Profile, profile_from_dict
@@ -88,12 +89,12 @@ class Prediction:
         parts = ", ".join(f"{name} {value:.3f}" for name, value in self.models.items())
         skipped = "".join(f"; {name} skipped ({why})" for name, why in self.skipped.items())
         lines = [f"{self.file}: {verdict}  score {self.score:.3f} (threshold {self.threshold:.3f}); "
-                 f"{self.faces_found}/{self.frames} frames with a face; {parts}{skipped}",
-                 f"  threshold: {self.threshold_basis}"]
+                 f"{self.faces_found}/{self.frames} frames with a face; {parts}{skipped}"]
+        if self.warning:  # right under the verdict: what the verdict cannot tell
+            lines.append(f"  warning: {self.warning}")
+        lines.append(f"  threshold: {self.threshold_basis}")
         if self.decoding:
             lines.append(f"  decoding: {self.decoding}")
-        if self.warning:
-            lines.append(f"  warning: {self.warning}")
         return "\n".join(lines)
 
 
@@ -129,17 +130,35 @@ def find_runs(path: str | Path | None = None) -> list[Path]:
                 "first (it trains them), or pass --run with a profile folder, a models folder or one run.")
         return runs
     path = Path(path)
+    if path.is_file():
+        raise UserInputError(f"Run folder {path} is a file; pass the folder that holds it: a profile folder "
+                             "(runs/cpu), its models folder (runs/cpu/models) or one run's folder.")
     if not path.is_dir():
         raise UserInputError(f"Run folder {path} does not exist; pass a profile folder (runs/cpu), its models "
                              "folder (runs/cpu/models) or one run written by `python -m analysis train`.")
     if (path / RECORD_FILE).is_file():
         return [path]
-    search = path / MODELS if (path / MODELS).is_dir() else path  # not the profile's crop cache
-    runs = sorted(p.parent for p in search.rglob(RECORD_FILE))
+    runs = sorted(p.parent for p in _search_root(path).rglob(RECORD_FILE))
     if not runs:
         raise UserInputError(f"{path} holds no trained run: expected record.json in it or in a folder below it "
                              "(a profile folder such as runs/cpu, its models folder, or one run).")
     return runs
+
+
+def _search_root(path: Path) -> Path:
+    """Where the runs of ``path`` lie: its models folder if it is a profile's (not its crop cache)."""
+    return path / MODELS if (path / MODELS).is_dir() else path
+
+
+def unfinished_runs(path: str | Path | None = None) -> tuple[str, ...]:
+    """The folders under ``path`` (as :func:`find_runs` reads it) holding a checkpoint but
+    no ``record.json``: runs still training, or stopped before they ended, which do not vote."""
+    path = models_dir(DEFAULT_PROFILE) if path is None else Path(path)
+    if not path.is_dir() or (path / RECORD_FILE).is_file():
+        return ()
+    root = _search_root(path)
+    return tuple(str(p.parent.relative_to(root)) for p in sorted(root.rglob(LAST_CHECKPOINT))
+                 if not (p.parent / RECORD_FILE).is_file())
 
 
 def one_seed(runs: list[Run], seed: int | None = None) -> list[Run]:
@@ -167,7 +186,11 @@ def _load_member(run: Run, device: str) -> tuple[Member, Profile]:
     checkpoint = run.path / BEST_CHECKPOINT
     if not checkpoint.is_file():
         raise UserInputError(f"{run.path} is incomplete: {BEST_CHECKPOINT} is written when training ends.")
-    state = torch.load(checkpoint, map_location=device, weights_only=False)
+    try:
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+    except (RuntimeError, EOFError, OSError, ValueError) as err:  # a damaged or partly copied file
+        raise UserInputError(f"{checkpoint} cannot be read ({type(err).__name__}: {str(err).splitlines()[0]}): "
+                             "a damaged or partly copied checkpoint; copy or retrain the run.") from None
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:
@@ -179,9 +202,11 @@ def _load_member(run: Run, device: str) -> tuple[Member, Profile]:
 class Detector:
     """One run or an ensemble of runs, ready to score image and video files."""
 
-    def __init__(self, members: list[Member], profile: Profile, device: str = "cpu", unfit: tuple[str, ...] = ()):
+    def __init__(self, members: list[Member], profile: Profile, device: str = "cpu", unfit: tuple[str, ...] = (),
+                 unfinished: tuple[str, ...] = ()):
         self.members = {m.name: m for m in members}
         self.unfit = tuple(m for m in unfit if m in self.members)  # failed the study's fit gate, still voting
+        self.unfinished = unfinished  # runs beside the members that have not finished training, not voting
         self.profile = profile
         self.device = device
         self.validation = ensembles.to_wide(pd.concat([m.validation for m in members]))
@@ -197,13 +222,13 @@ class Detector:
         """Load one run, or every run of a models or profile folder (see :func:`find_runs`;
         no path: the default profile's models), one training seed of each model (see
         :func:`one_seed`)."""
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = _checked_device(device)
         runs = one_seed([read_run(run) for run in find_runs(path)], seed)
         loaded = [_load_member(run, device) for run in runs]
         profiles = {profile.name for _, profile in loaded}
         if len(profiles) > 1:
             raise UserInputError(f"{path} mixes runs of profiles {sorted(profiles)}; use one profile's runs.")
-        return cls([member for member, _ in loaded], loaded[0][1], device, _unfit(runs))
+        return cls([member for member, _ in loaded], loaded[0][1], device, _unfit(runs), unfinished_runs(path))
 
     @property
     def names(self) -> list[str]:
@@ -227,6 +252,8 @@ class Detector:
         if self.unfit:
             said.append(f"{', '.join(self.unfit)} failed the study's fit gate (results/summary/fit_gate.csv) and "
                         "still vote here; pass --run with the runs to use")
+        if self.unfinished:
+            said.append(f"{', '.join(self.unfinished)} has not finished training (no record.json) and does not vote")
         return "; ".join(said)
 
     def __repr__(self) -> str:
@@ -236,7 +263,10 @@ class Detector:
 
     def set_threshold(self, threshold: float) -> None:
         """Use a fixed threshold instead of the one chosen on validation videos."""
-        self._threshold = float(threshold)
+        threshold = float(threshold)
+        if not math.isfinite(threshold):
+            raise UserInputError(f"The threshold must be a finite number, not {threshold}.")
+        self._threshold = threshold
 
     def ensemble(self, names: list[str] | None = None) -> ensembles.Ensemble:
         """The soft vote of ``names`` (default: every member), fitted on their validation
@@ -294,7 +324,11 @@ class Detector:
             if media.decoding:
                 raise UserInputError(f"{path}: a damaged video: {media.decoding}, and MTCNN found no face in the "
                                      f"{len(frames)} frame(s) decoded.")
-            raise UserInputError(f"{path}: MTCNN found no face in {len(frames)} frame(s).")
+            height, width = frames.shape[1:3]
+            detected_side = min(height, width) * min(1.0, face_detect.DETECT_MAX_SIDE / max(height, width))
+            small = (f" ({width}x{height} px: too small or too narrow for the {self._face_detector.min_face_size} px "
+                     "faces MTCNN looks for)") if detected_side < self._face_detector.min_face_size else ""
+            raise UserInputError(f"{path}: MTCNN found no face in {len(frames)} frame(s){small}.")
         settings = self.profile.preprocessing
         if settings.sequence_frames and len(frames) > 1 and any(m.spec.input_kind == "sequence"
                                                                 for m in self.members.values()):
@@ -304,14 +338,15 @@ class Detector:
         for name, member in self.members.items():
             # a pooling frame model reads an image as a video of one frame
             if member.spec.input_kind not in ("frame", VIDEO) and len(arrays["faces"]) < 2:
-                skipped[name] = "needs a video, not a single image"
+                skipped[name] = f"needs a clip: at least 2 frames with a face, this file gave {len(arrays['faces'])}"
                 continue
             needed = cache_field(member.spec)
             needed = needed if needed in arrays else SAME_AS.get(needed, needed)
             batch = video_input(arrays[needed], member.spec, member.variant).to(self.device)
             own[name] = float(score_batch(member.model, batch).mean())
         if not own:
-            raise UserInputError(f"{path}: none of the detector's models ({', '.join(self.members)}) reads a single image.")
+            raise UserInputError(f"{path}: none of the detector's models ({', '.join(self.members)}) reads a single "
+                                 "frame with a face.")
         score, combined = self._combine(own)
         threshold = self.threshold(list(own))
         return Prediction(str(path), score, score >= threshold, threshold, combined, own, skipped,
@@ -326,6 +361,27 @@ class Detector:
         except UserInputError as err:
             return Prediction(str(path), float("nan"), False, float("nan"), {}, error=str(err),
                               trained_on=self.trained_on, warning=self.warning)
+        except Exception as err:  # noqa: BLE001  one file's failure must not lose the others' results
+            return Prediction(str(path), float("nan"), False, float("nan"), {}, error=unexpected_error(path, err),
+                              trained_on=self.trained_on, warning=self.warning)
+
+
+def unexpected_error(path: str | Path, err: Exception) -> str:
+    """The error line of a file whose scoring failed in a way no check foresaw."""
+    return f"{path}: could not be scored ({type(err).__name__}: {err}); this is a bug, please report it."
+
+
+def _checked_device(device: str | None) -> str:
+    """``device``, or CUDA where there is one; a clear error for a device torch cannot use."""
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise UserInputError(f"--device {device}: not a torch device; use cpu or cuda (cuda:0, ...).") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise UserInputError(f"--device {device}: this machine has no usable CUDA GPU; use --device cpu.")
+    return device
 
 
 @dataclass
@@ -347,16 +403,29 @@ def _unfit(runs: list[Run]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(failed))
 
 
+def _rgb(image: Image.Image) -> np.ndarray:
+    """An image as (H, W, 3) uint8 RGB, upright as a viewer shows it (its EXIF orientation
+    applied: phones store portraits sideways) and 16-bit greyscale scaled, not clipped, to 8 bits."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode.startswith("I;16") or (image.mode == "I" and np.asarray(image).max() > 255):
+        image = Image.fromarray((np.asarray(image, np.float64) / 257).round().clip(0, 255).astype(np.uint8))
+    return np.asarray(image.convert("RGB"))
+
+
 def _read_media(path: Path, frames_per_video: int) -> _Media:
     """The frames of an image (one) or a video (sampled in time), and whether a video
     stopped decoding before the frames it lists."""
+    if path.is_dir():
+        raise UserInputError(f"{path}: a folder, not a file; pass the image and video files in it.")
     if not path.is_file():
         raise UserInputError(f"{path}: no such file.")
+    if path.stat().st_size == 0:
+        raise UserInputError(f"{path}: an empty file (0 bytes), not an image or a video.")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         try:
             with Image.open(path) as image:
-                return _Media(np.asarray(image.convert("RGB"))[None], 1)
-        except (UnidentifiedImageError, OSError) as err:
+                return _Media(_rgb(image)[None], 1)
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
             raise UserInputError(f"{path}: not a readable image ({err}).") from None
     try:
         sampled = sample_frames(path, frames_per_video)

@@ -224,7 +224,7 @@ def test_predict_writes_a_csv_table_and_json(trained_runs, files, tmp_path, caps
     assert {"resnet18 score", "deep_svdd score", "autoencoder score", "deep_svdd raw", "skipped", "error",
             "trained_on", "warning", "threshold_basis"} <= set(rows.columns)
     assert "synthetic" in rows["trained_on"].iloc[0]
-    assert "r3d18 score" not in rows and rows["skipped"].iloc[0].startswith("r3d18: needs a video")
+    assert "r3d18 score" not in rows and rows["skipped"].iloc[0].startswith("r3d18: needs a clip")
     assert rows["error"].isna().iloc[0] and "not a readable video" in rows["error"].iloc[1]
     assert json.loads(listing.read_text())[0]["score"] == pytest.approx(rows["score"].iloc[0])
     assert "face.png:" in capsys.readouterr().out  # files hold the tables, the terminal the verdicts
@@ -252,3 +252,108 @@ def test_members_that_failed_the_studys_fit_gate_are_named_in_the_warning(tmp_pa
     summary.mkdir(parents=True)
     pd.DataFrame({"model": ["resnet18", "autoencoder"], "passes": [True, False]}).to_csv(summary / "fit_gate.csv")
     assert _unfit(runs) == ("autoencoder",)
+
+
+def test_an_image_too_small_or_narrow_for_mtcnn_is_a_no_face_error_and_the_others_are_scored(ensemble, files):
+    """MTCNN has no pyramid scale for a frame shorter than its smallest face (20 px), and
+    facenet-pytorch then failed inside torch.cat: one tiny file lost a whole batch."""
+    folder = files["image"].parent
+    tiny, banner = folder / "tiny.jpg", folder / "banner.jpg"
+    Image.open(files["image"]).resize((10, 10)).save(tiny)
+    Image.open(files["image"]).resize((2000, 60)).save(banner)  # downscaled to 640x19 for detection
+    for path in (tiny, banner):
+        with pytest.raises(UserInputError, match="no face.*too small or too narrow"):
+            ensemble.predict(path)
+    results = ensemble.predict([tiny, files["image"]])
+    assert "too small" in results[0].error and not results[1].error
+
+
+def test_the_cli_keeps_every_files_row_when_one_fails_unexpectedly(trained_runs, files, tmp_path, monkeypatch, capsys):
+    import analysis.detector as detector_module
+
+    read = detector_module._read_media
+    boom = tmp_path / "boom.png"
+    shutil.copy(files["image"], boom)
+
+    def failing(path, frames):
+        if path.name == "boom.png":
+            raise RuntimeError("something no check foresaw")
+        return read(path, frames)
+
+    monkeypatch.setattr(detector_module, "_read_media", failing)
+    table = tmp_path / "scores.csv"
+    status = main(["predict", str(files["image"]), str(boom), "--run", str(trained_runs), "--csv", str(table)])
+    assert status == 1
+    rows = pd.read_csv(table)
+    assert list(rows["file"]) == [str(files["image"]), str(boom)]
+    assert rows["error"].isna().iloc[0] and "RuntimeError: something no check foresaw" in rows["error"].iloc[1]
+    assert "boom.png: could not be scored" in capsys.readouterr().err
+
+
+def test_an_image_is_read_upright_and_16_bit_greyscale_is_scaled(ensemble, files, tmp_path):
+    upright = Image.open(files["image"]).convert("RGB")
+    sideways = tmp_path / "phone.jpg"  # a phone stores a portrait sideways with an EXIF orientation tag
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    upright.transpose(Image.Transpose.ROTATE_90).save(sideways, exif=exif, quality=100)
+    reference = tmp_path / "upright.jpg"
+    upright.save(reference, quality=100)
+    assert ensemble.predict(sideways).score == pytest.approx(ensemble.predict(reference).score, abs=0.02)
+    grey = np.asarray(upright.convert("L"))
+    eight, sixteen = tmp_path / "grey8.png", tmp_path / "grey16.png"
+    Image.fromarray(grey).save(eight)
+    Image.fromarray(grey.astype(np.uint16) * 257).save(sixteen)
+    assert Image.open(sixteen).mode.startswith("I")
+    assert ensemble.predict(sixteen).score == pytest.approx(ensemble.predict(eight).score)
+
+
+def test_folders_and_oversized_images_are_clear_errors(ensemble, files, tmp_path, monkeypatch):
+    folder = tmp_path / "holiday.jpg"
+    folder.mkdir()
+    with pytest.raises(UserInputError, match="a folder, not a file"):
+        ensemble.predict(folder)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(UserInputError, match="an empty file"):
+        ensemble.predict(empty)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # the face still is over twice the limit: a "bomb"
+    with pytest.raises(UserInputError, match="not a readable image.*decompression bomb"):
+        ensemble.predict(files["image"])
+
+
+def test_damaged_runs_and_bad_options_are_clear_errors(trained_runs, files, tmp_path, capsys):
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(trained_runs / "resnet18", corrupt)
+    (corrupt / "best.pt").write_bytes((trained_runs / "resnet18" / "best.pt").read_bytes()[:1000])
+    with pytest.raises(UserInputError, match="best.pt cannot be read"):
+        Detector.from_run(corrupt, device="cpu")
+    record = tmp_path / "record"
+    shutil.copytree(trained_runs / "resnet18", record)
+    (record / "record.json").write_text('{"model": "resn')
+    with pytest.raises(UserInputError, match="not valid JSON"):
+        Detector.from_run(record, device="cpu")
+    with pytest.raises(UserInputError, match="is a file"):
+        Detector.from_run(trained_runs / "resnet18" / "best.pt")
+    with pytest.raises(UserInputError, match="not a torch device"):
+        Detector.from_run(trained_runs / "resnet18", device="gpu")
+    image = str(files["image"])
+    assert main(["predict", image, "--run", str(trained_runs / "resnet18"), "--threshold", "nan", "--json"]) == 2
+    assert "finite" in capsys.readouterr().err
+
+
+def test_a_run_still_training_beside_the_others_is_named_in_the_warning_and_does_not_vote(trained_runs, files,
+                                                                                          tmp_path):
+    from analysis.detector import unfinished_runs
+
+    folder = tmp_path / "models"
+    for model in ("resnet18", "deep_svdd"):
+        shutil.copytree(trained_runs / model, folder / model)
+    (folder / "deep_svdd" / "record.json").unlink()  # written when training ends
+    assert unfinished_runs(folder) == ("deep_svdd",)
+    assert unfinished_runs(folder / "resnet18") == ()  # one run: nothing beside it
+    detector = Detector.from_run(folder, device="cpu")
+    assert detector.names == ["resnet18"]
+    result = detector.predict(files["image"])
+    assert "deep_svdd has not finished training" in result.warning
+    lines = str(result).splitlines()
+    assert lines[1].startswith("  warning:") and lines[2].startswith("  threshold:")  # right under the verdict

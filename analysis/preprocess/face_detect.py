@@ -99,8 +99,12 @@ def detect_boxes(detector: MTCNN, frames: np.ndarray, max_side: int = DETECT_MAX
     small = frames if scale == 1.0 else np.stack(
         [cv2.resize(f, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) for f in frames]
     )
-    found, _ = detector.detect(list(small))
     boxes = np.full((len(frames), 4), np.nan)
+    if min(small.shape[1:3]) < getattr(detector, "min_face_size", 0):
+        # MTCNN's image pyramid has no scale for a frame shorter than its smallest face, and
+        # facenet-pytorch then fails inside torch.cat; no face of that size can be found
+        return boxes
+    found, _ = detector.detect(list(small))
     for i, box in enumerate(found):
         if box is not None:
             boxes[i] = np.asarray(box)[0] / scale

@@ -82,7 +82,14 @@ def validate_record(record: dict, *, origin: str) -> dict:
 def read_record(folder: Path) -> dict:
     """The validated record of the run in ``folder``."""
     path = Path(folder) / RECORD_FILE
-    return validate_record(json.loads(path.read_text()), origin=str(path))
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise UserInputError(f"{path} is not valid JSON ({err}): a damaged or hand-edited record; "
+                             "retrain the run with `python -m analysis run`.") from None
+    if not isinstance(record, dict):
+        raise UserInputError(f"{path} is not a run record (a JSON object).")
+    return validate_record(record, origin=str(path))
 
 
 def read_run(folder: Path) -> Run:
