@@ -55,7 +55,8 @@ def test_failing_cell_names_chapter_and_cell(scratch_book):
     assert table["run it locally"].iloc[0] == "python -m analysis book --chapter broken --profile tiny"
 
 
-def test_stderr_goes_to_the_terminal_and_the_log_not_the_page(scratch_book, capfd):
+def test_stderr_goes_to_the_terminal_and_the_log_not_the_page(scratch_book, capfd, monkeypatch):
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)  # the kernel inherits it: the bar must draw
     (scratch_book / "chapters" / "noisy.md").write_text(
         "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
         "kernelspec:\n  name: python3\n  display_name: Python 3\n---\n"
