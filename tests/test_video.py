@@ -1,5 +1,6 @@
 """Frame sampling and the video round trip."""
 
+import av
 import numpy as np
 
 from analysis.preprocess.video import (
@@ -36,3 +37,32 @@ def test_two_samplings_from_one_pass_are_each_evenly_spaced(tmp_path):
     assert len(set(np.diff(twenty.indices))) <= 2  # steps of 4 or 5 (79 / 19 = 4.2), never 1 beside 2
     np.testing.assert_array_equal(sixteen.frames, sample_frames(path, 16).frames)
     np.testing.assert_array_equal(twenty.frames, sample_frames(path, 20).frames)
+
+
+def _stored_sideways(path, frames, rotation):
+    """``frames`` written as a phone writes a portrait: the pixels turned, and a display
+    rotation (counter-clockwise degrees) that turns them back for the player."""
+    stored = np.rot90(frames, -round(rotation / 90), axes=(1, 2))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=5)
+        stream.height, stream.width = stored.shape[1:3]
+        stream.pix_fmt, stream.options = "yuv420p", {"crf": "12"}
+        stream.set_display_rotation(rotation)
+        for frame in stored:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def test_a_video_stored_sideways_with_a_display_rotation_is_read_upright(tmp_path):
+    frames = np.zeros((6, 48, 64, 3), np.uint8)
+    frames[:, :16, :16] = 255  # a bright top-left corner on a landscape picture
+    for rotation in (-90, 90, 180):  # -90: a phone portrait, turned a quarter clockwise to show
+        path = _stored_sideways(tmp_path / f"r{rotation}.mp4", frames, rotation)
+        with av.open(str(path)) as container:
+            assert next(container.decode(video=0)).rotation % 360 == rotation % 360
+        back = read_video(path)
+        assert back.shape == frames.shape
+        assert np.abs(back.astype(int) - frames).mean() < 3
+        np.testing.assert_allclose(read_frames(path, 3), back[[0, 2, 5]], atol=0)
+    assert read_video(write_video(tmp_path / "plain.mp4", frames, fps=5, crf=18)).shape == frames.shape

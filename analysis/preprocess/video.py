@@ -31,10 +31,19 @@ def write_video(path: Path, frames: np.ndarray, *, fps: int, crf: int) -> Path:
     return path
 
 
+def upright(frame: av.VideoFrame) -> np.ndarray:
+    """A decoded frame as (H, W, 3) uint8 RGB, turned as a player shows it: phones store a
+    portrait video sideways with a display rotation (counter-clockwise degrees, a multiple
+    of 90), which MTCNN, searching for upright faces, would otherwise read lying down."""
+    pixels = frame.to_ndarray(format="rgb24")
+    quarter_turns = round(frame.rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(pixels, quarter_turns)) if quarter_turns else pixels
+
+
 def read_video(path: Path) -> np.ndarray:
-    """Decode every frame of a video as (T, H, W, 3) uint8 RGB."""
+    """Decode every frame of a video, upright, as (T, H, W, 3) uint8 RGB."""
     with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+        return np.stack([upright(f) for f in container.decode(video=0)])
 
 
 def sample_indices(n_frames: int, k: int) -> np.ndarray:
@@ -117,7 +126,7 @@ def sample_frame_sets(path: Path, counts: tuple[int, ...]) -> list[SampledFrames
         try:
             for decoded, frame in enumerate(container.decode(video=0), start=1):
                 if decoded - 1 in union:
-                    keep[decoded - 1] = frame.to_ndarray(format="rgb24")
+                    keep[decoded - 1] = upright(frame)
                 if decoded - 1 >= union[-1]:
                     break
         except av.error.FFmpegError as err:
