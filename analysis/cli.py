@@ -22,7 +22,8 @@ def _print_counts(manifest) -> None:
         index=rows, columns="label", values="video_id", aggfunc="count", fill_value=0
     ).rename(columns={0: "real", 1: "fake"})
     print(table.to_string())
-    ids = manifest.assign(ids=manifest["source_id"]).groupby("split")["ids"].nunique()
+    named = manifest[manifest["source_id"] != ""]  # Celeb-DF's YouTube-real videos name no identity
+    ids = named.groupby("split")["source_id"].nunique()
     print("source ids per split: " + ", ".join(f"{k} {v}" for k, v in ids.items()))
 
 
@@ -171,6 +172,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from analysis.profiles import resolve
 
         parse_only(args.only)
+        parse_shard(args.shard)
         print(plan.describe(resolve(args.profile, args.override)))
         return 0
     profile = run(args.profile, args.override, only=args.only, weights_dir=args.weights_dir, nproc=args.nproc,
@@ -224,6 +226,17 @@ def _cmd_lab(args: argparse.Namespace) -> int:
 
     start_lab(args.extra)
     return 0  # not reached: JupyterLab replaces this process
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is less than 1")
+    return value
 
 
 def _add_overrides(parser: argparse.ArgumentParser) -> None:
@@ -287,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--only", metavar="STAGE[:MODEL]",
                     help="build one stage: data, preprocess, train (or train:MODEL) or scores")
     rn.add_argument("--weights-dir", type=Path, help="folder with pretrained weights (offline)")
-    rn.add_argument("--nproc", type=int, default=1, help="processes per training run (torchrun when > 1)")
+    rn.add_argument("--nproc", type=_positive_int, default=1, help="processes per training run (torchrun when > 1)")
     rn.add_argument("--dry-run", action="store_true",
                     help="print the plan (videos per split, stages, cache disk, estimated hours) and build nothing")
     rn.add_argument("--shard", default="1/1", metavar="I/N",

@@ -60,15 +60,15 @@ def cost(costs: pd.DataFrame, name: str, profile: str, device: str) -> Cost | No
 
 
 def study_videos(profile: Profile) -> pd.DataFrame | None:
-    """The videos the profile studies: its study manifest, or the real manifests it will
-    combine; None for a benchmark that the data stage has not generated yet."""
+    """The videos the profile studies: the benchmark's manifest, or the real manifests the
+    data and preprocess stages combine; None for a benchmark that the data stage has not
+    generated yet."""
     from analysis.data import sources
 
     path = sources.study_manifest(profile)
-    if path.is_file():
-        return read_manifest(path)
     if profile.studies_benchmark:
-        return None
+        return read_manifest(path) if path.is_file() else None
+    # the indexed manifests as they are now: the data stage's combined copy may predate a re-index
     return pd.concat([read_manifest(p) for p in sources.real_manifests(profile)], ignore_index=True)
 
 

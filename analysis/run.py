@@ -210,6 +210,8 @@ def stage_preprocess(profile: Profile, weights_dir: Path | None = None,
     manifest = sources.study_manifest(profile)
     if not manifest.is_file():
         raise UserInputError(f"No study manifest at {manifest}: run the data stage first (`--only data`).")
+    if not profile.studies_benchmark:  # the indexed manifests as they are now, not as the last data stage read them
+        sources.combine_real_manifests(profile, manifest)
     out = cache_dir(profile.name)
     code = _module_files(video, face_detect, flow, crop_cache, exclusions, pipeline)
     expected = fingerprint([*cache_inputs(profile), *code], profile.preprocessing.as_dict())
@@ -462,13 +464,16 @@ def run(profile_name: str, overrides: list[str] | None = None, *, only: str | No
     from analysis.training.trainer import check_device
 
     overrides = list(overrides or [])
+    if nproc < 1:
+        raise UserInputError(f"--nproc {nproc}: a training run needs at least one process.")
     profile = resolve(profile_name, overrides)
     stage, model = parse_only(only)
     if shard != (1, 1):
         if stage not in (None, "preprocess"):
             raise UserInputError(f"--shard fills a shard of the crop cache: it goes with --only preprocess, not {only}.")
         stage = "preprocess"
-    check_device(profile.device)
+    if stage != "data":  # the data stage only generates and indexes: any machine can run it
+        check_device(profile.device)
     if stage in (None, "train", "preprocess"):
         models = [] if stage == "preprocess" else [model] if model else profile.model_names()
         check_weights(profile, models, weights_dir, flow=stage in (None, "preprocess"))

@@ -68,7 +68,21 @@ def test_a_cuda_profile_stops_on_a_machine_without_cuda(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(UserInputError, match="-o device=cpu"):
-        runner.run("paper", ["models.pretrained=false"], only="data")
+        runner.run("paper", ["models.pretrained=false"], only="train")
+
+
+def test_the_data_stage_of_a_cuda_profile_runs_on_any_machine(monkeypatch, tmp_path):
+    """It only generates the benchmark and combines the indexed manifests (README: the
+    machines that fill the crop cache, or any other, run it)."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path))
+    monkeypatch.setattr(runner.speed_probe, "measure", lambda processes: {"samples_per_second": {}, "processes": processes})
+    ran = []
+    monkeypatch.setattr(runner, "stage_data", lambda profile: ran.append(profile.name))
+    runner.run("paper", only="data")
+    assert ran == ["paper"]
 
 
 def test_missing_pretrained_weights_stop_at_once_naming_files_and_weights_dir(tmp_path):

@@ -26,6 +26,7 @@ _FFPP_REAL = re.compile(r"^(\d{3})$")
 _FFPP_FAKE = re.compile(r"^(\d{3})_(\d{3})$")
 _CELEB_REAL = re.compile(r"^(id\d+)_\d+$")
 _CELEB_FAKE = re.compile(r"^(id\d+)_(id\d+)_\d+$")
+_CELEB_YOUTUBE = re.compile(r"^\d+$")
 
 
 @dataclass
@@ -42,8 +43,24 @@ def _require_dir(path: Path, what: str) -> Path:
     return path
 
 
-def _videos(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+def _videos(folder: Path, unreadable: list[str] | None = None) -> list[Path]:
+    """The video files of ``folder``; an entry with a video suffix that is not a file (a
+    broken symbolic link, a folder) goes to ``unreadable``, so it is counted, not lost."""
+    videos = []
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() not in VIDEO_SUFFIXES:
+            continue
+        if p.is_file():
+            videos.append(p)
+        elif unreadable is not None:
+            unreadable.append(str(p))
+    return videos
+
+
+def _note_unreadable(notes: list[str], unreadable: list[str]) -> None:
+    if unreadable:
+        notes.append(f"skipped {len(unreadable)} entr(ies) named like videos that are not readable files "
+                     f"(a broken link or a folder), e.g. {unreadable[0]}")
 
 
 def index_ffpp(
@@ -70,7 +87,7 @@ def index_ffpp(
             f"Expected {expected}/000.mp4 ... and manipulated_sequences/<Method>/"
             f"{compression}/videos/000_003.mp4 ... under the root."
         )
-    rows, notes, skipped = [], [], []
+    rows, notes, skipped, unreadable = [], [], [], []
     folders = [(FFPP_REAL_METHOD, real_dir)]
     for method in FFPP_METHODS:
         folder = root / "manipulated_sequences" / method / compression / "videos"
@@ -80,7 +97,7 @@ def index_ffpp(
             notes.append(f"method {method} not found on disk ({folder}); indexed without it")
     for method, folder in folders:
         pattern = _FFPP_REAL if method == FFPP_REAL_METHOD else _FFPP_FAKE
-        for path in _videos(folder):
+        for path in _videos(folder, unreadable):
             match = pattern.match(path.stem)
             if match is None:
                 skipped.append(str(path))
@@ -102,10 +119,12 @@ def index_ffpp(
         notes.append(
             f"skipped {len(skipped)} file(s) whose names are not FF++ ids, e.g. {skipped[0]}"
         )
+    _note_unreadable(notes, unreadable)
     if not rows:
         raise UserInputError(
             f"No FaceForensics++ videos found under {root}: the video folders are empty. "
             "Expected files such as 000.mp4 (originals) and 000_003.mp4 (manipulated)."
+            + "".join(f" Note: {note}." for note in notes)
         )
     frame = pd.DataFrame(rows)
     ids = sorted(set(frame["source_id"]) | set(frame["target_id"]) - {""})
@@ -123,15 +142,18 @@ def index_ffpp(
     else:
         raise UserInputError(f"Unknown split scheme {split!r}; expected 'official' or 'identity'.")
     frame["split"] = frame["source_id"].map(assignment)
+    mismatched = frame[(frame["target_id"] != "") & (frame["target_id"].map(assignment) != frame["split"])]
+    if not mismatched.empty:
+        first = mismatched.iloc[0]
+        raise UserInputError(
+            f"{len(mismatched)} manipulated video(s) on disk join ids of two partitions of the "
+            f"{split} split, e.g. {first['method']}/{first['video_id']} ({first['source_id']} is in "
+            f"{assignment[first['source_id']]}, {first['target_id']} in {assignment[first['target_id']]}): "
+            f"{first['path']} is not a pair of the split; remove it or index with --split identity."
+        )
     check_disjoint(
         ((s, t), sp) for s, t, sp in zip(frame["source_id"], frame["target_id"], frame["split"])
     )
-    mismatched = frame[(frame["target_id"] != "") & (frame["target_id"].map(assignment) != frame["split"])]
-    if not mismatched.empty:
-        raise UserInputError(
-            f"{len(mismatched)} manipulated video(s) such as {mismatched['video_id'].iloc[0]} "
-            "join ids from two partitions of the split; the split file is inconsistent."
-        )
     return IndexResult(frame, notes)
 
 
@@ -146,7 +168,8 @@ def read_celebdf_test_list(path: Path) -> dict[str, int]:
             "at the root next to Celeb-real/, or pass --all-videos to mark every video as test."
         )
     listed: dict[str, int] = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    # utf-8-sig: a list saved by a Windows editor starts with a byte-order mark
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split()
@@ -155,7 +178,9 @@ def read_celebdf_test_list(path: Path) -> dict[str, int]:
                 f"{path} line {number} reads {line!r}; expected '<1 real | 0 fake> "
                 "<folder>/<file>.mp4', such as '1 YouTube-real/00170.mp4'."
             )
-        listed[parts[1]] = 1 - int(parts[0])
+        label = 1 - int(parts[0])
+        if listed.setdefault(parts[1], label) != label:
+            raise UserInputError(f"{path} lists {parts[1]} twice with different labels (line {number}).")
     if not listed:
         raise UserInputError(f"The Celeb-DF v2 test list {path} is empty.")
     return listed
@@ -170,16 +195,19 @@ def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
     ``test``.
     """
     root = _require_dir(Path(root), "The Celeb-DF v2 root")
-    notes, rows = [], []
+    notes, rows, skipped, unreadable = [], [], [], []
     for folder_name, label in CELEBDF_FOLDERS.items():
         folder = root / folder_name
         if not folder.is_dir():
             notes.append(f"folder {folder_name} not found under {root}")
             continue
-        pattern = _CELEB_FAKE if label else _CELEB_REAL
-        for path in _videos(folder):
+        pattern = _CELEB_FAKE if label else _CELEB_YOUTUBE if folder_name == "YouTube-real" else _CELEB_REAL
+        for path in _videos(folder, unreadable):
             match = pattern.match(path.stem)
-            ids = match.groups() if match else ("",)
+            if match is None:  # a copy ("id0_0000 (1)"), a macOS "._" file: no Celeb-DF identity
+                skipped.append(str(path))
+                continue
+            ids = match.groups() if label or folder_name != "YouTube-real" else ("",)
             rows.append(
                 {
                     "dataset": CELEBDF,
@@ -193,10 +221,13 @@ def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
                     "target_id": ids[1] if len(ids) > 1 else "",
                 }
             )
+    if skipped:
+        notes.append(f"skipped {len(skipped)} file(s) whose names are not Celeb-DF v2 names, e.g. {skipped[0]}")
+    _note_unreadable(notes, unreadable)
     if not rows:
         raise UserInputError(
             f"No Celeb-DF v2 videos found under {root}: expected the folders "
-            f"{', '.join(CELEBDF_FOLDERS)} holding .mp4 files."
+            f"{', '.join(CELEBDF_FOLDERS)} holding .mp4 files." + "".join(f" Note: {note}." for note in notes)
         )
     frame = pd.DataFrame(rows)
     if all_videos:

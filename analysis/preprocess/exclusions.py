@@ -3,8 +3,9 @@ preprocessing report.
 
 Real downloads of FF++ and Celeb-DF hold files that cannot be used: a video is left out
 when it could not be read at all (:data:`UNREADABLE`), when fewer of its frames decoded
-than the profile samples (:data:`TOO_FEW_FRAMES`: a file cut short, or a video shorter
-than the sample; a model reads the same number of frames from every video), or when MTCNN
+than the profile samples, or the file holds fewer frames than its header declares
+(:data:`TOO_FEW_FRAMES`: a file cut short, or a video shorter than the sample; a model
+reads the same number of frames from every video, spread over the whole video), or when MTCNN
 found a face in none of its sampled frames (:data:`NO_FACE`: every crop would be the
 centred fallback square). Training, validation and scoring read the crop cache through
 :func:`usable_videos`, so such a video is in none of them; the preprocessing record counts
@@ -23,6 +24,7 @@ from analysis.preprocess.report import load_record, load_report
 UNREADABLE, TOO_FEW_FRAMES, NO_FACE = "unreadable", "too few frames", "no face"
 REASONS = (UNREADABLE, TOO_FEW_FRAMES, NO_FACE)
 KEPT = ""  # the reason of a video that is kept
+CUT_SHORT = "cut short"  # how a report's error begins when the file holds fewer frames than its header declares
 
 
 def exclusion_reasons(report: pd.DataFrame, frames_per_video: int, sequence_frames: int | None = None) -> pd.Series:
@@ -35,6 +37,8 @@ def exclusion_reasons(report: pd.DataFrame, frames_per_video: int, sequence_fram
     failed = report["status"] != "ok"
     needed = max(frames_per_video, sequence_frames or 0)
     short = (report["frames_sampled"].astype(int) < frames_per_video) | (report["frames_decoded"].astype(int) < needed)
+    if "error" in report:  # a file cut short: its samples miss the part that is lost
+        short |= report["error"].fillna("").astype(str).str.startswith(CUT_SHORT)
     faceless = report["faces_found"].astype(int) == 0
     reasons = pd.Series(KEPT, index=report.index, name="excluded")
     for reason, applies in ((NO_FACE, faceless), (TOO_FEW_FRAMES, short), (UNREADABLE, failed)):

@@ -27,7 +27,7 @@ from analysis.errors import UserInputError
 from analysis.data.manifest import KEY_COLUMNS
 from analysis.profiles import Preprocessing
 from analysis.preprocess.report import load_record, load_report  # noqa: F401  (callers read a cache through here)
-from analysis.preprocess.video import sample_frame_sets
+from analysis.preprocess.video import declared_frames, sample_frame_sets
 
 READ_ERRORS = (av.error.FFmpegError, OSError, ValueError)  # unreadable, missing, empty
 SEQUENCE = "sequence"  # the cache array of the sequence model's own sampling (Preprocessing.sequence_frames)
@@ -65,6 +65,14 @@ def process_video(path: str, profile: Preprocessing, detector, flow_fn) -> tuple
     with ``profile.sequence_frames``, also the face crops of that second sampling."""
     counts = (profile.frames_per_video,) + ((profile.sequence_frames,) if profile.sequence_frames else ())
     sampled, *sequence = sample_frame_sets(path, counts)
+    error = sampled.error
+    # a file cut short at a packet boundary decodes without an error, and its samples would
+    # spread over the part that is left, not over the video; only an exact count in the header
+    # (an MP4's) is compared, not an estimate from the duration
+    declared = declared_frames(path, counted_only=True)
+    if declared - sampled.frames_in_video > max(1, declared // 100):
+        error = "; ".join(filter(None, [f"{exclusions.CUT_SHORT}: the header declares {declared} frames, the "
+                                        f"file holds {sampled.frames_in_video}", error]))
     arrays = crop_frames(sampled.frames, profile, detector, flow_fn)
     arrays["indices"] = sampled.indices
     if sequence:
@@ -78,7 +86,7 @@ def process_video(path: str, profile: Preprocessing, detector, flow_fn) -> tuple
         "fallbacks": int((~arrays["detected"]).sum()),
         "box_step_px": face_detect.box_step(arrays["detector_boxes"]),
         "smoothed_box_step_px": face_detect.box_step(arrays["boxes"]),
-        "error": sampled.error,
+        "error": error,
     }
     return arrays, counts
 

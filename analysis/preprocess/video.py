@@ -67,14 +67,15 @@ def frame_times(path: Path) -> np.ndarray:
         return np.sort(np.asarray(pts, dtype=np.float64)) * float(stream.time_base or 1)
 
 
-def declared_frames(path: Path) -> int:
-    """The frames the file's header declares (its frame count, else duration x frame
-    rate); 0 when it declares neither. A file cut short lists fewer frames than this."""
+def declared_frames(path: Path, counted_only: bool = False) -> int:
+    """The frames the file's header declares (its frame count, else, unless
+    ``counted_only``, duration x frame rate, an estimate); 0 when it declares neither. A
+    file cut short lists fewer frames than this."""
     with av.open(str(path)) as container:
         if not container.streams.video:
             return 0
         stream = container.streams.video[0]
-        if stream.frames:
+        if stream.frames or counted_only:
             return int(stream.frames)
         seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (
             container.duration / av.time_base if container.duration else 0.0)
