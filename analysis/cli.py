@@ -182,7 +182,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from analysis.detector import Detector, prediction_table, unexpected_error
+    from analysis.detector import Detector, prediction_table
 
     if args.json == "-" and args.csv == "-":
         raise UserInputError("--json and --csv cannot both print: give one of them a file, e.g. --csv scores.csv.")
@@ -191,17 +191,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         detector.set_threshold(args.threshold)
     quiet = "-" in (args.json, args.csv)  # stdout carries the table, so no verdict lines
     results, failed = [], 0
-    for path in args.files:
-        try:
-            prediction = detector.predict(path)
-        except Exception as err:  # noqa: BLE001  one file's failure must not lose the others' results
-            failed += 1
-            message = str(err) if isinstance(err, UserInputError) else unexpected_error(path, err)
-            print(f"error: {message}", file=sys.stderr)
-            results.append({"file": str(path), "error": message})
-            continue
+    for path in args.files:  # one at a time, so each verdict prints as soon as it is made
+        prediction = detector.predict([path])[0]  # a file that fails gets its error, the others go on
         results.append(prediction.as_dict())
-        if not quiet:
+        if prediction.error:
+            failed += 1
+            print(f"error: {prediction.error}", file=sys.stderr)
+        elif not quiet:
             print(prediction)
     if args.json:
         _write_output(args.json, json.dumps(results, indent=2))

@@ -76,10 +76,12 @@ class Prediction:
     error: str = ""  # a file in a list that could not be scored: why (its other fields are empty)
 
     def as_dict(self) -> dict:
-        """Every field; ``error`` only for a file that could not be scored."""
+        """Every field, ``error`` only for a file that could not be scored; such a file's row
+        keeps only what it has (its file, error, and what the models learned from), no NaN."""
         fields = asdict(self)
-        if not fields["error"]:
-            del fields["error"]
+        if fields["error"]:
+            return {key: fields[key] for key in ("file", "error", "trained_on", "warning")}
+        del fields["error"]
         return fields
 
     def __str__(self) -> str:
@@ -358,17 +360,11 @@ class Detector:
         """One file of a list: its prediction, or its error (the other files still go on)."""
         try:
             return self.predict(path)
-        except UserInputError as err:
-            return Prediction(str(path), float("nan"), False, float("nan"), {}, error=str(err),
-                              trained_on=self.trained_on, warning=self.warning)
         except Exception as err:  # noqa: BLE001  one file's failure must not lose the others' results
-            return Prediction(str(path), float("nan"), False, float("nan"), {}, error=unexpected_error(path, err),
+            error = str(err) if isinstance(err, UserInputError) else (
+                f"{path}: could not be scored ({type(err).__name__}: {err}); this is a bug, please report it.")
+            return Prediction(str(path), float("nan"), False, float("nan"), {}, error=error,
                               trained_on=self.trained_on, warning=self.warning)
-
-
-def unexpected_error(path: str | Path, err: Exception) -> str:
-    """The error line of a file whose scoring failed in a way no check foresaw."""
-    return f"{path}: could not be scored ({type(err).__name__}: {err}); this is a bug, please report it."
 
 
 def _checked_device(device: str | None) -> str:

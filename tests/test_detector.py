@@ -281,9 +281,12 @@ def test_the_cli_keeps_every_files_row_when_one_fails_unexpectedly(trained_runs,
         return read(path, frames)
 
     monkeypatch.setattr(detector_module, "_read_media", failing)
-    table = tmp_path / "scores.csv"
-    status = main(["predict", str(files["image"]), str(boom), "--run", str(trained_runs), "--csv", str(table)])
+    table, listing = tmp_path / "scores.csv", tmp_path / "scores.json"
+    status = main(["predict", str(files["image"]), str(boom), "--run", str(trained_runs), "--csv", str(table),
+                   "--json", str(listing)])
     assert status == 1
+    strict = json.loads(listing.read_text(), parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert set(strict[1]) == {"file", "error", "trained_on", "warning"}  # a failed file: no NaN fields
     rows = pd.read_csv(table)
     assert list(rows["file"]) == [str(files["image"]), str(boom)]
     assert rows["error"].isna().iloc[0] and "RuntimeError: something no check foresaw" in rows["error"].iloc[1]
