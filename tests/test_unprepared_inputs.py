@@ -144,3 +144,14 @@ def test_an_empty_celebdf_tree_says_which_folders_are_missing(tmp_path, tiny_vid
     link_videos(tiny_video, root / "Youtube-real", ["00000"])  # the wrong case: Celeb-DF spells it YouTube-real
     with pytest.raises(UserInputError, match="folder YouTube-real not found"):
         index_celebdf(root, all_videos=True)
+
+
+def test_a_listed_celebdf_video_whose_name_differs_only_in_case_is_matched(tmp_path, tiny_video):
+    root = tmp_path / "cdf"
+    link_videos(tiny_video, root / "Celeb-real", ["id0_0000"])
+    link_videos(tiny_video, root / "Celeb-synthesis", ["id0_id1_0000"])
+    (root / "Celeb-real" / "id0_0000.mp4").rename(root / "Celeb-real" / "id0_0000.MP4")
+    (root / "List_of_testing_videos.txt").write_text("1 Celeb-real/id0_0000.mp4\n0 Celeb-synthesis/id0_id1_0000.mp4\n")
+    result = index_celebdf(root)
+    assert sorted(result.manifest["video_id"]) == ["id0_0000", "id0_id1_0000"]
+    assert any("differ only in case" in note for note in result.notes)

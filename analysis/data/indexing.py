@@ -235,6 +235,13 @@ def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
     else:
         listed = read_celebdf_test_list(root / CELEBDF_TEST_LIST)
         on_disk = dict(zip(frame["relative"], frame["label"]))
+        by_case = {path.lower(): path for path in on_disk}  # a copy that wrote .MP4 for the list's .mp4
+        renamed = {p: by_case[p.lower()] for p in listed if p not in on_disk and p.lower() in by_case}
+        if renamed:
+            listed = {renamed.get(p, p): label for p, label in listed.items()}
+            first = next(iter(renamed))
+            notes.append(f"matched {len(renamed)} listed video(s) to files whose names differ only in case, "
+                         f"e.g. {first} to {renamed[first]}")
         missing = sorted(set(listed) - set(on_disk))
         if missing:
             raise UserInputError(
