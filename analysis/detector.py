@@ -19,6 +19,7 @@ nothing, and the prediction says so.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from analysis.training.crop_datasets import cache_field, video_input
 from analysis.errors import UserInputError
 from analysis.models import replace_pretrained, spec_for
 from analysis.models.registry import VIDEO
-from analysis.paths import LAST_CHECKPOINT, MODELS, RESULTS, SUMMARY, models_dir
+from analysis.paths import LAST_CHECKPOINT, MODELS, RESULTS, RUN_FOLDER, SUMMARY, models_dir
 from analysis.preprocess.crop_cache import SAME_AS
 from analysis.preprocess.pipeline import SEQUENCE, crop_frames, sequence_faces
 from analysis.profiles import DEFAULT_PROFILE, Profile, profile_from_dict
@@ -152,15 +153,19 @@ def _search_root(path: Path) -> Path:
     return path / MODELS if (path / MODELS).is_dir() else path
 
 
-def unfinished_runs(path: str | Path | None = None) -> tuple[str, ...]:
+def unfinished_runs(path: str | Path | None = None, seed: int | None = None) -> tuple[str, ...]:
     """The folders under ``path`` (as :func:`find_runs` reads it) holding a checkpoint but
-    no ``record.json``: runs still training, or stopped before they ended, which do not vote."""
+    no ``record.json``: runs still training, or stopped before they ended, which do not vote.
+    With ``seed``, a run folder named for another seed is left out (it would not vote anyway)."""
     path = models_dir(DEFAULT_PROFILE) if path is None else Path(path)
     if not path.is_dir() or (path / RECORD_FILE).is_file():
         return ()
     root = _search_root(path)
+    seed_folder = re.compile(RUN_FOLDER.format(seed=r"\d+"))
     return tuple(str(p.parent.relative_to(root)) for p in sorted(root.rglob(LAST_CHECKPOINT))
-                 if not (p.parent / RECORD_FILE).is_file())
+                 if not (p.parent / RECORD_FILE).is_file()
+                 and (seed is None or p.parent.name == RUN_FOLDER.format(seed=seed)
+                      or not seed_folder.fullmatch(p.parent.name)))
 
 
 def one_seed(runs: list[Run], seed: int | None = None) -> list[Run]:
@@ -188,11 +193,15 @@ def _load_member(run: Run, device: str) -> tuple[Member, Profile]:
     checkpoint = run.path / BEST_CHECKPOINT
     if not checkpoint.is_file():
         raise UserInputError(f"{run.path} is incomplete: {BEST_CHECKPOINT} is written when training ends.")
-    try:
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-    except (RuntimeError, EOFError, OSError, ValueError) as err:  # a damaged or partly copied file
-        raise UserInputError(f"{checkpoint} cannot be read ({type(err).__name__}: {str(err).splitlines()[0]}): "
+    try:  # on the CPU, so that a failure here is the file's, not the device's
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001  unpickling a damaged file can raise almost anything
+        first_line = (str(err).splitlines() or [""])[0]
+        raise UserInputError(f"{checkpoint} cannot be read ({type(err).__name__}: {first_line}): "
                              "a damaged or partly copied checkpoint; copy or retrain the run.") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise UserInputError(f"{checkpoint} is not a checkpoint written by this project's trainer "
+                             "(no model weights in it); copy or retrain the run.")
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:
@@ -230,7 +239,8 @@ class Detector:
         profiles = {profile.name for _, profile in loaded}
         if len(profiles) > 1:
             raise UserInputError(f"{path} mixes runs of profiles {sorted(profiles)}; use one profile's runs.")
-        return cls([member for member, _ in loaded], loaded[0][1], device, _unfit(runs), unfinished_runs(path))
+        return cls([member for member, _ in loaded], loaded[0][1], device, _unfit(runs),
+                   unfinished_runs(path, runs[0].seed))
 
     @property
     def names(self) -> list[str]:
@@ -255,7 +265,9 @@ class Detector:
             said.append(f"{', '.join(self.unfit)} failed the study's fit gate (results/summary/fit_gate.csv) and "
                         "still vote here; pass --run with the runs to use")
         if self.unfinished:
-            said.append(f"{', '.join(self.unfinished)} has not finished training (no record.json) and does not vote")
+            verb = "has" if len(self.unfinished) == 1 else "have"
+            said.append(f"{', '.join(self.unfinished)} {verb} not finished training (no record.json) and "
+                        f"{'does' if verb == 'has' else 'do'} not vote")
         return "; ".join(said)
 
     def __repr__(self) -> str:
@@ -327,9 +339,10 @@ class Detector:
                 raise UserInputError(f"{path}: a damaged video: {media.decoding}, and MTCNN found no face in the "
                                      f"{len(frames)} frame(s) decoded.")
             height, width = frames.shape[1:3]
-            detected_side = min(height, width) * min(1.0, face_detect.DETECT_MAX_SIDE / max(height, width))
-            small = (f" ({width}x{height} px: too small or too narrow for the {self._face_detector.min_face_size} px "
-                     "faces MTCNN looks for)") if detected_side < self._face_detector.min_face_size else ""
+            small = ""
+            if face_detect.too_small_to_search(height, width, self._face_detector):
+                small = (f" ({width}x{height} px: too small or too narrow for the "
+                         f"{self._face_detector.min_face_size} px faces MTCNN looks for)")
             raise UserInputError(f"{path}: MTCNN found no face in {len(frames)} frame(s){small}.")
         settings = self.profile.preprocessing
         if settings.sequence_frames and len(frames) > 1 and any(m.spec.input_kind == "sequence"
@@ -340,7 +353,7 @@ class Detector:
         for name, member in self.members.items():
             # a pooling frame model reads an image as a video of one frame
             if member.spec.input_kind not in ("frame", VIDEO) and len(arrays["faces"]) < 2:
-                skipped[name] = f"needs a clip: at least 2 frames with a face, this file gave {len(arrays['faces'])}"
+                skipped[name] = f"needs a clip of at least 2 frames, this file gave {len(arrays['faces'])}"
                 continue
             needed = cache_field(member.spec)
             needed = needed if needed in arrays else SAME_AS.get(needed, needed)
@@ -354,7 +367,6 @@ class Detector:
         return Prediction(str(path), score, score >= threshold, threshold, combined, own, skipped,
                           len(frames), int(arrays["detected"].sum()), media.expected, media.decoding,
                           self.threshold_basis(list(own)), self.trained_on, self.warning)
-
 
     def _predict_or_error(self, path: str | Path) -> Prediction:
         """One file of a list: its prediction, or its error (the other files still go on)."""
@@ -375,8 +387,14 @@ def _checked_device(device: str | None) -> str:
         kind = torch.device(device).type
     except RuntimeError:
         raise UserInputError(f"--device {device}: not a torch device; use cpu or cuda (cuda:0, ...).") from None
+    if kind not in ("cpu", "cuda"):
+        raise UserInputError(f"--device {device}: the detector runs on cpu or cuda (cuda:0, ...).")
     if kind == "cuda" and not torch.cuda.is_available():
         raise UserInputError(f"--device {device}: this machine has no usable CUDA GPU; use --device cpu.")
+    index = torch.device(device).index
+    if kind == "cuda" and index is not None and index >= torch.cuda.device_count():
+        raise UserInputError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
+                             f"cuda:0 to cuda:{torch.cuda.device_count() - 1}.")
     return device
 
 
@@ -401,11 +419,24 @@ def _unfit(runs: list[Run]) -> tuple[str, ...]:
 
 def _rgb(image: Image.Image) -> np.ndarray:
     """An image as (H, W, 3) uint8 RGB, upright as a viewer shows it (its EXIF orientation
-    applied: phones store portraits sideways) and 16-bit greyscale scaled, not clipped, to 8 bits."""
+    applied: phones store portraits sideways), greyscale of more than 8 bits scaled to 8 bits."""
     image = ImageOps.exif_transpose(image)
-    if image.mode.startswith("I;16") or (image.mode == "I" and np.asarray(image).max() > 255):
-        image = Image.fromarray((np.asarray(image, np.float64) / 257).round().clip(0, 255).astype(np.uint8))
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        values = np.nan_to_num(np.asarray(image, np.float64))
+        image = Image.fromarray((values * 255 / _full_scale(image.mode, values)).round().clip(0, 255).astype(np.uint8))
     return np.asarray(image.convert("RGB"))
+
+
+def _full_scale(mode: str, values: np.ndarray) -> float:
+    """The value that means white in a greyscale image of more than 8 bits. Pillow reads a
+    16-bit PNG as ``I;16`` or ``I``, and floats (``F``) come in [0, 1] or in 8 or 16 bits, so
+    for ``I`` and ``F`` the values' own range tells which."""
+    if mode.startswith("I;16"):
+        return 65535.0
+    top = float(values.max()) if values.size else 0.0
+    if mode == "F" and top <= 1.0:
+        return 1.0
+    return 255.0 if top <= 255 else 65535.0 if top <= 65535 else top
 
 
 def _read_media(path: Path, frames_per_video: int) -> _Media:

@@ -261,11 +261,31 @@ def test_an_image_too_small_or_narrow_for_mtcnn_is_a_no_face_error_and_the_other
     tiny, banner = folder / "tiny.jpg", folder / "banner.jpg"
     Image.open(files["image"]).resize((10, 10)).save(tiny)
     Image.open(files["image"]).resize((2000, 60)).save(banner)  # downscaled to 640x19 for detection
-    for path in (tiny, banner):
+    line = folder / "line.png"  # downscaled to 640x0: OpenCV refused to resize it
+    Image.fromarray(np.full((2, 3000, 3), 255, np.uint8)).save(line)
+    for path in (tiny, banner, line):
         with pytest.raises(UserInputError, match="no face.*too small or too narrow"):
             ensemble.predict(path)
     results = ensemble.predict([tiny, files["image"]])
     assert "too small" in results[0].error and not results[1].error
+
+
+def test_the_too_small_rule_is_the_one_detection_applies():
+    """A 2000x62 frame is searched at 640x20 (rounded), so it is not called too small."""
+    from analysis.preprocess.face_detect import detect_boxes, too_small_to_search
+
+    class Recording:
+        min_face_size, searched = 20, []
+
+        def detect(self, frames):
+            self.searched.append(frames[0].shape[:2])
+            return [None] * len(frames), None
+
+    detector = Recording()
+    assert not too_small_to_search(62, 2000, detector) and too_small_to_search(60, 2000, detector)
+    assert np.isnan(detect_boxes(detector, np.zeros((1, 62, 2000, 3), np.uint8))).all()
+    assert np.isnan(detect_boxes(detector, np.zeros((1, 2, 3000, 3), np.uint8))).all()
+    assert detector.searched == [(20, 640)]  # the 3000x2 frame never reached the resize or MTCNN
 
 
 def test_the_cli_keeps_every_files_row_when_one_fails_unexpectedly(trained_runs, files, tmp_path, monkeypatch, capsys):
@@ -310,6 +330,20 @@ def test_an_image_is_read_upright_and_16_bit_greyscale_is_scaled(ensemble, files
     assert ensemble.predict(sixteen).score == pytest.approx(ensemble.predict(eight).score)
 
 
+@pytest.mark.parametrize("mode, values", [("I;16", lambda g: g.astype(np.uint16) * 257),
+                                          ("I", lambda g: g.astype(np.int32) * 257),
+                                          ("I", lambda g: g.astype(np.int32)),
+                                          ("F", lambda g: g.astype(np.float32) / 255),
+                                          ("F", lambda g: g.astype(np.float32))])
+def test_greyscale_of_more_than_8_bits_is_read_at_its_own_full_scale(mode, values):
+    from analysis.detector import _rgb
+
+    grey = np.arange(0, 256, dtype=np.uint8).reshape(16, 16)
+    image = Image.fromarray(values(grey)) if mode == "I;16" else Image.fromarray(values(grey), mode)
+    assert image.mode == mode
+    np.testing.assert_array_equal(_rgb(image), np.repeat(grey[..., None], 3, axis=2))
+
+
 def test_folders_and_oversized_images_are_clear_errors(ensemble, files, tmp_path, monkeypatch):
     folder = tmp_path / "holiday.jpg"
     folder.mkdir()
@@ -324,21 +358,53 @@ def test_folders_and_oversized_images_are_clear_errors(ensemble, files, tmp_path
         ensemble.predict(files["image"])
 
 
-def test_damaged_runs_and_bad_options_are_clear_errors(trained_runs, files, tmp_path, capsys):
+def _damaged(good: bytes, kind: str) -> bytes:
+    import io
+
+    import torch
+
+    if kind == "weights only":  # a bare state dict, as torch.save(model.state_dict()) writes
+        buffer = io.BytesIO()
+        torch.save(torch.load(io.BytesIO(good), weights_only=False)["model"], buffer)
+        return buffer.getvalue()
+    return {"truncated": good[:1000], "zero-filled": bytes(len(good)),
+            "a Git LFS pointer": b"version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n",
+            "an HTML error page": b"<!doctype html><title>404</title>"}[kind]
+
+
+@pytest.mark.parametrize("kind, message", [("truncated", "cannot be read"), ("zero-filled", "cannot be read"),
+                                           ("a Git LFS pointer", "cannot be read"),
+                                           ("an HTML error page", "cannot be read"),
+                                           ("weights only", "is not a checkpoint written by this project")])
+def test_a_damaged_checkpoint_is_a_clear_error(trained_runs, tmp_path, kind, message):
     corrupt = tmp_path / "corrupt"
     shutil.copytree(trained_runs / "resnet18", corrupt)
-    (corrupt / "best.pt").write_bytes((trained_runs / "resnet18" / "best.pt").read_bytes()[:1000])
-    with pytest.raises(UserInputError, match="best.pt cannot be read"):
+    (corrupt / "best.pt").write_bytes(_damaged((trained_runs / "resnet18" / "best.pt").read_bytes(), kind))
+    with pytest.raises(UserInputError, match=f"best.pt {message}"):
         Detector.from_run(corrupt, device="cpu")
-    record = tmp_path / "record"
-    shutil.copytree(trained_runs / "resnet18", record)
-    (record / "record.json").write_text('{"model": "resn')
-    with pytest.raises(UserInputError, match="not valid JSON"):
-        Detector.from_run(record, device="cpu")
+
+
+def test_damaged_runs_and_bad_options_are_clear_errors(trained_runs, files, tmp_path, capsys, monkeypatch):
+    import torch
+
+    for text in (b'{"model": "resn', b"\xff\xfe\x00binary"):
+        record = tmp_path / f"record{len(text)}"
+        shutil.copytree(trained_runs / "resnet18", record)
+        (record / "record.json").write_bytes(text)
+        with pytest.raises(UserInputError, match="not valid JSON"):
+            Detector.from_run(record, device="cpu")
     with pytest.raises(UserInputError, match="is a file"):
         Detector.from_run(trained_runs / "resnet18" / "best.pt")
     with pytest.raises(UserInputError, match="not a torch device"):
         Detector.from_run(trained_runs / "resnet18", device="gpu")
+    for device in ("mps", "xpu", "meta"):  # torch devices, but not the detector's: not blamed on the checkpoint
+        with pytest.raises(UserInputError, match="runs on cpu or cuda"):
+            Detector.from_run(trained_runs / "resnet18", device=device)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(UserInputError, match="has 1 CUDA GPU"):
+        Detector.from_run(trained_runs / "resnet18", device="cuda:3")
+    monkeypatch.undo()
     image = str(files["image"])
     assert main(["predict", image, "--run", str(trained_runs / "resnet18"), "--threshold", "nan", "--json"]) == 2
     assert "finite" in capsys.readouterr().err
@@ -360,3 +426,21 @@ def test_a_run_still_training_beside_the_others_is_named_in_the_warning_and_does
     assert "deep_svdd has not finished training" in result.warning
     lines = str(result).splitlines()
     assert lines[1].startswith("  warning:") and lines[2].startswith("  threshold:")  # right under the verdict
+
+
+def test_only_unfinished_runs_of_the_seed_that_votes_are_named(trained_runs, files, tmp_path):
+    from analysis.detector import unfinished_runs
+
+    seed = read_run(trained_runs / "resnet18").seed
+    folder = tmp_path / "models"
+    shutil.copytree(trained_runs / "resnet18", folder / "resnet18" / f"seed{seed}")
+    for model, other in (("deep_svdd", 0), ("autoencoder", 0), ("deep_svdd", 1)):
+        (folder / model / f"seed{seed + other}").mkdir(parents=True)
+        (folder / model / f"seed{seed + other}" / "last.pt").write_bytes(b"")
+    this, next_seed = f"seed{seed}", f"seed{seed + 1}"
+    assert unfinished_runs(folder) == (f"autoencoder/{this}", f"deep_svdd/{this}", f"deep_svdd/{next_seed}")
+    assert unfinished_runs(folder, seed) == (f"autoencoder/{this}", f"deep_svdd/{this}")
+    warning = Detector.from_run(folder, device="cpu").warning
+    assert (f"autoencoder/{this}, deep_svdd/{this} have not finished training (no record.json) and do not vote"
+            in warning)
+    assert next_seed not in warning

@@ -126,12 +126,16 @@ def test_the_plan_reads_the_manifests_as_indexed_now(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("nproc", ["0", "-2", "two"])
-def test_a_bad_process_count_is_refused(nproc, capsys):
+def test_a_bad_process_count_is_refused_on_the_command_line(nproc, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["run", "--profile", "paper", "--nproc", nproc, "--only", "train"])
     assert stop.value.code == 2 and "--nproc" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("nproc", [0, -2])
+def test_a_bad_process_count_is_refused_from_python(nproc):
     with pytest.raises(UserInputError, match="at least one process"):
-        run("paper", nproc=0) if nproc == "0" else run("paper", nproc=-2)
+        run("paper", nproc=nproc)
 
 
 def test_a_dry_run_checks_the_shard_too(capsys):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.atomic_files import atomic_write
 from analysis.errors import UserInputError
 
 REQUIRED_COLUMNS = (
@@ -68,11 +69,11 @@ def validate_manifest(frame: pd.DataFrame, *, origin: str = "manifest") -> pd.Da
 
 
 def write_manifest(frame: pd.DataFrame, path: Path) -> Path:
-    """Validate and write a manifest CSV, creating the parent folder."""
+    """Validate and write a manifest CSV whole (another process may be reading it: the
+    preprocess stage rewrites the study manifest on every run, shards included)."""
     frame = validate_manifest(frame, origin=f"manifest for {path}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    atomic_write(path, lambda handle: frame.to_csv(handle, index=False))
     return path
 
 

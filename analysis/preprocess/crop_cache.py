@@ -15,10 +15,11 @@ exists, and a re-run skips finished videos.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
+
+from analysis.atomic_files import atomic_write
 
 Key = tuple[str, str, str]  # (dataset, method, video_id)
 # an entry of a profile without a separate sequence sampling (Preprocessing.sequence_frames
@@ -41,24 +42,11 @@ def marker_path(root: Path, key: Key) -> Path:
     return entry_path(root, key).with_suffix(".done.json")
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def write_entry(root: Path, key: Key, arrays: dict[str, np.ndarray], report: dict) -> Path:
     """Store a video's arrays, then its completion marker (the report row)."""
     path = entry_path(root, key)
-    _atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
-    _atomic_write(marker_path(root, key), lambda handle: handle.write(json.dumps(report).encode()))
+    atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
+    atomic_write(marker_path(root, key), lambda handle: handle.write(json.dumps(report).encode()))
     return path
 
 

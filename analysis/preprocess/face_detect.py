@@ -90,20 +90,26 @@ def margin_for(crop_size: int) -> int:
     return round(MARGIN_AT_224 * crop_size / 224)
 
 
+def too_small_to_search(height: int, width: int, detector: MTCNN, max_side: int = DETECT_MAX_SIDE) -> bool:
+    """Whether a frame, downscaled as :func:`detect_boxes` does, is shorter than MTCNN's
+    smallest face: its image pyramid then has no scale (facenet-pytorch fails inside
+    torch.cat, OpenCV on a side rounded to 0 px) and no face of that size can be found."""
+    scale = min(1.0, max_side / max(height, width))
+    return min(round(height * scale), round(width * scale)) < getattr(detector, "min_face_size", 0)
+
+
 def detect_boxes(detector: MTCNN, frames: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> np.ndarray:
     """Largest-face box ``(x0, y0, x1, y1)`` per frame in full-resolution pixels; NaN where
     MTCNN finds no face. All frames go through MTCNN in one batch, downscaled so the
     longer side is at most ``max_side``."""
     h, w = frames.shape[1:3]
     scale = min(1.0, max_side / max(h, w))
+    boxes = np.full((len(frames), 4), np.nan)
+    if too_small_to_search(h, w, detector, max_side):
+        return boxes
     small = frames if scale == 1.0 else np.stack(
         [cv2.resize(f, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) for f in frames]
     )
-    boxes = np.full((len(frames), 4), np.nan)
-    if min(small.shape[1:3]) < getattr(detector, "min_face_size", 0):
-        # MTCNN's image pyramid has no scale for a frame shorter than its smallest face, and
-        # facenet-pytorch then fails inside torch.cat; no face of that size can be found
-        return boxes
     found, _ = detector.detect(list(small))
     for i, box in enumerate(found):
         if box is not None:

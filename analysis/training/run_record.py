@@ -84,7 +84,7 @@ def read_record(folder: Path) -> dict:
     path = Path(folder) / RECORD_FILE
     try:
         record = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
+    except ValueError as err:  # not JSON, or not text (JSONDecodeError and UnicodeDecodeError)
         raise UserInputError(f"{path} is not valid JSON ({err}): a damaged or hand-edited record; "
                              "retrain the run with `python -m analysis run`.") from None
     if not isinstance(record, dict):
