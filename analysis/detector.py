@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from analysis.evaluation import ensembles, metrics
 from analysis.preprocess import face_detect, flow
@@ -44,7 +45,7 @@ from analysis.training.run_record import BEST_CHECKPOINT, RECORD_FILE, Run, read
 from analysis.training.scoring import score_batch
 from analysis.preprocess.video import declared_frames, sample_frames
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 
 
 @dataclass
@@ -449,6 +450,7 @@ def _read_media(path: Path, frames_per_video: int) -> _Media:
     if path.stat().st_size == 0:
         raise UserInputError(f"{path}: an empty file (0 bytes), not an image or a video.")
     if path.suffix.lower() in IMAGE_SUFFIXES:
+        register_heif_opener()  # HEIC and HEIF, as phones save photos, decoded by libheif
         try:
             with Image.open(path) as image:
                 return _Media(_rgb(image)[None], 1)

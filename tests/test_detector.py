@@ -330,6 +330,22 @@ def test_an_image_is_read_upright_and_16_bit_greyscale_is_scaled(ensemble, files
     assert ensemble.predict(sixteen).score == pytest.approx(ensemble.predict(eight).score)
 
 
+@pytest.mark.parametrize("suffix", [".heic", ".avif"])
+def test_a_phone_photo_in_heic_or_avif_is_scored_as_the_same_photo_in_png(ensemble, files, tmp_path, suffix,
+                                                                          monkeypatch):
+    """Read as an image (libheif assembles a phone's grid of tiles), never as a video."""
+    import analysis.detector as detector_module
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    photo = tmp_path / f"phone{suffix}"
+    Image.open(files["image"]).convert("RGB").save(photo, quality=100)
+    monkeypatch.setattr(detector_module, "sample_frames", lambda *_: pytest.fail("read as a video"))
+    result = ensemble.predict(photo)
+    assert result.frames == 1 and not result.error
+    assert result.score == pytest.approx(ensemble.predict(files["image"]).score, abs=0.02)
+
+
 @pytest.mark.parametrize("mode, values", [("I;16", lambda g: g.astype(np.uint16) * 257),
                                           ("I", lambda g: g.astype(np.int32) * 257),
                                           ("I", lambda g: g.astype(np.int32)),
