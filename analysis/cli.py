@@ -153,11 +153,33 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# what predict reads, so that `--csv photo.jpg video.mp4` never overwrites a photo with a table
+_MEDIA_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".flv", ".wmv",
+                   ".3gp", ".gif", ".h264", ".h265", ".hevc"}
+
+
+def _checked_output(flag: str, target: str | None, inputs: list[str]) -> None:
+    """Refuse, before any model loads, a table file that would overwrite a photo or video
+    (``--csv`` put before the files takes the first one as its file) or cannot be written."""
+    from analysis.detector import IMAGE_SUFFIXES
+
+    if target in (None, "-"):
+        return
+    path = Path(target)
+    if path.suffix.lower() in IMAGE_SUFFIXES | _MEDIA_SUFFIXES or target in inputs:
+        raise UserInputError(f"{flag} {target}: that names an image or a video, not a table; put {flag} after the "
+                             f"files to print the table, or name a file such as scores{flag.replace('--', '.')}.")
+    if path.is_dir():
+        raise UserInputError(f"{flag} {target}: a folder; name a file in it, such as "
+                             f"{path / ('scores' + flag.replace('--', '.'))}.")
+
+
 def _write_output(target: str, text: str) -> None:
-    """``-`` prints, anything else is a file."""
+    """``-`` prints, anything else is a file (its folder made if need be)."""
     if target == "-":
         print(text)
     else:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
         Path(target).write_text(text + "\n")
         print(f"wrote {target}", file=sys.stderr)
 
@@ -186,6 +208,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     if args.json == "-" and args.csv == "-":
         raise UserInputError("--json and --csv cannot both print: give one of them a file, e.g. --csv scores.csv.")
+    _checked_output("--json", args.json, args.files)
+    _checked_output("--csv", args.csv, args.files)
     detector = Detector.from_run(args.run, device=args.device, seed=args.seed)
     if args.threshold is not None:
         detector.set_threshold(args.threshold)
@@ -305,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     rn.set_defaults(func=_cmd_run)
 
     pr = commands.add_parser("predict", help="score image or video files with trained runs")
-    pr.add_argument("files", nargs="+", type=Path, help="images (.jpg, .png, ...) or videos")
+    pr.add_argument("files", nargs="+", help="images (.jpg, .png, .heic, ...) or videos")
     pr.add_argument("--run", type=Path,
                     help="a profile folder (runs/cpu), a models folder (runs/cpu/models) or one run; several "
                          "runs score as their ensemble (default: the default profile's models)")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,7 +44,7 @@ from analysis.profiles import DEFAULT_PROFILE, Profile, profile_from_dict
 from analysis.evaluation.scores_table import SOURCE, VAL, subset
 from analysis.training.run_record import BEST_CHECKPOINT, RECORD_FILE, Run, read_run
 from analysis.training.scoring import score_batch
-from analysis.preprocess.video import declared_frames, sample_frames
+from analysis.preprocess.video import NoVideoStream, declared_frames, sample_frames, sample_indices
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 
@@ -115,6 +116,10 @@ def prediction_table(results: list[dict]) -> pd.DataFrame:
         row["skipped"] = "; ".join(f"{name}: {why}" for name, why in skipped.items())
         rows.append(row)
     table = pd.DataFrame(rows)
+    for column, kind in (("is_fake", "boolean"), ("frames", "Int64"), ("faces_found", "Int64"),
+                         ("frames_expected", "Int64")):
+        if column in table:  # a failed file's empty cell would otherwise turn counts into floats
+            table[column] = table[column].astype(kind)
     leading = [c for c in ("file", "is_fake", "score", "threshold", "frames", "faces_found") if c in table]
     return table[leading + [c for c in table.columns if c not in leading]]
 
@@ -331,6 +336,8 @@ class Detector:
         :class:`UserInputError` for a file that cannot be read or shows no face."""
         if isinstance(path, (list, tuple)):
             return [self._predict_or_error(one) for one in path]
+        if "://" in str(path):
+            raise UserInputError(f"{path}: an address, not a file; download it and pass the file's path.")
         path = Path(path)
         media = _read_media(path, self.profile.preprocessing.frames_per_video)
         frames = media.frames
@@ -441,24 +448,38 @@ def _full_scale(mode: str, values: np.ndarray) -> float:
 
 
 def _read_media(path: Path, frames_per_video: int) -> _Media:
-    """The frames of an image (one) or a video (sampled in time), and whether a video
-    stopped decoding before the frames it lists."""
+    """The frames of an image (one, or for an animated one its frames sampled as a clip's)
+    or a video (sampled in time), and whether a video stopped decoding before the frames
+    it lists. A file named as an image that Pillow cannot identify is tried as a video."""
     if path.is_dir():
         raise UserInputError(f"{path}: a folder, not a file; pass the image and video files in it.")
-    if not path.is_file():
+    if not path.exists():
         raise UserInputError(f"{path}: no such file.")
+    if not path.is_file():
+        raise UserInputError(f"{path}: not a regular file (a pipe or a device); save it to a file and pass that.")
     if path.stat().st_size == 0:
         raise UserInputError(f"{path}: an empty file (0 bytes), not an image or a video.")
+    not_an_image = None
     if path.suffix.lower() in IMAGE_SUFFIXES:
         register_heif_opener()  # HEIC and HEIF, as phones save photos, decoded by libheif
         try:
-            with Image.open(path) as image:
-                return _Media(_rgb(image)[None], 1)
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
+            with warnings.catch_warnings():  # a large photo is no threat; only the hard limit below stops one
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as image:
+                    return _image_frames(image, frames_per_video)
+        except Image.DecompressionBombError as err:
+            raise UserInputError(f"{path}: too large to read ({err}); downscale it first.") from None
+        except UnidentifiedImageError as err:
+            not_an_image = err  # perhaps a video with an image's name
+        except OSError as err:
             raise UserInputError(f"{path}: not a readable image ({err}).") from None
     try:
         sampled = sample_frames(path, frames_per_video)
+    except NoVideoStream:
+        raise UserInputError(f"{path}: no video stream in it (an audio file?); nothing to score.") from None
     except (av.error.FFmpegError, ValueError, OSError) as err:
+        if not_an_image is not None:
+            raise UserInputError(f"{path}: not a readable image ({not_an_image}), nor a video.") from None
         raise UserInputError(
             f"{path}: not a readable video or image ({type(err).__name__}: {err}): not a video, or one cut "
             f"short before its index (an MP4 cut part-way often is). Images: {', '.join(sorted(IMAGE_SUFFIXES))}; "
@@ -472,3 +493,14 @@ def _read_media(path: Path, frames_per_video: int) -> _Media:
                                 "header declares: cut short")
         decoding = f"{len(sampled.frames)} of {expected} sampled frames decoded ({why})"
     return _Media(sampled.frames, expected, decoding)
+
+
+def _image_frames(image: Image.Image, frames_per_video: int) -> _Media:
+    """A still as one frame; an animated image (WebP, PNG) as a clip, its frames sampled
+    as a video's are."""
+    count = image.n_frames if getattr(image, "is_animated", False) else 1
+    frames = []
+    for index in sample_indices(count, frames_per_video):
+        image.seek(int(index))
+        frames.append(_rgb(image))
+    return _Media(np.stack(frames), len(frames))

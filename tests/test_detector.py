@@ -370,7 +370,7 @@ def test_folders_and_oversized_images_are_clear_errors(ensemble, files, tmp_path
     with pytest.raises(UserInputError, match="an empty file"):
         ensemble.predict(empty)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # the face still is over twice the limit: a "bomb"
-    with pytest.raises(UserInputError, match="not a readable image.*decompression bomb"):
+    with pytest.raises(UserInputError, match="too large to read.*decompression bomb.*downscale it"):
         ensemble.predict(files["image"])
 
 
@@ -460,3 +460,63 @@ def test_only_unfinished_runs_of_the_seed_that_votes_are_named(trained_runs, fil
     assert (f"autoencoder/{this}, deep_svdd/{this} have not finished training (no record.json) and do not vote"
             in warning)
     assert next_seed not in warning
+
+
+def test_animated_images_videos_named_as_images_and_big_photos_are_read(ensemble, files, tmp_path, monkeypatch):
+    import warnings
+
+    clip = read_frames(files["video"], 8)
+    animated = tmp_path / "clip.webp"  # an animated WebP: a clip, not a still
+    Image.fromarray(clip[0]).save(animated, save_all=True, append_images=[Image.fromarray(f) for f in clip[1:]],
+                                  duration=100, lossless=True)
+    result = ensemble.predict(animated)
+    assert result.frames == ensemble.profile.preprocessing.frames_per_video < 8 and not result.skipped
+    misnamed = tmp_path / "clip.jpg"  # a video a user saved under an image's name
+    shutil.copy(files["video"], misnamed)
+    assert ensemble.predict(misnamed).frames > 1
+    with pytest.raises(UserInputError, match="not a readable image.*nor a video"):
+        ensemble.predict(files["text"].rename(tmp_path / "notes.png"))
+    pixels = Image.open(files["image"]).size
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", pixels[0] * pixels[1] - 1)  # over the warning's limit only
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a large photo is scored without a raw library warning
+        assert not ensemble.predict(files["image"]).error
+
+
+def test_addresses_pipes_and_audio_files_are_clear_errors(ensemble, tmp_path):
+    import av
+
+    with pytest.raises(UserInputError, match="an address, not a file; download it"):
+        ensemble.predict("https://example.com/face.jpg")
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(UserInputError, match="not a regular file"):
+        ensemble.predict(fifo)
+    audio = tmp_path / "voice.m4a"
+    with av.open(str(audio), "w") as container:
+        stream = container.add_stream("aac", rate=16000)
+        for _ in range(20):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate = 16000
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    with pytest.raises(UserInputError, match="no video stream in it"):
+        ensemble.predict(audio)
+
+
+def test_a_table_file_that_would_overwrite_a_photo_is_refused_before_anything_loads(files, tmp_path, capsys,
+                                                                                      trained_runs):
+    victim = tmp_path / "victim.jpg"
+    shutil.copy(files["image"], victim)
+    before = victim.read_bytes()
+    for flag in ("--csv", "--json"):  # the flag before the files takes the first file as its own
+        assert main(["predict", flag, str(victim), str(files["video"]), "--run", str(trained_runs)]) == 2
+        assert "names an image or a video, not a table" in capsys.readouterr().err
+    assert victim.read_bytes() == before
+    assert main(["predict", str(files["image"]), "--json", str(tmp_path), "--run", str(trained_runs)]) == 2
+    assert "a folder; name a file in it" in capsys.readouterr().err
+    table = tmp_path / "new" / "folder" / "scores.csv"  # its folder is made
+    assert main(["predict", str(files["image"]), str(files["text"]), "--csv", str(table),
+                 "--run", str(trained_runs / "resnet18")]) == 1
+    rows = pd.read_csv(table)
+    assert rows["frames"].tolist()[0] == 1 and "1.0" not in table.read_text().splitlines()[1].split(",")[:6]

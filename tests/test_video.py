@@ -1,5 +1,7 @@
 """Frame sampling and the video round trip."""
 
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -69,3 +71,43 @@ def test_a_video_stored_sideways_with_a_display_rotation_is_read_upright(tmp_pat
         assert np.abs(back.astype(int) - frames).mean() < 3
         np.testing.assert_allclose(read_frames(path, 3), back[[0, 2, 5]], atol=0)
     assert read_video(write_video(tmp_path / "plain.mp4", frames, fps=5, crf=18)).shape == frames.shape
+
+
+def _encoded(path, frames, *, container_format=None, stamps=None):
+    """``frames`` encoded with H.264, in ``container_format`` (a raw ``h264`` stream stamps
+    no packet), at the presentation ``stamps`` (in 1/30 s) if given."""
+    with av.open(str(path), "w", format=container_format) as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 30)
+        for index, array in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+            if stamps is not None:
+                frame.pts, frame.time_base = stamps[index], Fraction(1, 30)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def _numbered(n):
+    """Frames whose brightness tells their index (20 per frame)."""
+    return np.repeat(np.arange(n, dtype=np.uint8)[:, None, None, None] * 20, 32, axis=1).repeat(32, 2).repeat(3, 3)
+
+
+def test_a_raw_stream_without_timestamps_is_sampled_by_frame_count(tmp_path):
+    """A camera's .h264 file stamps no packet; its frames were all dropped as unstamped."""
+    path = _encoded(tmp_path / "camera.h264", _numbered(12), container_format="h264")
+    sampled = sample_frames(path, 4)
+    assert sampled.frames_in_video == 12 and sampled.indices.tolist() == sample_indices(12, 4).tolist()
+    np.testing.assert_allclose(sampled.frames[:, 0, 0, 0], sampled.indices * 20, atol=6)
+
+
+def test_a_gap_in_time_still_gives_as_many_distinct_frames_as_asked(tmp_path):
+    """The first frame stamped 5 s before the other eleven: eight instants spread in time
+    fell on three frames, and the file was then reported cut short."""
+    path = _encoded(tmp_path / "gap.mp4", _numbered(12), stamps=[0, *range(151, 162)])
+    sampled = sample_frames(path, 8)
+    assert sampled.indices.tolist() == sample_indices(12, 8).tolist()
+    np.testing.assert_allclose(sampled.frames[:, 0, 0, 0], sampled.indices * 20, atol=6)
+    assert sample_frames(_encoded(tmp_path / "even.mp4", _numbered(12)), 4).indices.tolist() == [0, 4, 7, 11]

@@ -56,15 +56,22 @@ def sample_indices(n_frames: int, k: int) -> np.ndarray:
     return np.unique(np.linspace(0, n_frames - 1, min(k, n_frames)).round().astype(int))
 
 
+class NoVideoStream(ValueError):
+    """The file holds no video stream (an audio file, say): nothing to sample."""
+
+
 def frame_times(path: Path) -> np.ndarray:
     """Presentation times (seconds, ascending) of every frame, read from the packets
-    without decoding them."""
+    without decoding them. A raw stream (an .h264 file from a camera) stamps no packet:
+    its frames are then taken as evenly spaced, which is all such a file can tell."""
     with av.open(str(path)) as container:
         if not container.streams.video:
-            raise ValueError("the file has no video stream")
+            raise NoVideoStream("the file has no video stream")
         stream = container.streams.video[0]
-        pts = [p.pts for p in container.demux(stream) if p.pts is not None and p.size > 0]
-        return np.sort(np.asarray(pts, dtype=np.float64)) * float(stream.time_base or 1)
+        packets = [p.pts for p in container.demux(stream) if p.size > 0]
+        if any(pts is None for pts in packets):
+            return np.arange(len(packets), dtype=np.float64)
+        return np.sort(np.asarray(packets, dtype=np.float64)) * float(stream.time_base or 1)
 
 
 def declared_frames(path: Path, counted_only: bool = False) -> int:
@@ -85,12 +92,15 @@ def declared_frames(path: Path, counted_only: bool = False) -> int:
 def time_uniform_indices(times: np.ndarray, k: int) -> np.ndarray:
     """Indices of the frames nearest to ``k`` instants spread uniformly (``np.linspace``)
     from the first to the last frame's time. With a constant frame rate this equals
-    :func:`sample_indices`; with a variable one it stays uniform in time, not in frames."""
+    :func:`sample_indices`; with a variable one it stays uniform in time, not in frames.
+    Where a gap in time (a first frame stamped seconds before the rest) would give two
+    instants one frame, the frames are spread uniformly instead, so ``k`` are still kept."""
     if len(times) == 0:
         return np.zeros(0, dtype=int)
-    targets = np.linspace(times[0], times[-1], min(k, len(times)))
-    nearest = np.abs(times[None, :] - targets[:, None]).argmin(axis=1)
-    return np.unique(nearest)
+    wanted = min(k, len(times))
+    targets = np.linspace(times[0], times[-1], wanted)
+    nearest = np.unique(np.abs(times[None, :] - targets[:, None]).argmin(axis=1))
+    return nearest if len(nearest) == wanted else sample_indices(len(times), k)
 
 
 @dataclass
