@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -153,35 +154,41 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-# what predict reads, so that `--csv photo.jpg video.mp4` never overwrites a photo with a table
-_MEDIA_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".flv", ".wmv",
-                   ".3gp", ".gif", ".h264", ".h265", ".hevc"}
+TABLE_SUFFIXES = {".csv", ".json", ".tsv", ".txt"}
 
 
-def _checked_output(flag: str, target: str | None, inputs: list[str]) -> None:
-    """Refuse, before any model loads, a table file that would overwrite a photo or video
-    (``--csv`` put before the files takes the first one as its file) or cannot be written."""
-    from analysis.detector import IMAGE_SUFFIXES
-
+def _checked_output(flag: str, target: str | None) -> None:
+    """Refuse, before any model loads, a table file that would overwrite a file that is no
+    table (``--csv`` put before the files takes the first photo as its file) or that
+    cannot be written, so no scoring is lost to a bad name."""
     if target in (None, "-"):
         return
     path = Path(target)
-    if path.suffix.lower() in IMAGE_SUFFIXES | _MEDIA_SUFFIXES or target in inputs:
-        raise UserInputError(f"{flag} {target}: that names an image or a video, not a table; put {flag} after the "
-                             f"files to print the table, or name a file such as scores{flag.replace('--', '.')}.")
     if path.is_dir():
         raise UserInputError(f"{flag} {target}: a folder; name a file in it, such as "
                              f"{path / ('scores' + flag.replace('--', '.'))}.")
+    if path.exists() and path.suffix.lower() not in TABLE_SUFFIXES:
+        raise UserInputError(f"{flag} {target}: an existing file that is not a table "
+                             f"({', '.join(sorted(TABLE_SUFFIXES))}), so it is not overwritten; put {flag} after "
+                             "the files to print the table, or name a table file.")
+    folder = next(parent for parent in path.absolute().parents if parent.exists())
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise UserInputError(f"{flag} {target}: cannot be written ({folder} is not a folder you can write to).")
 
 
 def _write_output(target: str, text: str) -> None:
-    """``-`` prints, anything else is a file (its folder made if need be)."""
+    """``-`` prints, anything else is a file (its folder made if need be); a file that
+    cannot be written after all gets the table printed instead, so it is not lost."""
     if target == "-":
         print(text)
-    else:
+        return
+    try:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         Path(target).write_text(text + "\n")
-        print(f"wrote {target}", file=sys.stderr)
+    except OSError as err:
+        print(text)
+        raise UserInputError(f"{target}: cannot be written ({err}); the table is printed above instead.") from None
+    print(f"wrote {target}", file=sys.stderr)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -208,8 +215,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     if args.json == "-" and args.csv == "-":
         raise UserInputError("--json and --csv cannot both print: give one of them a file, e.g. --csv scores.csv.")
-    _checked_output("--json", args.json, args.files)
-    _checked_output("--csv", args.csv, args.files)
+    _checked_output("--json", args.json)
+    _checked_output("--csv", args.csv)
     detector = Detector.from_run(args.run, device=args.device, seed=args.seed)
     if args.threshold is not None:
         detector.set_threshold(args.threshold)

@@ -112,8 +112,8 @@ def prediction_table(results: list[dict]) -> pd.DataFrame:
         row = {key: value for key, value in result.items() if key not in ("models", "raw_scores", "skipped")}
         row.update({f"{name} score": value for name, value in result.get("models", {}).items()})
         row.update({f"{name} raw": value for name, value in result.get("raw_scores", {}).items()})
-        skipped = result.get("skipped", {})
-        row["skipped"] = "; ".join(f"{name}: {why}" for name, why in skipped.items())
+        if "skipped" in result:  # a file that could not be scored has no models to skip
+            row["skipped"] = "; ".join(f"{name}: {why}" for name, why in result["skipped"].items())
         rows.append(row)
     table = pd.DataFrame(rows)
     for column, kind in (("is_fake", "boolean"), ("frames", "Int64"), ("faces_found", "Int64"),
@@ -471,7 +471,7 @@ def _read_media(path: Path, frames_per_video: int) -> _Media:
             raise UserInputError(f"{path}: too large to read ({err}); downscale it first.") from None
         except UnidentifiedImageError as err:
             not_an_image = err  # perhaps a video with an image's name
-        except OSError as err:
+        except (OSError, ValueError, SyntaxError) as err:  # a damaged file, as Pillow or pillow-heif says it
             raise UserInputError(f"{path}: not a readable image ({err}).") from None
     try:
         sampled = sample_frames(path, frames_per_video)
@@ -495,12 +495,18 @@ def _read_media(path: Path, frames_per_video: int) -> _Media:
     return _Media(sampled.frames, expected, decoding)
 
 
+ANIMATED_FORMATS = {"GIF", "PNG", "WEBP"}  # their frames are a clip's; a TIFF's pages, an MPO's previews are not
+
+
 def _image_frames(image: Image.Image, frames_per_video: int) -> _Media:
-    """A still as one frame; an animated image (WebP, PNG) as a clip, its frames sampled
-    as a video's are."""
-    count = image.n_frames if getattr(image, "is_animated", False) else 1
+    """A still as one frame; an animated GIF, PNG or WebP as a clip, its frames sampled as
+    a video's are. Other images with several frames (a TIFF's pages, the preview a camera
+    stores in a JPEG, a HEIC's extra images) are read as their first."""
+    animated = image.format in ANIMATED_FORMATS and getattr(image, "is_animated", False)
     frames = []
-    for index in sample_indices(count, frames_per_video):
+    for index in sample_indices(image.n_frames if animated else 1, frames_per_video):
         image.seek(int(index))
         frames.append(_rgb(image))
+    if any(frame.shape != frames[0].shape for frame in frames):  # frames of an animation may be cropped
+        frames = frames[:1]
     return _Media(np.stack(frames), len(frames))

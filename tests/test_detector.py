@@ -506,17 +506,49 @@ def test_addresses_pipes_and_audio_files_are_clear_errors(ensemble, tmp_path):
 
 def test_a_table_file_that_would_overwrite_a_photo_is_refused_before_anything_loads(files, tmp_path, capsys,
                                                                                       trained_runs):
-    victim = tmp_path / "victim.jpg"
+    victim, clip = tmp_path / "victim.jpg", tmp_path / "holiday.MTS"
     shutil.copy(files["image"], victim)
-    before = victim.read_bytes()
+    shutil.copy(files["video"], clip)
+    before = victim.read_bytes(), clip.read_bytes()
     for flag in ("--csv", "--json"):  # the flag before the files takes the first file as its own
-        assert main(["predict", flag, str(victim), str(files["video"]), "--run", str(trained_runs)]) == 2
-        assert "names an image or a video, not a table" in capsys.readouterr().err
-    assert victim.read_bytes() == before
+        for target in (victim, clip):
+            assert main(["predict", flag, str(target), str(files["video"]), "--run", str(trained_runs)]) == 2
+            error = capsys.readouterr().err
+            assert "an existing file that is not a table" in error and "so it is not overwritten" in error
+    assert (victim.read_bytes(), clip.read_bytes()) == before
     assert main(["predict", str(files["image"]), "--json", str(tmp_path), "--run", str(trained_runs)]) == 2
     assert "a folder; name a file in it" in capsys.readouterr().err
+    assert main(["predict", str(files["image"]), "--csv", str(victim / "scores.csv"), "--run", str(trained_runs)]) == 2
+    assert "cannot be written" in capsys.readouterr().err
     table = tmp_path / "new" / "folder" / "scores.csv"  # its folder is made
     assert main(["predict", str(files["image"]), str(files["text"]), "--csv", str(table),
                  "--run", str(trained_runs / "resnet18")]) == 1
     rows = pd.read_csv(table)
     assert rows["frames"].tolist()[0] == 1 and "1.0" not in table.read_text().splitlines()[1].split(",")[:6]
+    # run again over everything in the folder, the last table included: it is a file to score, and rewritten
+    assert main(["predict", str(files["image"]), str(table), "--csv", str(table),
+                 "--run", str(trained_runs / "resnet18")]) == 1
+    assert len(pd.read_csv(table)) == 2
+
+
+def test_a_photo_with_several_images_in_it_is_read_as_its_first(ensemble, files, tmp_path):
+    """A TIFF's pages and the preview a camera stores in a JPEG (MPO) are no clip."""
+    photo = Image.open(files["image"]).convert("RGB")
+    small = photo.resize((photo.width // 4, photo.height // 4))
+    still = ensemble.predict(files["image"])
+    for name in ("pages.tif", "camera.jpg"):
+        path = tmp_path / name
+        options = {"format": "MPO", "quality": 100} if name.endswith(".jpg") else {}
+        photo.save(path, save_all=True, append_images=[small], **options)
+        assert Image.open(path).n_frames == 2
+        result = ensemble.predict(path)
+        assert result.frames == 1 and result.score == pytest.approx(still.score, abs=0.02)
+    damaged = tmp_path / "cut.heic"
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    photo.save(tmp_path / "whole.heic")
+    whole = (tmp_path / "whole.heic").read_bytes()
+    damaged.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(UserInputError, match="cut.heic: not a readable image"):
+        ensemble.predict(damaged)

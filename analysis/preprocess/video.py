@@ -62,8 +62,8 @@ class NoVideoStream(ValueError):
 
 def frame_times(path: Path) -> np.ndarray:
     """Presentation times (seconds, ascending) of every frame, read from the packets
-    without decoding them. A raw stream (an .h264 file from a camera) stamps no packet:
-    its frames are then taken as evenly spaced, which is all such a file can tell."""
+    without decoding them. A raw stream (an .h264 file from a camera) stamps no packet; a
+    file with any unstamped packet has its frames taken as evenly spaced, in order."""
     with av.open(str(path)) as container:
         if not container.streams.video:
             raise NoVideoStream("the file has no video stream")
