@@ -91,3 +91,14 @@ def test_simultaneous_count_controls_the_family_and_still_finds_a_strong_pair():
     strong = np.zeros(40)
     strong[3] = 8.0
     assert diversity.outside_simultaneous(strong, nulls).tolist() == [i == 3 for i in range(40)]
+
+
+def test_no_pair_stands_outside_a_null_that_never_varies():
+    """Tiny test sets can give every permutation the same statistic: no pair is flagged,
+    and no all-NaN warning reaches the build's log."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flagged = diversity.outside_simultaneous(np.array([0.1, 0.5]), np.full((50, 2), 0.5))
+    assert flagged.tolist() == [False, False]  # as before the guard, when the quantile of nothing was NaN

@@ -36,10 +36,11 @@ def shrink(manifests: list[str]) -> list[str]:
     ]
 
 
-def write_videos(folder, stems) -> None:
-    """A distinct tiny video of a face per name, so that detectors' scores differ between videos."""
+def write_videos(root, folder: str, stems) -> None:
+    """A distinct tiny video of a face per name, so that detectors' scores differ between
+    videos; its seed comes from its place in the tree, not from pytest's temporary folder."""
     for stem in stems:
-        write_face_video(folder / f"{stem}.mp4", frames=6, size=64, seed=zlib.crc32(f"{folder}/{stem}".encode()))
+        write_face_video(root / folder / f"{stem}.mp4", frames=6, size=64, seed=zlib.crc32(f"{folder}/{stem}".encode()))
 
 
 # the bad videos real downloads hold, each where its split can spare one: (dataset, file, reason)
@@ -72,14 +73,14 @@ def real_trees(tmp_path_factory):
     root = tmp_path_factory.mktemp("datasets")
     official = load_official_pairs()
     pairs = [p for split_pairs in official.values() for p in split_pairs[:2]]
-    write_videos(root / "ffpp/original_sequences/youtube/c23/videos", sorted({i for p in pairs for i in p}))
+    write_videos(root, "ffpp/original_sequences/youtube/c23/videos", sorted({i for p in pairs for i in p}))
     for method in ("Deepfakes", "FaceSwap"):
-        write_videos(root / f"ffpp/manipulated_sequences/{method}/c23/videos",
+        write_videos(root, f"ffpp/manipulated_sequences/{method}/c23/videos",
                      [f"{a}_{b}" for a, b in pairs] + [f"{b}_{a}" for a, b in pairs])
     celebdf = root / "celebdf"
-    write_videos(celebdf / "Celeb-real", ["id0_0000", "id1_0000", "id2_0000"])
-    write_videos(celebdf / "YouTube-real", ["00000"])
-    write_videos(celebdf / "Celeb-synthesis", ["id0_id1_0000", "id1_id0_0000", "id2_id0_0000"])
+    write_videos(root, "celebdf/Celeb-real", ["id0_0000", "id1_0000", "id2_0000"])
+    write_videos(root, "celebdf/YouTube-real", ["00000"])
+    write_videos(root, "celebdf/Celeb-synthesis", ["id0_id1_0000", "id1_id0_0000", "id2_id0_0000"])
     (celebdf / "List_of_testing_videos.txt").write_text(
         "1 Celeb-real/id0_0000.mp4\n1 YouTube-real/00000.mp4\n0 Celeb-synthesis/id1_id0_0000.mp4\n"
         "0 Celeb-synthesis/id2_id0_0000.mp4\n1 Celeb-real/id2_0000.mp4\n")

@@ -171,6 +171,8 @@ def outside_simultaneous(estimates: np.ndarray, nulls: np.ndarray, level: float 
     mean = np.nanmean(nulls, axis=0)
     sd = np.nanstd(nulls, axis=0, ddof=1)
     sd = np.where(sd > 0, sd, np.nan)
+    if np.isnan(sd).all():  # no pair's statistic varies under permutation: none can stand outside
+        return np.zeros(len(estimates), dtype=bool)
     with np.errstate(invalid="ignore"):
         critical = np.nanquantile(np.nanmax(np.abs(nulls - mean) / sd, axis=1), level)
         return np.nan_to_num(np.abs(estimates - mean) / sd, nan=0.0) > critical
