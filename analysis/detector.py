@@ -167,11 +167,10 @@ def unfinished_runs(path: str | Path | None = None, seed: int | None = None) -> 
     if not path.is_dir() or (path / RECORD_FILE).is_file():
         return ()
     root = _search_root(path)
-    seed_folder = re.compile(RUN_FOLDER.format(seed=r"\d+"))
+    any_seed, this_seed = re.compile(RUN_FOLDER.format(seed=r"\d+")), RUN_FOLDER.format(seed=seed)
     return tuple(str(p.parent.relative_to(root)) for p in sorted(root.rglob(LAST_CHECKPOINT))
                  if not (p.parent / RECORD_FILE).is_file()
-                 and (seed is None or p.parent.name == RUN_FOLDER.format(seed=seed)
-                      or not seed_folder.fullmatch(p.parent.name)))
+                 and (seed is None or p.parent.name == this_seed or not any_seed.fullmatch(p.parent.name)))
 
 
 def one_seed(runs: list[Run], seed: int | None = None) -> list[Run]:
@@ -271,9 +270,9 @@ class Detector:
             said.append(f"{', '.join(self.unfit)} failed the study's fit gate (results/summary/fit_gate.csv) and "
                         "still vote here; pass --run with the runs to use")
         if self.unfinished:
-            verb = "has" if len(self.unfinished) == 1 else "have"
-            said.append(f"{', '.join(self.unfinished)} {verb} not finished training (no record.json) and "
-                        f"{'does' if verb == 'has' else 'do'} not vote")
+            has, does = ("has", "does") if len(self.unfinished) == 1 else ("have", "do")
+            said.append(f"{', '.join(self.unfinished)} {has} not finished training (no record.json) and "
+                        f"{does} not vote")
         return "; ".join(said)
 
     def __repr__(self) -> str:
@@ -392,15 +391,14 @@ def _checked_device(device: str | None) -> str:
     if device is None:
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        kind = torch.device(device).type
+        parsed = torch.device(device)
     except RuntimeError:
         raise UserInputError(f"--device {device}: not a torch device; use cpu or cuda (cuda:0, ...).") from None
-    if kind not in ("cpu", "cuda"):
+    if parsed.type not in ("cpu", "cuda"):
         raise UserInputError(f"--device {device}: the detector runs on cpu or cuda (cuda:0, ...).")
-    if kind == "cuda" and not torch.cuda.is_available():
+    if parsed.type == "cuda" and not torch.cuda.is_available():
         raise UserInputError(f"--device {device}: this machine has no usable CUDA GPU; use --device cpu.")
-    index = torch.device(device).index
-    if kind == "cuda" and index is not None and index >= torch.cuda.device_count():
+    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
         raise UserInputError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
                              f"cuda:0 to cuda:{torch.cuda.device_count() - 1}.")
     return device
