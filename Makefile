@@ -43,13 +43,11 @@ screenshot: $(STAMP)
 exercises: $(STAMP)
 	$(PY) -m analysis exercises
 
-# The built runs of PROFILE linked into runs/exercises/, where an exercise recomputes the
-# results stage with other settings (ANALYSIS_RUNS_DIR=runs/exercises) and the book's stay.
-exercise-runs:
-	mkdir -p runs/exercises/$(PROFILE)/benchmark
-	ln -sfn "$(CURDIR)/runs/$(PROFILE)/models" runs/exercises/$(PROFILE)/models
-	ln -sf "$(CURDIR)/runs/$(PROFILE)/scores.csv" runs/exercises/$(PROFILE)/scores.csv
-	cp runs/$(PROFILE)/benchmark/manifest.csv runs/exercises/$(PROFILE)/benchmark/
+# What the results stage reads from the built runs of PROFILE, copied into runs/exercises/,
+# where an exercise recomputes it with other settings (ANALYSIS_RUNS_DIR=runs/exercises)
+# and the book's stay as they are.
+exercise-runs: $(STAMP)
+	$(PY) -m analysis exercise-runs --profile $(PROFILE)
 
 # JupyterLab in the project's environment, offline; a chapter source (book/chapters/*.md)
 # opens as a notebook on the project's kernel. Options: make lab LAB_OPTIONS=--port=8890

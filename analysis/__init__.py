@@ -5,6 +5,12 @@ the order of the book: data, benchmark, preprocess, models, training, evaluation
 book.
 """
 
+import warnings
+
+# timm (through huggingface_hub) and facenet-pytorch import tqdm.auto, which warns in a
+# notebook kernel without ipywidgets; the package draws its own bars with plain tqdm
+warnings.filterwarnings("ignore", message="IProgress not found")
+
 __version__ = "0.1.0"
 __all__ = ["Detector"]
 

@@ -237,6 +237,17 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_exercise_runs(args: argparse.Namespace) -> int:
+    from analysis.book.exercises import copy_built_runs
+
+    from analysis.paths import PROJECT_ROOT
+
+    folder = copy_built_runs(args.profile).parent.relative_to(PROJECT_ROOT)
+    print(f"copied the built {args.profile} runs' scores and run records into {folder}/{args.profile}; "
+          f"recompute the results there after: export ANALYSIS_RUNS_DIR={folder}")
+    return 0
+
+
 def _cmd_exercises(args: argparse.Namespace) -> int:
     from analysis.book.exercises import BUNDLE_DIR, KEY_DIR, STUDENT_DIR, write_bundle
 
@@ -352,6 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex = commands.add_parser("exercises", help="write the instructor bundle: student notebooks and answer key")
     ex.add_argument("--out", type=Path, default=None, help="folder (default: runs/exercises)")
     ex.set_defaults(func=_cmd_exercises)
+
+    er = commands.add_parser("exercise-runs", help="copy what the results stage reads from the built runs into "
+                                                   "runs/exercises, where exercises recompute it")
+    er.add_argument("--profile", default="cpu")
+    er.set_defaults(func=_cmd_exercise_runs)
 
     lab = commands.add_parser("lab", help="JupyterLab (offline) with the chapters opening as notebooks")
     lab.set_defaults(func=_cmd_lab)  # other options go to `jupyter lab`, e.g. --port=8890 --no-browser

@@ -14,8 +14,10 @@ RUNS_DIR = PROJECT_ROOT / "runs"
 
 def run_dir(profile: str) -> Path:
     """The folder that holds everything one profile's run produces (under ``runs/``, or
-    under ``$ANALYSIS_RUNS_DIR`` when set, as the chapter smoke tests do)."""
-    return Path(os.environ.get("ANALYSIS_RUNS_DIR") or RUNS_DIR) / profile
+    under ``$ANALYSIS_RUNS_DIR`` when set, as the chapter smoke tests do). A relative
+    ``$ANALYSIS_RUNS_DIR`` is read from the project's root, so a notebook's kernel, which
+    starts in the notebook's folder, finds the same runs as the shell that set it."""
+    return PROJECT_ROOT / (os.environ.get("ANALYSIS_RUNS_DIR") or RUNS_DIR) / profile
 
 
 # Everything under runs/<profile>/, by the stage that writes it (ARCHITECTURE.md); no other

@@ -194,3 +194,12 @@ def test_cells_that_show_nothing_fold_their_code_away(tmp_path):
     assert build.prepare_for_page(path) == 1
     tags = [c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells]
     assert tags == [["hide-input"], ["hide-input"], [], ["remove-cell"], ["hide-input"]]
+
+
+def test_a_book_without_mathjax_fails_first_with_how_to_fetch_it(tmp_path, monkeypatch):
+    """`python -m analysis book` (the conda route) before MathJax is vendored: one clear
+    error before any chapter runs, not Sphinx's warning lost among the chapters' output."""
+    monkeypatch.setattr(build, "MATHJAX", tmp_path / "missing" / "tex-chtml.js")
+    monkeypatch.setattr(build, "_execute_or_fail", lambda *args: pytest.fail("a chapter ran"))
+    with pytest.raises(build.BookError, match="npm"):
+        build.run_book("cpu")

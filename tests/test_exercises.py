@@ -186,6 +186,9 @@ def test_glued_values_and_figures_are_written_into_the_markdown():
     assert f"data:image/png;base64,{PNG}" in text and "*The gap, 0.85 [0.80, 0.90].*" in text
     with pytest.raises(UserInputError, match="no value 'missing'"):
         exercises.fill_glue("{glue:text}`missing`", glued)
+    caveats = {"caveats": {"text/markdown": "- one\n- two", "text/plain": "<IPython.core.display.Markdown object>"}}
+    block = exercises.fill_glue("Caveats:\n\n```{glue:md} caveats\n:format: myst\n```\n\nAfter.", caveats)
+    assert block == "Caveats:\n\n- one\n- two\n\nAfter."
 
 
 def test_bundle_of_an_executed_chapter_shows_its_numbers_and_outputs(tmp_path):
@@ -221,3 +224,35 @@ def test_every_book_exercise_states_its_cost_and_keeps_rebuilds_off_the_built_bo
                 assert "runs/exercises" in body, f"{label}: {command!r} writes where the built book lives"
             checked += 1
     assert checked >= 20
+
+
+def test_exercise_runs_are_copies_of_what_the_results_stage_reads_never_links_to_the_book(tmp_path):
+    built, target = tmp_path / "runs", tmp_path / "exercises"
+    with pytest.raises(UserInputError, match="make book"):
+        exercises.copy_built_runs("cpu", built, target)
+    run = built / "cpu" / "models" / "resnet18" / "seed0"
+    run.mkdir(parents=True)
+    (run / "record.json").write_text("{}")
+    (run / "best.pt").write_bytes(b"weights")
+    (built / "cpu" / "benchmark").mkdir()
+    (built / "cpu" / "benchmark" / "manifest.csv").write_text("video_id\n")
+    (built / "cpu" / "scores.csv").write_text("model\n")
+    (target / "cpu").mkdir(parents=True)  # the links an earlier version of exercise-runs made
+    (target / "cpu" / "models").symlink_to(built / "cpu" / "models")
+    (target / "cpu" / "scores.csv").symlink_to(built / "cpu" / "scores.csv")
+    into = exercises.copy_built_runs("cpu", built, target)
+    copied = sorted(str(p.relative_to(into)) for p in into.rglob("*") if p.is_file())
+    assert copied == ["benchmark/manifest.csv", "models/resnet18/seed0/record.json", "scores.csv"]
+    assert not any(p.is_symlink() for p in into.rglob("*"))
+    (into / "scores.csv").write_text("rewritten by an exercise\n")  # a stage writing there ...
+    (into / "models" / "resnet18" / "seed1").mkdir()  # ... or training another seed
+    assert (built / "cpu" / "scores.csv").read_text() == "model\n"  # leaves the built book alone
+    assert not (built / "cpu" / "models" / "resnet18" / "seed1").exists()
+
+
+def test_a_code_cell_that_computes_a_solutions_numbers_is_in_the_key_only():
+    chapter = CHAPTER.replace("## Exercises", "```{code-cell} ipython3\n:tags: [remove-cell, solution]\n\n"
+                              "secret = x + 1  # the exercise's answer\n```\n\n## Exercises")
+    bundle = exercises.split_chapter(jupytext.reads(chapter, fmt="md:myst"), "demo")
+    assert "secret = x + 1" not in _text(bundle.student) and "secret = x + 1" in _text(bundle.key)
+    assert "x = 41" in _text(bundle.student)

@@ -185,3 +185,15 @@ def test_a_stage_time_is_recorded_only_when_the_stage_built(tmp_path):
     times = json.loads((tmp_path / runner.STAGE_TIMES).read_text())
     assert set(times) == {"data"} and times["data"]["probe"] == probe["samples_per_second"]
     assert times["data"]["probe units"] == pytest.approx(times["data"]["seconds"] * 0.1, abs=0.1)
+
+
+def test_a_relative_runs_folder_is_read_from_the_project_root_wherever_the_process_starts(tmp_path, monkeypatch):
+    """A notebook's kernel starts in the notebook's folder; it must find the runs the shell
+    that exported ANALYSIS_RUNS_DIR=runs/exercises meant."""
+    from analysis import paths
+
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", "runs/exercises")
+    monkeypatch.chdir(tmp_path)
+    assert paths.run_dir("cpu") == paths.PROJECT_ROOT / "runs" / "exercises" / "cpu"
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "elsewhere"))
+    assert paths.run_dir("cpu") == tmp_path / "elsewhere" / "cpu"

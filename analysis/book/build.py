@@ -38,6 +38,7 @@ from analysis.run import Tee, record_stage_time
 
 SOURCE_DIR = BOOK_DIR / "chapters"
 HTML_DIR = BOOK_DIR / "_build" / "html"
+MATHJAX = BOOK_DIR / "_vendor" / "mathjax" / "tex-chtml.js"  # the Makefile vendors it (book/_config.yml)
 CELL_TIMEOUT_SECONDS = 1800
 DISPLAY_TAGS = ("remove-input", "remove-cell", "hide-input", "hide-cell", "remove-output", "hide-output")
 EXECUTE_LAST = ("provenance",)  # lists the figures every other executed chapter glued
@@ -232,6 +233,10 @@ def _status(seconds: float, error: str) -> dict:
 def run_book(profile: str, chapter: str | None = None, overrides: dict | None = None) -> Path:
     """Execute the chapters (all, or one), record their timings and build the HTML book."""
     get_profile(profile)
+    if not MATHJAX.is_file():  # checked first: the HTML build would fail on it after every chapter ran
+        raise BookError(f"MathJax is missing ({MATHJAX}): the pages serve it themselves "
+                        "so that math renders offline. Fetch it once with `make book/_vendor/mathjax/tex-chtml.js` "
+                        "(it needs npm; `make setup` and `make book` do it too), then run this again.")
     names = execution_order(chapters())
     if chapter:  # the others are executed only if they never were, so the book links up
         names = [chapter] + [n for n in names if n != chapter and not (EXECUTED_DIR / f"{n}.ipynb").is_file()]

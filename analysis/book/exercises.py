@@ -5,7 +5,8 @@ Chapters write exercises with sphinx-exercise: an ``{exercise}`` block (or the g
 gated ``{solution-start}`` ... ``{solution-end}`` span whose code cells stay top-level.
 A student notebook is the chapter with every solution removed, each exercise turned into
 plain Markdown that Jupyter renders, and an empty code cell and an empty Markdown cell
-after it for the answer. The answer key is the same chapter with the solutions in place.
+after it for the answer; a code cell tagged ``solution`` (one that computes a solution's
+numbers) is left out too. The answer key is the same chapter with the solutions in place.
 Both are made from the chapters as ``make book`` executed them: the key keeps every
 output, and both show the values and figures the page glued (a placeholder such as
 ``{glue:text}`name``` means nothing outside the built book).
@@ -14,6 +15,7 @@ output, and both show the values and figures the page glued (a placeholder such 
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,12 +26,14 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from analysis.book.notebook_outputs import as_text, glued_outputs
 from analysis.errors import UserInputError
-from analysis.paths import BOOK_DIR, EXECUTED_DIR, RUNS_DIR
+from analysis.paths import (BENCHMARK, BOOK_DIR, EXECUTED_DIR, MANIFEST_FILE, MODELS, PROFILE_FILE, RECORD_FILE,
+                            RUNS_DIR, SCORES_FILE)
 
 BUNDLE_DIR = RUNS_DIR / "exercises"
 STUDENT_DIR = "students"
 KEY_DIR = "answer_key"
 ANSWER_TAG = "answer"
+SOLUTION_TAG = "solution"  # a chapter's code cell that computes a solution's numbers: in the key only
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 _OPEN = re.compile(r"^\s*(?P<fence>`{3,}|~{3,}|:{3,})\s*(?P<info>\S.*?)?\s*$")
@@ -38,6 +42,7 @@ _OPTION = re.compile(r"^\s*:[\w-]+:.*$")
 _GLUE_ROLE = re.compile(r"\{glue(?::text|:)?\}`(?P<name>[^`:]+)(?::[^`]*)?`")
 _GLUE_FIGURE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:figure\}\s*(?P<name>\S+)\s*\n(?P<body>.*?)^(?P=fence)\s*$",
                           re.M | re.S)
+_GLUE_MD = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:md\}\s*(?P<name>\S+)\s*\n(?:\s*:[\w-]+:.*\n)*(?P=fence)[ \t]*$", re.M)
 _KINDS = ("exercise", "solution", "exercise-start", "exercise-end", "solution-start", "solution-end")
 
 
@@ -99,9 +104,9 @@ def _closes(line: str, fence: str) -> bool:
 
 
 def fill_glue(markdown: str, glued: dict[str, dict]) -> str:
-    """``markdown`` with every glued value written in and every glued figure embedded as an
-    image with its caption. A name the notebook did not glue is an error: the student would
-    see the placeholder."""
+    """``markdown`` with every glued value written in (a ``{glue:md}`` block as the Markdown
+    it holds) and every glued figure embedded as an image with its caption. A name the
+    notebook did not glue is an error: the student would see the placeholder."""
 
     def value(match: re.Match) -> str:
         if match["name"] not in glued:
@@ -116,7 +121,13 @@ def fill_glue(markdown: str, glued: dict[str, dict]) -> str:
         png = "".join(bundle["image/png"]).replace("\n", "")
         return f'<img src="data:image/png;base64,{png}" alt="{match["name"]}"/>\n\n*{_GLUE_ROLE.sub(value, caption)}*'
 
-    return _GLUE_ROLE.sub(value, _GLUE_FIGURE.sub(figure, markdown))
+    def block(match: re.Match) -> str:
+        bundle = glued.get(match["name"])
+        if not bundle:
+            raise UserInputError(f"The executed chapter glued no value {match['name']!r}.")
+        return "".join(bundle["text/markdown"]) if "text/markdown" in bundle else as_text(bundle)
+
+    return _GLUE_ROLE.sub(value, _GLUE_MD.sub(block, _GLUE_FIGURE.sub(figure, markdown)))
 
 
 def split_chapter(notebook: NotebookNode, chapter: str) -> Bundle:
@@ -166,7 +177,7 @@ def split_chapter(notebook: NotebookNode, chapter: str) -> Bundle:
 
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            if gated != "solution":
+            if gated != "solution" and SOLUTION_TAG not in cell.metadata.get("tags", []):
                 student.add(cell)
             key.add(cell)
             continue
@@ -237,8 +248,9 @@ def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_
     if executed_dir is not None:
         from analysis.training.run_record import git
 
-        made_from = (f"Made from the chapters executed at commit {git('rev-parse', '--short', 'HEAD') or 'unknown'}; "
-                     "after the next `make book`, run `make exercises` again.\n\n")
+        made_from = ("Made from the chapters as the last `make book` executed them (the provenance chapter names "
+                     f"the commit they ran at); written at commit {git('rev-parse', '--short', 'HEAD') or 'unknown'}. "
+                     "After the next `make book`, run `make exercises` again.\n\n")
     (out / "README.md").write_text(
         "# Exercises of the study\n\n"
         f"`{STUDENT_DIR}/` holds one notebook per chapter to hand out: the chapter with its solutions\n"
@@ -266,3 +278,24 @@ def _chapter(source: Path, executed_dir: Path | None) -> NotebookNode:
         if cell.cell_type == "markdown":
             cell.source = fill_glue(cell.source, glued)
     return notebook
+
+
+def copy_built_runs(profile: str, source: Path = RUNS_DIR, target: Path = BUNDLE_DIR) -> Path:
+    """Copy what the results stage reads from the built runs of ``profile`` (``source``):
+    the scores table, every training run's record, the benchmark's manifest and the
+    resolved profile, into ``target``, where an exercise recomputes the results stage with
+    other settings (``ANALYSIS_RUNS_DIR=runs/exercises``). Copies, never links, so nothing an
+    exercise writes there reaches the built book; links an earlier version made are replaced."""
+    built, into = Path(source) / profile, Path(target) / profile
+    if not (built / SCORES_FILE).is_file():
+        raise UserInputError(f"No built runs in {built} (no {SCORES_FILE}): build the book first with `make book`.")
+    files = [Path(SCORES_FILE), Path(BENCHMARK) / MANIFEST_FILE, Path(PROFILE_FILE),
+             *(record.relative_to(built) for record in sorted((built / MODELS).glob(f"*/*/{RECORD_FILE}")))]
+    for linked in (into / MODELS, into / SCORES_FILE):
+        if linked.is_symlink():
+            linked.unlink()
+    for file in files:
+        if (built / file).is_file():
+            (into / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(built / file, into / file)
+    return into

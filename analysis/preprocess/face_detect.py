@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 import cv2
 import numpy as np
 import pandas as pd
 import torch
+from facenet_pytorch import MTCNN  # its tqdm.auto warning is silenced in analysis/__init__.py
+from facenet_pytorch.models.utils.detect_face import extract_face
 from tqdm import tqdm
-
-with warnings.catch_warnings():
-    # facenet-pytorch imports tqdm.auto, which warns in a notebook kernel without widgets
-    warnings.filterwarnings("ignore", message="IProgress not found")
-    from facenet_pytorch import MTCNN
-    from facenet_pytorch.models.utils.detect_face import extract_face
 
 from analysis.preprocess.video import read_frames
 
