@@ -56,6 +56,10 @@ def test_agreement_of_independent_detectors_matches_its_null():
     assert result["all agree if independent"] == pytest.approx(expected, abs=0.02)
     assert result["all agree null low"] <= result["all agree"] <= result["all agree null high"]
     assert result["all agree low"] <= result["all agree"] <= result["all agree high"]
+    # blind to the label, each flags 58 % of videos: agreement by chance alone is lower
+    flagged = 0.3 * 0.3 + 0.7 * 0.7
+    plain = result[diversity.PLAIN_INDEPENDENCE]
+    assert plain == pytest.approx(flagged**3 + (1 - flagged) ** 3, abs=0.02) and plain < expected - 0.05
 
 
 def test_detectors_that_err_together_stand_out_from_the_null():

@@ -28,7 +28,8 @@ def test_shared_errors_counts_pairs_that_fail_together_more_or_less_than_indepen
                     ("a", "z", 0.30, 0.10, True)])
     sentence = text.shared_errors_text(pairs, ["a", "b", "c"])
     assert sentence.startswith("1 of the 3 pairs fail together on more videos")
-    assert "(1 on fewer)" in sentence and "max-T over all 4 pairs" in sentence
+    assert "(1 on fewer)" in sentence and "max-T over all 4 pairs;" in sentence
+    assert sentence.endswith("; not measurably apart from independent: b with c)")  # the pairs that may complement
     assert "on fewer" not in text.shared_errors_text(pairs, ["a", "b"])
     with pytest.raises(ValueError, match="one test set"):
         text.shared_errors_text(pd.concat([pairs, pairs.assign(set="cross-domain test")]), ["a", "b"])
@@ -59,7 +60,7 @@ def test_q2_answer_follows_the_interval_and_states_the_mde():
 
 
 def test_endpoint_labels_name_the_post_hoc_primary_and_the_declared_all_five():
-    assert text.endpoint_label(PRIMARY_ANALYSIS) == text.PRIMARY_LABEL and "post hoc" in text.PRIMARY_LABEL
+    assert text.endpoint_label(PRIMARY_ANALYSIS) == text.PRIMARY_LABEL and "after an earlier build" in text.PRIMARY_LABEL
     assert text.endpoint_label(ALL_FIVE_ANALYSIS) == text.ALL_FIVE_LABEL and "first declared" in text.ALL_FIVE_LABEL
     assert text.endpoint_label("pooled over seeds") == "pooled over seeds"  # a later row keeps its own name
 
@@ -87,6 +88,27 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
     close = answer_box.seed_caveat(_spread(seed_runs.PRIMARY_GAP, 0.0476, 0.04996), stored,
                                    pd.DataFrame({"gap change": [0.05046, 0.056]}))
     assert "at +0.0476 to +0.0500, and this build's +0.0505 lies outside it" in close
+
+
+def test_this_builds_values_stand_beside_a_stored_spread_and_the_share_outside_is_read_against_chance():
+    per_seed = pd.DataFrame({"seed": [0, 1, 2] * 3,
+                             "quantity": ["gap: a"] * 3 + ["gap: b"] * 3 + [seed_runs.ALL_FIVE_GAP + " low"] * 3,
+                             "value": [0.10, 0.12, 0.14, 0.20, 0.21, 0.22, 0.0, 0.0, 0.0]})
+    spread = seed_runs.spread(per_seed)
+    here = pd.DataFrame({"seed": [0, 0, 0], "quantity": ["gap: a", "gap: c", seed_runs.ALL_FIVE_GAP + " low"],
+                         "value": [0.13, 0.5, 0.9]})
+    beside = seed_runs.beside_build(spread, here).set_index("quantity")
+    assert beside.loc["gap: a", seed_runs.BUILD] == 0.13 and beside.loc["gap: a", "inside"]
+    assert np.isnan(beside.loc["gap: b", seed_runs.BUILD]) and pd.isna(beside.loc["gap: b", "inside"])
+    stored = pd.DataFrame({"source": ["stored run"], "date": ["2026-12-03"], "data seed": [1]})
+    among = text.seed_sentence(beside.reset_index(), stored)
+    assert "0 of 1 lie outside the stored range" in among and "with probability 0.50" in among
+    assert "sits among that run's retrains" in among
+    spread = seed_runs.spread(per_seed.assign(value=[0.10, 0.12, 0.14, 0.20, 0.21, 0.22, 0, 0, 0]))
+    apart = text.seed_sentence(seed_runs.beside_build(spread, here.assign(
+        quantity=["gap: a", "gap: b", "x"], value=[0.3, 0.3, 0.0])), stored)
+    assert "2 of 2 lie outside the stored range" in apart and "by more than its retrains differ" in apart
+    assert "last column" not in text.seed_sentence(spread, stored)  # a spread without this build's values
 
 
 def test_seed_caveat_compares_all_five_where_the_fit_gate_chose_other_members():
@@ -171,9 +193,31 @@ def test_the_gap_per_kind_of_shift_says_where_the_target_is_harder_and_where_eas
                          "gap change low": 0.03, "gap change high": 0.06}])
     premise = study.premise_sentence(mix, pooled_harder=True, per_shift=per_shift)
     assert sentence in premise and "not measurably harder in this reading" in premise
+    # the like-for-like interval's reach, as a share of the pooled gap (0.037 of 0.070)
+    assert "its interval reaches at most 0.037, 53% of the pooled gap of 0.070" in premise
     caveat = answer_box.like_for_like_caveat(mix, per_shift)
     assert "against reals of its own capture" in caveat and "0.043 [0.007, 0.074] on unseen_capture" in caveat
     assert "own capture" not in answer_box.like_for_like_caveat(mix)
+    assert caveat.startswith("the target is harder only through its mix of methods")  # the finding first
+
+
+def test_the_stand_in_caveat_names_what_the_cpu_detectors_are_and_is_empty_for_the_cards_models():
+    from analysis.profiles import get_profile
+
+    names = ["resnet18", "efficientnet_b4", "r3d18", "deep_svdd"]
+    cpu = answer_box.stand_in_caveat(get_profile("cpu"), names)
+    assert "efficientnet_b4 is efficientnet_b0" in cpu and "r3d18 is r3d_10" in cpu and "from scratch" in cpu
+    assert "resnet18 is" not in cpu  # the card's architecture, only smaller crops
+    assert answer_box.stand_in_caveat(get_profile("paper"), names) == ""
+
+
+def test_other_draws_are_the_stored_builds_of_another_benchmark_draw():
+    from analysis.book import provenance
+
+    fresh = provenance.other_draws(1)
+    assert len(fresh) and (fresh["data seed"] != 1).all() and fresh["gap change low"].notna().all()
+    stored = pd.read_csv(provenance.STORED_DIR / "earlier_builds.csv")
+    assert len(fresh) == (stored["data seed"] != 1).sum() and len(provenance.other_draws(2)) == (stored["data seed"] != 2).sum()
 
 
 def test_a_stored_runs_value_at_a_seed_is_found_or_none():

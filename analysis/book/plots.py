@@ -158,7 +158,8 @@ def gain_vs_diversity(table: pd.DataFrame, diversity_column: str, gain_columns: 
         points = ax.scatter(table[diversity_column], table[column], c=table["n members"], cmap="viridis", s=40)
         ax.axhline(0, color="grey", linewidth=0.8)
         ax.set(xlabel=diversity_column, ylabel="AUC gain", title=column)
-    fig.colorbar(points, ax=axes.ravel().tolist(), label="members")
+    bar = fig.colorbar(points, ax=axes.ravel().tolist(), label="members")
+    bar.set_ticks(sorted(table["n members"].unique()))  # whole numbers of members only
     return fig
 
 

@@ -144,6 +144,13 @@ def _declared(analysis: str, primary: object) -> str:
     return f"{analysis}{named} vs mean member"
 
 
+def other_draws(data_seed: int) -> pd.DataFrame:
+    """The stored earlier builds made on another draw of the benchmark than ``data_seed``'s:
+    test sets that no decision taken on this draw had seen."""
+    builds = pd.read_csv(STORED_DIR / "earlier_builds.csv", dtype={"training seeds": str})
+    return builds[builds["data seed"] != data_seed].reset_index(drop=True)
+
+
 def earlier_builds(tables: dict[str, pd.DataFrame], data_seed: int) -> pd.DataFrame:
     """Every build the book quotes, one row each with its settings and the endpoint as it
     was then declared: the earlier ones (``book/stored/earlier_builds.csv``, kept by hand:

@@ -36,6 +36,7 @@ from analysis.evaluation import bootstrap
 MEASURES = ("disagreement", "double fault", "Yule's Q", "Cohen's kappa", "score correlation")
 VERDICT_MEASURES = MEASURES[:4]
 N_PERMUTATIONS = 1000
+PLAIN_INDEPENDENCE = "all agree if independent of the label too"  # agreement()'s label-blind baseline
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -105,7 +106,7 @@ def expected_all_agree(verdicts: np.ndarray, labels: np.ndarray) -> float:
     own per-class flag rates: sum over classes of share x (prod p + prod (1 - p))."""
     v, labels = np.asarray(verdicts, bool), np.asarray(labels)
     value = 0.0
-    for cls in (0, 1):
+    for cls in np.unique(labels):
         rates = v[:, labels == cls].mean(axis=1)
         value += np.mean(labels == cls) * (np.prod(rates) + np.prod(1 - rates))
     return float(value)
@@ -181,7 +182,9 @@ def outside_simultaneous(estimates: np.ndarray, nulls: np.ndarray, level: float 
 def agreement(verdicts: pd.DataFrame, labels: np.ndarray, groups=None, n_resamples: int = bootstrap.N_RESAMPLES,
               n_permutations: int = N_PERMUTATIONS, seed: int = 0, level: float = bootstrap.LEVEL) -> dict[str, float]:
     """Share of videos on which all columns agree, with its group-bootstrap interval,
-    its expectation under independence given the label and the permutation range."""
+    its expectation under independence given the label and the permutation range, and its
+    expectation under plain independence (one flag rate per detector, whatever the label:
+    the baseline that ignores that competent detectors agree on fakes because they are fakes)."""
     labels = np.asarray(labels).astype(int)
     groups = np.arange(len(labels)) if groups is None else np.asarray(groups)
     v = verdicts.to_numpy(bool).T
@@ -194,7 +197,8 @@ def agreement(verdicts: pd.DataFrame, labels: np.ndarray, groups=None, n_resampl
     null_low, null_high = _summary(estimate, null, level)
     return {"all agree": estimate, "all agree low": low, "all agree high": high,
             "all agree if independent": expected_all_agree(v, labels),
-            "all agree null low": null_low, "all agree null high": null_high}
+            "all agree null low": null_low, "all agree null high": null_high,
+            PLAIN_INDEPENDENCE: expected_all_agree(v, np.zeros_like(labels))}
 
 
 def as_matrix(pairs: pd.DataFrame, measure: str) -> pd.DataFrame:

@@ -22,7 +22,7 @@ them all (``study.gap_table``); each module's own docstring says why it does wha
 
 from analysis.evaluation.study.fitting import (  # noqa: F401
     CARD_000_FIVE, ONE_CLASS_PAIR, CHANCE, PRIMARY_KIND, INTERPRETABLE, NOT_INTERPRETABLE, NO_CLEAR_BEST,
-    load_scores, interpretable, Study, training_seeds, load_study, load_seeds, ci_columns,
+    load_scores, interpretable, Study, training_seeds, load_study, load_seeds, ci_columns, short_label,
 )
 from analysis.evaluation.study.endpoints import (  # noqa: F401
     PRIMARY_ANALYSIS, ALL_FIVE_ANALYSIS, GATE_MARGINS, clear_best_member, best_member_mde,

@@ -11,6 +11,29 @@ from analysis.evaluation.study.fitting import INTERPRETABLE
 from analysis.evaluation.study.text import ci_text, pooled_gap_clause
 
 
+def stand_in_caveat(profile, models: list[str]) -> str:
+    """The caveats line's clause on what the detectors are: where ``profile`` (a
+    :class:`~analysis.profiles.Profile`) trains smaller architectures than the cards' (the
+    registry's paper variants), at smaller sizes or without pretrained weights, the names
+    the pages use are the cards' and the models are not; empty where they are the cards'."""
+    from analysis.models import get_spec
+
+    def base(arch: str) -> str:
+        return arch.split(".")[0]
+
+    variants = {m: (profile.variant(m), get_spec(m).variant("paper")) for m in models}
+    smaller = [f"{m} is {base(mine.arch)}" for m, (mine, card) in variants.items() if base(mine.arch) != base(card.arch)]
+    scratch = not any(mine.pretrained for mine, _ in variants.values())
+    shrunk = any(mine.input_size < card.input_size for mine, card in variants.values())
+    if not (smaller or scratch or shrunk):
+        return ""
+    sizes = sorted({mine.input_size for mine, _ in variants.values()})
+    return ("the detectors carry the cards' names but are smaller stand-ins"
+            + (f" ({', '.join(smaller)})" if smaller else "")
+            + (", all trained from scratch" if scratch else "")
+            + f" on crops of {' or '.join(map(str, sizes))} px (the training chapter's tables give each)")
+
+
 def best_bar_counts(against: pd.DataFrame) -> tuple[int, int, int]:
     """Of the ensembles of all five (one per combiner, :func:`five_against_best_member`'s
     cross-domain rows), how many score measurably above and below the clear best member
@@ -70,11 +93,13 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     digits = _digits_apart(value, row["min"], row["max"]) if not inside else 3
     text = (f"one training seed here; a stored {n_seeds}-seed run ({where['date']}) puts the {which} gap change "
             f"at {row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
-            + ("inside that range" if inside else "outside it: builds differ by more than those seeds do"))
+            + ("inside that range" if inside else "outside it: on this number the build differs from that run by more than its seeds differ from "
+               "each other"))
     if same_seed is not None:
         stored = seed_runs.value_at(same_seed, training_seed, quantity)
         if stored is not None and f"{stored:+.3f}" != f"{value:+.3f}":
-            text += f" (its training seed {training_seed}, this build's, gave {stored:+.3f} in that run)"
+            text += (f" (its training seed {training_seed}, this build's, gave {stored:+.3f} in that run: the same "
+                     "seed trains to other floats on another kind of CPU, whose vector units round differently)")
         elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
     if seed_runs.primaries_differ(where) and seed_runs.PRIMARY_GAP in table.index:
@@ -99,8 +124,8 @@ def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = Non
             f"{ci_text(like, 'reference gap')} against {ci_text(pooled, 'reference gap')} pooled, and the soft "
             f"vote's change of it {ci_text(like, 'gap change')}")
     if like["reference gap low"] <= 0 < pooled["reference gap low"]:
-        text += (": on the methods both domains hold, against the target's reals of every capture, the target is "
-                 "not measurably harder")
+        text = ("the target is harder only through its mix of methods: on the methods both domains hold, against "
+                "the target's reals of every capture, it is not measurably harder; " + text)
     if per_shift is not None and not per_shift.empty:
         text += ("; per kind of shift, against reals of its own capture, the members' mean gap is "
                  + ", ".join(f"{ci_text(row, 'reference gap')} on {row['subset']}" for _, row in per_shift.iterrows()))

@@ -40,6 +40,13 @@ INTERPRETABLE, NOT_INTERPRETABLE = "interpretable", "not interpretable"
 NO_CLEAR_BEST = "none (validation intervals overlap)"
 
 
+def short_label(name: str, members) -> str:
+    """An ensemble's display name with card 000's five named, not listed, from its full
+    name and members (a table's ``ensemble`` and ``members``, ``+``-joined or a list)."""
+    members = set(members.split("+") if isinstance(members, str) else members)
+    return f"{name.split('(')[0]}(card 000's five)" if members == set(CARD_000_FIVE) else name
+
+
 def load_scores(run_dir: Path) -> tuple[pd.DataFrame, dict[str, dict]]:
     """Every run's scores in one long table, the one the ``scores`` stage wrote in a
     profile's run folder ``run_dir`` (``runs/<profile>``), and one run record per model
@@ -123,7 +130,7 @@ class Study:
         if kind == "single":
             return name
         if members == set(CARD_000_FIVE):
-            return f"{kind}(card 000's five)"
+            return short_label(name, members)
         if members == set(self.models):
             return f"{kind}(all {len(members)} models)"
         return name

@@ -92,7 +92,7 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
         for group_name, group in (("card 000's five", first.five), ("all models", first.models)):
             pairs, agreement = diversity_tables(first, group, domain, settings.n_permutations, seed)
             agreement_rows.append({"models": group_name, "set": pairs["set"].iloc[0], **agreement})
-    values = seed_runs.seed_values(studies, [first.primary, *first.models])
+    values = here = seed_runs.seed_values(studies, [first.primary, *first.models])
     stored = seed_runs.read(profile) if len(studies) == 1 and own else None
     if stored is not None and stored[1]["data seed"] != built_data_seed(profile):
         stored = None  # another draw of the benchmark: its seeds' spread is not this build's
@@ -111,6 +111,8 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
         retrain = "this build"
         source = {"source": "this build", "date": "", "commit": "", "data seed": None, "commands": ""}
     spread, pooled = seed_runs.spread(values), seed_runs.pooled_endpoint(values)
+    if stored is not None:
+        spread = seed_runs.beside_build(spread, here)
     retrain = retrain_text(spread, retrain, pooled, seed_runs.compared_endpoint(spread, source))
     mix = like_for_like_tables(first, [*first.five, first.primary], n_resamples, seed)
     tables = {

@@ -32,6 +32,8 @@ POOLED_INTERVAL = "a t interval with Satterthwaite degrees of freedom"  # what p
 ALL_FIVE_GAP, ALL_FIVE_CROSS = "all five: gap change vs mean member", "all five: cross-domain AUC change"
 ALL_FIVE_MEMBERS_GAP = "all five: members' mean gap"
 COLUMNS = ("in-domain AUC", "cross-domain AUC", "gap")
+BUILD = "this build"  # the column beside a stored run's spread (:func:`beside_build`)
+NOT_HERE = "this build has no such ensemble: its fit gate chose other members"
 SE = " bootstrap SE"  # suffix of a gap change's per-seed standard error (its " low" and " high" too)
 POOLED_COLUMNS = ["analysis", "seeds", "estimates", "gap change", "gap change low", "gap change high", "test-set SE",
                   "between-seed SD", "pooled SE", "degrees of freedom", "seeds agree", "each seed's interval"]
@@ -140,6 +142,18 @@ def spread(values: pd.DataFrame) -> pd.DataFrame:
     table = values.groupby("quantity", sort=False)["value"].agg(seeds="count", mean="mean", sd="std", min="min",
                                                                 max="max").reset_index()
     return table.assign(range=table["max"] - table["min"])
+
+
+def beside_build(spread_table: pd.DataFrame, here: pd.DataFrame) -> pd.DataFrame:
+    """A stored run's :func:`spread` with this build's own value of each quantity (``here``:
+    its one seed's :func:`seed_values`) as a :data:`BUILD` column and whether it lies in the
+    stored range (``inside``). A build trained on another kind of CPU is in effect one more
+    retrain, so the column is read against the range; NaN where this build has no such
+    quantity (its fit gate chose other members, so a label differs)."""
+    own = here[~here["quantity"].str.endswith((" low", " high", SE))].drop_duplicates("quantity")
+    value = spread_table["quantity"].map(own.set_index("quantity")["value"])
+    inside = (value >= spread_table["min"]) & (value <= spread_table["max"])
+    return spread_table.assign(**{BUILD: value, "inside": inside.where(value.notna())})
 
 
 def store(profile: str, values: pd.DataFrame, data_seed: int, commit: str, folder: Path = STORED_DIR) -> Path:

@@ -24,8 +24,9 @@ NO_SKILL_LEFT = (", but the pair's cross-domain interval reaches 0.5 or lies bel
 
 DASH = "–"  # what an undefined value shows
 # the endpoint's two readings, named alike on every page: the fit gate came after an
-# earlier build's results, so the gated reading is post hoc; all five is what was declared
-PRIMARY_LABEL = "primary (fit-gated; gate added after an earlier build, so post hoc)"
+# earlier build's results, so the gated reading is post hoc (unless all five pass it);
+# all five is what was declared
+PRIMARY_LABEL = "primary (fit-gated; gate added after an earlier build)"
 ALL_FIVE_LABEL = "all five (the endpoint first declared; sensitivity)"
 
 
@@ -192,15 +193,33 @@ def incomplete_warning(runs: pd.DataFrame) -> str:
             "recipe's: the verdict below reads no comparison that involves them.</p></div>")
 
 
+def build_beside_seeds(spread: pd.DataFrame) -> str:
+    """How many of this build's values lie outside a stored run's seed range (``spread``
+    with the ``inside`` column of :func:`~analysis.evaluation.study.seed_runs.beside_build`),
+    read against how often one more retrain would."""
+    read, n_seeds = spread["inside"].dropna().astype(bool), int(spread["seeds"].max())
+    outside, chance = int((~read).sum()), 2 / (n_seeds + 1)
+    text = (f"{outside} of {len(read)} lie outside the stored range, where one more retrain would fall outside the "
+            f"range of {n_seeds} with probability {chance:.2f} (it is as likely to be the lowest or the highest of "
+            f"{n_seeds + 1} as any other)")
+    return text + (". So this build differs from that run by more than its retrains differ from each other: a build "
+                   "on another kind of CPU trains to other floats from the first step (the numbers are not "
+                   "independent, so read the share as a description, not a test)."
+                   if outside / len(read) > chance else ". So this build sits among that run's retrains.")
+
+
 def seed_sentence(spread: pd.DataFrame, source: pd.DataFrame) -> str:
     """Where the seed spread on the results page comes from: this build's seeds, a stored
     several-seed run (``source``: the ``seed_source`` table), or nowhere."""
     n_seeds, where = int(spread["seeds"].max()), source.iloc[0]
     if n_seeds > 1 and where["source"] == "stored run":
-        return (f"This build trained one seed per detector. The table is from a stored run of the same profile "
+        text = (f"This build trained one seed per detector. The table is from a stored run of the same profile "
                 f"with {n_seeds} training seeds (data seed {int(where['data seed'])}, {where['date']}; its commands and "
                 "commit are in the provenance appendix): how far each headline number moves when the detectors are "
                 "retrained. The bootstrap intervals above hold the trained detectors fixed, so read both.")
+        if "inside" in spread and spread["inside"].notna().any():
+            text += " Its last column is this build's own value: " + build_beside_seeds(spread)
+        return text
     if n_seeds > 1:
         return (f"Across the {n_seeds} training seeds of this build, the headline numbers spread as in the table; "
                 "the bootstrap intervals hold the trained detectors fixed, so read both.")
@@ -314,6 +333,9 @@ def shared_errors_text(pairs: pd.DataFrame, models: list[str]) -> str:
     outside = among[among["double fault outside null (simultaneous)"].astype(bool)]
     more = int((outside["double fault"] > outside["double fault null"]).sum())
     fewer = len(outside) - more
+    rest = among.drop(outside.index)
+    named = ", ".join(f"{a} with {b}" for a, b in zip(rest["model a"], rest["model b"]))
     return (f"{more} of the {len(among)} pairs fail together on more videos than detectors independent given the "
             f"label would" + (f" ({fewer} on fewer)" if fewer else "")
-            + f" (double fault, max-T over all {len(pairs)} pairs)")
+            + f" (double fault, max-T over all {len(pairs)} pairs"
+            + (f"; not measurably apart from independent: {named}" if 0 < len(rest) <= 4 else "") + ")")

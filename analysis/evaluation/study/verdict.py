@@ -224,8 +224,13 @@ def premise_sentence(mix: pd.DataFrame, pooled_harder: bool, per_shift: pd.DataF
         return text + ("the target is harder in this reading too, so the premise does not rest on the mix of "
                        "methods alone. " + shift_sentence(per_shift))
     if pooled_harder:
-        return text + ("on the methods both domains hold the target is not measurably harder in this reading (the "
-                       "interval does not exclude a gap of about half the pooled one). " + shift_sentence(per_shift)
+        reach = ""
+        if method_mix.POOLED in rows.index and rows.loc[method_mix.POOLED, "reference gap"] > 0:
+            pooled = rows.loc[method_mix.POOLED, "reference gap"]
+            reach = (f" (its interval reaches at most {like['reference gap high']:.3f}, "
+                     f"{like['reference gap high'] / pooled:.0%} of the pooled gap of {pooled:.3f})")
+        return text + (f"on the methods both domains hold the target is not measurably harder in this reading{reach}. "
+                       + shift_sentence(per_shift)
                        + f"The premise rests on the pooled reading: like for like the members' gap is not "
                        f"measurably above zero, so there is no gap there to test the card's claim against, though the "
                        f"soft vote still changes it by {ci_text(like, 'gap change')}. ")
