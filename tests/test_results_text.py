@@ -111,6 +111,18 @@ def test_this_builds_values_stand_beside_a_stored_spread_and_the_share_outside_i
     assert "last column" not in text.seed_sentence(spread, stored)  # a spread without this build's values
 
 
+def test_this_builds_primary_is_not_set_beside_a_stored_primary_of_other_members():
+    names = [seed_runs.PRIMARY_GAP, seed_runs.PRIMARY_CROSS, seed_runs.MEMBERS_GAP, seed_runs.ALL_FIVE_GAP]
+    per_seed = pd.DataFrame({"seed": [0, 1, 2] * 4, "quantity": [n for n in names for _ in range(3)],
+                             "value": [0.048, 0.049, 0.050] * 4})
+    here = pd.DataFrame({"seed": [0] * 4, "quantity": names, "value": [0.0505] * 4})
+    same = seed_runs.beside_build(seed_runs.spread(per_seed), here).set_index("quantity")
+    assert not same["inside"].any() and same[seed_runs.BUILD].notna().all()
+    other = seed_runs.beside_build(seed_runs.spread(per_seed), here, same_primary=False).set_index("quantity")
+    assert other.loc[names[:3], seed_runs.BUILD].isna().all() and other.loc[names[:3], "inside"].isna().all()
+    assert other.loc[seed_runs.ALL_FIVE_GAP, seed_runs.BUILD] == 0.0505  # the ensemble both builds share
+
+
 def test_seed_caveat_compares_all_five_where_the_fit_gate_chose_other_members():
     spread = pd.concat([_spread(seed_runs.PRIMARY_GAP, 0.048, 0.050), _spread(seed_runs.ALL_FIVE_GAP, 0.055, 0.060)])
     endpoint = pd.DataFrame({"gap change": [0.047, 0.046]})  # primary, then all five

@@ -112,7 +112,7 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
         source = {"source": "this build", "date": "", "commit": "", "data seed": None, "commands": ""}
     spread, pooled = seed_runs.spread(values), seed_runs.pooled_endpoint(values)
     if stored is not None:
-        spread = seed_runs.beside_build(spread, here)
+        spread = seed_runs.beside_build(spread, here, same_primary=not seed_runs.primaries_differ(source))
     retrain = retrain_text(spread, retrain, pooled, seed_runs.compared_endpoint(spread, source))
     mix = like_for_like_tables(first, [*first.five, first.primary], n_resamples, seed)
     tables = {

@@ -144,13 +144,17 @@ def spread(values: pd.DataFrame) -> pd.DataFrame:
     return table.assign(range=table["max"] - table["min"])
 
 
-def beside_build(spread_table: pd.DataFrame, here: pd.DataFrame) -> pd.DataFrame:
+def beside_build(spread_table: pd.DataFrame, here: pd.DataFrame, same_primary: bool = True) -> pd.DataFrame:
     """A stored run's :func:`spread` with this build's own value of each quantity (``here``:
     its one seed's :func:`seed_values`) as a :data:`BUILD` column and whether it lies in the
     stored range (``inside``). A build trained on another kind of CPU is in effect one more
     retrain, so the column is read against the range; NaN where this build has no such
-    quantity (its fit gate chose other members, so a label differs)."""
+    quantity: its fit gate chose other members, so an ensemble's label differs, or, unless
+    ``same_primary`` (:func:`primaries_differ`), the primary's three numbers, which then
+    belong to another ensemble under the same name."""
     own = here[~here["quantity"].str.endswith((" low", " high", SE))].drop_duplicates("quantity")
+    if not same_primary:
+        own = own[~own["quantity"].isin((PRIMARY_GAP, PRIMARY_CROSS, MEMBERS_GAP))]
     value = spread_table["quantity"].map(own.set_index("quantity")["value"])
     inside = (value >= spread_table["min"]) & (value <= spread_table["max"])
     return spread_table.assign(**{BUILD: value, "inside": inside.where(value.notna())})
