@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from analysis.errors import UserInputError
+from analysis.data.manifest import check_disjoint
 from analysis.data.splits import (
-    check_disjoint,
     ffpp_id_partitions,
     identity_components,
     identity_groups,

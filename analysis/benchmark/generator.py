@@ -47,8 +47,8 @@ from analysis.profiles import PROFILES, BenchmarkSize, Profile, as_profile
 from analysis.benchmark import probes
 from analysis.benchmark.face_render import Expression, Identity, Light, Pose, random_identity, render
 from analysis.benchmark.methods import REAL_METHOD, FakeInputs, get_method
-from analysis.data.manifest import KEY_COLUMNS, read_manifest, write_manifest
-from analysis.data.splits import check_disjoint, identity_split
+from analysis.data.manifest import KEY_COLUMNS, check_disjoint, read_manifest, write_manifest
+from analysis.data.splits import identity_split
 from analysis.preprocess.video import write_video
 
 DATASET = "synthetic"

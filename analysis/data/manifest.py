@@ -9,6 +9,7 @@ folder that holds the manifest file. The format is documented in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +32,8 @@ SPLITS = ("train", "val", "test")
 
 
 def validate_manifest(frame: pd.DataFrame, *, origin: str = "manifest") -> pd.DataFrame:
-    """Check columns, labels, splits and key uniqueness; return the frame with clean dtypes.
+    """Check columns, labels, splits, key uniqueness and that no id (a person) is in two
+    partitions; return the frame with clean dtypes.
 
     ``origin`` names the file or builder in error messages.
     """
@@ -65,7 +67,27 @@ def validate_manifest(frame: pd.DataFrame, *, origin: str = "manifest") -> pd.Da
             f"{origin} lists {int(duplicated.sum())} rows whose (dataset, method, video_id) "
             f"is not unique, for example {example}; each video must appear once."
         )
+    for _, part in frame.groupby("dataset", sort=False):  # ids name people within one dataset
+        try:
+            check_disjoint(zip(zip(part["source_id"], part["target_id"]), part["split"]))
+        except UserInputError as leak:
+            raise UserInputError(f"{origin}: {leak}") from None
     return frame
+
+
+def check_disjoint(assignment_by_video: Iterable[tuple[Iterable[str], str]]) -> None:
+    """Raise if any id occurs in videos of two different partitions."""
+    seen: dict[str, str] = {}
+    for video_ids, split in assignment_by_video:
+        for source_id in video_ids:
+            if not source_id:
+                continue
+            previous = seen.setdefault(source_id, split)
+            if previous != split:
+                raise UserInputError(
+                    f"Id {source_id!r} appears in both {previous!r} and {split!r}: "
+                    "the split leaks an identity across partitions."
+                )
 
 
 def write_manifest(frame: pd.DataFrame, path: Path) -> Path:

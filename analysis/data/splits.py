@@ -153,21 +153,6 @@ def identity_split(
     return assignment
 
 
-def check_disjoint(assignment_by_video: Iterable[tuple[Iterable[str], str]]) -> None:
-    """Raise if any id occurs in videos of two different partitions."""
-    seen: dict[str, str] = {}
-    for video_ids, split in assignment_by_video:
-        for source_id in video_ids:
-            if not source_id:
-                continue
-            previous = seen.setdefault(source_id, split)
-            if previous != split:
-                raise UserInputError(
-                    f"Id {source_id!r} appears in both {previous!r} and {split!r}: "
-                    "the split leaks an identity across partitions."
-                )
-
-
 def ffpp_id_partitions(*, seed: int, split_dir: Path = FFPP_SPLIT_DIR) -> pd.DataFrame:
     """One row per FaceForensics++ source id: its official and identity-split partition.
 
