@@ -31,6 +31,8 @@ def test_shared_errors_counts_pairs_that_fail_together_more_or_less_than_indepen
     assert "(1 on fewer)" in sentence and "max-T over all 4 pairs;" in sentence
     assert sentence.endswith("; not measurably apart from independent: b with c)")  # the pairs that may complement
     assert "on fewer" not in text.shared_errors_text(pairs, ["a", "b"])
+    assert text.shared_errors_count(pairs, ["a", "b", "c"]) == "1 of the 3 pairs"
+    assert text.shared_errors_count(pairs, ["a", "z"]) == "1 of the 1 pairs"
     with pytest.raises(ValueError, match="one test set"):
         text.shared_errors_text(pd.concat([pairs, pairs.assign(set="cross-domain test")]), ["a", "b"])
     with pytest.raises(ValueError, match="No pair"):
@@ -103,7 +105,7 @@ def test_this_builds_values_stand_beside_a_stored_spread_and_the_share_outside_i
     stored = pd.DataFrame({"source": ["stored run"], "date": ["2026-12-03"], "data seed": [1]})
     among = text.seed_sentence(beside.reset_index(), stored)
     assert "0 of 1 lie outside the stored range" in among and "with probability 0.50" in among
-    assert "sits among that run's retrains" in among
+    assert "about as much as a retrain would" in among and "endpoint itself" not in among
     spread = seed_runs.spread(per_seed.assign(value=[0.10, 0.12, 0.14, 0.20, 0.21, 0.22, 0, 0, 0]))
     apart = text.seed_sentence(seed_runs.beside_build(spread, here.assign(
         quantity=["gap: a", "gap: b", "x"], value=[0.3, 0.3, 0.0])), stored)
@@ -121,6 +123,13 @@ def test_this_builds_primary_is_not_set_beside_a_stored_primary_of_other_members
     other = seed_runs.beside_build(seed_runs.spread(per_seed), here, same_primary=False).set_index("quantity")
     assert other.loc[names[:3], seed_runs.BUILD].isna().all() and other.loc[names[:3], "inside"].isna().all()
     assert other.loc[seed_runs.ALL_FIVE_GAP, seed_runs.BUILD] == 0.0505  # the ensemble both builds share
+    # the table among the retrains (1 of 4 outside) and its endpoint outside: the sentence says both
+    rest = other.reset_index().iloc[[3, 3, 3]].assign(quantity=["gap: a", "gap: b", "gap: c"], inside=True)
+    among = pd.concat([other.reset_index(), rest])
+    stored = pd.DataFrame({"source": ["stored run"], "date": ["2026-12-03"], "data seed": [1]})
+    sentence = text.seed_sentence(among, stored)
+    assert "1 of 4 lie outside" in sentence and "about as much as a retrain would" in sentence
+    assert f"on the endpoint itself it does not: '{seed_runs.ALL_FIVE_GAP}' lies outside" in sentence
 
 
 def test_seed_caveat_compares_all_five_where_the_fit_gate_chose_other_members():
@@ -210,7 +219,8 @@ def test_the_gap_per_kind_of_shift_says_where_the_target_is_harder_and_where_eas
     caveat = answer_box.like_for_like_caveat(mix, per_shift)
     assert "against reals of its own capture" in caveat and "0.043 [0.007, 0.074] on unseen_capture" in caveat
     assert "own capture" not in answer_box.like_for_like_caveat(mix)
-    assert caveat.startswith("the target is harder only through its mix of methods")  # the finding first
+    assert caveat.startswith("part of the target's difficulty may be its mix of methods")  # the finding first
+    assert "that interval still reaches 53% of the pooled gap" in caveat  # no more than the interval allows
 
 
 def test_the_stand_in_caveat_names_what_the_cpu_detectors_are_and_is_empty_for_the_cards_models():

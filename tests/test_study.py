@@ -483,12 +483,16 @@ def test_shift_summary_names_the_subsets_where_the_target_is_harder_or_easier():
             ("unseen_method", "vote", 0.01, -0.02, 0.04, "interpretable")]
     table = pd.DataFrame(rows, columns=["subset", "name", "gap", "gap low", "gap high", "gap read"])
     table["cross-domain AUC low"] = [0.48, 0.7, 0.6, 0.7]  # det_a has no skill left on the subset
+    table["cross-domain AUC high"] = [0.55, 0.8, 0.7, 0.8]
     text = study.shift_summary(table.assign(label=table["name"]), "vote")
     # harder for det_a, easier for det_b (in that order), det_a again as at chance there; det_c never
     assert text.index("det_a") < text.index("det_b") and text.count("det_a") == 2 and text.count("det_b") == 1
     assert "det_c" not in text and study.ci_text(table.iloc[3], "gap") in text  # the soft vote's gap
     skilled = study.shift_summary(table.assign(label=table["name"], **{"cross-domain AUC low": 0.7}), "vote")
     assert skilled.count("det_a") == 1
+    below = study.shift_summary(table.assign(label=table["name"], **{"cross-domain AUC high": [0.49, 0.8, 0.7, 0.8]}),
+                                "vote")
+    assert "Below chance there (a cross-domain interval under 0.5): det_a." in below and "At chance" not in below
 
 
 def test_view_summary_checks_the_multi_view_prediction():

@@ -37,7 +37,7 @@ _ROWS = {
         "card: Training Recipe; src/preprocessing.py extract_face_frames",
         "the frame nearest each of 16 instants spread evenly in time (at most one frame from v1's floored index; "
         "a variable frame rate stays even in time); a video that decodes fewer than 16 frames is left out and "
-        "counted (DESIGN rule 8: every model reads the same frames from every video)"),
+        "counted (every model reads the same frames from every video)"),
     "crop sizes": (
         "MTCNN face crop at 224 x 224 (R3D models at 112 x 112)",
         "224 px crops; R3D resizes them to 112 (notebooks/05 eval_tfm_112)", "as v1",
@@ -108,7 +108,7 @@ _ROWS = {
         "not stated",
         "two-stage at 224 px: horizontal flip + colour jitter (0.2, 0.2, 0.1), at 112 px: flip; drawn per frame; "
         "ResNet-18: none", "as v1", "notebooks/05_model_advanced, 04_model_baseline; src/datasets.py",
-        "R3D: one draw per clip, the same for all its frames (DESIGN rule 4: v1 flipped the frames of one clip "
+        "R3D: one draw per clip, the same for all its frames (v1 flipped the frames of one clip "
         "independently, which makes clips flicker); the frame models draw per frame, as v1 (their mean of "
         "features has no order to flicker)"),
     "flow method and flow frames": (
@@ -116,7 +116,7 @@ _ROWS = {
         "raft_small at 256 x 256 on whole frames; 9 frames -> 8 native + 8 midpoints (first frame warped by "
         "+flow/2) interleaved, each then cropped by MTCNN", "as v1", "src/preprocessing.py "
         "extract_face_frames_interpolated",
-        "15 midpoints between the 16 crops, warped from both sides toward t = 0.5 (DESIGN rule 5: v1's sign "
+        "15 midpoints between the 16 crops, warped from both sides toward t = 0.5 (v1's sign "
         "moves content away from the midpoint), one shared box per pair; RAFT required"),
     "per-video aggregation": (
         "not stated",
@@ -132,7 +132,7 @@ _ROWS = {
         "FF++ C23 test (900 videos); Celeb-DF v2, 6528 videos",
         "its identity split's 900 test videos; every Celeb-DF v2 video (R3D-18+RAFT scored on plain MTCNN "
         "crops)", "as v1", "notebooks/03_preprocessing, 06_evaluation",
-        "Celeb-DF's official 518-video test list (DESIGN rule 10), each detector on its own input"),
+        "Celeb-DF's official 518-video test list, each detector on its own input"),
 }
 
 

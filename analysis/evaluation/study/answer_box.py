@@ -98,8 +98,13 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     if same_seed is not None:
         stored = seed_runs.value_at(same_seed, training_seed, quantity)
         if stored is not None and f"{stored:+.3f}" != f"{value:+.3f}":
-            text += (f" (its training seed {training_seed}, this build's, gave {stored:+.3f} in that run: the same "
-                     "seed trains to other floats on another kind of CPU, whose vector units round differently)")
+            units = where.get("stored vector units")
+            text += (f" (its training seed {training_seed}, this build's, gave {stored:+.3f} in that run, so the same "
+                     "seed trained to other floats: "
+                     + (f"that run's CPU had {units} vector units, and a CPU of another kind rounds differently from "
+                        "the first step)" if isinstance(units, str) else
+                        "that run did not record its CPU, and a CPU of another kind rounds differently from the "
+                        "first step)"))
         elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
     if seed_runs.primaries_differ(where) and seed_runs.PRIMARY_GAP in table.index:
@@ -124,8 +129,10 @@ def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = Non
             f"{ci_text(like, 'reference gap')} against {ci_text(pooled, 'reference gap')} pooled, and the soft "
             f"vote's change of it {ci_text(like, 'gap change')}")
     if like["reference gap low"] <= 0 < pooled["reference gap low"]:
-        text = ("the target is harder only through its mix of methods: on the methods both domains hold, against "
-                "the target's reals of every capture, it is not measurably harder; " + text)
+        reach = like["reference gap high"] / pooled["reference gap"]
+        text = ("part of the target's difficulty may be its mix of methods rather than its domain: on the methods "
+                "both domains hold, against the target's reals of every capture, it is not measurably harder, though "
+                f"that interval still reaches {reach:.0%} of the pooled gap; " + text)
     if per_shift is not None and not per_shift.empty:
         text += ("; per kind of shift, against reals of its own capture, the members' mean gap is "
                  + ", ".join(f"{ci_text(row, 'reference gap')} on {row['subset']}" for _, row in per_shift.iterrows()))

@@ -100,7 +100,8 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
         values, meta = stored
         source = {"source": "stored run", "date": meta["date"], "commit": meta["commit"][:12],
                   "data seed": meta["data seed"], "commands": "; ".join(meta["commands"]),
-                  "stored primary": seed_runs.primary_label(values), "primary here": first.label(first.primary)}
+                  "stored primary": seed_runs.primary_label(values), "primary here": first.label(first.primary),
+                  "stored vector units": meta.get("vector units")}
         retrain = f"a stored run of {meta['date']}, data seed {meta['data seed']}"
         mine = seed_runs.value_at(values, first.training_seed, seed_runs.PRIMARY_GAP)
         if seed_runs.primaries_differ(source):

@@ -162,6 +162,8 @@ def beside_build(spread_table: pd.DataFrame, here: pd.DataFrame, same_primary: b
 
 def store(profile: str, values: pd.DataFrame, data_seed: int, commit: str, folder: Path = STORED_DIR) -> Path:
     """Write a several-seed run's per-seed values and how they were made."""
+    import torch  # only here: the statistics need no torch
+
     seeds = sorted(values["seed"].unique().tolist())
     if len(seeds) < 2:
         raise ValueError(f"a stored seed spread needs at least two training seeds, got {seeds}")
@@ -170,6 +172,8 @@ def store(profile: str, values: pd.DataFrame, data_seed: int, commit: str, folde
     values.to_csv(folder / f"{profile}_seeds.csv", index=False)
     meta = {"profile": profile, "training seeds": seeds, "data seed": data_seed, "commit": commit,
             "date": datetime.now(timezone.utc).date().isoformat(),
+            # another kind of CPU trains the same seed to other floats: a later build reads its own against this
+            "vector units": torch.backends.cpu.get_cpu_capability(),
             "commands": [f'python -m analysis run --profile {profile} -o "seeds=[{",".join(map(str, seeds))}]"',
                          f"python -m analysis results --profile {profile} --store-seeds"]}
     path = folder / f"{profile}_seeds.json"

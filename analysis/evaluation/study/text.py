@@ -93,7 +93,9 @@ def shift_summary(per_shift: pd.DataFrame, primary: str) -> str:
         readable = part[(part["gap read"] == INTERPRETABLE) & (part["name"] != primary)]
         harder = readable.loc[readable["gap low"] > 0, "label"].tolist()
         easier = readable.loc[readable["gap high"] < 0, "label"].tolist()
-        floor = readable.loc[readable["cross-domain AUC low"] <= CHANCE, "label"].tolist()
+        below = readable["cross-domain AUC high"] < CHANCE
+        floor = readable.loc[(readable["cross-domain AUC low"] <= CHANCE) & ~below, "label"].tolist()
+        under = readable.loc[below, "label"].tolist()
         vote = part[part["name"] == primary].iloc[0]
         direction = "harder" if vote["gap low"] > 0 else "easier" if vote["gap high"] < 0 else "no measurable change"
         sentence = (f"**{subset}**: harder than in-domain for {', '.join(harder) or 'no detector'}, easier for "
@@ -101,6 +103,8 @@ def shift_summary(per_shift: pd.DataFrame, primary: str) -> str:
                     f"({direction}).")
         if floor:
             sentence += f" At chance there: {', '.join(floor)}."
+        if under:
+            sentence += f" Below chance there (a cross-domain interval under 0.5): {', '.join(under)}."
         sentences.append(sentence)
     return ("By each cell's own 95 % interval (no correction across cells): " + " ".join(sentences)
             + " A subset on which a detector scores better than in-domain does not "
@@ -196,16 +200,22 @@ def incomplete_warning(runs: pd.DataFrame) -> str:
 def build_beside_seeds(spread: pd.DataFrame) -> str:
     """How many of this build's values lie outside a stored run's seed range (``spread``
     with the ``inside`` column of :func:`~analysis.evaluation.study.seed_runs.beside_build`),
-    read against how often one more retrain would."""
-    read, n_seeds = spread["inside"].dropna().astype(bool), int(spread["seeds"].max())
+    read against how often one more retrain would, and which of the endpoint's gap changes
+    lie outside: a table that sits among the retrains can still leave the endpoint outside."""
+    read, n_seeds = spread.set_index("quantity")["inside"].dropna().astype(bool), int(spread["seeds"].max())
     outside, chance = int((~read).sum()), 2 / (n_seeds + 1)
     text = (f"{outside} of {len(read)} lie outside the stored range, where one more retrain would fall outside the "
             f"range of {n_seeds} with probability {chance:.2f} (it is as likely to be the lowest or the highest of "
-            f"{n_seeds + 1} as any other)")
-    return text + (". So this build differs from that run by more than its retrains differ from each other: a build "
-                   "on another kind of CPU trains to other floats from the first step (the numbers are not "
-                   "independent, so read the share as a description, not a test)."
-                   if outside / len(read) > chance else ". So this build sits among that run's retrains.")
+            f"{n_seeds + 1} as any other). So across the table this build differs from that run "
+            + ("by more than its retrains differ from each other: a build on another kind of CPU trains to other "
+               "floats from the first step" if outside / len(read) > chance else "about as much as a retrain would")
+            + " (the numbers are not independent, a gap being one AUC minus another, so read the share as a "
+              "description, not a test)")
+    endpoint = [q for q in seed_runs.GAPS.values() if q in read.index and not read[q]]
+    if endpoint:
+        text += (f"; on the endpoint itself it does not: {' and '.join(repr(q) for q in endpoint)} "
+                 f"{'lie' if len(endpoint) > 1 else 'lies'} outside (the caveats above say by how much)")
+    return text + "."
 
 
 def seed_sentence(spread: pd.DataFrame, source: pd.DataFrame) -> str:
@@ -218,7 +228,7 @@ def seed_sentence(spread: pd.DataFrame, source: pd.DataFrame) -> str:
                 "commit are in the provenance appendix): how far each headline number moves when the detectors are "
                 "retrained. The bootstrap intervals above hold the trained detectors fixed, so read both.")
         if "inside" in spread and spread["inside"].notna().any():
-            text += " Its last column is this build's own value: " + build_beside_seeds(spread)
+            text += f" Its column '{seed_runs.BUILD}' is this build's own value: " + build_beside_seeds(spread)
         return text
     if n_seeds > 1:
         return (f"Across the {n_seeds} training seeds of this build, the headline numbers spread as in the table; "
@@ -320,22 +330,34 @@ def endpoint_label(analysis: str) -> str:
     return {PRIMARY_ANALYSIS: PRIMARY_LABEL, ALL_FIVE_ANALYSIS: ALL_FIVE_LABEL}.get(analysis, analysis)
 
 
-def shared_errors_text(pairs: pd.DataFrame, models: list[str]) -> str:
-    """How many pairs of ``models`` fail together more (or less) often than detectors
-    independent given the label, by the double fault (both wrong) with its max-T control
-    over every pair of ``pairs`` (:func:`diversity_tables`' rows of one test set). Agreement
-    alone counts shared right answers too; the double fault counts only shared errors."""
+def _shared_errors(pairs: pd.DataFrame, models: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pairs of ``models`` among one test set's ``pairs``, and those whose double fault
+    lies outside the null of independence given the label (max-T over every pair)."""
     if pairs["set"].nunique() != 1:
         raise ValueError(f"shared_errors_text() takes the pairs of one test set, got {sorted(pairs['set'].unique())}.")
     among = pairs[pairs["model a"].isin(models) & pairs["model b"].isin(models)]
     if among.empty:
         raise ValueError(f"No pair of {models} in the diversity table.")
-    outside = among[among["double fault outside null (simultaneous)"].astype(bool)]
-    more = int((outside["double fault"] > outside["double fault null"]).sum())
-    fewer = len(outside) - more
+    return among, among[among["double fault outside null (simultaneous)"].astype(bool)]
+
+
+def shared_errors_count(pairs: pd.DataFrame, models: list[str]) -> str:
+    """How many pairs of ``models`` fail together more often than detectors independent
+    given the label on one test set, as "N of the M pairs" (:func:`shared_errors_text`)."""
+    among, outside = _shared_errors(pairs, models)
+    return f"{int((outside['double fault'] > outside['double fault null']).sum())} of the {len(among)} pairs"
+
+
+def shared_errors_text(pairs: pd.DataFrame, models: list[str]) -> str:
+    """How many pairs of ``models`` fail together more (or less) often than detectors
+    independent given the label, by the double fault (both wrong) with its max-T control
+    over every pair of ``pairs`` (:func:`diversity_tables`' rows of one test set). Agreement
+    alone counts shared right answers too; the double fault counts only shared errors."""
+    among, outside = _shared_errors(pairs, models)
+    fewer = int((outside["double fault"] <= outside["double fault null"]).sum())
     rest = among.drop(outside.index)
     named = ", ".join(f"{a} with {b}" for a, b in zip(rest["model a"], rest["model b"]))
-    return (f"{more} of the {len(among)} pairs fail together on more videos than detectors independent given the "
+    return (f"{shared_errors_count(pairs, models)} fail together on more videos than detectors independent given the "
             f"label would" + (f" ({fewer} on fewer)" if fewer else "")
             + f" (double fault, max-T over all {len(pairs)} pairs"
             + (f"; not measurably apart from independent: {named}" if 0 < len(rest) <= 4 else "") + ")")

@@ -60,7 +60,7 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
     return text + (f"Against the best single member, {best}, the soft vote is {compared(ens_in, row['in-domain AUC'])} "
                    f"it in-domain ({ens_in:.3f} against {row['in-domain AUC']:.3f}) and "
                    f"{compared(ens_cross, row['cross-domain AUC'])} it across domains ({ens_cross:.3f} against "
-                   f"{row['cross-domain AUC']:.3f}).")
+                   f"{row['cross-domain AUC']:.3f}). These are point estimates; the full verdict gives the intervals.")
 
 
 def gate_sentence(gate: pd.DataFrame, five: list[str]) -> str:
