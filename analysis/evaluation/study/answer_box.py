@@ -93,18 +93,17 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     digits = _digits_apart(value, row["min"], row["max"]) if not inside else 3
     text = (f"one training seed here; a stored {n_seeds}-seed run ({where['date']}) puts the {which} gap change "
             f"at {row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
-            + ("inside that range" if inside else "outside it: on this number the build differs from that run by more than its seeds differ from "
-               "each other"))
+            + ("inside that range" if inside else "outside it: on this number the build differs from that run by "
+               "more than its seeds differ from each other"))
     if same_seed is not None:
         stored = seed_runs.value_at(same_seed, training_seed, quantity)
         if stored is not None and f"{stored:+.3f}" != f"{value:+.3f}":
             units = where.get("stored vector units")
+            known = (f"that run's CPU had {units} vector units" if isinstance(units, str)
+                     else "that run did not record its CPU")
             text += (f" (its training seed {training_seed}, this build's, gave {stored:+.3f} in that run, so the same "
-                     "seed trained to other floats: "
-                     + (f"that run's CPU had {units} vector units, and a CPU of another kind rounds differently from "
-                        "the first step)" if isinstance(units, str) else
-                        "that run did not record its CPU, and a CPU of another kind rounds differently from the "
-                        "first step)"))
+                     f"seed trained to other floats: {known}, and a CPU of another kind rounds differently from the "
+                     "first step)")
         elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
     if seed_runs.primaries_differ(where) and seed_runs.PRIMARY_GAP in table.index:
