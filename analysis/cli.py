@@ -50,15 +50,19 @@ def _cmd_book(args: argparse.Namespace) -> int:
     overrides = {key: yaml.safe_load(value) for key, value in args.parameter}
     if args.notebook:
         from analysis.book.build import execute_chapter
+        from analysis.book.exercises import write_executed_chapter
 
         if not args.chapter:
             raise UserInputError("--notebook writes one chapter: give it with --chapter.")
+        parameters = {"profile": args.profile, **overrides}
+        log = args.notebook.with_suffix(".log")  # the built book's log stays the build's
         try:
-            seconds = execute_chapter(args.chapter, {"profile": args.profile, **overrides}, executed=args.notebook)
+            seconds = execute_chapter(args.chapter, parameters, log=log, executed=args.notebook)
         except BookError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
-        print(f"chapter {args.chapter} executed in {seconds:.0f} s into {args.notebook} "
+        write_executed_chapter(args.chapter, args.notebook, parameters)
+        print(f"chapter {args.chapter} executed in {seconds:.0f} s into {args.notebook}, its stderr in {log} "
               "(the built book and its tables are unchanged)")
         return 0
     try:
@@ -388,7 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="papermill parameter for the chapter(s), YAML-typed",
     )
     book.add_argument("--notebook", type=Path, metavar="PATH",
-                      help="with --chapter: execute it into this notebook instead of the book's page")
+                      help="with --chapter: execute it into this notebook instead of the book's page, written to "
+                           "read in Jupyter (its stderr goes beside it, PATH with .log)")
     book.set_defaults(func=_cmd_book)
     return parser
 

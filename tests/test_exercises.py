@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from analysis.book import exercises
+from analysis.book.jupyter_markdown import BookIndex, JupyterMarkdown
 from analysis.errors import UserInputError
 from analysis.paths import BOOK_DIR
 
@@ -180,14 +181,15 @@ RECORD = "application/papermill.record/"
 
 def test_glued_values_and_figures_are_written_into_the_markdown():
     glued = {"auc": {"text/plain": "'0.85 [0.80, 0.90]'"}, "fig_gap": {"image/png": PNG, "text/plain": "<Figure>"}}
-    text = exercises.fill_glue("AUC {glue:text}`auc`, again {glue:text}`auc:.2f`.\n\n"
-                               "```{glue:figure} fig_gap\n:name: fig-gap\n\nThe gap, {glue:text}`auc`.\n```\n", glued)
+    fill_glue = JupyterMarkdown(BookIndex(), glued).fill_glue
+    text = fill_glue("AUC {glue:text}`auc`, again {glue:text}`auc:.2f`.\n\n"
+                     "```{glue:figure} fig_gap\n:name: fig-gap\n\nThe gap, {glue:text}`auc`.\n```\n")
     assert "{glue" not in text and text.startswith("AUC 0.85 [0.80, 0.90], again 0.85 [0.80, 0.90].")
     assert f"data:image/png;base64,{PNG}" in text and "*The gap, 0.85 [0.80, 0.90].*" in text
     with pytest.raises(UserInputError, match="no value 'missing'"):
-        exercises.fill_glue("{glue:text}`missing`", glued)
+        fill_glue("{glue:text}`missing`")
     caveats = {"caveats": {"text/markdown": "- one\n- two", "text/plain": "<IPython.core.display.Markdown object>"}}
-    block = exercises.fill_glue("Caveats:\n\n```{glue:md} caveats\n:format: myst\n```\n\nAfter.", caveats)
+    block = JupyterMarkdown(BookIndex(), caveats).fill_glue("Caveats:\n\n```{glue:md} caveats\n:format: myst\n```\n\nAfter.")
     assert block == "Caveats:\n\n- one\n- two\n\nAfter."
 
 

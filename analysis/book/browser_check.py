@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from analysis.book.build import HTML_DIR, PageRefs
+from analysis.book.jupyter_markdown import BookIndex
 from analysis.paths import BOOK_DIR
 
 SCREENSHOT_DIR = HTML_DIR.parent / "screenshots"
@@ -117,6 +118,24 @@ def content_problems(html_dir: Path = HTML_DIR) -> list[str]:
     """:func:`page_text_problems` of every page of the book, prefixed with the page."""
     return [f"{page.relative_to(html_dir)}: {problem}" for page in book_pages(html_dir)
             for problem in page_text_problems(page.read_text(encoding="utf-8", errors="replace"))]
+
+
+_NUMBERED = re.compile(r'id="(?P<id>[^"]+)"[^>]*>(?:(?!id=").){0,800}?'
+                       r'<span class="caption-number">(?P<kind>Fig\.|Exercise) (?P<number>\d+)', re.S)
+
+
+def numbering_problems(html_dir: Path = HTML_DIR, index: BookIndex | None = None) -> list[str]:
+    """Figures and exercises that a student notebook would number other than the page
+    does (:class:`~analysis.book.jupyter_markdown.BookIndex` counts them in the sources)."""
+    index = index or BookIndex.of_book()
+    problems = []
+    for page in book_pages(html_dir):
+        for found in _NUMBERED.finditer(page.read_text(encoding="utf-8", errors="replace")):
+            expected = (index.figures if found["kind"] == "Fig." else index.exercises).get(found["id"])
+            if expected != int(found["number"]):
+                problems.append(f"{page.relative_to(html_dir)}: {found['kind']} {found['number']} ({found['id']}) "
+                                f"is {expected} in the student notebooks")
+    return problems
 
 
 def book_pages(html_dir: Path) -> list[Path]:
@@ -277,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     link_problems = broken_links(args.html)
-    text_problems = content_problems(args.html)
+    text_problems = content_problems(args.html) + numbering_problems(args.html)
     failed = [r for r in reports if r.problems]
     for report in failed:
         for problem in report.problems:
@@ -285,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     for problem in link_problems + text_problems:
         print(problem)
     print(f"checked {len(reports)} pages in Chromium: {len(failed)} with problems, "
-          f"{len(link_problems)} broken internal links, {len(text_problems)} logs or raw nan in page text; "
+          f"{len(link_problems)} broken internal links, {len(text_problems)} logs, raw nan or numbers unlike the notebooks' in page text; "
           f"screenshots in {screenshots}")
     return 1 if failed or link_problems or text_problems else 0
 

@@ -4,12 +4,14 @@ Chapters write exercises with sphinx-exercise: an ``{exercise}`` block (or the g
 ``{exercise-start}`` ... ``{exercise-end}`` form), followed by a ``{solution}`` block or a
 gated ``{solution-start}`` ... ``{solution-end}`` span whose code cells stay top-level.
 A student notebook is the chapter with every solution removed, each exercise turned into
-plain Markdown that Jupyter renders, and an empty code cell and an empty Markdown cell
-after it for the answer; a code cell tagged ``solution`` (one that computes a solution's
-numbers) is left out too. The answer key is the same chapter with the solutions in place.
-Both are made from the chapters as ``make book`` executed them: the key keeps every
-output, and both show the values and figures the page glued (a placeholder such as
-``{glue:text}`name``` means nothing outside the built book).
+plain Markdown that Jupyter renders (numbered as the book numbers it), and an empty code
+cell and an empty Markdown cell after it for the answer; a code cell tagged ``solution``
+(one that computes a solution's numbers) is left out too. The answer key is the same
+chapter with the solutions in place. Both are made from the chapters as ``make book``
+executed them: the key keeps every output, and both read as the page does
+(:mod:`analysis.book.jupyter_markdown`: glued values and figures, references, citations).
+A chapter re-executed for an exercise (``analysis book --chapter X --notebook PATH``) is
+written the same way, as its answer key.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from analysis.book.notebook_outputs import as_text, glued_outputs
+from analysis.book.jupyter_markdown import OPTION_LINE, BookIndex, JupyterMarkdown, render_notebook
+from analysis.book.notebook_outputs import glued_outputs
 from analysis.errors import UserInputError
 from analysis.paths import (BENCHMARK, BOOK_DIR, EXECUTED_DIR, MANIFEST_FILE, MODELS, PROFILE_FILE, RECORD_FILE,
                             RUNS_DIR, SCORES_FILE)
@@ -38,11 +41,6 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 _OPEN = re.compile(r"^\s*(?P<fence>`{3,}|~{3,}|:{3,})\s*(?P<info>\S.*?)?\s*$")
 _DIRECTIVE = re.compile(r"^\{(?P<name>[\w:-]+)\}\s*(?P<argument>.*)$")
-_OPTION = re.compile(r"^\s*:[\w-]+:.*$")
-_GLUE_ROLE = re.compile(r"\{glue(?::text|:)?\}`(?P<name>[^`:]+)(?::[^`]*)?`")
-_GLUE_FIGURE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:figure\}\s*(?P<name>\S+)\s*\n(?P<body>.*?)^(?P=fence)\s*$",
-                          re.M | re.S)
-_GLUE_MD = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:md\}\s*(?P<name>\S+)\s*\n(?:\s*:[\w-]+:.*\n)*(?P=fence)[ \t]*$", re.M)
 _KINDS = ("exercise", "solution", "exercise-start", "exercise-end", "solution-start", "solution-end")
 
 
@@ -66,7 +64,7 @@ class _Block:
     def body(self) -> str:
         """The content without the ``:option:`` lines that open it."""
         body = list(self.lines)
-        while body and _OPTION.match(body[0]):
+        while body and OPTION_LINE.match(body[0]):
             body.pop(0)
         return "\n".join(body).strip("\n")
 
@@ -103,35 +101,9 @@ def _closes(line: str, fence: str) -> bool:
     return bool(match) and not match["info"] and match["fence"][0] == fence[0] and len(match["fence"]) >= len(fence)
 
 
-def fill_glue(markdown: str, glued: dict[str, dict]) -> str:
-    """``markdown`` with every glued value written in (a ``{glue:md}`` block as the Markdown
-    it holds) and every glued figure embedded as an image with its caption. A name the
-    notebook did not glue is an error: the student would see the placeholder."""
-
-    def value(match: re.Match) -> str:
-        if match["name"] not in glued:
-            raise UserInputError(f"The executed chapter glued no value {match['name']!r}.")
-        return as_text(glued[match["name"]])
-
-    def figure(match: re.Match) -> str:
-        bundle = glued.get(match["name"])
-        if not bundle or "image/png" not in bundle:
-            raise UserInputError(f"The executed chapter glued no figure {match['name']!r}.")
-        caption = "\n".join(line for line in match["body"].splitlines() if not _OPTION.match(line)).strip()
-        png = "".join(bundle["image/png"]).replace("\n", "")
-        return f'<img src="data:image/png;base64,{png}" alt="{match["name"]}"/>\n\n*{_GLUE_ROLE.sub(value, caption)}*'
-
-    def block(match: re.Match) -> str:
-        bundle = glued.get(match["name"])
-        if not bundle:
-            raise UserInputError(f"The executed chapter glued no value {match['name']!r}.")
-        return "".join(bundle["text/markdown"]) if "text/markdown" in bundle else as_text(bundle)
-
-    return _GLUE_ROLE.sub(value, _GLUE_MD.sub(block, _GLUE_FIGURE.sub(figure, markdown)))
-
-
-def split_chapter(notebook: NotebookNode, chapter: str) -> Bundle:
-    """The student's and the key's version of one chapter notebook.
+def split_chapter(notebook: NotebookNode, chapter: str, numbers: dict[str, int] | None = None) -> Bundle:
+    """The student's and the key's version of one chapter notebook; ``numbers`` gives each
+    exercise label its number in the book (otherwise they count from 1).
 
     One pass over the cells: gated spans cross cell boundaries, and a fence that opens
     inside a directive must close before the directive does."""
@@ -145,8 +117,9 @@ def split_chapter(notebook: NotebookNode, chapter: str) -> Bundle:
         nonlocal gated, gated_label
         if block.kind in ("exercise", "exercise-start"):
             exercises.append(block.label or f"exercise-{len(exercises) + 1}")
+            number = (numbers or {}).get(exercises[-1], len(exercises))
             title = f" {block.argument}" if block.argument and block.argument != block.label else ""
-            header = new_markdown_cell(f"**Exercise {len(exercises)}**{title} (`{exercises[-1]}`)\n\n{block.body}".strip())
+            header = new_markdown_cell(f"**Exercise {number}**{title} (`{exercises[-1]}`)\n\n{block.body}".strip())
             student.add(header)
             key.add(header)
             if block.kind == "exercise":
@@ -233,7 +206,8 @@ def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_
     sources = sorted(Path(chapters_dir).glob("*.md"))
     if not sources:
         raise UserInputError(f"No chapter sources (*.md) in {chapters_dir}.")
-    bundles = [split_chapter(_chapter(source, executed_dir), source.stem) for source in sources]
+    index = BookIndex.of_book(chapters_dir)
+    bundles = [_bundle(source, executed_dir, index) for source in sources]
     bundles = [b for b in bundles if b.exercises]
     out = Path(out)
     for folder in (STUDENT_DIR, KEY_DIR):
@@ -264,20 +238,39 @@ def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_
     return bundles
 
 
-def _chapter(source: Path, executed_dir: Path | None) -> NotebookNode:
-    """A chapter as ``make book`` executed it, glued values written into its Markdown."""
+def _bundle(source: Path, executed_dir: Path | None, index: BookIndex) -> Bundle:
+    """One chapter's two versions, from the chapter as ``make book`` executed it (or from
+    its source)."""
     if executed_dir is None:
-        return jupytext.read(source)
+        return _as_read(jupytext.read(source), source.stem, index)
     executed = Path(executed_dir) / f"{source.stem}.ipynb"
     if not executed.is_file():
         raise UserInputError(f"No executed chapter {executed}: the bundle shows the built book's outputs, so "
                              "run `make book` first.")
-    notebook = nbformat.read(executed, as_version=4)
-    glued = glued_outputs(executed)
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            cell.source = fill_glue(cell.source, glued)
-    return notebook
+    return _as_read(nbformat.read(executed, as_version=4), source.stem, index, glued_outputs(executed))
+
+
+def _as_read(notebook: NotebookNode, chapter: str, index: BookIndex, glued: dict | None = None) -> Bundle:
+    """Both versions, their Markdown written as the page reads, with the works cited."""
+    writer = JupyterMarkdown(index, glued)
+    bundle = split_chapter(render_notebook(notebook, writer), chapter, index.exercises)
+    if references := writer.references():
+        bundle.student.cells.append(references)
+        bundle.key.cells.append(nbformat.from_dict(references))
+    return bundle
+
+
+def write_executed_chapter(name: str, executed: Path, parameters: dict) -> Path:
+    """Rewrite a chapter that ``analysis book --chapter NAME --notebook PATH`` executed for
+    an exercise as its answer key: glued values, references and exercises as the page shows
+    them, since that notebook is read in Jupyter, not in the book."""
+    index = BookIndex.of_book()
+    key = _as_read(nbformat.read(executed, as_version=4), name, index, glued_outputs(executed)).key
+    settings = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
+    key.cells[0] = new_markdown_cell(f"Chapter `{name}` re-executed with {settings}. The built book and its "
+                                     "tables are unchanged; the numbers below are the ones these settings give.")
+    nbformat.write(key, executed)
+    return executed
 
 
 def copy_built_runs(profile: str, source: Path = RUNS_DIR, target: Path = BUNDLE_DIR) -> Path:
