@@ -12,12 +12,24 @@ FFPP_SPLIT_DIR = MANIFEST_DIR / "ffpp_splits"
 RUNS_DIR = PROJECT_ROOT / "runs"
 
 
+def runs_root() -> Path:
+    """``runs/``, or ``$ANALYSIS_RUNS_DIR`` when set, as the chapter smoke tests do. A
+    relative ``$ANALYSIS_RUNS_DIR`` is read from the project's root, so a notebook's kernel,
+    which starts in the notebook's folder, finds the same runs as the shell that set it."""
+    return PROJECT_ROOT / (os.environ.get("ANALYSIS_RUNS_DIR") or RUNS_DIR)
+
+
 def run_dir(profile: str) -> Path:
-    """The folder that holds everything one profile's run produces (under ``runs/``, or
-    under ``$ANALYSIS_RUNS_DIR`` when set, as the chapter smoke tests do). A relative
-    ``$ANALYSIS_RUNS_DIR`` is read from the project's root, so a notebook's kernel, which
-    starts in the notebook's folder, finds the same runs as the shell that set it."""
-    return PROJECT_ROOT / (os.environ.get("ANALYSIS_RUNS_DIR") or RUNS_DIR) / profile
+    """The folder that holds everything one profile's run produces (under :func:`runs_root`)."""
+    return runs_root() / profile
+
+
+def shown_path(text: str) -> str:
+    """``text`` with the machine's own folders written as any clone names them: the runs
+    folder as ``runs/`` (or ``$ANALYSIS_RUNS_DIR/`` when it is set), the project's
+    files relative to its root."""
+    shown = "runs/" if runs_root().resolve() == RUNS_DIR else "$ANALYSIS_RUNS_DIR/"
+    return text.replace(f"{runs_root()}/", shown).replace(f"{PROJECT_ROOT}/", "")
 
 
 # Everything under runs/<profile>/, by the stage that writes it (ARCHITECTURE.md); no other

@@ -197,3 +197,15 @@ def test_a_relative_runs_folder_is_read_from_the_project_root_wherever_the_proce
     assert paths.run_dir("cpu") == paths.PROJECT_ROOT / "runs" / "exercises" / "cpu"
     monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "elsewhere"))
     assert paths.run_dir("cpu") == tmp_path / "elsewhere" / "cpu"
+
+
+def test_pages_name_the_runs_folder_as_any_clone_does(tmp_path, monkeypatch):
+    """The provenance page lists each figure's data by path: never this machine's folders."""
+    from analysis import paths
+
+    monkeypatch.delenv("ANALYSIS_RUNS_DIR", raising=False)
+    scores = paths.run_dir("cpu") / paths.SCORES_FILE
+    assert paths.shown_path(f"scores table {scores} (test splits)") == "scores table runs/cpu/scores.csv (test splits)"
+    assert paths.shown_path(f"{paths.PROJECT_ROOT}/data_manifests/ffpp_splits") == "data_manifests/ffpp_splits"
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "elsewhere"))
+    assert paths.shown_path(str(paths.run_dir("cpu") / paths.SCORES_FILE)) == "$ANALYSIS_RUNS_DIR/cpu/scores.csv"

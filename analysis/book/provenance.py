@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.book.notebook_outputs import as_text, glued_outputs
-from analysis.paths import PROJECT_ROOT, STORED_DIR, benchmark_dir, book_status_file, models_dir, run_dir, stage_times_file
+from analysis.paths import (STORED_DIR, benchmark_dir, book_status_file, models_dir, run_dir, shown_path,
+                            stage_times_file)
 from analysis.profiles import DEFAULT_PROFILE
 from analysis.training.run_record import git, read_runs
 from analysis.book.plots import SOURCE_SUFFIX
@@ -132,7 +133,7 @@ def figure_sources(executed_dir: Path) -> pd.DataFrame:
         for name, bundle in glued_outputs(notebook).items():
             if name.endswith(SOURCE_SUFFIX):
                 rows.append({"chapter": notebook.stem, "figure": name[: -len(SOURCE_SUFFIX)],
-                             "data": as_text(bundle).replace(str(PROJECT_ROOT) + "/", "")})
+                             "data": shown_path(as_text(bundle))})
     return pd.DataFrame(rows, columns=["chapter", "figure", "data"])
 
 
