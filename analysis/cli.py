@@ -1,6 +1,7 @@
 """``python -m analysis``: one command per stage of the study.
 
-Errors the user can fix (:class:`analysis.errors.UserInputError`) are printed as one
+Errors the user can fix (:class:`analysis.errors.UserInputError`, and a file or folder
+this user may not read or write, or that is of the other kind) are printed as one
 paragraph with exit status 2; a failed chapter exits with status 1.
 """
 
@@ -32,6 +33,13 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from analysis.data.indexing import index_celebdf, index_ffpp
     from analysis.data.manifest import write_manifest
 
+    out = args.out
+    if out.is_dir():
+        raise UserInputError(f"--out {out}: a folder; name the manifest file in it, such as {out / (args.dataset + '.csv')}.")
+    if out.suffix.lower() != ".csv":
+        raise UserInputError(f"--out {out}: a manifest is a CSV file, so name one ending in .csv (such as "
+                             f"{out.with_suffix('.csv')}); a file of another kind is never overwritten.")
+    _checked_output("--out", str(out))
     if args.dataset == "ffpp":
         result = index_ffpp(args.root, split=args.split, seed=args.seed, compression=args.compression)
     else:
@@ -210,7 +218,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     profile = run(args.profile, args.override, only=args.only, weights_dir=args.weights_dir, nproc=args.nproc,
                   shard=parse_shard(args.shard))
-    print(f"profile {profile.name}: artefacts up to date under {run_dir(profile.name)}")
+    done = f"the stages asked for ({args.only}) are" if args.only else "every artefact is"
+    print(f"profile {profile.name}: {done} built or up to date under {run_dir(profile.name)}")
     return 0
 
 
@@ -297,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     ffpp.add_argument("--out", type=Path, required=True, help="manifest CSV to write")
     ffpp.add_argument("--split", choices=("official", "identity"), default="official")
     ffpp.add_argument("--seed", type=int, default=0, help="seed of the identity split")
-    ffpp.add_argument("--compression", default="c23", help="c0, c23 or c40 (default c23)")
+    ffpp.add_argument("--compression", default="c23",
+                      help="the download's folder: raw (also c0), c23 or c40 (default c23)")
     celebdf = datasets.add_parser("celebdf", help="Celeb-DF v2")
     celebdf.add_argument("root", type=Path)
     celebdf.add_argument("--out", type=Path, required=True, help="manifest CSV to write")
@@ -408,4 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UserInputError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (PermissionError, IsADirectoryError, NotADirectoryError) as err:  # the user's files, not the code
+        print(f"error: {err.filename}: {err.strerror}; check that it is the file or folder meant, and that "
+              "this user may read (or write) it.", file=sys.stderr)
         return 2

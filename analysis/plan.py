@@ -68,8 +68,9 @@ def study_videos(profile: Profile) -> pd.DataFrame | None:
     path = sources.study_manifest(profile)
     if profile.studies_benchmark:
         return read_manifest(path) if path.is_file() else None
-    # the indexed manifests as they are now: the data stage's combined copy may predate a re-index
-    return pd.concat([read_manifest(p) for p in sources.real_manifests(profile)], ignore_index=True)
+    # the indexed manifests as they are now (the data stage's combined copy may predate a
+    # re-index), refused as the data stage would refuse them
+    return sources.real_videos(profile)
 
 
 def videos_per_split(videos: pd.DataFrame) -> pd.DataFrame:

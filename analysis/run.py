@@ -79,6 +79,8 @@ def stage_data(profile: Profile) -> Path:
     from analysis.benchmark import generator
     from analysis.data import sources
 
+    if not profile.studies_benchmark:  # first: a manifest that cannot carry the study fails before minutes of benchmark
+        sources.combine_real_manifests(profile, sources.study_manifest(profile))
     out = sources.benchmark_dir(profile.name)
     settings = {"size": asdict(profile.data.benchmark), "seed": profile.data.seed, "av": av.__version__}
     built = build_if_stale(out, fingerprint(benchmark_code(), settings),
@@ -87,8 +89,6 @@ def stage_data(profile: Profile) -> Path:
     print(f"data: benchmark {'generated' if built else 'up to date'} in {out}", flush=True)
     stage_probes(profile)
     stage_fake_changes(profile)
-    if not profile.studies_benchmark:
-        sources.combine_real_manifests(profile, sources.study_manifest(profile))
     return sources.study_manifest(profile)
 
 

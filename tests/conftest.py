@@ -52,6 +52,22 @@ def link_videos(template: Path, folder: Path, stems) -> None:
         os.link(template, folder / f"{stem}.mp4")
 
 
+def study_manifests(video: Path, source_ids: tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
+    """Rows of the smallest FF++ and Celeb-DF manifests the study can read: a real and a
+    fake video in every split it reads (source train, val and test; target test), each
+    the file ``video``; ``source_ids`` add originals to the source train split."""
+    def row(dataset, domain, split, label, video_id, method):
+        return {"dataset": dataset, "domain": domain, "video_id": video_id, "path": str(video), "label": label,
+                "method": method, "split": split, "source_id": video_id.split("_")[0], "target_id": ""}
+
+    source = [row("ffpp", "source", split, label, f"{split}{label}", ("original", "Deepfakes")[label])
+              for split in ("train", "val", "test") for label in (0, 1)]
+    source += [row("ffpp", "source", "train", 0, i, "original") for i in source_ids]
+    target = [row("celebdf", "target", "test", label, f"id{label}_0000", ("Celeb-real", "Celeb-synthesis")[label])
+              for label in (0, 1)]
+    return source, target
+
+
 def assert_identity_disjoint(manifest) -> None:
     """No source or target id appears in two splits."""
     owners = {}

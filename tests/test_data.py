@@ -7,6 +7,7 @@ from analysis.data import sources
 from analysis.data.manifest import read_manifest, write_manifest
 from analysis.errors import UserInputError
 from analysis.profiles import get_profile
+from tests.conftest import study_manifests
 
 
 def test_paper_profile_without_real_manifests_says_what_to_run(tmp_path, monkeypatch):
@@ -15,18 +16,15 @@ def test_paper_profile_without_real_manifests_says_what_to_run(tmp_path, monkeyp
         sources.real_manifests(get_profile("paper"))
 
 
-def test_paper_profile_combines_ffpp_and_celebdf(tmp_path, monkeypatch):
-    def one(dataset, domain, method, label):
-        return {"dataset": dataset, "domain": domain, "video_id": "000", "path": "/v.mp4", "label": label,
-                "method": method, "split": "test", "source_id": "000", "target_id": ""}
-
-    write_manifest(pd.DataFrame([one("ffpp", "source", "original", 0)]), tmp_path / "ffpp_c23.csv")
-    write_manifest(pd.DataFrame([one("celebdf", "target", "Celeb-real", 0)]), tmp_path / "celebdf_v2.csv")
+def test_paper_profile_combines_ffpp_and_celebdf(tmp_path, monkeypatch, tiny_video):
+    source, target = study_manifests(tiny_video)
+    write_manifest(pd.DataFrame(source), tmp_path / "ffpp_c23.csv")
+    write_manifest(pd.DataFrame(target), tmp_path / "celebdf_v2.csv")
     monkeypatch.setattr(sources, "MANIFEST_DIR", tmp_path)
     monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
     paper = get_profile("paper")
     combined = read_manifest(sources.combine_real_manifests(paper, sources.study_manifest(paper)))
-    assert sorted(combined["dataset"]) == ["celebdf", "ffpp"]
+    assert combined["dataset"].value_counts().to_dict() == {"ffpp": 6, "celebdf": 2}
 
 
 def test_benchmark_profiles_study_the_benchmark_manifest(tmp_path, monkeypatch):

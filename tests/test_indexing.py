@@ -198,3 +198,75 @@ def test_celebdf_groups_follow_the_real_video_not_the_swap_graph(tmp_path, tiny_
     fake = manifest.set_index("video_id").loc["id2_id3_0001"]
     assert fake["group"] == manifest.set_index("video_id").loc["id2_0000", "group"] == "celebdf/id2"
     assert manifest.set_index("video_id").loc["00017", "group"] == "celebdf/youtube-00017"
+
+
+def small_ffpp(root, tiny_video, methods=("Deepfakes",), compression="c23"):
+    """The official pairs' first two of each split, as the download script lays them out."""
+    pairs = [p for split in load_official_pairs().values() for p in split[:2]]
+    link_videos(tiny_video, root / f"original_sequences/youtube/{compression}/videos", sorted({i for p in pairs for i in p}))
+    for method in methods:
+        link_videos(tiny_video, root / f"manipulated_sequences/{method}/{compression}/videos", [f"{a}_{b}" for a, b in pairs])
+    return root
+
+
+def test_ffpp_without_its_fakes_is_refused_not_indexed(tmp_path, tiny_video, capsys):
+    """Originals at c23 and fakes downloaded at c40: a manifest of reals only would train nothing."""
+    root = small_ffpp(tmp_path / "ffpp", tiny_video, methods=())
+    assert run_index("ffpp", root, "--out", tmp_path / "m.csv") == 2
+    err = capsys.readouterr().err
+    assert "Only original videos" in err and "manipulated_sequences/<Method>/c23" in err
+    assert not (tmp_path / "m.csv").exists()
+
+
+def test_ffpp_names_both_files_of_one_video_and_the_folders_it_leaves_out(tmp_path, tiny_video, capsys):
+    root = small_ffpp(tmp_path / "ffpp", tiny_video)
+    (root / "manipulated_sequences/DeepFakeDetection/c23/videos").mkdir(parents=True)
+    (root / "original_sequences/actors/c23/videos").mkdir(parents=True)
+    assert run_index("ffpp", root, "--out", tmp_path / "m.csv") == 0
+    assert ("not indexed, not among the study's methods: manipulated_sequences/DeepFakeDetection, "
+            "original_sequences/actors") in capsys.readouterr().out
+    videos = root / ORIGINALS
+    first = sorted(videos.iterdir())[0]
+    (videos / f"{first.stem}.avi").write_bytes(first.read_bytes())
+    assert run_index("ffpp", root, "--out", tmp_path / "m.csv") == 2
+    err = capsys.readouterr().err
+    assert "more than one file" in err and str(first) in err and f"{videos / first.stem}.avi" in err
+
+
+def test_ffpp_raw_is_also_c0(tmp_path, tiny_video):
+    root = small_ffpp(tmp_path / "ffpp", tiny_video, compression="raw")
+    assert run_index("ffpp", root, "--out", tmp_path / "m.csv", "--compression", "c0") == 0
+    assert all("/raw/videos/" in p for p in read_manifest(tmp_path / "m.csv")["path"])
+
+
+def test_a_linked_dataset_root_keeps_its_name_in_the_manifest(tmp_path, tiny_video):
+    """Machines share a run by putting the datasets at the same path, often a link to
+    where each machine keeps them: the manifest must name the link, not this machine's target."""
+    target = small_ffpp(tmp_path / "disk" / "ffpp", tiny_video)
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "ffpp").symlink_to(target)
+    assert run_index("ffpp", tmp_path / "datasets" / "ffpp", "--out", tmp_path / "m.csv") == 0
+    paths = read_manifest(tmp_path / "m.csv")["path"]
+    assert all(p.startswith(str(tmp_path / "datasets" / "ffpp") + "/") for p in paths)
+
+
+def test_out_must_be_a_csv_file_and_never_overwrites_another_kind(celebdf_root, tmp_path, capsys):
+    listed = celebdf_root / "List_of_testing_videos.txt"
+    before = listed.read_text()
+    assert run_index("celebdf", celebdf_root, "--out", listed) == 2
+    assert listed.read_text() == before and "name one ending in .csv" in capsys.readouterr().err
+    assert run_index("celebdf", celebdf_root, "--out", tmp_path) == 2
+    assert f"such as {tmp_path / 'celebdf.csv'}" in capsys.readouterr().err
+
+
+def test_a_file_this_user_may_not_read_is_a_one_line_error(celebdf_root, tmp_path, capsys, monkeypatch):
+    from analysis.data import indexing
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(celebdf_root / "List_of_testing_videos.txt"))
+
+    monkeypatch.setattr(indexing, "index_celebdf", denied)
+    assert run_index("celebdf", celebdf_root, "--out", tmp_path / "c.csv") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {celebdf_root / 'List_of_testing_videos.txt'}: Permission denied")
+    assert "Traceback" not in err

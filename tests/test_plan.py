@@ -110,6 +110,26 @@ def test_dry_run_prints_the_plan_and_builds_nothing(indexed, tmp_path, monkeypat
     assert not (tmp_path / "runs").exists()  # nothing written, no speed probe, no log
 
 
+@pytest.mark.parametrize("change, message", [
+    ("twice", "not unique"),  # the FF++ manifest listed twice
+    ("source only", "no real or fake video in the target domain's test split"),
+    ("moved", "are not on this machine"),  # indexed elsewhere, or the disk not mounted
+])
+def test_dry_run_refuses_manifests_that_cannot_carry_the_study(indexed, tmp_path, monkeypatch, capsys, change,
+                                                              message):
+    """As the data stage would, before anything is built: the dry run is where a user
+    learns that a run would fail."""
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
+    manifests = {"twice": [indexed[0], indexed[0], indexed[1]], "source only": indexed[:1], "moved": indexed}[change]
+    if change == "moved":
+        frame = pd.read_csv(indexed[1], dtype=str, keep_default_na=False)
+        frame.loc[0, "path"] = str(tmp_path / "elsewhere.mp4")
+        frame.to_csv(indexed[1], index=False)
+    assert main(["run", "--profile", "paper", "--dry-run", "-o", f"data.manifests=[{','.join(manifests)}]"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
 def test_machine_shards_cover_every_video_once_whatever_their_processes():
     videos = VIDEOS.assign(video_id=[f"v{k:03d}" for k in range(len(VIDEOS))])
     for processes in ((1, 1), (4, 2), (3, 1), (2, 4, 3)):

@@ -23,7 +23,7 @@ from analysis.errors import UserInputError
 from analysis.preprocess import exclusions, flow, pipeline
 from analysis.profiles import get_profile
 from analysis.run import run
-from tests.conftest import link_videos
+from tests.conftest import link_videos, study_manifests
 
 ORIGINALS = "original_sequences/youtube/c23/videos"
 
@@ -108,21 +108,16 @@ def test_a_video_cut_short_at_a_packet_boundary_is_left_out(tmp_path):
     assert reasons.tolist() == [exclusions.KEPT, exclusions.TOO_FEW_FRAMES]
 
 
-def _one(dataset, domain, method, video_id):
-    return {"dataset": dataset, "domain": domain, "video_id": video_id, "path": "/v.mp4", "label": 0,
-            "method": method, "split": "test", "source_id": video_id, "target_id": ""}
-
-
-def test_the_plan_reads_the_manifests_as_indexed_now(tmp_path, monkeypatch):
+def test_the_plan_reads_the_manifests_as_indexed_now(tmp_path, monkeypatch, tiny_video):
     monkeypatch.setattr(sources, "MANIFEST_DIR", tmp_path)
     monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
     paper = get_profile("paper")
-    write_manifest(pd.DataFrame([_one("ffpp", "source", "original", "000")]), tmp_path / "ffpp_c23.csv")
-    write_manifest(pd.DataFrame([_one("celebdf", "target", "Celeb-real", "id0_0000")]), tmp_path / "celebdf_v2.csv")
+    source, target = study_manifests(tiny_video)
+    write_manifest(pd.DataFrame(source), tmp_path / "ffpp_c23.csv")
+    write_manifest(pd.DataFrame(target), tmp_path / "celebdf_v2.csv")
     sources.combine_real_manifests(paper, sources.study_manifest(paper))  # the data stage, then a re-index:
-    write_manifest(pd.DataFrame([_one("ffpp", "source", "original", i) for i in ("000", "001")]),
-                   tmp_path / "ffpp_c23.csv")
-    assert len(plan.study_videos(paper)) == 3
+    write_manifest(pd.DataFrame(study_manifests(tiny_video, ("900", "901"))[0]), tmp_path / "ffpp_c23.csv")
+    assert len(plan.study_videos(paper)) == len(source) + 2 + len(target)
 
 
 @pytest.mark.parametrize("nproc", ["0", "-2", "two"])

@@ -6,7 +6,9 @@ are found and reported by preprocessing.
 
 from __future__ import annotations
 
+import os
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from analysis.paths import FFPP_SPLIT_DIR
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter")
 FFPP_REAL_METHOD = "original"
+FFPP_COMPRESSION_ALIASES = {"c0": "raw"}  # the paper's name for the folder the download script calls raw
 CELEBDF_FOLDERS = {"Celeb-real": 0, "YouTube-real": 0, "Celeb-synthesis": 1}
 CELEBDF_TEST_LIST = "List_of_testing_videos.txt"
 
@@ -57,6 +60,18 @@ def _videos(folder: Path, unreadable: list[str] | None = None) -> list[Path]:
     return videos
 
 
+def _one_file_per_video(paths: list[Path]) -> None:
+    """Refuse two files for one video (``071.mp4`` beside ``071.avi`` or ``071.MP4``),
+    naming both: the manifest could keep only one of them."""
+    by_video = defaultdict(list)
+    for path in paths:
+        by_video[(path.parent, path.stem)].append(path)
+    twice = [files for files in by_video.values() if len(files) > 1]
+    if twice:
+        raise UserInputError(f"{len(twice)} video(s) have more than one file, e.g. {' and '.join(map(str, twice[0]))}; "
+                             "keep one file per video (move the others out of the dataset's folders).")
+
+
 def _note_unreadable(notes: list[str], unreadable: list[str]) -> None:
     if unreadable:
         notes.append(f"skipped {len(unreadable)} entr(ies) named like videos that are not readable files "
@@ -79,6 +94,7 @@ def index_ffpp(
     seeded identity-component split.
     """
     root = _require_dir(Path(root), "The FaceForensics++ root")
+    compression = FFPP_COMPRESSION_ALIASES.get(compression, compression)
     expected = f"original_sequences/youtube/{compression}/videos"
     real_dir = root / expected
     if not real_dir.is_dir():
@@ -95,9 +111,17 @@ def index_ffpp(
             folders.append((method, folder))
         else:
             notes.append(f"method {method} not found on disk ({folder}); indexed without it")
+    others = sorted({f"manipulated_sequences/{p.name}" for p in (root / "manipulated_sequences").glob("*")
+                     if p.is_dir() and p.name not in FFPP_METHODS}
+                    | {f"original_sequences/{p.name}" for p in (root / "original_sequences").glob("*")
+                       if p.is_dir() and p.name != "youtube"})
+    if others:  # DeepFakeDetection and its actors: not part of the cards' FF++ C23 benchmark
+        notes.append(f"not indexed, not among the study's methods: {', '.join(others)}")
+    videos = {method: _videos(folder, unreadable) for method, folder in folders}
+    _one_file_per_video([path for paths in videos.values() for path in paths])
     for method, folder in folders:
         pattern = _FFPP_REAL if method == FFPP_REAL_METHOD else _FFPP_FAKE
-        for path in _videos(folder, unreadable):
+        for path in videos[method]:
             match = pattern.match(path.stem)
             if match is None:
                 skipped.append(str(path))
@@ -108,7 +132,7 @@ def index_ffpp(
                     "dataset": "ffpp",
                     "domain": "source",
                     "video_id": path.stem,
-                    "path": str(path.resolve()),
+                    "path": os.path.abspath(path),  # a linked root keeps its name: the paths must hold on every machine
                     "label": int(method != FFPP_REAL_METHOD),
                     "method": method,
                     "source_id": ids[0],
@@ -127,6 +151,13 @@ def index_ffpp(
             + "".join(f" Note: {note}." for note in notes)
         )
     frame = pd.DataFrame(rows)
+    if frame["label"].nunique() < 2:
+        found, absent = ("original", "manipulated") if frame["label"].eq(0).all() else ("manipulated", "original")
+        raise UserInputError(
+            f"Only {found} videos found under {root} ({len(frame)}), no {absent} one at compression {compression}: "
+            f"a detector needs both. Expected {expected}/000.mp4 ... and manipulated_sequences/<Method>/"
+            f"{compression}/videos/000_003.mp4 ... for the methods {', '.join(FFPP_METHODS)}."
+            + "".join(f" Note: {note}." for note in notes))
     ids = sorted(set(frame["source_id"]) | set(frame["target_id"]) - {""})
     if split == "official":
         assignment = ids_by_split(load_official_pairs(split_dir))
@@ -200,7 +231,9 @@ def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
             notes.append(f"folder {folder_name} not found under {root}")
             continue
         pattern = _CELEB_FAKE if label else _CELEB_YOUTUBE if folder_name == "YouTube-real" else _CELEB_REAL
-        for path in _videos(folder, unreadable):
+        videos = _videos(folder, unreadable)
+        _one_file_per_video(videos)
+        for path in videos:
             match = pattern.match(path.stem)
             if match is None:  # a copy ("id0_0000 (1)"), a macOS "._" file: no Celeb-DF identity
                 skipped.append(str(path))
@@ -211,7 +244,7 @@ def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
                     "dataset": CELEBDF,
                     "domain": "target",
                     "video_id": path.stem,
-                    "path": str(path.resolve()),
+                    "path": os.path.abspath(path),  # a linked root keeps its name: the paths must hold on every machine
                     "label": label,
                     "method": folder_name,
                     "relative": f"{folder_name}/{path.name}",
@@ -257,4 +290,8 @@ def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
         if left_out:
             notes.append(f"left out {left_out} video(s) not on the official test list "
                          "(pass --all-videos to test on every video)")
+    if frame["label"].nunique() < 2:
+        raise UserInputError(f"Only {'fake' if frame['label'].eq(1).all() else 'real'} videos found under {root}: "
+                             f"the cross-domain test needs both, from {', '.join(CELEBDF_FOLDERS)}."
+                             + "".join(f" Note: {note}." for note in notes))
     return IndexResult(frame.drop(columns="relative"), notes)

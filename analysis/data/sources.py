@@ -6,11 +6,12 @@ the study manifest; chapters and later stages read them from here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.data.manifest import read_manifest, write_manifest
+from analysis.data.manifest import read_manifest, validate_manifest, write_manifest
 from analysis.errors import UserInputError
 from analysis.paths import benchmark_dir, benchmark_manifest  # noqa: F401  (callers' names)
 from analysis.paths import MANIFEST_DIR, combined_manifest
@@ -40,7 +41,38 @@ def real_manifests(profile: Profile) -> list[Path]:
     return paths
 
 
+# what the study reads of each domain: the detectors learn and choose on source train and
+# val, and are tested on both domains' test videos, real and fake
+STUDY_DESIGN = {"source": ("train", "val", "test"), "target": ("test",)}
+
+
+def real_videos(profile: Profile) -> pd.DataFrame:
+    """FF++ (source domain) and Celeb-DF (target domain) as one manifest, refused, naming
+    what to fix, when it cannot carry the study: a video in two manifests, a split of
+    :data:`STUDY_DESIGN` without real or without fake videos, or videos that are not on
+    this machine (preprocessing would count them as unreadable and go on without them)."""
+    paths = real_manifests(profile)
+    origin = " and ".join(str(p) for p in paths)
+    combined = validate_manifest(pd.concat([read_manifest(p) for p in paths], ignore_index=True), origin=origin)
+    domains = combined["domain"] if "domain" in combined.columns else pd.Series("", index=combined.index)
+    for domain, splits in STUDY_DESIGN.items():
+        for split in splits:
+            labels = set(combined.loc[(domains == domain) & (combined["split"] == split), "label"])
+            if labels != {0, 1}:
+                lacking = " or ".join(name for label, name in ((0, "real"), (1, "fake")) if label not in labels)
+                raise UserInputError(
+                    f"{origin} hold no {lacking} video in the {domain} domain's {split} split, which the study "
+                    "reads: index FaceForensics++ (source) and Celeb-DF (target) with `python -m analysis index` "
+                    "and list both manifests in the profile's data.manifests.")
+    missing = combined.loc[~combined["path"].map(os.path.isfile), "path"]
+    if len(missing):
+        raise UserInputError(
+            f"{len(missing)} of the {len(combined)} videos {origin} list are not on this machine, e.g. "
+            f"{missing.iloc[0]}: make the datasets reachable at the paths they were indexed at (every machine "
+            "of a run needs the same paths), or index them again here.")
+    return combined
+
+
 def combine_real_manifests(profile: Profile, out: Path) -> Path:
-    """FF++ (source domain) and Celeb-DF (target domain) in one manifest."""
-    combined = pd.concat([read_manifest(path) for path in real_manifests(profile)], ignore_index=True)
-    return write_manifest(combined, out)
+    """Write :func:`real_videos` as the study manifest."""
+    return write_manifest(real_videos(profile), out)
