@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -167,6 +168,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 TABLE_SUFFIXES = {".csv", ".json", ".tsv", ".txt"}
+INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C
 
 
 def _checked_output(flag: str, target: str | None) -> None:
@@ -228,26 +230,35 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     if args.json == "-" and args.csv == "-":
         raise UserInputError("--json and --csv cannot both print: give one of them a file, e.g. --csv scores.csv.")
+    if args.json not in (None, "-") and args.csv not in (None, "-") and Path(args.json).absolute() == Path(
+            args.csv).absolute():
+        raise UserInputError(f"--json and --csv name the same file, {args.csv}: the second would overwrite the "
+                             "first; give each its own.")
     _checked_output("--json", args.json)
     _checked_output("--csv", args.csv)
     detector = Detector.from_run(args.run, device=args.device, seed=args.seed)
     if args.threshold is not None:
         detector.set_threshold(args.threshold)
     quiet = "-" in (args.json, args.csv)  # stdout carries the table, so no verdict lines
-    results, failed = [], 0
-    for path in args.files:  # one at a time, so each verdict prints as soon as it is made
-        prediction = detector.predict([path])[0]  # a file that fails gets its error, the others go on
-        results.append(prediction.as_dict())
-        if prediction.error:
-            failed += 1
-            print(f"error: {prediction.error}", file=sys.stderr)
-        elif not quiet:
-            print(prediction)
+    results, failed, interrupted = [], 0, False
+    try:
+        for path in args.files:  # one at a time, so each verdict prints as soon as it is made
+            prediction = detector.predict([path])[0]  # a file that fails gets its error, the others go on
+            results.append(prediction.as_dict())
+            if prediction.error:
+                failed += 1
+                print(f"error: {prediction.error}", file=sys.stderr)
+            elif not quiet:
+                print(prediction)
+    except KeyboardInterrupt:  # the files scored so far are kept: their tables are written below
+        print(f"interrupted: {len(results)} of {len(args.files)} files scored; the tables hold those.",
+              file=sys.stderr)
+        interrupted = True
     if args.json:
         _write_output(args.json, json.dumps(results, indent=2))
     if args.csv:
         _write_output(args.csv, prediction_table(results).to_csv(index=False).rstrip("\n"))
-    return 1 if failed else 0
+    return INTERRUPTED if interrupted else 1 if failed else 0
 
 
 def _cmd_exercise_runs(args: argparse.Namespace) -> int:
@@ -277,6 +288,17 @@ def _cmd_lab(args: argparse.Namespace) -> int:
 
     start_lab(args.extra)
     return 0  # not reached: JupyterLab replaces this process
+
+
+def _finite_float(text: str) -> float:
+    """An argparse type: a number that is neither infinite nor nan."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -366,7 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a profile folder (runs/cpu), a models folder (runs/cpu/models) or one run; several "
                          "runs score as their ensemble (default: the default profile's models)")
     pr.add_argument("--seed", type=int, help="training seed of the runs to use (default: the lowest present)")
-    pr.add_argument("--threshold", type=float, help="verdict threshold (default: chosen on validation videos)")
+    pr.add_argument("--threshold", type=_finite_float,
+                    help="verdict threshold, between 0 and 1 for a fake probability (default: chosen on "
+                         "validation videos)")
     pr.add_argument("--json", nargs="?", const="-", metavar="FILE",
                     help="write one JSON list to FILE (no FILE: print it instead of a line per file)")
     pr.add_argument("--csv", nargs="?", const="-", metavar="FILE",

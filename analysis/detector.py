@@ -285,6 +285,10 @@ class Detector:
         threshold = float(threshold)
         if not math.isfinite(threshold):
             raise UserInputError(f"The threshold must be a finite number, not {threshold}.")
+        probability = len(self.members) > 1 or not self._one_class  # a lone one-class run scores a distance
+        if probability and not 0 < threshold < 1:
+            raise UserInputError(f"The threshold {threshold:g} lies outside (0, 1), the range of this detector's "
+                                 "score (a fake probability): every file would get the same verdict.")
         self._threshold = threshold
 
     def ensemble(self, names: list[str] | None = None) -> ensembles.Ensemble:
@@ -366,9 +370,9 @@ class Detector:
             needed = needed if needed in arrays else SAME_AS.get(needed, needed)
             batch = video_input(arrays[needed], member.spec, member.variant).to(self.device)
             own[name] = float(score_batch(member.model, batch).mean())
-        if not own:
-            raise UserInputError(f"{path}: none of the detector's models ({', '.join(self.members)}) reads a single "
-                                 "frame with a face.")
+        if not own:  # every model sat out: say why (an image, or a clip too short, for clip models)
+            why = "; ".join(f"{name} {reason}" for name, reason in skipped.items())
+            raise UserInputError(f"{path}: none of the detector's models can score it: {why}.")
         score, combined = self._combine(own)
         threshold = self.threshold(list(own))
         return Prediction(str(path), score, score >= threshold, threshold, combined, own, skipped,
@@ -452,6 +456,9 @@ def _read_media(path: Path, frames_per_video: int) -> _Media:
     if path.is_dir():
         raise UserInputError(f"{path}: a folder, not a file; pass the image and video files in it.")
     if not path.exists():
+        if path.is_symlink():
+            raise UserInputError(f"{path}: a symbolic link to nothing (broken, or a loop); pass the file it should "
+                                 "point to.")
         raise UserInputError(f"{path}: no such file.")
     if not path.is_file():
         raise UserInputError(f"{path}: not a regular file (a pipe or a device); save it to a file and pass that.")
@@ -478,8 +485,9 @@ def _read_media(path: Path, frames_per_video: int) -> _Media:
     except (av.error.FFmpegError, ValueError, OSError) as err:
         if not_an_image is not None:
             raise UserInputError(f"{path}: not a readable image ({not_an_image}), nor a video.") from None
+        reason = getattr(err, "strerror", None) or str(err)  # FFmpeg's errors carry its code as an errno
         raise UserInputError(
-            f"{path}: not a readable video or image ({type(err).__name__}: {err}): not a video, or one cut "
+            f"{path}: not a readable video or image ({type(err).__name__}: {reason}): not a video, or one cut "
             f"short before its index (an MP4 cut part-way often is). Images: {', '.join(sorted(IMAGE_SUFFIXES))}; "
             "videos: anything FFmpeg decodes."
         ) from None

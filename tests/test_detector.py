@@ -110,14 +110,19 @@ def test_the_detector_votes_with_the_studys_fitted_ensemble(ensemble, files):
     assert result.threshold == pytest.approx(same.threshold_)
 
 
-def test_set_threshold_decides_the_verdict(ensemble, files):
+def test_set_threshold_decides_the_verdict(ensemble, files, trained_runs):
+    score = ensemble.predict(files["image"]).score
     try:
-        ensemble.set_threshold(0.0)
+        ensemble.set_threshold(score * 0.999)
         assert ensemble.predict(files["image"]).is_fake
-        ensemble.set_threshold(1.01)
+        ensemble.set_threshold(score + (1 - score) * 0.001)
         assert not ensemble.predict(files["image"]).is_fake
+        for outside in (0.0, 1.0, 2.0, -1.0):  # a probability's threshold there gives every file one verdict
+            with pytest.raises(UserInputError, match=r"outside \(0, 1\)"):
+                ensemble.set_threshold(outside)
     finally:
         ensemble._threshold = None
+    Detector.from_run(trained_runs / "autoencoder", device="cpu").set_threshold(5.0)  # a distance: any number
 
 
 def test_one_run_gives_its_own_score(trained_runs, files):
@@ -132,6 +137,37 @@ def test_one_run_gives_its_own_score(trained_runs, files):
 def test_bad_files_raise_a_clear_error(ensemble, files, name, message):
     with pytest.raises(UserInputError, match=message):
         ensemble.predict(files[name])
+
+
+def test_errors_say_what_is_wrong_with_the_file(trained_runs, ensemble, files, tmp_path):
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(loop)
+    with pytest.raises(UserInputError, match="a symbolic link to nothing"):
+        ensemble.predict(loop)
+    with pytest.raises(UserInputError) as text:
+        ensemble.predict(files["text"])
+    assert "Errno" not in str(text.value)  # FFmpeg's error code is no help to a reader
+    clips_only = Detector.from_run(trained_runs / "r3d18", device="cpu")
+    with pytest.raises(UserInputError, match="r3d18 needs a clip of at least 2 frames, this file gave 1"):
+        clips_only.predict(files["image"])
+
+
+def test_an_interrupted_batch_keeps_the_files_scored_so_far(trained_runs, files, tmp_path, monkeypatch, capsys):
+    import analysis.detector as detector_module
+
+    read = detector_module._read_media
+
+    def interrupted(path, frames):
+        if path.name == "blank.jpg":
+            raise KeyboardInterrupt
+        return read(path, frames)
+
+    monkeypatch.setattr(detector_module, "_read_media", interrupted)
+    table = tmp_path / "scores.csv"
+    status = main(["predict", str(files["image"]), str(files["blank"]), str(files["video"]),
+                   "--run", str(trained_runs / "resnet18"), "--csv", str(table)])
+    assert status == 130 and list(pd.read_csv(table)["file"]) == [str(files["image"])]
+    assert "interrupted: 1 of 3 files scored" in capsys.readouterr().err
 
 
 def test_run_folders_that_cannot_be_used(trained_runs, tmp_path):
@@ -422,8 +458,12 @@ def test_damaged_runs_and_bad_options_are_clear_errors(trained_runs, files, tmp_
         Detector.from_run(trained_runs / "resnet18", device="cuda:3")
     monkeypatch.undo()
     image = str(files["image"])
-    assert main(["predict", image, "--run", str(trained_runs / "resnet18"), "--threshold", "nan", "--json"]) == 2
-    assert "finite" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # refused as the command line is read, before any model loads
+        main(["predict", image, "--run", str(trained_runs / "resnet18"), "--threshold", "nan", "--json"])
+    assert stop.value.code == 2 and "not a finite number" in capsys.readouterr().err
+    same = str(tmp_path / "scores.txt")
+    assert main(["predict", image, "--run", str(trained_runs / "resnet18"), "--json", same, "--csv", same]) == 2
+    assert "name the same file" in capsys.readouterr().err
 
 
 def test_a_run_still_training_beside_the_others_is_named_in_the_warning_and_does_not_vote(trained_runs, files,
