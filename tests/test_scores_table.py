@@ -10,7 +10,7 @@ from analysis.errors import UserInputError
 from analysis.evaluation import metrics
 from analysis.evaluation.metrics import validation_threshold
 from analysis.evaluation.scores_table import (
-    COLUMNS, SOURCE, TARGET, VIDEO_LEVEL, read_scores, subset, wide_table,
+    COLUMNS, SOURCE, TARGET, VIDEO_LEVEL, check_against_manifest, read_scores, subset, wide_table,
 )
 
 
@@ -56,3 +56,17 @@ def test_validation_threshold_is_youden_on_source_validation_only():
     expected = metrics.youden_threshold(val["label"].to_numpy(), val["score"].to_numpy())
     moved_test = own.assign(score=np.where(own["split"] == "test", 99.0, own["score"]))
     assert validation_threshold(own) == validation_threshold(moved_test) == expected
+
+
+def test_scores_of_another_draw_of_the_videos_are_refused():
+    """A benchmark regenerated with another seed names its videos as before, in other
+    splits: scores paired with it by name would be read against the wrong videos."""
+    scores = table()
+    manifest = scores[["dataset", "method", "video_id", "split", "label"]].drop_duplicates().astype(str)
+    check_against_manifest(scores, manifest, origin="manifest.csv")
+    moved = manifest.assign(split=np.where(manifest["video_id"] == "sourcetest1", "train", manifest["split"]))
+    with pytest.raises(UserInputError, match=r"1 of the 18 scored videos are not in manifest.csv .* m/sourcetest1"):
+        check_against_manifest(scores, moved, origin="manifest.csv")
+    with pytest.raises(UserInputError, match="2 of the 18"):  # relabelled, or not in the manifest at all
+        check_against_manifest(scores, manifest[~manifest["video_id"].isin(["targettest0", "targettest5"])],
+                               origin="manifest.csv")

@@ -11,7 +11,7 @@ chapter with the solutions in place. Both are made from the chapters as ``make b
 executed them: the key keeps every output, and both read as the page does
 (:mod:`analysis.book.jupyter_markdown`: glued values and figures, references, citations).
 A chapter re-executed for an exercise (``analysis book --chapter X --notebook PATH``) is
-written the same way, as its answer key.
+written the same way, as a student notebook.
 """
 
 from __future__ import annotations
@@ -127,7 +127,9 @@ def split_chapter(notebook: NotebookNode, chapter: str, numbers: dict[str, int] 
             else:
                 gated, gated_label = "exercise", exercises[-1]
         elif block.kind in ("solution", "solution-start"):
-            key.add(new_markdown_cell(f"**Solution** (`{block.argument}`)\n\n{block.body}".strip()))
+            number = (numbers or {}).get(block.argument)
+            solves = f"Solution to Exercise {number}" if number else "Solution"
+            key.add(new_markdown_cell(f"**{solves}** (`{block.argument}`)\n\n{block.body}".strip()))
             if block.kind == "solution-start":
                 gated, gated_label = "solution", block.argument
         else:  # exercise-end, solution-end
@@ -217,7 +219,8 @@ def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_
     for bundle in bundles:
         nbformat.write(bundle.student, out / STUDENT_DIR / f"{bundle.chapter}.ipynb")
         nbformat.write(bundle.key, out / KEY_DIR / f"{bundle.chapter}.ipynb")
-    listing = "\n".join(f"- `{b.chapter}`: {len(b.exercises)} exercises ({', '.join(b.exercises)})" for b in bundles)
+    numbered = sorted((index.exercises.get(label, 0), label, b.chapter) for b in bundles for label in b.exercises)
+    listing = "\n".join(f"- Exercise {n} (`{label}`), in `{STUDENT_DIR}/{chapter}.ipynb`" for n, label, chapter in numbered)
     made_from = ""
     if executed_dir is not None:
         from analysis.training.run_record import git
@@ -232,8 +235,15 @@ def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_
         "the same chapters with the solutions, executed. Both show the numbers of the book they were\n"
         "made from; students re-run the cells against the runs `make book` wrote. Each exercise says\n"
         "what it costs; those that train or regenerate data write under `runs/exercises/`, never over\n"
-        "the built book.\n\n"
-        f"{made_from}{listing}\n"
+        "the built book. None needs a GPU.\n\n"
+        "Before the first exercise, a student needs the project set up and the book built once\n"
+        "(`make book`: the notebooks read the runs it writes under `runs/`; the README gives its\n"
+        "time on 2 cores). `make lab` opens JupyterLab on the project's kernel; open the notebooks\n"
+        f"from `runs/exercises/{STUDENT_DIR}/` there. Exercises that edit the code say so and ask\n"
+        "for the edit to be undone afterwards (`git checkout -- FILE`): the next `make book` would\n"
+        "otherwise rebuild what the edit touches. An exercise that exports `ANALYSIS_RUNS_DIR`\n"
+        "leaves it set in that shell; start the next one in a new shell, or `unset ANALYSIS_RUNS_DIR`.\n\n"
+        f"{made_from}Exercises as the book numbers them:\n\n{listing}\n"
     )
     return bundles
 
@@ -262,14 +272,16 @@ def _as_read(notebook: NotebookNode, chapter: str, index: BookIndex, glued: dict
 
 def write_executed_chapter(name: str, executed: Path, parameters: dict) -> Path:
     """Rewrite a chapter that ``analysis book --chapter NAME --notebook PATH`` executed for
-    an exercise as its answer key: glued values, references and exercises as the page shows
-    them, since that notebook is read in Jupyter, not in the book."""
+    an exercise as a student notebook: glued values, references and exercises as the page
+    shows them (the notebook is read in Jupyter, not in the book), and no solution under
+    the exercise the student is working on."""
     index = BookIndex.of_book()
-    key = _as_read(nbformat.read(executed, as_version=4), name, index, glued_outputs(executed)).key
+    student = _as_read(nbformat.read(executed, as_version=4), name, index, glued_outputs(executed)).student
     settings = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
-    key.cells[0] = new_markdown_cell(f"Chapter `{name}` re-executed with {settings}. The built book and its "
-                                     "tables are unchanged; the numbers below are the ones these settings give.")
-    nbformat.write(key, executed)
+    student.cells[0] = new_markdown_cell(
+        f"Chapter `{name}` re-executed with {settings}. The built book and its tables are unchanged; the numbers "
+        "below are the ones these settings give. The solutions are in the book and in the answer key.")
+    nbformat.write(student, executed)
     return executed
 
 

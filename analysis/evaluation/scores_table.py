@@ -68,6 +68,25 @@ def read_scores(path: Path) -> pd.DataFrame:
     return validate_scores(table, origin=str(path))
 
 
+def check_against_manifest(scores: pd.DataFrame, manifest: pd.DataFrame, *, origin: str) -> None:
+    """Refuse scores made from another draw of the videos than ``manifest`` (a benchmark
+    regenerated with another seed after the runs were scored): the same video names, in
+    other splits or with other labels, would pair each score with the wrong video."""
+    key = ["dataset", "method", "video_id"]
+    scored = scores[[*key, "split", "label"]].drop_duplicates(key)
+    listed = manifest[[*key, "split", "label"]].astype({"label": int})
+    joined = scored.merge(listed, on=key, how="left", suffixes=("", " in manifest"), indicator=True)
+    wrong = joined[(joined["_merge"] == "left_only") | (joined["split"] != joined["split in manifest"])
+                   | (joined["label"] != joined["label in manifest"])]
+    if len(wrong):
+        first = wrong.iloc[0]
+        raise UserInputError(
+            f"{len(wrong)} of the {len(scored)} scored videos are not in {origin} as they were scored, e.g. "
+            f"{first['method']}/{first['video_id']} ({first['split']}, label {first['label']} in the scores): the "
+            "runs were scored on another draw of the data. Score them again (`python -m analysis run --only scores`) "
+            "or, in the exercises' folder, copy the built runs again (`make exercise-runs`).")
+
+
 def at_level(scores: pd.DataFrame, level: str) -> pd.DataFrame:
     """Rows of a scores table at ``video`` or ``frame`` level."""
     if level == VIDEO:
