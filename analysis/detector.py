@@ -121,7 +121,10 @@ def prediction_table(results: list[dict]) -> pd.DataFrame:
         if column in table:  # a failed file's empty cell would otherwise turn counts into floats
             table[column] = table[column].astype(kind)
     leading = [c for c in ("file", "is_fake", "score", "threshold", "frames", "faces_found") if c in table]
-    return table[leading + [c for c in table.columns if c not in leading]]
+    models = sorted(c for c in table.columns if c.endswith((" score", " raw")))  # the same order whichever file led
+    trailing = [c for c in ("skipped", "trained_on", "warning", "error") if c in table]
+    rest = [c for c in table.columns if c not in leading + models + trailing]
+    return table[leading + rest + models + trailing]
 
 
 def find_runs(path: str | Path | None = None) -> list[Path]:

@@ -260,6 +260,10 @@ def test_predict_writes_a_csv_table_and_json(trained_runs, files, tmp_path, caps
     assert {"resnet18 score", "deep_svdd score", "autoencoder score", "deep_svdd raw", "skipped", "error",
             "trained_on", "warning", "threshold_basis"} <= set(rows.columns)
     assert "synthetic" in rows["trained_on"].iloc[0]
+    assert list(rows.columns[-4:]) == ["skipped", "trained_on", "warning", "error"]  # whichever file came first
+    first_failed = main(["predict", str(files["text"]), str(files["image"]), "--run", str(trained_runs),
+                         "--csv", str(tmp_path / "reversed.csv")])
+    assert first_failed == 1 and list(pd.read_csv(tmp_path / "reversed.csv").columns) == list(rows.columns)
     assert "r3d18 score" not in rows and rows["skipped"].iloc[0].startswith("r3d18: needs a clip")
     assert rows["error"].isna().iloc[0] and "not a readable video" in rows["error"].iloc[1]
     assert json.loads(listing.read_text())[0]["score"] == pytest.approx(rows["score"].iloc[0])
