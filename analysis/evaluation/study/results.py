@@ -19,7 +19,7 @@ from analysis.evaluation.study.fitting import Study, load_seeds
 from analysis.evaluation.study.gap_tables import best_member_power, gap_results
 from analysis.evaluation.study.method_mix import like_for_like_tables
 from analysis.evaluation import group_counts
-from analysis.evaluation.scores_table import check_against_manifest, read_scores
+from analysis.evaluation.scores_table import check_against_manifest
 from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.power_tables import card_assumptions, power_table, simultaneous_gate
 from analysis.evaluation.study.shift_tables import primary_per_shift
@@ -78,15 +78,15 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
     run_dir = Path(run_dir or paths.run_dir(profile))
     own = is_own(profile, run_dir)
     manifest = next(iter(own_manifest(profile, run_dir)), None)
-    if manifest is not None and manifest.is_file():
-        check_against_manifest(read_scores(run_dir / paths.SCORES_FILE),
-                               pd.read_csv(manifest, dtype=str, keep_default_na=False), origin=str(manifest))
     n_resamples, seed = settings.n_resamples, settings.seed
     # the resolved profile's training seeds: runs of other seeds in its folder (a stored
     # several-seed run's) are not this build's; without one (runs copied from elsewhere), all
     resolved = own and paths.profile_file(profile).is_file()
     studies = load_seeds(profile, n_resamples, seed, run_dir, seeds=built_profile(profile).seeds if resolved else None)
     first = next(iter(studies.values()))
+    if manifest is not None and manifest.is_file():  # every seed scored the same videos
+        check_against_manifest(first.scores, pd.read_csv(manifest, dtype=str, keep_default_na=False),
+                               origin=str(manifest))
     card = card_assumptions()
     primary = primary_endpoint(first)
     power_row = power_table(first, card["claimed effect"], card["auc in"], card["auc cross"], n_resamples)
