@@ -431,12 +431,15 @@ def _unfit(runs: list[Run]) -> tuple[str, ...]:
 
 
 def _rgb(image: Image.Image) -> np.ndarray:
-    """An image as (H, W, 3) uint8 RGB, upright as a viewer shows it (its EXIF orientation
-    applied: phones store portraits sideways), greyscale of more than 8 bits scaled to 8 bits."""
+    """An image as (H, W, 3) uint8 RGB, as a viewer shows it: upright (its EXIF orientation
+    applied: phones store portraits sideways), transparent parts on white (what lies under
+    them is hidden, often black), greyscale of more than 8 bits scaled to 8 bits."""
     image = ImageOps.exif_transpose(image)
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         values = np.nan_to_num(np.asarray(image, np.float64))
         image = Image.fromarray((values * 255 / _full_scale(image.mode, values)).round().clip(0, 255).astype(np.uint8))
+    if image.has_transparency_data:
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
     return np.asarray(image.convert("RGB"))
 
 

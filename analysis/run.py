@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -40,6 +41,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from analysis import logs
 from analysis.errors import UserInputError
 from analysis.fingerprints import BUILDING, BUILT, STAMP, build_if_stale, fingerprint, resume_shard  # noqa: F401
 from analysis.paths import (FACE_COUNTS_FILE as FACE_COUNTS, LOG_FILE, MANIFEST_FILE, STAGE_TIMES_FILE as STAGE_TIMES,
@@ -571,6 +573,15 @@ def _stream(command: list[str], log: Path | None = None) -> None:
                 sys.stdout.write(chunk.decode("utf-8", errors="replace"))
                 sys.stdout.flush()
     if process.wait() != 0:
-        where = f"in {log}" if log else "above and in the run log"
-        raise UserInputError(f"Training failed (exit status {process.returncode}): {' '.join(command)}; "
-                             f"its output is {where}.")
+        raise UserInputError(f"Training failed ({_exit_cause(process.returncode)}): {' '.join(command)}; "
+                             + (f"its output is in {log}, which ends:\n{logs.tail(log)}\n" if log
+                                else "its output is above and in the run log."))
+
+
+def _exit_cause(returncode: int) -> str:
+    """A subprocess's exit status in words; a signal is named (SIGKILL is most often the
+    system out of memory)."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
+    return f"killed by {name}" + (", most often the system out of memory" if name == "SIGKILL" else "")

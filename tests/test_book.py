@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -174,6 +175,9 @@ def test_kernels_side_by_side_get_sockets_of_their_own():
     first, second = build.IpcKernelManager(), build.IpcKernelManager()
     assert first.transport == second.transport == "ipc"
     assert first.ip != second.ip and Path(first.ip).parent.is_dir()
+    for manager in (first, second):  # shut down, a kernel leaves no folder behind
+        asyncio.run(manager._async_cleanup_resources())
+        assert not Path(manager.ip).parent.exists()
 
 
 def test_cells_that_show_nothing_fold_their_code_away(tmp_path):

@@ -400,6 +400,28 @@ def test_greyscale_of_more_than_8_bits_is_read_at_its_own_full_scale(mode, value
     np.testing.assert_array_equal(_rgb(image), np.repeat(grey[..., None], 3, axis=2))
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_transparent_parts_are_read_on_white_not_as_the_pixels_under_them(mode):
+    from analysis.detector import _rgb
+
+    hidden = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    alpha = np.zeros((8, 8), np.uint8)
+    alpha[:, :4] = 255  # left half opaque, right half transparent
+    image = Image.fromarray(np.dstack([hidden, alpha]), "RGBA")
+    if mode == "LA":
+        image = image.convert("LA")
+    elif mode == "P":
+        image = Image.fromarray(hidden[..., 0], "L").convert("P")
+        image.info["transparency"] = int(hidden[0, 7, 0])  # one palette entry is see-through
+    shown = _rgb(image)
+    if mode == "P":
+        see_through = hidden[..., 0] == hidden[0, 7, 0]
+        assert (shown[see_through] == 255).all() and (shown[~see_through] == hidden[..., :1][~see_through]).all()
+    else:
+        assert (shown[:, 4:] == 255).all()
+        np.testing.assert_array_equal(shown[:, :4], np.asarray(image.convert("RGB"))[:, :4])
+
+
 def test_folders_and_oversized_images_are_clear_errors(ensemble, files, tmp_path, monkeypatch):
     folder = tmp_path / "holiday.jpg"
     folder.mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,32 @@ def test_training_runs_go_side_by_side_and_a_failed_run_keeps_the_others(tmp_pat
     assert max(most) == 2
     for model, finished in (("resnet18", True), ("vit_b16", True), ("r3d18", False)):
         assert (run_folder(profile.name, model, 0) / runner.STAMP).is_file() is finished
+
+
+def test_a_failed_run_says_why_from_its_log(tmp_path):
+    """Side by side, a run's output goes only to its log: the error carries the log's last
+    lines without the progress bars (CI shows the error, not the log), and a killed run
+    names the signal."""
+    log = tmp_path / "train.log"
+    crash = ("import sys\nfor i in range(3): print(f'\\r{i * 50}%|##   | {i}/2 [00:0{i}<00:01]', end='')\n"
+             "raise OSError(28, 'No space left on device')")
+    with pytest.raises(runner.UserInputError) as failed:
+        runner._stream([sys.executable, "-c", crash], log)
+    message, ending = str(failed.value).split("which ends:\n")
+    assert "exit status 1" in message
+    assert ending.splitlines() == ["Traceback (most recent call last):", '  File "<string>", line 3, in <module>',
+                                   "OSError: [Errno 28] No space left on device"]
+    with pytest.raises(runner.UserInputError, match="killed by SIGKILL, most often the system out of memory"):
+        runner._stream([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"], log)
+
+
+def test_log_tail_keeps_the_last_lines_that_are_not_progress_bars(tmp_path):
+    from analysis import logs
+
+    log = tmp_path / "x.log"
+    log.write_bytes(b"one\r\n 45%|####5     | 9/20 [00:03<00:04]\rtwo\n\nthree\xff\n")
+    assert logs.tail(log, 2) == "two\nthree\ufffd"
+    assert logs.tail(tmp_path / "missing.log") == ""
 
 
 def test_speed_probe_measures_both_models_and_converts_seconds_to_probe_units():

@@ -25,11 +25,11 @@ from urllib.parse import unquote, urlsplit
 
 from analysis.book.build import HTML_DIR, PageRefs
 from analysis.book.jupyter_markdown import BookIndex
+from analysis.logs import PROGRESS_BAR
 from analysis.paths import BOOK_DIR
 
 SCREENSHOT_DIR = HTML_DIR.parent / "screenshots"
 LOCAL_SCHEMES = ("file", "data", "blob", "about")
-PROGRESS_BAR = re.compile(r"\d+%\|[^|\n]*\|\s*\d+/\d+|\[\d+:\d+<(?:\d+:\d+|\?)")
 PYTHON_WARNING = re.compile(r"\b[A-Z]\w*Warning: |^WARNING\b|warnings\.warn\(", re.M)
 RAW_UNDEFINED = re.compile(r"\b(?:nan|NaN|NAN)\b|<NA>")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,13 @@ class IpcKernelManager(AsyncKernelManager):
         jupyter_client's default (``kernel-ipc-N`` in the working directory) would hand two
         kernels the same sockets."""
         return str(Path(tempfile.mkdtemp(prefix="analysis-kernel-")) / "kernel")
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        """Remove the sockets' folder too once the kernel is gone for good (a restart
+        reuses it)."""
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(Path(self.ip).parent, ignore_errors=True)
 
 
 def chapters() -> list[str]:
