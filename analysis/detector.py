@@ -499,12 +499,15 @@ def _read_media(path: Path, frames_per_video: int) -> _Media:
         ) from None
     declared = max(sampled.frames_in_video, declared_frames(path))
     expected = min(frames_per_video, declared)
-    decoding = ""
-    if sampled.error or len(sampled.frames) < expected:
-        why = sampled.error or (f"the file ends after {sampled.frames_in_video} of the {declared} frames its "
-                                "header declares: cut short")
-        decoding = f"{len(sampled.frames)} of {expected} sampled frames decoded ({why})"
-    return _Media(sampled.frames, expected, decoding)
+    short = len(sampled.frames) < expected
+    problems = [f"{len(sampled.frames)} of {expected} sampled frames decoded"] if short else []
+    # a count in the header is exact; an estimate from the duration only says so with frames missing
+    if sampled.frames_in_video < (declared if short else declared_frames(path, counted_only=True)):
+        problems.append(f"the file ends after {sampled.frames_in_video} of the {declared} frames its header "
+                        "declares (cut short), so every frame scored comes from its start")
+    if sampled.error:
+        problems.append(sampled.error)
+    return _Media(sampled.frames, expected, "; ".join(problems))
 
 
 ANIMATED_FORMATS = {"GIF", "PNG", "WEBP"}  # their frames are a clip's; a TIFF's pages, an MPO's previews are not

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 
+import av
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,6 +95,28 @@ def test_a_video_cut_short_is_reported_as_a_decoding_problem(ensemble, files):
     else:
         assert result.frames < result.frames_expected
         assert "sampled frames decoded" in result.decoding and "decoding:" in str(result)
+
+
+def test_a_video_cut_short_behind_its_index_says_its_frames_come_from_its_start(tmp_path):
+    """An MP4 with its index in front (as web video is saved) lists every frame, so its cut
+    lands mid-stream: every frame sampled may decode, yet all come from what is left."""
+    from analysis.detector import _read_media
+
+    whole = tmp_path / "whole.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(whole), mode="w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width = stream.height = 32
+        for _ in range(60):
+            image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert _read_media(whole, 16).decoding == ""
+    media = _read_media(cut, 16)
+    assert "of the 60 frames its header declares (cut short), so every frame scored comes from its start" in media.decoding
+    assert "Errno" not in media.decoding
 
 
 def test_predict_takes_a_list_of_files(ensemble, files):

@@ -141,7 +141,7 @@ def sample_frame_sets(path: Path, counts: tuple[int, ...]) -> list[SampledFrames
                 if decoded - 1 >= union[-1]:
                     break
         except av.error.FFmpegError as err:
-            error = f"decoding stopped after {decoded} frames: {err}"
+            error = f"decoding stopped after {decoded} frames: {err.strerror or err}"  # without its errno
     if not keep:
         raise ValueError(error or "the file holds no decodable video frame")
     sets = []
