@@ -102,8 +102,10 @@ def test_directives_become_markdown_jupyter_renders(index):
                   "```{glue:figure} fig_b\n:name: fig-b\n\nThe caption.\n```\n\n```{glue:md} verdict\n"
                   ":format: myst\n```\n````\n\n```{math}\n:label: eq-one\n\na = b\n```\n\n"
                   "```{glossary}\nAUC\n  The chance that a fake\n  scores above a real video.\n\nGap\n  A loss.\n```")
-    assert text.startswith("# Title\n\n> **Fig. 3 in short**\n>\n> <img src=\"data:image/png;base64,")
-    assert "> *Fig. 3: The caption.*" in text and "> The *The second chapter* says no." in text
+    assert text.startswith("# Title\n\n<details>\n<summary><b>Fig. 3 in short</b></summary>\n\n"
+                           "<img src=\"data:image/png;base64,")  # a dropdown folds as on the page
+    assert "\n*Fig. 3: The caption.*" in text and "\nThe *The second chapter* says no.\n\n</details>" in text
+    assert writer("```{note} Mind\n:class: tip\n\nThis.\n```") == "> **Mind**\n>\n> This."
     assert "$$\na = b\n$$" in text
     assert text.endswith("**AUC**: The chance that a fake scores above a real video.\n\n**Gap**: A loss.")
     assert "{" not in text.replace("{glue", "")  # nothing of MyST left

@@ -189,12 +189,17 @@ class JupyterMarkdown:
 
 
 def _admonition(match: re.Match) -> str:
-    """An admonition as a block quote under its title in bold."""
+    """An admonition as a block quote under its title in bold; a dropdown as a closed
+    ``<details>`` under its title, as the page folds it (the prose may say to open it)."""
     lines = match["body"].strip("\n").splitlines()
+    options = []
     while lines and OPTION_LINE.match(lines[0]):
-        lines.pop(0)
+        options.append(lines.pop(0))
     title = match["title"].strip() or match["kind"].capitalize()
-    return "\n".join([f"> **{title}**", ">"] + [f"> {line}".rstrip() for line in "\n".join(lines).strip("\n").splitlines()])
+    body = "\n".join(lines).strip("\n")
+    if match["kind"] == "dropdown" or "dropdown" in (_option("\n".join(options), "class") or "").split():
+        return f"<details>\n<summary><b>{title}</b></summary>\n\n{body}\n\n</details>"
+    return "\n".join([f"> **{title}**", ">"] + [f"> {line}".rstrip() for line in body.splitlines()])
 
 
 def _glossary(body: str) -> str:
