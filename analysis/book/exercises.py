@@ -36,6 +36,9 @@ BUNDLE_DIR = RUNS_DIR / "exercises"
 STUDENT_DIR = "students"
 KEY_DIR = "answer_key"
 ANSWER_TAG = "answer"
+# what an answer cell holds until the student writes over it (an empty cell is easy to miss)
+CODE_PROMPT = "# your code for the exercise above"
+ANSWER_PROMPT = "**Your answer:** "
 SOLUTION_TAG = "solution"  # a chapter's code cell that computes a solution's numbers: in the key only
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -142,8 +145,8 @@ def split_chapter(notebook: NotebookNode, chapter: str, numbers: dict[str, int] 
 
     def answer(label: str) -> None:
         meta = {"tags": [ANSWER_TAG], "exercise": label}
-        student.add(new_code_cell("", metadata=dict(meta)))
-        student.add(new_markdown_cell("", metadata=dict(meta)))
+        student.add(new_code_cell(CODE_PROMPT, metadata=dict(meta)))
+        student.add(new_markdown_cell(ANSWER_PROMPT, metadata=dict(meta)))
 
     def text(line: str) -> None:
         if gated != "solution":
@@ -187,7 +190,9 @@ def split_chapter(notebook: NotebookNode, chapter: str, numbers: dict[str, int] 
         raise UserInputError(f"Chapter {chapter!r}: the gated {gated} {gated_label!r} has no {{{gated}-end}}.")
     intro = (f"Chapter `{chapter}` of the study as a notebook, with the numbers of the book it was made "
              "from. Run the cells from the top (the chapter reads what `make book` wrote under `runs/`), "
-             "then answer each exercise in the empty cells below it.")
+             "then answer each exercise in the answer cells below it. The numbers written into the text stay "
+             "the book's: after you change a setting and run the cells again, the cells' outputs show what "
+             "it gives.")
     return Bundle(chapter, _notebook([new_markdown_cell(intro), *student.cells]),
                   _notebook([new_markdown_cell(f"Answer key of chapter `{chapter}`."), *key.cells]), exercises)
 
@@ -231,7 +236,7 @@ def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_
     (out / "README.md").write_text(
         "# Exercises of the study\n\n"
         f"`{STUDENT_DIR}/` holds one notebook per chapter to hand out: the chapter with its solutions\n"
-        f"removed and empty answer cells (tagged `{ANSWER_TAG}`) after each exercise. `{KEY_DIR}/` holds\n"
+        f"removed and answer cells (tagged `{ANSWER_TAG}`) after each exercise. `{KEY_DIR}/` holds\n"
         "the same chapters with the solutions, executed. Both show the numbers of the book they were\n"
         "made from; students re-run the cells against the runs `make book` wrote. Each exercise says\n"
         "what it costs; those that train or regenerate data write under `runs/exercises/`, never over\n"
