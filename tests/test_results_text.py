@@ -28,7 +28,7 @@ def test_shared_errors_counts_pairs_that_fail_together_more_or_less_than_indepen
                     ("a", "z", 0.30, 0.10, True)])
     sentence = text.shared_errors_text(pairs, ["a", "b", "c"])
     assert sentence.startswith("1 of the 3 pairs fail together on more videos")
-    assert "(1 on fewer)" in sentence and "max-T over all 4 pairs;" in sentence
+    assert "(1 on fewer)" in sentence and "max-T over all 4 pairs; the shuffle moves videos, not identity groups, so a reference, not a test;" in sentence
     assert sentence.endswith("; not measurably apart from independent: b with c)")  # the pairs that may complement
     assert "on fewer" not in text.shared_errors_text(pairs, ["a", "b"])
     assert text.shared_errors_count(pairs, ["a", "b", "c"]) == "1 of the 3 pairs"
@@ -67,8 +67,20 @@ def test_endpoint_labels_name_the_post_hoc_primary_and_the_declared_all_five():
     assert text.endpoint_label("pooled over seeds") == "pooled over seeds"  # a later row keeps its own name
 
 
-def _spread(quantity, low, high, seeds=3):
-    return pd.DataFrame({"quantity": [quantity], "seeds": [seeds], "min": [low], "max": [high]})
+def _spread(quantity, low, high, seeds=3, **moments):
+    return pd.DataFrame({"quantity": [quantity], "seeds": [seeds], "min": [low], "max": [high],
+                         **{name: [value] for name, value in moments.items()}})
+
+
+def test_a_retrains_prediction_interval_holds_the_next_retrain_95_times_in_100():
+    rng = np.random.default_rng(0)
+    draws = rng.normal(0.05, 0.01, size=(20000, 4))  # three stored seeds and one more retrain
+    seen = {"seeds": 3, "mean": draws[:, :3].mean(axis=1), "sd": draws[:, :3].std(axis=1, ddof=1)}
+    low, high = seed_runs.retrain_interval(seen)
+    held = ((low <= draws[:, 3]) & (draws[:, 3] <= high)).mean()
+    assert abs(held - 0.95) < 0.01
+    in_range = ((draws[:, :3].min(axis=1) <= draws[:, 3]) & (draws[:, 3] <= draws[:, :3].max(axis=1))).mean()
+    assert abs(in_range - 0.5) < 0.02  # the range of three holds the next only half the time
 
 
 def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
@@ -78,7 +90,14 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
     inside = answer_box.seed_caveat(spread, stored, endpoint)
     assert "all-five gap change at +0.046 to +0.059" in inside and "+0.056 lies inside that range" in inside
     outside = answer_box.seed_caveat(_spread(seed_runs.PRIMARY_GAP, 0.01, 0.02), stored, endpoint)
-    assert "primary gap change" in outside and "+0.048 lies outside it" in outside
+    assert "primary gap change" in outside and "+0.048 lies outside it, as one more retrain would with " \
+        "probability 0.50" in outside and "prediction interval" not in outside  # no SD given
+    near = answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.0551, 0.0597, mean=0.0569, sd=0.0025),
+                                  stored, endpoint.assign(**{"gap change": [0.048, 0.0505]}))
+    assert "(normal, t with 2 df), +0.044 to +0.069, holds it, so a retrain explains the difference" in near
+    far = answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.0551, 0.0597, mean=0.0569, sd=0.0025),
+                                 stored, endpoint.assign(**{"gap change": [0.048, 0.02]}))
+    assert "does not hold it: the build differs from that run by more than a retrain explains" in far
     per_seed = pd.DataFrame({"seed": [0, 1], "quantity": [seed_runs.ALL_FIVE_GAP] * 2, "value": [0.046, 0.059]})
     assert "its training seed 0, this build's, gave +0.046" in answer_box.seed_caveat(spread, stored, endpoint, per_seed)
     same = per_seed.assign(value=[0.056, 0.059])
@@ -129,7 +148,7 @@ def test_this_builds_primary_is_not_set_beside_a_stored_primary_of_other_members
     stored = pd.DataFrame({"source": ["stored run"], "date": ["2026-12-03"], "data seed": [1]})
     sentence = text.seed_sentence(among, stored)
     assert "1 of 4 lie outside" in sentence and "about as much as a retrain would" in sentence
-    assert f"on the endpoint itself it does not: '{seed_runs.ALL_FIVE_GAP}' lies outside" in sentence
+    assert f"'{seed_runs.ALL_FIVE_GAP}' of the endpoint lies outside too" in sentence
 
 
 def test_seed_caveat_compares_all_five_where_the_fit_gate_chose_other_members():

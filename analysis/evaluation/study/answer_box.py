@@ -53,7 +53,8 @@ def q2_answer(row: pd.Series, mde: float, name: str) -> str:
     moves = "widens" if row["gap change"] > 0 else "narrows"
     cross = row["cross-domain AUC change"]
     gains = (" (so the ensemble gains across domains too, only less than in-domain: a wider gap here is not worse "
-             "generalization)" if row["gap change"] > 0 and row["cross-domain AUC change low"] > 0 else "")
+             "generalization than its average member's; the best member is another comparison, in the short answer "
+             "above)" if row["gap change"] > 0 and row["cross-domain AUC change low"] > 0 else "")
     return (f"{answer}: {name} {moves} the gap (in-domain minus cross-domain AUC) by "
             f"{ci_text(row, 'gap change')} against its members' mean, while its cross-domain AUC "
             f"{'rises' if cross > 0 else 'changes'} by {ci_text(row, 'cross-domain AUC change')}{gains}; these test sets "
@@ -93,17 +94,25 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     digits = _digits_apart(value, row["min"], row["max"]) if not inside else 3
     text = (f"one training seed here; a stored {n_seeds}-seed run ({where['date']}) puts the {which} gap change "
             f"at {row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
-            + ("inside that range" if inside else "outside it: on this number the build differs from that run by "
-               "more than its seeds differ from each other"))
+            + ("inside that range" if inside else f"outside it, as one more retrain would with probability "
+               f"{2 / (n_seeds + 1):.2f}"))
+    if not inside and {"mean", "sd"} <= set(row.index):
+        low, high = seed_runs.retrain_interval(row)
+        held = low <= value <= high
+        text += (f"; the 95 % prediction interval for one more retrain (normal, t with {n_seeds - 1} df), "
+                 f"{low:+.3f} to {high:+.3f}, " + ("holds it, so a retrain explains the difference" if held else
+                 "does not hold it: the build differs from that run by more than a retrain explains"))
     if same_seed is not None:
         stored = seed_runs.value_at(same_seed, training_seed, quantity)
         if stored is not None and f"{stored:+.3f}" != f"{value:+.3f}":
             units = where.get("stored vector units")
             known = (f"that run's CPU had {units} vector units" if isinstance(units, str)
                      else "that run did not record its CPU")
+            commit = where.get("commit")
+            since = f", and code changed since its commit {commit} can move it too" if isinstance(commit, str) else ""
             text += (f" (its training seed {training_seed}, this build's, gave {stored:+.3f} in that run, so the same "
-                     f"seed trained to other floats: {known}, and a CPU of another kind rounds differently from the "
-                     "first step)")
+                     f"seed trained to other floats: {known}; a CPU of another kind rounds differently from the "
+                     f"first step{since})")
         elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
     if seed_runs.primaries_differ(where) and seed_runs.PRIMARY_GAP in table.index:

@@ -33,7 +33,7 @@ ALL_FIVE_GAP, ALL_FIVE_CROSS = "all five: gap change vs mean member", "all five:
 ALL_FIVE_MEMBERS_GAP = "all five: members' mean gap"
 COLUMNS = ("in-domain AUC", "cross-domain AUC", "gap")
 BUILD = "this build"  # the column beside a stored run's spread (:func:`beside_build`)
-NOT_HERE = "this build has no such ensemble: its fit gate chose other members"
+NOT_HERE = "not comparable: this build's fit gate kept other members, so its primary is another ensemble"
 SE = " bootstrap SE"  # suffix of a gap change's per-seed standard error (its " low" and " high" too)
 POOLED_COLUMNS = ["analysis", "seeds", "estimates", "gap change", "gap change low", "gap change high", "test-set SE",
                   "between-seed SD", "pooled SE", "degrees of freedom", "seeds agree", "each seed's interval"]
@@ -142,6 +142,16 @@ def spread(values: pd.DataFrame) -> pd.DataFrame:
     table = values.groupby("quantity", sort=False)["value"].agg(seeds="count", mean="mean", sd="std", min="min",
                                                                 max="max").reset_index()
     return table.assign(range=table["max"] - table["min"])
+
+
+def retrain_interval(row: Mapping, level: float = 0.95) -> tuple[float, float]:
+    """Where one more retrain's value falls with probability ``level`` if retrains' values
+    are normal: the prediction interval mean +- t(n - 1) SD sqrt(1 + 1/n) from a
+    :func:`spread` row (a range of n seeds holds the next one only with probability
+    (n - 1)/(n + 1), so the range alone cannot say a value is out of line)."""
+    n = int(row["seeds"])
+    half = stats.t.ppf((1 + level) / 2, n - 1) * row["sd"] * np.sqrt(1 + 1 / n)
+    return row["mean"] - half, row["mean"] + half
 
 
 def beside_build(spread_table: pd.DataFrame, here: pd.DataFrame, same_primary: bool = True) -> pd.DataFrame:

@@ -207,14 +207,15 @@ def build_beside_seeds(spread: pd.DataFrame) -> str:
     text = (f"{outside} of {len(read)} lie outside the stored range, where one more retrain would fall outside the "
             f"range of {n_seeds} with probability {chance:.2f} (it is as likely to be the lowest or the highest of "
             f"{n_seeds + 1} as any other). So across the table this build differs from that run "
-            + ("by more than its retrains differ from each other: a build on another kind of CPU trains to other "
-               "floats from the first step" if outside / len(read) > chance else "about as much as a retrain would")
+            + ("by more than its retrains differ from each other: a build on another kind of CPU, or at a later "
+               "commit, trains to other floats from the first step" if outside / len(read) > chance
+               else "about as much as a retrain would")
             + " (the numbers are not independent, a gap being one AUC minus another, so read the share as a "
               "description, not a test)")
     endpoint = [q for q in seed_runs.GAPS.values() if q in read.index and not read[q]]
     if endpoint:
-        text += (f"; on the endpoint itself it does not: {' and '.join(repr(q) for q in endpoint)} "
-                 f"{'lie' if len(endpoint) > 1 else 'lies'} outside (the caveats above say by how much)")
+        text += (f"; {' and '.join(repr(q) for q in endpoint)} of the endpoint {'lie' if len(endpoint) > 1 else 'lies'} "
+                 "outside too, which the caveats above read against one more retrain's prediction interval")
     return text + "."
 
 
@@ -359,5 +360,6 @@ def shared_errors_text(pairs: pd.DataFrame, models: list[str]) -> str:
     named = ", ".join(f"{a} with {b}" for a, b in zip(rest["model a"], rest["model b"]))
     return (f"{shared_errors_count(pairs, models)} fail together on more videos than detectors independent given the "
             f"label would" + (f" ({fewer} on fewer)" if fewer else "")
-            + f" (double fault, max-T over all {len(pairs)} pairs"
+            + f" (double fault against verdicts shuffled within each class, max-T over all {len(pairs)} pairs; "
+              "the shuffle moves videos, not identity groups, so a reference, not a test"
             + (f"; not measurably apart from independent: {named}" if 0 < len(rest) <= 4 else "") + ")")
