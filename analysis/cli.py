@@ -26,8 +26,10 @@ def _print_counts(manifest) -> None:
     ).rename(columns={0: "real", 1: "fake"})
     print(table.to_string())
     named = manifest[manifest["source_id"] != ""]  # Celeb-DF's YouTube-real videos name no identity
-    ids = named.groupby("split")["source_id"].nunique()
-    print("source ids per split: " + ", ".join(f"{k} {v}" for k, v in ids.items()))
+    keys = [c for c in ("domain", "split") if c in named.columns]
+    ids = named.groupby(keys)["source_id"].nunique()
+    print("identities (first id of a video's name) per split: "
+          + ", ".join(f"{' '.join(k) if isinstance(k, tuple) else k} {v}" for k, v in ids.items()))
 
 
 def _cmd_index(args: argparse.Namespace) -> int:

@@ -165,6 +165,19 @@ def stage_states(profile: Profile) -> dict[str, str]:
     return {name: states[name] for name in STAGES}
 
 
+def benchmark_work(profile: Profile) -> list[str]:
+    """What a real-data profile also builds for the book's benchmark chapter, on the CPU."""
+    from analysis.benchmark.generator import SUBSETS
+
+    size = profile.data.benchmark
+    pairs = sum(size.pairs(subset) for subset in SUBSETS.values())
+    return [f"benchmark chapter: the data stage also generates the embedded benchmark ({pairs} identity pairs of "
+            f"{size.frames}-frame videos, each pair a real and its fakes), and the preprocess stage counts MTCNN's "
+            f"faces in {profile.preprocessing.frames_per_video} frames of each of its videos, on the CPU in one "
+            "process;", "  together about as long as the cpu build's data and crop-cache stages (the README's "
+            "timing table), whatever the GPUs"]
+
+
 def describe(profile: Profile) -> str:
     """The plan of a run of ``profile`` as text."""
     lines = [f"plan: profile {profile.name} ({profile.description}), device {profile.device}", ""]
@@ -175,6 +188,8 @@ def describe(profile: Profile) -> str:
         with pd.option_context("display.width", 120):
             lines += ["videos per split:", videos_per_split(videos).to_string(), ""]
     lines += ["stages:"] + [f"  {name:<11} {state}" for name, state in stage_states(profile).items()] + [""]
+    if not profile.studies_benchmark:
+        lines += benchmark_work(profile) + [""]
     if videos is None:
         return "\n".join(lines)
     raw, stored = cache_gigabytes(profile, len(videos))

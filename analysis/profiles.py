@@ -66,7 +66,7 @@ class DataSource:
     target_dataset: str  # cross-domain test set, touched once for reporting
     benchmark: BenchmarkSize  # the embedded benchmark (the benchmark chapter shows it for REAL too)
     seed: int = 0  # of the benchmark's generation and its identity split
-    manifests: tuple[str, ...] = ()  # REAL: manifests (under data_manifests/ unless absolute), by `analysis index`
+    manifests: tuple[str, ...] = ()  # REAL: by `analysis index`; a relative name under data_manifests/, else the current folder
 
 
 RAFT, FARNEBACK, AUTO_FLOW = "raft", "farneback", "auto"  # optical flow of the flow view

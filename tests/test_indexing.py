@@ -270,3 +270,35 @@ def test_a_file_this_user_may_not_read_is_a_one_line_error(celebdf_root, tmp_pat
     err = capsys.readouterr().err
     assert err.startswith(f"error: {celebdf_root / 'List_of_testing_videos.txt'}: Permission denied")
     assert "Traceback" not in err
+
+
+def test_an_unfinished_ffpp_download_is_noted_and_a_wrong_compression_says_what_is_there(tmp_path, tiny_video,
+                                                                                         capsys):
+    root = small_ffpp(tmp_path / "ffpp", tiny_video)
+    (root / "manipulated_sequences/FaceSwap/c23/videos").mkdir(parents=True)  # made, never filled
+    first = sorted((root / ORIGINALS).iterdir())[0]
+    first.unlink()  # its fakes stay
+    assert run_index("ffpp", root, "--out", tmp_path / "m.csv") == 0
+    out = capsys.readouterr().out
+    assert "method FaceSwap: its folder holds no videos (an unfinished download?)" in out
+    assert f"have no original on disk, e.g. {first.stem}_" in out and f"without original {first.stem}" in out
+    assert set(read_manifest(tmp_path / "m.csv")["selection"]) == {"c23"}
+    assert run_index("ffpp", root, "--out", tmp_path / "m.csv", "--compression", "C40") == 2
+    assert "Found c23: pass --compression c23." in capsys.readouterr().err
+    assert run_index("ffpp", root, "--out", tmp_path / "m.csv", "--compression", "c50") == 2
+    assert "released as raw, c23, c40" in capsys.readouterr().err
+    assert run_index("ffpp", tmp_path, "--out", tmp_path / "m.csv") == 2  # the root one level too high
+    assert f"Did you mean {root}?" in capsys.readouterr().err
+
+
+def test_a_celebdf_list_saved_as_utf16_or_with_repeated_lines_is_read(celebdf_root, tmp_path, capsys):
+    listed = celebdf_root / "List_of_testing_videos.txt"
+    text = listed.read_text()
+    listed.write_text(text + text.splitlines()[0] + "\n", encoding="utf-16")  # Notepad's "Unicode", a line twice
+    assert run_index("celebdf", celebdf_root, "--out", tmp_path / "c.csv") == 0
+    assert "1 line(s) of List_of_testing_videos.txt repeat a video listed before" in capsys.readouterr().out
+    manifest = read_manifest(tmp_path / "c.csv")
+    assert len(manifest) == 3 and set(manifest["selection"]) == {"official test list"}
+    listed.write_bytes(b"1 Celeb-real/id0_0000.mp4\n\xff\xfe\x00")
+    assert run_index("celebdf", celebdf_root, "--out", tmp_path / "c.csv") == 2
+    assert "is not text in UTF-8" in capsys.readouterr().err

@@ -107,6 +107,9 @@ def test_dry_run_prints_the_plan_and_builds_nothing(indexed, tmp_path, monkeypat
     for model in PAPER.model_names():
         assert f"train {model}" in printed
     assert "preprocess" in printed and "sources of the figures" in printed and " h " in printed
+    size = PAPER.data.benchmark  # the benchmark chapter's work is named too: CPU minutes beside the GPU hours
+    pairs = size.train_pairs + size.val_pairs + size.test_pairs + 3 * size.target_pairs
+    assert f"the embedded benchmark ({pairs} identity pairs" in printed and "MTCNN's faces" in printed
     assert not (tmp_path / "runs").exists()  # nothing written, no speed probe, no log
 
 

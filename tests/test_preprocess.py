@@ -67,11 +67,12 @@ def test_broken_inputs_become_report_rows(bench, tmp_path, capsys):
     (broken / "truncated.mp4").write_bytes(data[: len(data) // 3])
     (broken / "garbage.mp4").write_bytes(np.random.default_rng(0).bytes(5000))
     (broken / "notes.mp4").write_text("this is not a video")
+    (broken / "zero.mp4").write_bytes(b"")
     with av.open(str(broken / "empty.mp4"), "w") as container:  # a valid file with no frames
         stream = container.add_stream("libx264", rate=5)
         stream.width = stream.height = 32
     rows = [good.to_dict()]
-    for name in ("truncated", "garbage", "notes", "empty", "missing"):
+    for name in ("truncated", "garbage", "notes", "empty", "missing", "zero"):
         rows.append({**good.to_dict(), "video_id": name, "path": str(broken / f"{name}.mp4")})
     manifest_path = write_manifest(pd.DataFrame(rows), tmp_path / "manifest.csv")
 
@@ -79,9 +80,10 @@ def test_broken_inputs_become_report_rows(bench, tmp_path, capsys):
     printed = capsys.readouterr().out
     report = load_report(tmp_path / "c").set_index("video_id")
     assert report.loc[good["video_id"], "status"] == "ok"
-    for name in ("garbage", "notes", "empty", "missing"):
+    for name in ("garbage", "notes", "empty", "missing", "zero"):
         assert report.loc[name, "status"] == "failed" and report.loc[name, "error"], name
-        assert f"/{name}:" in printed
+        assert f"/{name}:" in printed and "Errno" not in report.loc[name, "error"]
+    assert report.loc["zero", "error"] == "empty file (0 bytes)"
     truncated = report.loc["truncated"]  # either partly decoded (and says so) or failed
     assert truncated["status"] == "failed" or truncated["frames_decoded"] < truncated["frames_in_video"] or truncated["error"]
 

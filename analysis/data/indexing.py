@@ -22,6 +22,9 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter")
 FFPP_REAL_METHOD = "original"
 FFPP_COMPRESSION_ALIASES = {"c0": "raw"}  # the paper's name for the folder the download script calls raw
+FFPP_COMPRESSIONS = ("raw", "c23", "c40")  # the download script's folders
+SELECTION = "selection"  # the manifest column saying which part of the release was indexed
+CELEBDF_OFFICIAL, CELEBDF_ALL = "official test list", "all videos"
 CELEBDF_FOLDERS = {"Celeb-real": 0, "YouTube-real": 0, "Celeb-synthesis": 1}
 CELEBDF_TEST_LIST = "List_of_testing_videos.txt"
 
@@ -72,6 +75,16 @@ def _one_file_per_video(paths: list[Path]) -> None:
                              "keep one file per video (move the others out of the dataset's folders).")
 
 
+def _ffpp_layout_hint(root: Path) -> str:
+    """What lies under a root that is not the FF++ layout asked for: the compressions it
+    holds, or the folder one level down that does hold ``original_sequences``."""
+    found = sorted(p.name for p in (root / "original_sequences" / "youtube").glob("*") if p.is_dir())
+    if found:
+        return f"Found {', '.join(found)}: pass --compression {found[0]}."
+    inner = sorted(p.parent for p in root.glob("*/original_sequences") if p.is_dir())
+    return f"Did you mean {inner[0]}?" if inner else ""
+
+
 def _note_unreadable(notes: list[str], unreadable: list[str]) -> None:
     if unreadable:
         notes.append(f"skipped {len(unreadable)} entr(ies) named like videos that are not readable files "
@@ -94,14 +107,17 @@ def index_ffpp(
     seeded identity-component split.
     """
     root = _require_dir(Path(root), "The FaceForensics++ root")
-    compression = FFPP_COMPRESSION_ALIASES.get(compression, compression)
+    compression = FFPP_COMPRESSION_ALIASES.get(compression.lower(), compression.lower())
+    if compression not in FFPP_COMPRESSIONS:
+        raise UserInputError(f"--compression {compression}: FaceForensics++ is released as "
+                             f"{', '.join(FFPP_COMPRESSIONS)} (raw also called c0).")
     expected = f"original_sequences/youtube/{compression}/videos"
     real_dir = root / expected
     if not real_dir.is_dir():
         raise UserInputError(
-            f"{root} does not look like a FaceForensics++ download: {real_dir} is missing. "
-            f"Expected {expected}/000.mp4 ... and manipulated_sequences/<Method>/"
-            f"{compression}/videos/000_003.mp4 ... under the root."
+            f"{root} does not look like a FaceForensics++ download at compression {compression}: {real_dir} is "
+            f"missing. Expected {expected}/000.mp4 ... and manipulated_sequences/<Method>/"
+            f"{compression}/videos/000_003.mp4 ... under the root. {_ffpp_layout_hint(root)}".rstrip()
         )
     rows, notes, skipped, unreadable = [], [], [], []
     folders = [(FFPP_REAL_METHOD, real_dir)]
@@ -118,6 +134,8 @@ def index_ffpp(
     if others:  # DeepFakeDetection and its actors: not part of the cards' FF++ C23 benchmark
         notes.append(f"not indexed, not among the study's methods: {', '.join(others)}")
     videos = {method: _videos(folder, unreadable) for method, folder in folders}
+    for method in [m for m, paths in videos.items() if not paths and m != FFPP_REAL_METHOD]:
+        notes.append(f"method {method}: its folder holds no videos (an unfinished download?); indexed without it")
     _one_file_per_video([path for paths in videos.values() for path in paths])
     for method, folder in folders:
         pattern = _FFPP_REAL if method == FFPP_REAL_METHOD else _FFPP_FAKE
@@ -144,13 +162,19 @@ def index_ffpp(
             f"skipped {len(skipped)} file(s) whose names are not FF++ ids, e.g. {skipped[0]}"
         )
     _note_unreadable(notes, unreadable)
+    originals = {row["source_id"] for row in rows if row["label"] == 0}
+    orphans = [row for row in rows if row["label"] == 1 and row["source_id"] not in originals]
+    if orphans and originals:
+        notes.append(f"{len(orphans)} manipulated video(s) have no original on disk, e.g. {orphans[0]['video_id']} "
+                     f"without original {orphans[0]['source_id']} (an unfinished download?); they are indexed all "
+                     "the same")
     if not rows:
         raise UserInputError(
             f"No FaceForensics++ videos found under {root}: the video folders are empty. "
             "Expected files such as 000.mp4 (originals) and 000_003.mp4 (manipulated)."
             + "".join(f" Note: {note}." for note in notes)
         )
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).assign(**{SELECTION: compression})
     if frame["label"].nunique() < 2:
         found, absent = ("original", "manipulated") if frame["label"].eq(0).all() else ("manipulated", "original")
         raise UserInputError(
@@ -186,10 +210,11 @@ def index_ffpp(
     return IndexResult(frame, notes)
 
 
-def read_celebdf_test_list(path: Path) -> dict[str, int]:
+def read_celebdf_test_list(path: Path, notes: list[str] | None = None) -> dict[str, int]:
     """Parse ``List_of_testing_videos.txt``: ``<1 real | 0 fake> <folder>/<file>`` per line.
 
-    Returns ``{relative path: label}`` with the project's label convention (1 = fake).
+    Returns ``{relative path: label}`` with the project's label convention (1 = fake); a
+    line that repeats a video is counted once, and said in ``notes``.
     """
     if not path.is_file():
         raise UserInputError(
@@ -197,8 +222,16 @@ def read_celebdf_test_list(path: Path) -> dict[str, int]:
             "at the root next to Celeb-real/, or pass --all-videos to mark every video as test."
         )
     listed: dict[str, int] = {}
-    # utf-8-sig: a list saved by a Windows editor starts with a byte-order mark
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    raw = path.read_bytes()
+    # a Windows editor starts the list with a byte-order mark, and its "Unicode" is UTF-16
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise UserInputError(f"{path} is not text in UTF-8 ({err.reason} at byte {err.start}): save the list as "
+                             "UTF-8, or use the one that ships with Celeb-DF v2.") from None
+    repeated = 0
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split()
@@ -208,10 +241,13 @@ def read_celebdf_test_list(path: Path) -> dict[str, int]:
                 "<folder>/<file>.mp4', such as '1 YouTube-real/00170.mp4'."
             )
         label = 1 - int(parts[0])
+        repeated += parts[1] in listed
         if listed.setdefault(parts[1], label) != label:
             raise UserInputError(f"{path} lists {parts[1]} twice with different labels (line {number}).")
     if not listed:
         raise UserInputError(f"The Celeb-DF v2 test list {path} is empty.")
+    if repeated and notes is not None:
+        notes.append(f"{repeated} line(s) of {path.name} repeat a video listed before; each video is tested once")
     return listed
 
 
@@ -260,11 +296,11 @@ def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
             f"No Celeb-DF v2 videos found under {root}: expected the folders "
             f"{', '.join(CELEBDF_FOLDERS)} holding .mp4 files." + "".join(f" Note: {note}." for note in notes)
         )
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).assign(**{SELECTION: CELEBDF_ALL if all_videos else CELEBDF_OFFICIAL})
     if all_videos:
         frame["split"] = "test"
     else:
-        listed = read_celebdf_test_list(root / CELEBDF_TEST_LIST)
+        listed = read_celebdf_test_list(root / CELEBDF_TEST_LIST, notes)
         on_disk = dict(zip(frame["relative"], frame["label"]))
         by_case = {path.lower(): path for path in on_disk}  # a copy that wrote .MP4 for the list's .mp4
         renamed = {p: by_case[p.lower()] for p in listed if p not in on_disk and p.lower() in by_case}

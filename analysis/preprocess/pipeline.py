@@ -12,6 +12,7 @@ split the videos the study leaves out (:mod:`analysis.preprocess.exclusions`).
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -36,6 +37,14 @@ REPORT_COLUMNS = [
     "frames_decoded", "frames_sampled", "faces_found", "fallbacks", "box_step_px", "smoothed_box_step_px",
     "seconds", "error",
 ]
+
+
+def read_error(path: str, err: Exception) -> str:
+    """Why a video could not be read, for the report: an empty file says so (FFmpeg calls
+    it invalid data), and FFmpeg's error number is left out of its words."""
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        return "empty file (0 bytes)"
+    return f"{type(err).__name__}: {getattr(err, 'strerror', None) or err}"
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -165,7 +174,7 @@ def preprocess(
             rows.append({**base, "status": "failed", "frames_in_video": 0, "frames_decoded": 0,
                          "frames_sampled": 0, "faces_found": 0, "fallbacks": 0,
                          "seconds": round(time.perf_counter() - tick, 3),
-                         "error": f"{type(err).__name__}: {err}"})
+                         "error": read_error(video["path"], err)})
             continue
         row = {**base, "status": "ok", **counts, "seconds": round(time.perf_counter() - tick, 3)}
         crop_cache.write_entry(out_dir, key, arrays, row)
