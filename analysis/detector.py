@@ -44,7 +44,7 @@ from analysis.profiles import DEFAULT_PROFILE, Profile, profile_from_dict
 from analysis.evaluation.scores_table import SOURCE, VAL, subset
 from analysis.training.run_record import BEST_CHECKPOINT, RECORD_FILE, Run, read_run
 from analysis.training.scoring import score_batch
-from analysis.preprocess.video import NoVideoStream, declared_frames, sample_frames, sample_indices
+from analysis.preprocess.video import NoVideoStream, declared_frames, error_words, sample_frames, sample_indices
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 
@@ -491,7 +491,7 @@ def _read_media(path: Path, frames_per_video: int) -> _Media:
     except (av.error.FFmpegError, ValueError, OSError) as err:
         if not_an_image is not None:
             raise UserInputError(f"{path}: not a readable image ({not_an_image}), nor a video.") from None
-        reason = getattr(err, "strerror", None) or str(err)  # FFmpeg's errors carry its code as an errno
+        reason = error_words(err)
         raise UserInputError(
             f"{path}: not a readable video or image ({type(err).__name__}: {reason}): not a video, or one cut "
             f"short before its index (an MP4 cut part-way often is). Images: {', '.join(sorted(IMAGE_SUFFIXES))}; "

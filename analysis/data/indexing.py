@@ -107,7 +107,8 @@ def index_ffpp(
     seeded identity-component split.
     """
     root = _require_dir(Path(root), "The FaceForensics++ root")
-    compression = FFPP_COMPRESSION_ALIASES.get(compression.lower(), compression.lower())
+    compression = compression.lower()
+    compression = FFPP_COMPRESSION_ALIASES.get(compression, compression)
     if compression not in FFPP_COMPRESSIONS:
         raise UserInputError(f"--compression {compression}: FaceForensics++ is released as "
                              f"{', '.join(FFPP_COMPRESSIONS)} (raw also called c0).")

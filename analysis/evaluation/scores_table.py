@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.data.manifest import SPLITS
+from analysis.data.manifest import KEY_COLUMNS, SPLITS
 from analysis.errors import UserInputError
 
 COLUMNS = ("dataset", "domain", "split", "video_id", "method", "label", "group", "model", "seed",
@@ -72,7 +72,7 @@ def check_against_manifest(scores: pd.DataFrame, manifest: pd.DataFrame, *, orig
     """Refuse scores made from another draw of the videos than ``manifest`` (a benchmark
     regenerated with another seed after the runs were scored): the same video names, in
     other splits or with other labels, would pair each score with the wrong video."""
-    key = ["dataset", "method", "video_id"]
+    key = list(KEY_COLUMNS)
     scored = scores[[*key, "split", "label"]].drop_duplicates(key)
     listed = manifest[[*key, "split", "label"]].astype({"label": int})
     joined = scored.merge(listed, on=key, how="left", suffixes=("", " in manifest"), indicator=True)

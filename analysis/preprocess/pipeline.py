@@ -28,7 +28,7 @@ from analysis.errors import UserInputError
 from analysis.data.manifest import KEY_COLUMNS
 from analysis.profiles import Preprocessing
 from analysis.preprocess.report import load_record, load_report  # noqa: F401  (callers read a cache through here)
-from analysis.preprocess.video import declared_frames, sample_frame_sets
+from analysis.preprocess.video import declared_frames, error_words, sample_frame_sets
 
 READ_ERRORS = (av.error.FFmpegError, OSError, ValueError)  # unreadable, missing, empty
 SEQUENCE = "sequence"  # the cache array of the sequence model's own sampling (Preprocessing.sequence_frames)
@@ -44,7 +44,7 @@ def read_error(path: str, err: Exception) -> str:
     it invalid data), and FFmpeg's error number is left out of its words."""
     if os.path.isfile(path) and os.path.getsize(path) == 0:
         return "empty file (0 bytes)"
-    return f"{type(err).__name__}: {getattr(err, 'strerror', None) or err}"
+    return f"{type(err).__name__}: {error_words(err)}"
 
 
 def parse_shard(text: str) -> tuple[int, int]:

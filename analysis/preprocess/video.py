@@ -114,6 +114,11 @@ class SampledFrames:
     error: str = ""  # decoding stopped early because of this, if anything
 
 
+def error_words(err: Exception) -> str:
+    """An error's message without the error number FFmpeg's errors carry as an errno."""
+    return getattr(err, "strerror", None) or str(err)
+
+
 def sample_frames(path: Path, k: int) -> SampledFrames:
     """Decode a video once, front to back, keeping ``k`` frames spread uniformly in time.
 
@@ -141,7 +146,7 @@ def sample_frame_sets(path: Path, counts: tuple[int, ...]) -> list[SampledFrames
                 if decoded - 1 >= union[-1]:
                     break
         except av.error.FFmpegError as err:
-            error = f"decoding stopped after {decoded} frames: {err.strerror or err}"  # without its errno
+            error = f"decoding stopped after {decoded} frames: {error_words(err)}"
     if not keep:
         raise ValueError(error or "the file holds no decodable video frame")
     sets = []

@@ -95,7 +95,7 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     text = (f"one training seed here; a stored {n_seeds}-seed run ({where['date']}) puts the {which} gap change "
             f"at {row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
             + ("inside that range" if inside else f"outside it, as one more retrain would with probability "
-               f"{2 / (n_seeds + 1):.2f}"))
+               f"{seed_runs.outside_range_chance(n_seeds):.2f}"))
     if not inside and {"mean", "sd"} <= set(row.index):
         low, high = seed_runs.retrain_interval(row)
         held = low <= value <= high

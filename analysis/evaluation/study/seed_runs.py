@@ -144,11 +144,17 @@ def spread(values: pd.DataFrame) -> pd.DataFrame:
     return table.assign(range=table["max"] - table["min"])
 
 
+def outside_range_chance(n_seeds: int) -> float:
+    """The chance that one more retrain falls outside the range of ``n_seeds`` (it is as
+    likely to be the lowest or the highest of n + 1 as any other)."""
+    return 2 / (n_seeds + 1)
+
+
 def retrain_interval(row: Mapping, level: float = 0.95) -> tuple[float, float]:
     """Where one more retrain's value falls with probability ``level`` if retrains' values
     are normal: the prediction interval mean +- t(n - 1) SD sqrt(1 + 1/n) from a
     :func:`spread` row (a range of n seeds holds the next one only with probability
-    (n - 1)/(n + 1), so the range alone cannot say a value is out of line)."""
+    :func:`outside_range_chance` of it, so the range alone cannot say a value is out of line)."""
     n = int(row["seeds"])
     half = stats.t.ppf((1 + level) / 2, n - 1) * row["sd"] * np.sqrt(1 + 1 / n)
     return row["mean"] - half, row["mean"] + half

@@ -203,7 +203,7 @@ def build_beside_seeds(spread: pd.DataFrame) -> str:
     read against how often one more retrain would, and which of the endpoint's gap changes
     lie outside: a table that sits among the retrains can still leave the endpoint outside."""
     read, n_seeds = spread.set_index("quantity")["inside"].dropna().astype(bool), int(spread["seeds"].max())
-    outside, chance = int((~read).sum()), 2 / (n_seeds + 1)
+    outside, chance = int((~read).sum()), seed_runs.outside_range_chance(n_seeds)
     text = (f"{outside} of {len(read)} lie outside the stored range, where one more retrain would fall outside the "
             f"range of {n_seeds} with probability {chance:.2f} (it is as likely to be the lowest or the highest of "
             f"{n_seeds + 1} as any other). So across the table this build differs from that run "
