@@ -37,6 +37,10 @@ def fitted(kind, members, wide=None, **options):
 
 def test_names_list_members_and_subsets_are_all_non_empty_ones():
     assert ensembles.ensemble_name("soft_vote", ["vit_b16", "r3d18"]) == "soft_vote(r3d18+vit_b16)"
+    assert ensembles.split_name("soft_vote(r3d18+vit_b16)") == ("soft_vote", ("r3d18", "vit_b16"))
+    for not_one in ("resnet18", "stacking()", "soft_vote(a+b"):
+        with pytest.raises(ValueError, match="not an ensemble name"):
+            ensembles.split_name(not_one)
     found = ensembles.subsets(CARD_000_FIVE)
     assert len(found) == 2**5 - 1 == len(set(found))
     assert sum(len(s) == 5 for s in found) == 1

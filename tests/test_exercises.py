@@ -181,16 +181,33 @@ RECORD = "application/papermill.record/"
 
 def test_glued_values_and_figures_are_written_into_the_markdown():
     glued = {"auc": {"text/plain": "'0.85 [0.80, 0.90]'"}, "fig_gap": {"image/png": PNG, "text/plain": "<Figure>"}}
-    fill_glue = JupyterMarkdown(BookIndex(), glued).fill_glue
+    writer = JupyterMarkdown(BookIndex(), glued)
+    fill_glue = writer.fill_glue
     text = fill_glue("AUC {glue:text}`auc`, again {glue:text}`auc:.2f`.\n\n"
                      "```{glue:figure} fig_gap\n:name: fig-gap\n\nThe gap, {glue:text}`auc`.\n```\n")
     assert "{glue" not in text and text.startswith("AUC 0.85 [0.80, 0.90], again 0.85 [0.80, 0.90].")
-    assert f"data:image/png;base64,{PNG}" in text and "*The gap, 0.85 [0.80, 0.90].*" in text
+    assert "![fig_gap](attachment:fig_gap.png)\n\n*The gap, 0.85 [0.80, 0.90].*" in text
+    assert writer.attachments == {"fig_gap.png": {"image/png": PNG}} and "base64" not in text
     with pytest.raises(UserInputError, match="no value 'missing'"):
         fill_glue("{glue:text}`missing`")
     caveats = {"caveats": {"text/markdown": "- one\n- two", "text/plain": "<IPython.core.display.Markdown object>"}}
     block = JupyterMarkdown(BookIndex(), caveats).fill_glue("Caveats:\n\n```{glue:md} caveats\n:format: myst\n```\n\nAfter.")
     assert block == "Caveats:\n\n- one\n- two\n\nAfter."
+
+
+def test_figures_stay_attached_to_the_cells_that_show_them():
+    notebook = jupytext.reads(CHAPTER, fmt="md:myst")
+    prose = next(c for c in notebook.cells if c.cell_type == "markdown")
+    prose.source += "\n\n![fig_a](attachment:fig_a.png)"
+    solved = next(c for c in notebook.cells if "The secret answer is forty-two." in c.source)
+    solved.source = solved.source.replace("The secret answer is forty-two.", "![fig_key](attachment:fig_key.png)")
+    prose.attachments, solved.attachments = {"fig_a.png": {"image/png": PNG}}, {"fig_key.png": {"image/png": PNG}}
+    bundle = exercises.split_chapter(notebook, "demo")
+    for version, names in ((bundle.student, {"fig_a.png"}), (bundle.key, {"fig_a.png", "fig_key.png"})):
+        held = [c for c in version.cells if c.get("attachments")]
+        assert set().union(*(c.attachments for c in held)) == names
+        assert all(f"(attachment:{n})" in c.source for c in held for n in c.attachments)
+        nbformat.validate(version)
 
 
 def test_bundle_of_an_executed_chapter_shows_its_numbers_and_outputs(tmp_path):

@@ -103,7 +103,8 @@ def test_directives_become_markdown_jupyter_renders(index):
                   ":format: myst\n```\n````\n\n```{math}\n:label: eq-one\n\na = b\n```\n\n"
                   "```{glossary}\nAUC\n  The chance that a fake\n  scores above a real video.\n\nGap\n  A loss.\n```")
     assert text.startswith("# Title\n\n<details>\n<summary><b>Fig. 3 in short</b></summary>\n\n"
-                           "<img src=\"data:image/png;base64,")  # a dropdown folds as on the page
+                           "![fig_b](attachment:fig_b.png)")  # a dropdown folds as on the page
+    assert writer.attachments == {"fig_b.png": {"image/png": PNG}}
     assert "\n*Fig. 3: The caption.*" in text and "\nThe *The second chapter* says no.\n\n</details>" in text
     assert writer("```{note} Mind\n:class: tip\n\nThis.\n```") == "> **Mind**\n>\n> This."
     assert "$$\na = b\n$$" in text
@@ -135,6 +136,16 @@ def test_every_chapter_of_the_book_reads_without_raw_myst():
     assert set(re.findall(r"\{numref\}`([^`]+)`", text)) <= set(index.figures)  # every figure reference numbered
     assert {t for t in re.findall(r"\{ref\}`([^`<]+)`", text)} <= set(index.titles)
     assert BIBLIOGRAPHY.is_file() and checked >= 9
+
+
+def test_a_glued_figure_is_its_cells_attachment_and_the_notebook_stays_valid(index):
+    notebook = jupytext.reads(FRONT + "# T\n\n```{glue:figure} fig_b\n:name: fig-b\n\nThe caption.\n```\n\n"
+                              "+++\n\nNo figure here.\n\n```{code-cell} ipython3\nx = 1\n```\n", fmt="md:myst")
+    render_notebook(notebook, JupyterMarkdown(index, {"fig_b": {"image/png": PNG}}))
+    figure, plain = [c for c in notebook.cells if c.cell_type == "markdown"]
+    assert figure.attachments == {"fig_b.png": {"image/png": PNG}} and "attachments" not in plain
+    assert "(attachment:fig_b.png)" in figure.source and "base64" not in figure.source
+    nbformat.validate(notebook)
 
 
 def test_student_notebooks_number_exercises_as_the_book_does(index):

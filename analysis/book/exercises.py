@@ -26,7 +26,7 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from analysis.book.jupyter_markdown import OPTION_LINE, BookIndex, JupyterMarkdown, render_notebook
+from analysis.book.jupyter_markdown import ATTACHMENT_LINK, OPTION_LINE, BookIndex, JupyterMarkdown, render_notebook
 from analysis.book.notebook_outputs import glued_outputs
 from analysis.errors import UserInputError
 from analysis.paths import (BENCHMARK, BOOK_DIR, EXECUTED_DIR, MANIFEST_FILE, MODELS, PROFILE_FILE, RECORD_FILE,
@@ -83,20 +83,32 @@ class Bundle:
 
 
 class _Version:
-    """The cells of one version of a chapter; Markdown lines gather into cells."""
+    """The cells of one version of a chapter; Markdown lines gather into cells, and each
+    Markdown cell carries the attachments (figures) its text shows."""
 
-    def __init__(self) -> None:
+    def __init__(self, attachments: dict[str, dict]) -> None:
         self.cells: list[NotebookNode] = []
         self.lines: list[str] = []
+        self.attachments = attachments
 
     def flush(self) -> None:
-        if "".join(self.lines).strip():
-            self.cells.append(new_markdown_cell("\n".join(self.lines).strip("\n")))
+        text = "\n".join(self.lines).strip("\n")
         self.lines = []
+        if text.strip():
+            self.cells.append(self._attached(new_markdown_cell(text)))
 
     def add(self, cell: NotebookNode) -> None:
         self.flush()
-        self.cells.append(nbformat.from_dict(cell))
+        self.cells.append(self._attached(nbformat.from_dict(cell)))
+
+    def _attached(self, cell: NotebookNode) -> NotebookNode:
+        if cell.cell_type == "markdown":
+            cell.pop("attachments", None)
+            shown = {m["name"]: self.attachments[m["name"]] for m in ATTACHMENT_LINK.finditer(cell.source)
+                     if m["name"] in self.attachments}
+            if shown:
+                cell.attachments = shown
+        return cell
 
 
 def _closes(line: str, fence: str) -> bool:
@@ -110,7 +122,9 @@ def split_chapter(notebook: NotebookNode, chapter: str, numbers: dict[str, int] 
 
     One pass over the cells: gated spans cross cell boundaries, and a fence that opens
     inside a directive must close before the directive does."""
-    student, key = _Version(), _Version()
+    attachments = {name: data for cell in notebook.cells if cell.cell_type == "markdown"
+                   for name, data in cell.get("attachments", {}).items()}
+    student, key = _Version(attachments), _Version(attachments)
     exercises: list[str] = []
     gated, gated_label = None, ""  # "exercise" or "solution" inside a gated span
     block: _Block | None = None

@@ -29,6 +29,7 @@ SOURCE_DIR = BOOK_DIR / "chapters"
 BIBLIOGRAPHY = BOOK_DIR / "references.bib"
 
 OPTION_LINE = re.compile(r"^\s*:[\w-]+:.*$")  # a directive's option
+ATTACHMENT_LINK = re.compile(r"\]\(attachment:(?P<name>[^)\s]+)\)")  # an image a Markdown cell holds
 _GLUE_ROLE = re.compile(r"\{glue(?::text|:)?\}`(?P<name>[^`:]+)(?::[^`]*)?`")
 _GLUE_FIGURE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:figure\}\s*(?P<name>\S+)\s*\n(?P<body>.*?)^(?P=fence)\s*$",
                           re.M | re.S)
@@ -117,8 +118,10 @@ class JupyterMarkdown:
     index: BookIndex
     glued: dict[str, dict] | None = None
     cited: list[str] = field(default_factory=list)
+    attachments: dict[str, dict] = field(default_factory=dict)  # the last cell's figures, by file name
 
     def __call__(self, markdown: str) -> str:
+        self.attachments = {}
         if self.glued is not None:
             markdown = self.fill_glue(markdown)
         markdown = _TARGET.sub(lambda m: m["heading"] or "", markdown)
@@ -131,9 +134,11 @@ class JupyterMarkdown:
 
     def fill_glue(self, markdown: str) -> str:
         """``markdown`` with every glued value written in (a ``{glue:md}`` block as the
-        Markdown it holds) and every glued figure embedded as an image, numbered and
-        captioned as on the page. A name the notebook did not glue is an error: the
-        reader would see the placeholder."""
+        Markdown it holds) and every glued figure shown as an image, numbered and
+        captioned as on the page. A figure is the cell's attachment (:attr:`attachments`),
+        so editing the cell shows one short line where an embedded image would show a wall
+        of base64. A name the notebook did not glue is an error: the reader would see the
+        placeholder."""
         glued = self.glued or {}
 
         def value(match: re.Match) -> str:
@@ -149,8 +154,8 @@ class JupyterMarkdown:
             number = self.index.figures.get(_option(options, "name") or "")
             caption = "\n".join(line for line in match["body"].splitlines() if not OPTION_LINE.match(line)).strip()
             caption = f"Fig. {number}: {caption}" if number else caption
-            png = "".join(bundle["image/png"]).replace("\n", "")
-            return f'<img src="data:image/png;base64,{png}" alt="{match["name"]}"/>\n\n*{_GLUE_ROLE.sub(value, caption)}*'
+            self.attachments[f"{match['name']}.png"] = {"image/png": "".join(bundle["image/png"]).replace("\n", "")}
+            return f"![{match['name']}](attachment:{match['name']}.png)\n\n*{_GLUE_ROLE.sub(value, caption)}*"
 
         def block(match: re.Match) -> str:
             bundle = glued.get(match["name"])
@@ -216,8 +221,11 @@ def _glossary(body: str) -> str:
 
 
 def render_notebook(notebook: NotebookNode, writer: JupyterMarkdown) -> NotebookNode:
-    """``notebook`` with every Markdown cell written by ``writer`` (in place)."""
+    """``notebook`` with every Markdown cell written by ``writer`` (in place), its figures
+    as the cell's attachments."""
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             cell.source = writer(cell.source)
+            if writer.attachments:
+                cell.attachments = dict(writer.attachments)
     return notebook

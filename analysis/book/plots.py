@@ -9,6 +9,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
 from analysis.data.manifest import SPLITS
+from analysis.evaluation import ensembles
 from analysis.evaluation.scores_table import VIDEO_LEVEL
 
 SPLIT_COLOURS = {"train": "#4c72b0", "val": "#dd8452", "test": "#55a868"}
@@ -183,6 +184,34 @@ def interval_plot(table: pd.DataFrame, column: str, *, label_column: str = "labe
     for tick, faint in zip(ax.get_yticklabels(), grey):
         tick.set_color("#909090" if faint else "black")
     ax.set_xlabel(xlabel or column)
+    fig.tight_layout()
+    return fig
+
+
+def family_intervals(families: pd.DataFrame, *, interpretable: str) -> plt.Figure:
+    """Every ensemble of a family (``name``, ``estimate``, ``low``, ``high``, ``family``,
+    ``read``) sorted by its estimate, with its simultaneous interval, one panel per family
+    and a colour per number of members; rows whose ``read`` is not ``interpretable`` are
+    drawn as open grey markers. Too many rows to label: the sort and the colours carry it."""
+    names = families["family"].drop_duplicates().tolist()
+    sizes = families["name"].map(lambda n: len(ensembles.split_name(n)[1]))
+    colours = dict(zip(sorted(sizes.unique()), plt.get_cmap("viridis")(np.linspace(0, 0.85, sizes.nunique()))))
+    rows = sizes.groupby(families["family"]).size().max()
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 0.045 * rows + 2), squeeze=False)
+    for ax, family in zip(axes[0], names):
+        part = families[families["family"] == family].assign(members=sizes).sort_values("estimate")
+        y = np.arange(len(part))
+        for (n, read), rows in part.groupby(["members", part["read"] == interpretable]):
+            where = y[part.index.get_indexer(rows.index)]
+            colour = colours[n] if read else "#b0b0b0"
+            ax.errorbar(rows["estimate"], where, xerr=[rows["estimate"] - rows["low"], rows["high"] - rows["estimate"]],
+                        fmt="o", markersize=3, color=colour, ecolor=colour, alpha=0.8, elinewidth=0.8,
+                        mfc=colour if read else "white")
+        ax.axvline(0.0, color="grey", linewidth=0.8, linestyle="--")
+        ax.set(title=family, xlabel="change (simultaneous 95 % interval)", yticks=[])
+        ax.set_ylabel("ensembles, sorted by their change")
+    axes[0][0].legend(handles=[Patch(color=colours[n], label=f"{n} members") for n in colours], fontsize=8,
+                      loc="upper left", frameon=False)
     fig.tight_layout()
     return fig
 

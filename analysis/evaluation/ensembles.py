@@ -48,6 +48,14 @@ def ensemble_name(kind: str, members) -> str:
     return f"{kind}({'+'.join(sorted(members))})"
 
 
+def split_name(name: str) -> tuple[str, tuple[str, ...]]:
+    """The combiner and the members of an :func:`ensemble_name`."""
+    kind, sep, rest = name.partition("(")
+    if not sep or not rest.endswith(")") or not rest[:-1]:
+        raise ValueError(f"{name!r} is not an ensemble name such as {ensemble_name('soft_vote', ['a', 'b'])!r}.")
+    return kind, tuple(rest[:-1].split("+"))
+
+
 def subsets(models) -> list[tuple[str, ...]]:
     """Every non-empty subset of ``models`` (2^n - 1; a subset of one is the model)."""
     return [c for k in range(1, len(models) + 1) for c in combinations(models, k)]

@@ -1,0 +1,34 @@
+"""Figures whose reading depends on how rows are placed and coloured."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+from matplotlib.colors import to_hex
+
+from analysis.book import plots
+
+
+def test_family_intervals_sorts_each_family_and_greys_what_the_gate_does_not_read():
+    rows = [("soft_vote(a+b)", 0.03, "gap", "ok"), ("soft_vote(a+b+c)", -0.01, "gap", "ok"),
+            ("stacking(a+b)", 0.02, "gap", "no"), ("soft_vote(a+b)", 0.10, "cross", "ok"),
+            ("soft_vote(a+b+c)", 0.05, "cross", "ok"), ("stacking(a+b)", 0.07, "cross", "ok")]
+    families = pd.DataFrame(rows, columns=["name", "estimate", "family", "read"])
+    families = families.assign(low=families["estimate"] - 0.01, high=families["estimate"] + 0.01)
+    fig = plots.family_intervals(families, interpretable="ok")
+    gap, cross = fig.axes
+    assert [gap.get_title(), cross.get_title()] == ["gap", "cross"]
+    placed = {}
+    for line in gap.lines:  # one marker line per (members, read) group
+        for x, y in zip(line.get_xdata(), line.get_ydata()):
+            placed[round(float(x), 3)] = (int(y), to_hex(line.get_markerfacecolor()))
+    assert [placed[x][0] for x in (-0.01, 0.02, 0.03)] == [0, 1, 2]  # sorted by the estimate
+    assert placed[0.02][1] == "#ffffff"  # not read: an open marker
+    assert placed[0.03][1] != placed[-0.01][1]  # two and three members differ in colour
+    labels = [t.get_text() for t in gap.get_legend().get_texts()]
+    assert labels == ["2 members", "3 members"]
+    assert np.isclose(gap.lines[-1].get_xdata()[0], 0.0)  # the line at no change
