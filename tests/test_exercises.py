@@ -229,6 +229,9 @@ def test_bundle_of_an_executed_chapter_shows_its_numbers_and_outputs(tmp_path):
     key = nbformat.read(tmp_path / "out" / exercises.KEY_DIR / "demo.ipynb", as_version=4)
     solution = next(c for c in key.cells if c.cell_type == "code" and "hidden_solution_code" in c.source)
     assert solution.outputs and solution.outputs[0]["data"]["text/plain"] == "41"
+    for version in (bundle.student, key):  # the glue records are written into the text, not kept twice
+        outputs = [o for c in version.cells if c.cell_type == "code" for o in c.outputs]
+        assert outputs and not [o for o in outputs if "scrapbook" in o.get("metadata", {})]
 
 
 def test_every_book_exercise_states_its_cost_and_keeps_rebuilds_off_the_built_book():

@@ -27,7 +27,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from analysis.book.jupyter_markdown import ATTACHMENT_LINK, OPTION_LINE, BookIndex, JupyterMarkdown, render_notebook
-from analysis.book.notebook_outputs import glued_outputs
+from analysis.book.notebook_outputs import glue_name, glued_outputs
 from analysis.errors import UserInputError
 from analysis.paths import (BENCHMARK, BOOK_DIR, EXECUTED_DIR, MANIFEST_FILE, MODELS, PROFILE_FILE, RECORD_FILE,
                             RUNS_DIR, SCORES_FILE)
@@ -95,13 +95,18 @@ class _Version:
         text = "\n".join(self.lines).strip("\n")
         self.lines = []
         if text.strip():
-            self.cells.append(self._attached(new_markdown_cell(text)))
+            self.cells.append(self._as_handed_out(new_markdown_cell(text)))
 
     def add(self, cell: NotebookNode) -> None:
         self.flush()
-        self.cells.append(self._attached(nbformat.from_dict(cell)))
+        self.cells.append(self._as_handed_out(nbformat.from_dict(cell)))
 
-    def _attached(self, cell: NotebookNode) -> NotebookNode:
+    def _as_handed_out(self, cell: NotebookNode) -> NotebookNode:
+        """A Markdown cell with the attachments it shows; a code cell without its glue
+        records (unseen in Jupyter, and already written into the text: a figure's would
+        double the notebook's size)."""
+        if cell.cell_type == "code":
+            cell.outputs = [output for output in cell.get("outputs", []) if not glue_name(output)]
         if cell.cell_type == "markdown":
             cell.pop("attachments", None)
             shown = {m["name"]: self.attachments[m["name"]] for m in ATTACHMENT_LINK.finditer(cell.source)

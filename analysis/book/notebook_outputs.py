@@ -9,13 +9,19 @@ from pathlib import Path
 RECORD_PREFIX = "application/papermill.record/"
 
 
+def glue_name(output: dict) -> str | None:
+    """The key a glued output was stored under; None for an output a reader sees. Values
+    glued with display=False carry a papermill prefix on their MIME types, which Jupyter
+    does not show."""
+    return output.get("metadata", {}).get("scrapbook", {}).get("name")
+
+
 def glued_outputs(notebook: Path) -> dict[str, dict]:
     """Every glued output of an executed notebook: key -> its MIME bundle."""
     found = {}
     for cell in json.loads(Path(notebook).read_text())["cells"]:
         for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name:  # values glued with display=False carry a papermill prefix on their MIME types
+            if name := glue_name(output):
                 found[name] = {mime.removeprefix(RECORD_PREFIX): data for mime, data in output.get("data", {}).items()}
     return found
 
