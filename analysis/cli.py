@@ -216,9 +216,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from analysis import plan
         from analysis.profiles import resolve
 
-        parse_only(args.only)
+        only = parse_only(args.only)
         parse_shard(args.shard)
-        print(plan.describe(resolve(args.profile, args.override)))
+        print(plan.describe(resolve(args.profile, args.override), only))
         return 0
     profile = run(args.profile, args.override, only=args.only, weights_dir=args.weights_dir, nproc=args.nproc,
                   shard=parse_shard(args.shard))
@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     rn = commands.add_parser("run", help="build every artefact of a profile: data, crop cache, runs, scores")
     rn.add_argument("--profile", default="cpu")
     rn.add_argument("--only", metavar="STAGE[:MODEL]",
-                    help="build one stage: data, preprocess, train (or train:MODEL) or scores")
+                    help="build one stage: data, preprocess, train (or train:MODEL), scores or results")
     rn.add_argument("--weights-dir", type=Path, help="folder with pretrained weights (offline)")
     rn.add_argument("--nproc", type=_positive_int, default=1, help="processes per training run (torchrun when > 1)")
     rn.add_argument("--dry-run", action="store_true",

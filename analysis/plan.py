@@ -141,9 +141,10 @@ def training_hours(profile: Profile, model: str, videos: pd.DataFrame, costs: pd
     return seconds / 3600, row
 
 
-def stage_states(profile: Profile) -> dict[str, str]:
+def stage_states(profile: Profile, only: tuple[str | None, str | None] = (None, None)) -> dict[str, str]:
     """What each stage would do, read from its output folder: built before (kept if its
-    fingerprint is unchanged), interrupted (resumed), or to build."""
+    fingerprint is unchanged), interrupted (resumed), or to build; with ``only`` (``run
+    --only``'s stage and model), the other stages are not run."""
     from analysis.fingerprints import BUILDING, STAMP
     from analysis.run import STAGES
 
@@ -162,7 +163,10 @@ def stage_states(profile: Profile) -> dict[str, str]:
     states["train"] = f"{len(runs)} runs ({len(profile.model_names())} models x {len(profile.seeds)} seeds), " \
                       f"{done} built before"
     states["scores"] = states["results"] = "rebuilt from the runs (seconds)"
-    return {name: states[name] for name in STAGES}
+    stage, model = only
+    if model:
+        states["train"] = f"{len(profile.seeds)} run(s) of {model} only"
+    return {name: states[name] if stage in (None, name) else f"not run (--only {stage})" for name in STAGES}
 
 
 def benchmark_work(profile: Profile) -> list[str]:
@@ -178,8 +182,8 @@ def benchmark_work(profile: Profile) -> list[str]:
             "timing table), whatever the GPUs"]
 
 
-def describe(profile: Profile) -> str:
-    """The plan of a run of ``profile`` as text."""
+def describe(profile: Profile, only: tuple[str | None, str | None] = (None, None)) -> str:
+    """The plan of a run of ``profile`` (``only``: ``run --only``'s stage and model) as text."""
     lines = [f"plan: profile {profile.name} ({profile.description}), device {profile.device}", ""]
     videos = study_videos(profile)
     if videos is None:
@@ -187,7 +191,7 @@ def describe(profile: Profile) -> str:
     else:
         with pd.option_context("display.width", 120):
             lines += ["videos per split:", videos_per_split(videos).to_string(), ""]
-    lines += ["stages:"] + [f"  {name:<11} {state}" for name, state in stage_states(profile).items()] + [""]
+    lines += ["stages:"] + [f"  {name:<11} {state}" for name, state in stage_states(profile, only).items()] + [""]
     if not profile.studies_benchmark:
         lines += benchmark_work(profile) + [""]
     if videos is None:
@@ -199,7 +203,8 @@ def describe(profile: Profile) -> str:
               f"  while a run trains, up to {streamed:.1f} GB more beside it (its splits at the model's input size, "
               "per process of the run)", ""]
     costs = read_costs()
-    lines += [f"estimated hours on one {profile.device} device (upper bound: every epoch; from {COSTS_FILE.name}):"]
+    lines += [f"estimated hours on one {profile.device} device (upper bound: every epoch; from {COSTS_FILE.name}"
+              + (f"; --only {only[0]} runs only its own rows" if only[0] else "") + "):"]
     total, sources, missing = 0.0, set(), []
     pre = cost(costs, PREPROCESS_ROW, profile.name, profile.device)
     if pre is not None:

@@ -184,9 +184,9 @@ def test_glued_values_and_figures_are_written_into_the_markdown():
     writer = JupyterMarkdown(BookIndex(), glued)
     fill_glue = writer.fill_glue
     text = fill_glue("AUC {glue:text}`auc`, again {glue:text}`auc:.2f`.\n\n"
-                     "```{glue:figure} fig_gap\n:name: fig-gap\n\nThe gap, {glue:text}`auc`.\n```\n")
+                     "```{glue:figure} fig_gap\n:name: fig-gap\n\nThe gap, {glue:text}`auc`.\n```\n\n## Next\n")
     assert "{glue" not in text and text.startswith("AUC 0.85 [0.80, 0.90], again 0.85 [0.80, 0.90].")
-    assert "![fig_gap](attachment:fig_gap.png)\n\n*The gap, 0.85 [0.80, 0.90].*" in text
+    assert "![fig_gap](attachment:fig_gap.png)\n\n*The gap, 0.85 [0.80, 0.90].*\n\n## Next" in text  # not run together
     assert writer.attachments == {"fig_gap.png": {"image/png": PNG}} and "base64" not in text
     with pytest.raises(UserInputError, match="no value 'missing'"):
         fill_glue("{glue:text}`missing`")

@@ -113,6 +113,17 @@ def test_dry_run_prints_the_plan_and_builds_nothing(indexed, tmp_path, monkeypat
     assert not (tmp_path / "runs").exists()  # nothing written, no speed probe, no log
 
 
+def test_dry_run_with_only_says_which_stages_it_leaves_alone(indexed, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
+    manifests = f"data.manifests=[{','.join(indexed)}]"
+    assert main(["run", "--profile", "paper", "--dry-run", "--only", "results", "-o", manifests]) == 0
+    printed = capsys.readouterr().out
+    assert "  data        not run (--only results)" in printed and "  train       not run (--only results)" in printed
+    assert "  results     rebuilt from the runs" in printed and "--only results runs only its own rows" in printed
+    assert main(["run", "--profile", "paper", "--dry-run", "--only", "train:resnet18", "-o", manifests]) == 0
+    assert f"  train       {len(PAPER.seeds)} run(s) of resnet18 only" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("change, message", [
     ("twice", "not unique"),  # the FF++ manifest listed twice
     ("source only", "no real or fake video in the target domain's test split"),

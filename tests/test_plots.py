@@ -19,9 +19,12 @@ def test_family_intervals_sorts_each_family_and_greys_what_the_gate_does_not_rea
             ("soft_vote(a+b+c)", 0.05, "cross", "ok"), ("stacking(a+b)", 0.07, "cross", "ok")]
     families = pd.DataFrame(rows, columns=["name", "estimate", "family", "read"])
     families = families.assign(low=families["estimate"] - 0.01, high=families["estimate"] + 0.01)
-    fig = plots.family_intervals(families, interpretable="ok")
+    fig = plots.family_intervals(families, interpretable="ok", marked="soft_vote(a+b)", xlabels={"gap": "right: wider"})
     gap, cross = fig.axes
     assert [gap.get_title(), cross.get_title()] == ["gap", "cross"]
+    assert gap.get_xlabel() == "right: wider" and "interval" in cross.get_xlabel()
+    ring = gap.collections[-1].get_offsets()  # the primary, ringed where it sorts in each panel
+    assert [tuple(p) for p in ring] == [(0.03, 2.0)] and [tuple(p) for p in cross.collections[-1].get_offsets()] == [(0.10, 2.0)]
     placed = {}
     for line in gap.lines:  # one marker line per (members, read) group
         for x, y in zip(line.get_xdata(), line.get_ydata()):
@@ -30,5 +33,5 @@ def test_family_intervals_sorts_each_family_and_greys_what_the_gate_does_not_rea
     assert placed[0.02][1] == "#ffffff"  # not read: an open marker
     assert placed[0.03][1] != placed[-0.01][1]  # two and three members differ in colour
     labels = [t.get_text() for t in gap.get_legend().get_texts()]
-    assert labels == ["2 members", "3 members"]
+    assert labels == ["2 members", "3 members", "not read (gate)", "the primary ensemble"]
     assert np.isclose(gap.lines[-1].get_xdata()[0], 0.0)  # the line at no change

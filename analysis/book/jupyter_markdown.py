@@ -31,7 +31,7 @@ BIBLIOGRAPHY = BOOK_DIR / "references.bib"
 OPTION_LINE = re.compile(r"^\s*:[\w-]+:.*$")  # a directive's option
 ATTACHMENT_LINK = re.compile(r"\]\(attachment:(?P<name>[^)\s]+)\)")  # an image a Markdown cell holds
 _GLUE_ROLE = re.compile(r"\{glue(?::text|:)?\}`(?P<name>[^`:]+)(?::[^`]*)?`")
-_GLUE_FIGURE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:figure\}\s*(?P<name>\S+)\s*\n(?P<body>.*?)^(?P=fence)\s*$",
+_GLUE_FIGURE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:figure\}\s*(?P<name>\S+)\s*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
                           re.M | re.S)
 _GLUE_MD = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:md\}\s*(?P<name>\S+)\s*\n(?:\s*:[\w-]+:.*\n)*(?P=fence)[ \t]*$", re.M)
 _FIGURE = re.compile(r"^(`{3,}|:{3,})\{(?:glue:)?figure\}.*\n(?P<options>(?:\s*:[\w-]+:.*\n)*)", re.M)

@@ -188,35 +188,48 @@ def interval_plot(table: pd.DataFrame, column: str, *, label_column: str = "labe
     return fig
 
 
-def family_intervals(families: pd.DataFrame, *, interpretable: str) -> plt.Figure:
+CARD_RED = "#c44e52"
+
+
+def family_intervals(families: pd.DataFrame, *, interpretable: str, marked: str | None = None,
+                     xlabels: dict[str, str] | None = None) -> plt.Figure:
     """Every ensemble of a family (``name``, ``estimate``, ``low``, ``high``, ``family``,
     ``read``) sorted by its estimate, with its simultaneous interval, one panel per family
-    and a colour per number of members; rows whose ``read`` is not ``interpretable`` are
-    drawn as open grey markers. Too many rows to label: the sort and the colours carry it."""
+    (each sorted on its own) and a colour per number of members; rows whose ``read`` is not
+    ``interpretable`` are open grey markers, and the ensemble ``marked`` (the primary) is
+    ringed in red. Too many rows to label: the sort and the colours carry it. ``xlabels``:
+    an x-axis label per family (say, which side of 0 means what)."""
     names = families["family"].drop_duplicates().tolist()
     sizes = families["name"].map(lambda n: len(ensembles.split_name(n)[1]))
     colours = dict(zip(sorted(sizes.unique()), plt.get_cmap("viridis")(np.linspace(0, 0.85, sizes.nunique()))))
-    rows = sizes.groupby(families["family"]).size().max()
-    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 0.045 * rows + 2), squeeze=False)
+    longest = sizes.groupby(families["family"]).size().max()
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 0.045 * longest + 2.4), squeeze=False)
     for ax, family in zip(axes[0], names):
         part = families[families["family"] == family].assign(members=sizes).sort_values("estimate")
         y = np.arange(len(part))
-        for (n, read), rows in part.groupby(["members", part["read"] == interpretable]):
-            where = y[part.index.get_indexer(rows.index)]
+        for (n, read), group in part.groupby(["members", part["read"] == interpretable]):
+            where = y[part.index.get_indexer(group.index)]
             colour = colours[n] if read else "#b0b0b0"
-            ax.errorbar(rows["estimate"], where, xerr=[rows["estimate"] - rows["low"], rows["high"] - rows["estimate"]],
+            ax.errorbar(group["estimate"], where, xerr=[group["estimate"] - group["low"], group["high"] - group["estimate"]],
                         fmt="o", markersize=3, color=colour, ecolor=colour, alpha=0.8, elinewidth=0.8,
                         mfc=colour if read else "white")
+        if marked is not None and (part["name"] == marked).any():
+            ax.scatter(part.loc[part["name"] == marked, "estimate"], y[(part["name"] == marked).to_numpy()], s=70,
+                       facecolors="none", edgecolors=CARD_RED, linewidths=1.5, zorder=3)
         ax.axvline(0.0, color="grey", linewidth=0.8, linestyle="--")
-        ax.set(title=family, xlabel="change (simultaneous 95 % interval)", yticks=[])
-        ax.set_ylabel("ensembles, sorted by their change")
-    axes[0][0].legend(handles=[Patch(color=colours[n], label=f"{n} members") for n in colours], fontsize=8,
-                      loc="upper left", frameon=False)
+        ax.set(title=family, xlabel=(xlabels or {}).get(family, "change (simultaneous 95 % interval)"), yticks=[],
+               ylabel="ensembles, sorted within this panel")
+    handles = [Patch(color=colours[n], label=f"{n} members") for n in colours]
+    if (families["read"] != interpretable).any():
+        handles.append(plt.Line2D([], [], color="#b0b0b0", marker="o", mfc="white", linestyle="none",
+                                  label="not read (gate)"))
+    if marked is not None and (families["name"] == marked).any():
+        handles.append(plt.Line2D([], [], color=CARD_RED, marker="o", mfc="none", linestyle="none", markersize=8,
+                                  label="the primary ensemble"))
+    axes[0][0].legend(handles=handles, fontsize=8, loc="upper left", frameon=False)
     fig.tight_layout()
     return fig
 
-
-CARD_RED = "#c44e52"
 
 
 def paired_changes(table: pd.DataFrame) -> plt.Figure:
