@@ -132,6 +132,17 @@ def test_this_builds_values_stand_beside_a_stored_spread_and_the_share_outside_i
     assert "last column" not in text.seed_sentence(spread, stored)  # a spread without this build's values
 
 
+def test_a_stored_primary_of_other_members_is_named_after_its_ensemble_on_the_page():
+    names = [seed_runs.PRIMARY_GAP, seed_runs.PRIMARY_CROSS, seed_runs.MEMBERS_GAP, seed_runs.ALL_FIVE_GAP]
+    spread = pd.DataFrame({"quantity": names, "min": 0.0, "max": 1.0})
+    differ = {"stored primary": "soft_vote(a+b)", "primary here": "soft_vote(card 000's five)"}
+    named = seed_runs.named_primary(spread, differ)["quantity"].tolist()
+    assert named == ["soft_vote(a+b): gap change vs mean member", "soft_vote(a+b): cross-domain AUC change",
+                     "soft_vote(a+b): members' mean gap", seed_runs.ALL_FIVE_GAP]
+    same = {"stored primary": "soft_vote(a+b)", "primary here": "soft_vote(a+b)"}
+    assert seed_runs.named_primary(spread, same)["quantity"].tolist() == names
+
+
 def test_this_builds_primary_is_not_set_beside_a_stored_primary_of_other_members():
     names = [seed_runs.PRIMARY_GAP, seed_runs.PRIMARY_CROSS, seed_runs.MEMBERS_GAP, seed_runs.ALL_FIVE_GAP]
     per_seed = pd.DataFrame({"seed": [0, 1, 2] * 4, "quantity": [n for n in names for _ in range(3)],
@@ -149,6 +160,13 @@ def test_this_builds_primary_is_not_set_beside_a_stored_primary_of_other_members
     sentence = text.seed_sentence(among, stored)
     assert "1 of 4 lie outside" in sentence and "about as much as a retrain would" in sentence
     assert f"'{seed_runs.ALL_FIVE_GAP}' of the endpoint lies outside too" in sentence
+    # this build's value of the stored primary beside it, outside too: not this build's endpoint, so not named
+    theirs = same.reset_index()
+    differ = {"stored primary": "soft_vote(a+b)", "primary here": "soft_vote(card 000's five)"}
+    named = text.build_beside_seeds(theirs, differ)
+    assert f"'{seed_runs.ALL_FIVE_GAP}' of the endpoint lies outside" in named and seed_runs.PRIMARY_GAP not in named
+    both = text.build_beside_seeds(theirs, {**differ, "primary here": "soft_vote(a+b)"})
+    assert f"'{seed_runs.PRIMARY_GAP}' and '{seed_runs.ALL_FIVE_GAP}' of the endpoint lie outside" in both
 
 
 def test_seed_caveat_compares_all_five_where_the_fit_gate_chose_other_members():
@@ -163,6 +181,9 @@ def test_seed_caveat_compares_all_five_where_the_fit_gate_chose_other_members():
     assert "its training seed 0, this build's, gave +0.056 in that run" in text  # all five's, not the primary's
     assert ("this build's is soft_vote(card 000's five), the stored run's soft_vote(a+b) (its gap change +0.048 to "
             "+0.050)") in text
+    beside = seed_runs.beside_build(spread, pd.DataFrame({"quantity": [seed_runs.PRIMARY_GAP], "value": [0.043]}))
+    assert "(its gap change +0.048 to +0.050; this build's value for that ensemble, +0.043)" in \
+        answer_box.seed_caveat(beside, other, endpoint, per_seed)
     assert seed_runs.compared_endpoint(spread, other.iloc[0]) == "all five"
     same = pd.DataFrame([{**stored, "primary here": "soft_vote(a+b)"}])
     assert seed_runs.compared_endpoint(spread, same.iloc[0]) == "primary"

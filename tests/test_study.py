@@ -183,6 +183,14 @@ def test_several_training_seeds_give_a_spread(tmp_path):
     pooled = study.pooled_endpoint(seed_runs.seed_values(studies, names)).set_index("analysis")
     assert pooled.loc["primary", "gap change"] == pytest.approx(np.mean(values))
     assert pooled.loc["primary", "seeds"] == 2
+    # another ensemble in the primary's place (a stored run's primary): its own endpoint, under the primary's name
+    other = ensembles.ensemble_name("soft_vote", ["resnet18", "vit_b16"])
+    theirs = seed_runs.seed_values(studies, [other, "resnet18"], primary=other).set_index(["seed", "quantity"])
+    for seed, s in studies.items():
+        row = study.endpoint_row(s, other)
+        assert theirs.loc[(seed, seed_runs.PRIMARY_GAP), "value"] == pytest.approx(row["gap change"])
+        assert theirs.loc[(seed, seed_runs.MEMBERS_GAP), "value"] == pytest.approx(row["reference gap"])
+        assert row["gap change"] != pytest.approx(study.primary_endpoint(s).iloc[0]["gap change"])
 
 
 def _seed_values(estimates, ses, lows, highs, name=seed_runs.PRIMARY_GAP):

@@ -26,7 +26,7 @@ from analysis.evaluation.study.fitting import (  # noqa: F401
 )
 from analysis.evaluation.study.endpoints import (  # noqa: F401
     PRIMARY_ANALYSIS, ALL_FIVE_ANALYSIS, GATE_MARGINS, clear_best_member, best_member_mde,
-    five_against_best_member, gap_table, paired_changes, primary_endpoint, gate_sensitivity, family_table,
+    five_against_best_member, gap_table, paired_changes, primary_endpoint, endpoint_row, gate_sensitivity, family_table,
     family_counts, subset_names, headline_names, incomplete_runs,
 )
 from analysis.evaluation.study.power_tables import (  # noqa: F401

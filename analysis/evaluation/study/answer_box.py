@@ -117,9 +117,11 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
     if seed_runs.primaries_differ(where) and seed_runs.PRIMARY_GAP in table.index:
         primary = table.loc[seed_runs.PRIMARY_GAP]
+        mine = primary.get(seed_runs.BUILD)
         text += (". The all-five soft votes are compared because the fit gate chose other members here, so the two "
                  f"primaries are different ensembles: this build's is {where['primary here']}, the stored run's "
-                 f"{where['stored primary']} (its gap change {primary['min']:+.3f} to {primary['max']:+.3f})")
+                 f"{where['stored primary']} (its gap change {primary['min']:+.3f} to {primary['max']:+.3f}"
+                 + (f"; this build's value for that ensemble, {mine:+.3f}" if pd.notna(mine) else "") + ")")
     return text
 
 

@@ -138,9 +138,9 @@ def primary_endpoint(study: Study) -> pd.DataFrame:
     """The pre-declared primary endpoint (first row): the soft vote of those of card 000's
     five that pass the fit gate against the mean of the same members; then, as a declared
     sensitivity analysis, the same with all five (one row only when every member passes)."""
-    rows = [_endpoint_row(study, study.primary, PRIMARY_ANALYSIS)]
+    rows = [endpoint_row(study, study.primary, PRIMARY_ANALYSIS)]
     if study.primary_all_five != study.primary:
-        rows.append(_endpoint_row(study, study.primary_all_five, ALL_FIVE_ANALYSIS))
+        rows.append(endpoint_row(study, study.primary_all_five, ALL_FIVE_ANALYSIS))
     return pd.DataFrame(rows)
 
 
@@ -157,7 +157,7 @@ def gate_sensitivity(study: Study, margins=GATE_MARGINS) -> pd.DataFrame:
         row = {"loss margin": margin, "members": "+".join(members), "n members": len(members)}
         if len(members) > 1:
             name = ensembles.ensemble_name(PRIMARY_KIND, members)
-            endpoint = _endpoint_row(study, name, PRIMARY_ANALYSIS)
+            endpoint = endpoint_row(study, name, PRIMARY_ANALYSIS)
             row.update({k: endpoint[k] for k in ("gap change", "gap change low", "gap change high", "verdict")})
         else:
             row.update({"gap change": np.nan, "gap change low": np.nan, "gap change high": np.nan,
@@ -166,7 +166,10 @@ def gate_sensitivity(study: Study, margins=GATE_MARGINS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _endpoint_row(study: Study, name: str, analysis: str) -> dict:
+def endpoint_row(study: Study, name: str, analysis: str = PRIMARY_ANALYSIS) -> dict:
+    """The endpoint's numbers for the ensemble ``name`` against its mean member: the
+    primary's, the all-five soft vote's, or another subset's (a stored run's primary whose
+    members this build's fit gate did not choose)."""
     reference = study.reference(name)
     ensemble_in, reference_in = study.boot.auc(name, "in"), study.boot.auc(reference, "in")
     change = study.boot.gap_difference(name, reference)

@@ -117,7 +117,11 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
         source = {"source": "this build", "date": "", "commit": "", "data seed": None, "commands": ""}
     spread, pooled = seed_runs.spread(values), seed_runs.pooled_endpoint(values)
     if stored is not None:
-        spread = seed_runs.beside_build(spread, here, same_primary=not seed_runs.primaries_differ(source))
+        same = not seed_runs.primaries_differ(source)
+        theirs = next((n for n in first.kinds if first.label(n) == source["stored primary"]), None)
+        if not same and theirs is not None:  # the stored run's primary, as this build scores it
+            here = seed_runs.seed_values(studies, [first.primary, theirs, *first.models], primary=theirs)
+        spread = seed_runs.beside_build(spread, here, same_primary=same or theirs is not None)
     retrain = retrain_text(spread, retrain, pooled, seed_runs.compared_endpoint(spread, source))
     mix = like_for_like_tables(first, [*first.five, first.primary], n_resamples, seed)
     tables = {

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.evaluation.study.endpoints import gap_table, primary_endpoint
+from analysis.evaluation.study.endpoints import endpoint_row, gap_table, primary_endpoint
 from analysis.paths import STORED_DIR
 
 PRIMARY_GAP, PRIMARY_CROSS = "primary: gap change vs mean member", "primary: cross-domain AUC change"
@@ -33,7 +33,7 @@ ALL_FIVE_GAP, ALL_FIVE_CROSS = "all five: gap change vs mean member", "all five:
 ALL_FIVE_MEMBERS_GAP = "all five: members' mean gap"
 COLUMNS = ("in-domain AUC", "cross-domain AUC", "gap")
 BUILD = "this build"  # the column beside a stored run's spread (:func:`beside_build`)
-NOT_HERE = "not comparable: this build's fit gate kept other members, so its primary is another ensemble"
+NOT_HERE = "not computed: this build has no ensemble of the stored run's primary's members"
 SE = " bootstrap SE"  # suffix of a gap change's per-seed standard error (its " low" and " high" too)
 POOLED_COLUMNS = ["analysis", "seeds", "estimates", "gap change", "gap change low", "gap change high", "test-set SE",
                   "between-seed SD", "pooled SE", "degrees of freedom", "seeds agree", "each seed's interval"]
@@ -43,9 +43,11 @@ def quantity(column: str, name: str) -> str:
     return f"{column}: {name}"
 
 
-def seed_values(studies: dict, names: list[str]) -> pd.DataFrame:
+def seed_values(studies: dict, names: list[str], primary: str | None = None) -> pd.DataFrame:
     """One row per training seed and headline number: each of ``names``' in-domain AUC,
-    cross-domain AUC and gap, the primary endpoint's two changes and the members' mean gap."""
+    cross-domain AUC and gap, the primary endpoint's two changes and the members' mean gap.
+    ``primary``: the ensemble whose endpoint fills the primary's three numbers, where it is
+    not the study's own (a stored run's primary, set beside this build)."""
     rows = []
     for seed, study in studies.items():
         table = gap_table(study, names).set_index("name")
@@ -54,7 +56,8 @@ def seed_values(studies: dict, names: list[str]) -> pd.DataFrame:
                 rows.append({"seed": seed, "quantity": quantity(column, study.label(name)),
                              "value": table.loc[name, column]})
         endpoint = primary_endpoint(study)
-        for quantities, row in (((PRIMARY_GAP, PRIMARY_CROSS, MEMBERS_GAP), endpoint.iloc[0]),
+        first = endpoint.iloc[0] if primary is None else pd.Series(endpoint_row(study, primary))
+        for quantities, row in (((PRIMARY_GAP, PRIMARY_CROSS, MEMBERS_GAP), first),
                                 ((ALL_FIVE_GAP, ALL_FIVE_CROSS, ALL_FIVE_MEMBERS_GAP), endpoint.iloc[-1])):
             for label, column in zip(quantities, ("gap change", "cross-domain AUC change", "reference gap")):
                 rows.append({"seed": seed, "quantity": label, "value": row[column]})
@@ -82,6 +85,18 @@ def compared_endpoint(spread: pd.DataFrame, source: Mapping) -> str:
     if PRIMARY_GAP in set(spread["quantity"]) and not primaries_differ(source):
         return "primary"
     return "all five"
+
+
+def named_primary(spread_table: pd.DataFrame, source: Mapping) -> pd.DataFrame:
+    """A stored run's spread with its primary's three numbers named after that ensemble
+    where it is not this build's primary (:func:`primaries_differ`): a page that says
+    "primary" means its own build's."""
+    if not primaries_differ(source):
+        return spread_table
+    name = source["stored primary"]
+    names = {PRIMARY_GAP: f"{name}: gap change vs mean member", PRIMARY_CROSS: f"{name}: cross-domain AUC change",
+             MEMBERS_GAP: f"{name}: members' mean gap"}
+    return spread_table.assign(quantity=spread_table["quantity"].replace(names))
 
 
 def primary_label(values: pd.DataFrame) -> str | None:
@@ -162,12 +177,12 @@ def retrain_interval(row: Mapping, level: float = 0.95) -> tuple[float, float]:
 
 def beside_build(spread_table: pd.DataFrame, here: pd.DataFrame, same_primary: bool = True) -> pd.DataFrame:
     """A stored run's :func:`spread` with this build's own value of each quantity (``here``:
-    its one seed's :func:`seed_values`) as a :data:`BUILD` column and whether it lies in the
-    stored range (``inside``). A build trained on another kind of CPU is in effect one more
-    retrain, so the column is read against the range; NaN where this build has no such
-    quantity: its fit gate chose other members, so an ensemble's label differs, or, unless
-    ``same_primary`` (:func:`primaries_differ`), the primary's three numbers, which then
-    belong to another ensemble under the same name."""
+    its one seed's :func:`seed_values`, with the stored run's primary as ``primary`` where
+    the two builds' fit gates chose other members) as a :data:`BUILD` column and whether it
+    lies in the stored range (``inside``). A build trained on another kind of CPU is in
+    effect one more retrain, so the column is read against the range; NaN where this build
+    has no such quantity, or, unless ``same_primary``, for the primary's three numbers
+    (``here`` holds another ensemble's under the same name)."""
     own = here[~here["quantity"].str.endswith((" low", " high", SE))].drop_duplicates("quantity")
     if not same_primary:
         own = own[~own["quantity"].isin((PRIMARY_GAP, PRIMARY_CROSS, MEMBERS_GAP))]

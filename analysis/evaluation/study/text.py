@@ -7,6 +7,8 @@ Every interval in the book, tables and prose, reads ``estimate [low, high]`` thr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from analysis.evaluation.study import seed_runs
@@ -197,11 +199,13 @@ def incomplete_warning(runs: pd.DataFrame) -> str:
             "recipe's: the verdict below reads no comparison that involves them.</p></div>")
 
 
-def build_beside_seeds(spread: pd.DataFrame) -> str:
+def build_beside_seeds(spread: pd.DataFrame, source: Mapping) -> str:
     """How many of this build's values lie outside a stored run's seed range (``spread``
     with the ``inside`` column of :func:`~analysis.evaluation.study.seed_runs.beside_build`),
-    read against how often one more retrain would, and which of the endpoint's gap changes
-    lie outside: a table that sits among the retrains can still leave the endpoint outside."""
+    read against how often one more retrain would, and which of this build's endpoint gap
+    changes lie outside: a table that sits among the retrains can still leave the endpoint
+    outside. Where the stored run's primary is another ensemble (``source``: the
+    ``seed_source`` row), only the all-five soft vote is this build's endpoint too."""
     read, n_seeds = spread.set_index("quantity")["inside"].dropna().astype(bool), int(spread["seeds"].max())
     outside, chance = int((~read).sum()), seed_runs.outside_range_chance(n_seeds)
     text = (f"{outside} of {len(read)} lie outside the stored range, where one more retrain would fall outside the "
@@ -212,7 +216,8 @@ def build_beside_seeds(spread: pd.DataFrame) -> str:
                else "about as much as a retrain would")
             + " (the numbers are not independent, a gap being one AUC minus another, so read the share as a "
               "description, not a test)")
-    endpoint = [q for q in seed_runs.GAPS.values() if q in read.index and not read[q]]
+    ours = [seed_runs.ALL_FIVE_GAP] if seed_runs.primaries_differ(source) else seed_runs.GAPS.values()
+    endpoint = [q for q in ours if q in read.index and not read[q]]
     if endpoint:
         text += (f"; {' and '.join(repr(q) for q in endpoint)} of the endpoint {'lie' if len(endpoint) > 1 else 'lies'} "
                  "outside too, which the caveats above read against one more retrain's prediction interval")
@@ -229,7 +234,7 @@ def seed_sentence(spread: pd.DataFrame, source: pd.DataFrame) -> str:
                 "commit are in the provenance appendix): how far each headline number moves when the detectors are "
                 "retrained. The bootstrap intervals above hold the trained detectors fixed, so read both.")
         if "inside" in spread and spread["inside"].notna().any():
-            text += f" Its column '{seed_runs.BUILD}' is this build's own value: " + build_beside_seeds(spread)
+            text += f" Its column '{seed_runs.BUILD}' is this build's own value: " + build_beside_seeds(spread, where)
         return text
     if n_seeds > 1:
         return (f"Across the {n_seeds} training seeds of this build, the headline numbers spread as in the table; "
