@@ -100,8 +100,8 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
         low, high = seed_runs.retrain_interval(row)
         held = low <= value <= high
         text += (f"; the 95 % prediction interval for one more retrain (normal, t with {n_seeds - 1} df), "
-                 f"{low:+.3f} to {high:+.3f}, " + ("holds it, so a retrain explains the difference" if held else
-                 "does not hold it: the build differs from that run by more than a retrain explains"))
+                 f"{low:+.3f} to {high:+.3f}, " + ("holds it: one more retrain could give the difference" if held
+                 else "does not hold it: the build differs from that run by more than a retrain explains"))
     if same_seed is not None:
         stored = seed_runs.value_at(same_seed, training_seed, quantity)
         if stored is not None and f"{stored:+.3f}" != f"{value:+.3f}":
@@ -120,8 +120,19 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
         mine = primary.get(seed_runs.BUILD)
         text += (". The all-five soft votes are compared because the fit gate chose other members here, so the two "
                  f"primaries are different ensembles: this build's is {where['primary here']}, the stored run's "
-                 f"{where['stored primary']} (its gap change {primary['min']:+.3f} to {primary['max']:+.3f}"
-                 + (f"; this build's value for that ensemble, {mine:+.3f}" if pd.notna(mine) else "") + ")")
+                 f"{where['stored primary']} (its gap change {primary['min']:+.3f} to {primary['max']:+.3f} across "
+                 "that run's seeds" + (_retrain_clause(primary, mine) if pd.notna(mine) else "") + ")")
+    return text
+
+
+def _retrain_clause(row: pd.Series, value: float) -> str:
+    """This build's ``value`` of a stored seed-spread ``row``, read against the row's range
+    and one more retrain's prediction interval."""
+    inside = row["min"] <= value <= row["max"]
+    text = f"; this build's gap change for that ensemble, {value:+.3f}, lies {'inside' if inside else 'outside'} that range"
+    if {"mean", "sd"} <= set(row.index):
+        low, high = seed_runs.retrain_interval(row)
+        text += f" and {'inside' if low <= value <= high else 'outside'} one more retrain's interval, {low:+.3f} to {high:+.3f}"
     return text
 
 

@@ -32,6 +32,7 @@ POOLED_INTERVAL = "a t interval with Satterthwaite degrees of freedom"  # what p
 ALL_FIVE_GAP, ALL_FIVE_CROSS = "all five: gap change vs mean member", "all five: cross-domain AUC change"
 ALL_FIVE_MEMBERS_GAP = "all five: members' mean gap"
 COLUMNS = ("in-domain AUC", "cross-domain AUC", "gap")
+STORED_PRIMARY = "the stored run's primary"  # its rows' name where it is another ensemble (:func:`named_primary`)
 BUILD = "this build"  # the column beside a stored run's spread (:func:`beside_build`)
 NOT_HERE = "not computed: this build has no ensemble of the stored run's primary's members"
 SE = " bootstrap SE"  # suffix of a gap change's per-seed standard error (its " low" and " high" too)
@@ -79,6 +80,14 @@ def primaries_differ(source: Mapping) -> bool:
     return isinstance(stored, str) and isinstance(here, str) and stored != here
 
 
+def endpoint_quantities(source: Mapping) -> list[str]:
+    """The rows of a stored run's spread that are this build's endpoint too: the primary's
+    and the all-five soft vote's three numbers, or only the latter where the stored run's
+    primary is another ensemble (:func:`primaries_differ`)."""
+    five = [ALL_FIVE_GAP, ALL_FIVE_CROSS, ALL_FIVE_MEMBERS_GAP]
+    return five if primaries_differ(source) else [PRIMARY_GAP, PRIMARY_CROSS, MEMBERS_GAP, *five]
+
+
 def compared_endpoint(spread: pd.DataFrame, source: Mapping) -> str:
     """The endpoint (a key of :data:`GAPS`) in which a seed spread is read beside this
     build: the primary, unless the run predates the fit gate or its gate chose other members."""
@@ -88,14 +97,15 @@ def compared_endpoint(spread: pd.DataFrame, source: Mapping) -> str:
 
 
 def named_primary(spread_table: pd.DataFrame, source: Mapping) -> pd.DataFrame:
-    """A stored run's spread with its primary's three numbers named after that ensemble
+    """A stored run's spread with its primary's rows (its AUCs and gap, its endpoint's
+    three numbers) named :data:`STORED_PRIMARY`
     where it is not this build's primary (:func:`primaries_differ`): a page that says
     "primary" means its own build's."""
     if not primaries_differ(source):
         return spread_table
-    name = source["stored primary"]
-    names = {PRIMARY_GAP: f"{name}: gap change vs mean member", PRIMARY_CROSS: f"{name}: cross-domain AUC change",
-             MEMBERS_GAP: f"{name}: members' mean gap"}
+    names = {PRIMARY_GAP: STORED_PRIMARY + ": gap change vs mean member",
+             PRIMARY_CROSS: STORED_PRIMARY + ": cross-domain AUC change", MEMBERS_GAP: STORED_PRIMARY + ": members' mean gap",
+             **{quantity(column, source["stored primary"]): quantity(column, STORED_PRIMARY) for column in COLUMNS}}
     return spread_table.assign(quantity=spread_table["quantity"].replace(names))
 
 

@@ -210,17 +210,20 @@ def build_beside_seeds(spread: pd.DataFrame, source: Mapping) -> str:
     outside, chance = int((~read).sum()), seed_runs.outside_range_chance(n_seeds)
     text = (f"{outside} of {len(read)} lie outside the stored range, where one more retrain would fall outside the "
             f"range of {n_seeds} with probability {chance:.2f} (it is as likely to be the lowest or the highest of "
-            f"{n_seeds + 1} as any other). So across the table this build differs from that run "
-            + ("by more than its retrains differ from each other: a build on another kind of CPU, or at a later "
-               "commit, trains to other floats from the first step" if outside / len(read) > chance
-               else "about as much as a retrain would")
+            f"{n_seeds + 1} as any other), so about {chance * len(read):.0f} of {len(read)} would. Across the table "
+            "this build lies outside "
+            + ("more often than one more retrain would: a build on another kind of CPU, or at a later commit, "
+               "trains to other floats from the first step" if outside / len(read) > chance
+               else "no more often than one more retrain would")
             + " (the numbers are not independent, a gap being one AUC minus another, so read the share as a "
               "description, not a test)")
-    ours = [seed_runs.ALL_FIVE_GAP] if seed_runs.primaries_differ(source) else seed_runs.GAPS.values()
-    endpoint = [q for q in ours if q in read.index and not read[q]]
+    endpoint = [q for q in seed_runs.endpoint_quantities(source) if q in read.index and not read[q]]
     if endpoint:
-        text += (f"; {' and '.join(repr(q) for q in endpoint)} of the endpoint {'lie' if len(endpoint) > 1 else 'lies'} "
-                 "outside too, which the caveats above read against one more retrain's prediction interval")
+        named = [f'"{q}"' for q in endpoint]  # a quantity may hold an apostrophe (members' mean gap)
+        listed = ", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]
+        text += (f"; of this build's endpoint, {listed} "
+                 f"{'lie' if len(endpoint) > 1 else 'lies'} outside, which the caveats above read against one "
+                 "more retrain's prediction interval")
     return text + "."
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 from analysis.benchmark.sizing import PLANNING
 from analysis.evaluation import ensembles, fit_gate, group_counts
 from analysis.evaluation.study import method_mix
-from analysis.evaluation.study.fitting import CHANCE, INTERPRETABLE, NO_CLEAR_BEST
+from analysis.evaluation.study.fitting import CARD_000_FIVE, CHANCE, INTERPRETABLE, NO_CLEAR_BEST
 from analysis.evaluation.study.text import ci_text
 
 # below this many identity groups per test set a group bootstrap's 95 % interval covers
@@ -48,7 +48,9 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
     members = primary["members"].split("+")
     wider = primary["gap change"] > 0
     larger = "in-domain" if wider else "across domains"
-    text = (f"In short: the soft vote of {', '.join(members)} (those of card 000's five that passed the fit gate) "
+    gated = ("each of card 000's five passed the fit gate" if len(members) == len(CARD_000_FIVE)
+             else "those of card 000's five that passed the fit gate")
+    text = (f"In short: the soft vote of {', '.join(members)} ({gated}) "
             f"scores {compared(ens_in, ref_in)} their "
             f"average member in-domain ({ens_in:.3f} against {ref_in:.3f}, {ens_in - ref_in:+.3f}) and "
             f"{compared(ens_cross, ref_cross)} it across domains ({ens_cross:.3f} against {ref_cross:.3f}, "
