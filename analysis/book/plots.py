@@ -210,9 +210,9 @@ def family_intervals(families: pd.DataFrame, *, interpretable: str, marked: str 
         for (n, read), group in part.groupby(["members", part["read"] == interpretable]):
             where = y[part.index.get_indexer(group.index)]
             colour = colours[n] if read else "#b0b0b0"
-            ax.errorbar(group["estimate"], where, xerr=[group["estimate"] - group["low"], group["high"] - group["estimate"]],
-                        fmt="o", markersize=3, color=colour, ecolor=colour, alpha=0.8, elinewidth=0.8,
-                        mfc=colour if read else "white")
+            spans = [group["estimate"] - group["low"], group["high"] - group["estimate"]]
+            ax.errorbar(group["estimate"], where, xerr=spans, fmt="o", markersize=3, color=colour, ecolor=colour,
+                        alpha=0.8, elinewidth=0.8, mfc=colour if read else "white")
         if marked is not None and (part["name"] == marked).any():
             ax.scatter(part.loc[part["name"] == marked, "estimate"], y[(part["name"] == marked).to_numpy()], s=70,
                        facecolors="none", edgecolors=CARD_RED, linewidths=1.5, zorder=3)
@@ -229,7 +229,6 @@ def family_intervals(families: pd.DataFrame, *, interpretable: str, marked: str 
     axes[0][0].legend(handles=handles, fontsize=8, loc="upper left", frameon=False)
     fig.tight_layout()
     return fig
-
 
 
 def paired_changes(table: pd.DataFrame) -> plt.Figure:

@@ -129,10 +129,12 @@ def _retrain_clause(row: pd.Series, value: float) -> str:
     """This build's ``value`` of a stored seed-spread ``row``, read against the row's range
     and one more retrain's prediction interval."""
     inside = row["min"] <= value <= row["max"]
-    text = f"; this build's gap change for that ensemble, {value:+.3f}, lies {'inside' if inside else 'outside'} that range"
+    text = (f"; this build's gap change for that ensemble, {value:+.3f}, lies "
+            f"{'inside' if inside else 'outside'} that range")
     if {"mean", "sd"} <= set(row.index):
         low, high = seed_runs.retrain_interval(row)
-        text += f" and {'inside' if low <= value <= high else 'outside'} one more retrain's interval, {low:+.3f} to {high:+.3f}"
+        text += (f" and {'inside' if low <= value <= high else 'outside'} one more retrain's interval, "
+                 f"{low:+.3f} to {high:+.3f}")
     return text
 
 

@@ -98,14 +98,12 @@ def compared_endpoint(spread: pd.DataFrame, source: Mapping) -> str:
 
 def named_primary(spread_table: pd.DataFrame, source: Mapping) -> pd.DataFrame:
     """A stored run's spread with its primary's rows (its AUCs and gap, its endpoint's
-    three numbers) named :data:`STORED_PRIMARY`
-    where it is not this build's primary (:func:`primaries_differ`): a page that says
-    "primary" means its own build's."""
+    three numbers) named :data:`STORED_PRIMARY` where it is not this build's primary
+    (:func:`primaries_differ`): a page that says "primary" means its own build's."""
     if not primaries_differ(source):
         return spread_table
-    names = {PRIMARY_GAP: STORED_PRIMARY + ": gap change vs mean member",
-             PRIMARY_CROSS: STORED_PRIMARY + ": cross-domain AUC change", MEMBERS_GAP: STORED_PRIMARY + ": members' mean gap",
-             **{quantity(column, source["stored primary"]): quantity(column, STORED_PRIMARY) for column in COLUMNS}}
+    names = {q: f"{STORED_PRIMARY}: {q.removeprefix('primary: ')}" for q in (PRIMARY_GAP, PRIMARY_CROSS, MEMBERS_GAP)}
+    names.update({quantity(column, source["stored primary"]): quantity(column, STORED_PRIMARY) for column in COLUMNS})
     return spread_table.assign(quantity=spread_table["quantity"].replace(names))
 
 
