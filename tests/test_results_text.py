@@ -46,6 +46,38 @@ def test_best_bar_counts_reads_only_the_cross_domain_family():
     assert answer_box.best_bar_counts(against) == (1, 1, 3)
 
 
+def _against(lows, highs, best="resnet18"):
+    """``five_vs_best_member`` rows: one cross-domain change per combiner."""
+    return pd.DataFrame({"family": "cross-domain change vs clear best member", "low": lows, "high": highs,
+                         "clear best member": best})
+
+
+def test_q1_answer_says_yes_only_where_an_ensemble_of_all_five_beats_the_best_member_across_domains():
+    worse = answer_box.q1_answer(_against([-0.05, -0.04, -0.01], [-0.01, -0.01, 0.02]), "SHARED")
+    assert worse.startswith("No: worse than the best member across domains for 2 combiners: 0 of the 3 ensembles")
+    assert "above resnet18, the member validation names as best" in worse and "of card 000's five, SHARED." in worse
+    level = answer_box.q1_answer(_against([-0.01, -0.02], [0.01, 0.02]), "S")
+    assert level.startswith("No measurable gain over the best member across domains: 0 of the 2")
+    assert answer_box.q1_answer(_against([0.01, -0.02], [0.03, 0.02]), "S").startswith("Yes for 1 combiner: 1 of the 2")
+    none = answer_box.q1_answer(_against([], []), "S")
+    assert none.startswith("Not shown usefully: of card 000's five, S;") and "no clear best member" in none
+    assert [answer_box.q1_word(_against(lo, hi)) for lo, hi in (([-0.05], [-0.01]), ([0.01], [0.02]), ([], []))] == [
+        "No", "Yes", "Not shown usefully"]
+
+
+def test_the_headline_gives_both_answers_with_their_reasons_in_words():
+    line = answer_box.headline(_against([-0.05], [-0.01]), _endpoint(0.048, 0.032, 0.063))
+    assert line == ("Question 1 (descriptive): no. No ensemble of all five scores measurably above resnet18, the best "
+                    "member on validation, across domains. Question 2 (the primary endpoint): no. The soft vote widens "
+                    "the gap (in-domain minus cross-domain AUC) against its members' mean.")
+    two = answer_box.headline(_against([0.01, 0.02], [0.03, 0.04]), _endpoint(0.01, -0.01, 0.03))
+    assert two.startswith("Question 1 (descriptive): yes. 2 of the ensembles of all five score measurably above")
+    assert two.endswith("Question 2 (the primary endpoint): not measurably. The interval of the soft vote's change in "
+                        "gap against its members' mean holds 0.")
+    none = answer_box.headline(_against([], []), _endpoint(-0.03, -0.05, -0.01))
+    assert "not shown usefully. Validation names no best member" in none and "primary endpoint): yes. " in none
+
+
 def _endpoint(change, low, high, read=INTERPRETABLE, cross=0.05):
     return pd.Series({"gap change": change, "gap change low": low, "gap change high": high, "read": read,
                       "cross-domain AUC change": cross, "cross-domain AUC change low": cross - 0.01,
@@ -59,6 +91,9 @@ def test_q2_answer_follows_the_interval_and_states_the_mde():
     assert answer_box.q2_answer(_endpoint(-0.03, -0.05, -0.01), 0.02, "v").startswith("Yes: v narrows")
     assert answer_box.q2_answer(_endpoint(0.01, -0.01, 0.03), 0.02, "v").startswith("Not measurably")
     assert answer_box.q2_answer(_endpoint(0.01, 0.0, 0.03, read=NOT_INTERPRETABLE), 0.02, "v").startswith("Not answered")
+    words = [answer_box.q2_word(_endpoint(*e)) for e in ((0.048, 0.032, 0.063), (-0.03, -0.05, -0.01),
+                                                             (0.01, -0.01, 0.03), (0.01, 0.0, 0.03, NOT_INTERPRETABLE))]
+    assert words == ["No", "Yes", "Not measurably", "Not answered"]
 
 
 def test_endpoint_labels_name_the_post_hoc_primary_and_the_declared_all_five():
@@ -94,12 +129,16 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
         "probability 0.50" in outside and "prediction interval" not in outside  # no SD given
     near = answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.0551, 0.0597, mean=0.0569, sd=0.0025),
                                   stored, endpoint.assign(**{"gap change": [0.048, 0.0505]}))
-    assert "(normal, t with 2 df), +0.044 to +0.069, holds it: one more retrain could give the difference" in near
+    assert "(normal, t with 2 df), +0.044 to +0.069, holds it" in near
     far = answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.0551, 0.0597, mean=0.0569, sd=0.0025),
                                  stored, endpoint.assign(**{"gap change": [0.048, 0.02]}))
     assert "does not hold it: the build differs from that run by more than a retrain explains" in far
     per_seed = pd.DataFrame({"seed": [0, 1], "quantity": [seed_runs.ALL_FIVE_GAP] * 2, "value": [0.046, 0.059]})
-    assert "its training seed 0, this build's, gave +0.046" in answer_box.seed_caveat(spread, stored, endpoint, per_seed)
+    assert "Its training seed 0, this build's, gave +0.046 in that run: the same seed, built again, moved by 0.010, so more" \
+        in answer_box.seed_caveat(spread, stored, endpoint, per_seed)
+    assert "moved by 0.007 (2.8 times the SD across its seeds, 0.0025), so more than the seed moves it" \
+        in answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.0551, 0.0597, mean=0.0569, sd=0.0025), stored,
+                                  endpoint.assign(**{"gap change": [0.048, 0.0505]}), per_seed.assign(value=[0.0575, 0.059]))
     same = per_seed.assign(value=[0.056, 0.059])
     assert "gave" not in answer_box.seed_caveat(spread, stored, endpoint, same)
     assert "unknown" in answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.05, 0.05, seeds=1), stored, endpoint)
@@ -182,7 +221,7 @@ def test_seed_caveat_compares_all_five_where_the_fit_gate_chose_other_members():
                              "value": [0.048, 0.056]})
     text = answer_box.seed_caveat(spread, other, endpoint, per_seed)
     assert "all-five gap change at +0.055 to +0.060, and this build's +0.046 lies outside it" in text
-    assert "its training seed 0, this build's, gave +0.056 in that run" in text  # all five's, not the primary's
+    assert "Its training seed 0, this build's, gave +0.056 in that run" in text  # all five's, not the primary's
     assert ("this build's is soft_vote(card 000's five), the stored run's soft_vote(a+b) (its gap change +0.048 to "
             "+0.050 across that run's seeds)") in text
     spread = pd.concat([_spread(seed_runs.PRIMARY_GAP, 0.048, 0.050, mean=0.049, sd=0.001),
@@ -266,6 +305,8 @@ def test_the_gap_per_kind_of_shift_says_where_the_target_is_harder_and_where_eas
     assert "its interval reaches at most 0.037, 53% of the pooled gap of 0.070" in premise
     caveat = answer_box.like_for_like_caveat(mix, per_shift)
     assert "against reals of its own capture" in caveat and "0.043 [0.007, 0.074] on unseen_capture" in caveat
+    assert caveat.endswith("the target is harder than the source on unseen_both and unseen_capture, easier than the "
+                           "source on unseen_method, not measurably different from the source on other")
     assert "own capture" not in answer_box.like_for_like_caveat(mix)
     assert caveat.startswith("part of the target's difficulty may be its mix of methods")  # the finding first
     assert "that interval still reaches 53% of the pooled gap" in caveat  # no more than the interval allows

@@ -49,6 +49,15 @@ def test_undefined_value_shows_a_dash_and_its_note():
     assert "nan" not in repr(shown).lower().replace("nanoGPT", "")
 
 
+def test_a_cell_holding_one_number_stays_on_one_line_and_a_phrase_may_wrap():
+    table = pd.DataFrame({"quantity": ["gap change: a long name"], "min": [-0.0101], "share": ["12.5 %"],
+                          "range": ["0.035 to 0.069"]})
+    page = tables.show(table)._repr_html_()
+    nowrap = '<td style="white-space: nowrap">'
+    assert f"{nowrap}-0.010</td>" in page and f"{nowrap}12.5 %</td>" in page
+    assert "<td>gap change: a long name</td>" in page and "<td>0.035 to 0.069</td>" in page
+
+
 def test_two_reasons_get_two_notes():
     table = pd.DataFrame({"model": ["a", "b"], "x": [np.nan, 1.0], "y": [None, np.nan]})
     shown = tables.show(table, why={"x": "no validation reals", "y": "image input only"})

@@ -11,6 +11,7 @@ themselves stay in the CSV files the chapters write.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
@@ -55,7 +56,8 @@ class Table:
             blocks.append(f"<p><strong>{html.escape(self.caption, quote=False)}</strong></p>")
         for part in self.parts:
             header = "".join(f'<th style="white-space: nowrap">{html.escape(str(c), quote=False)}</th>' for c in part.columns)
-            rows = "".join("<tr>" + "".join(f"<td>{_cell_html(v)}</td>" for v in row) + "</tr>"
+            rows = "".join("<tr>" + "".join(f"<td{_NOWRAP if _NUMBER.fullmatch(v) else ''}>{_cell_html(v)}</td>"
+                                            for v in row) + "</tr>"
                            for row in part.itertuples(index=False))
             blocks.append(f'<table class="table"><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>')
         for marker, why in self.notes.items():
@@ -67,6 +69,12 @@ class Table:
         text += [part.to_string(index=False) for part in self.parts]
         text += [f"{DASH}{marker}: {why}" for marker, why in self.notes.items()]
         return "\n\n".join(text)
+
+
+# a cell that holds one number stays on one line: a narrow column would otherwise break
+# "-0.010" after its sign
+_NUMBER = re.compile(r"[+\-\u2212]?\d[\d,]*(\.\d+)?( ?%)?")
+_NOWRAP = ' style="white-space: nowrap"'
 
 
 def _cell_html(value: str) -> str:

@@ -1,6 +1,7 @@
-"""The results page's answer box: question 2 in one sentence, the counts behind question
-1's bar, and the caveats line's clauses (training seeds, the endpoint pooled over them,
-the domains' mix of methods), each built from the rows of the results stage's tables."""
+"""The results page's answer box: both answers in a line, each question in one sentence,
+the counts behind question 1's bar, and the caveats line's clauses (training seeds, the
+endpoint pooled over them, the domains' mix of methods), each built from the rows of the
+results stage's tables."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.fitting import INTERPRETABLE
 from analysis.evaluation.study.text import ci_text, pooled_gap_clause
+from analysis.evaluation.study.verdict import shift_sentence
 
 
 def stand_in_caveat(profile, models: list[str]) -> str:
@@ -42,14 +44,72 @@ def best_bar_counts(against: pd.DataFrame) -> tuple[int, int, int]:
     return int((change["low"] > 0).sum()), int((change["high"] < 0).sum()), len(change)
 
 
+def _combiners(n: int) -> str:
+    return f"{n} combiner{'' if n == 1 else 's'}"
+
+
+def q1_word(against: pd.DataFrame) -> str:
+    """Question 1's answer in a word or two, from the ensembles of all five against the clear
+    best member (:func:`best_bar_counts`): yes only where one scores measurably above it
+    across domains."""
+    if against.empty:
+        return "Not shown usefully"
+    up, _, _ = best_bar_counts(against)
+    return "Yes" if up else "No"
+
+
+def q1_answer(against: pd.DataFrame, shared: str) -> str:
+    """Question 1 in one sentence: the ensembles of all five against the member validation
+    names as best, across domains (``against``: the ``five_vs_best_member`` table), then the
+    shared errors of card 000's five (``shared``, in words)."""
+    word = q1_word(against)
+    if against.empty:
+        return f"{word}: of card 000's five, {shared}; validation names no clear best member to test the ensembles against."
+    up, down, n_kinds = best_bar_counts(against)
+    lead = (f"Yes for {_combiners(up)}" if up else f"No: worse than the best member across domains for {_combiners(down)}"
+            if down else "No measurable gain over the best member across domains")
+    best = against["clear best member"].iloc[0]
+    return (f"{lead}: {up} of the {n_kinds} ensembles of all five score measurably above {best}, the member validation "
+            f"names as best, across domains ({down} measurably below; max-T over the {n_kinds}). Shared errors: of card "
+            f"000's five, {shared}. Both readings were chosen after earlier builds, so they describe this build "
+            "(Question 1 below).")
+
+
+def q2_word(row: pd.Series) -> str:
+    """Question 2's answer in a word or two, from the primary endpoint's row: no where the
+    gap change's interval lies above 0 (the ensemble widens the gap), yes where below."""
+    if row["read"] != INTERPRETABLE:
+        return "Not answered"
+    return "No" if row["gap change low"] > 0 else "Yes" if row["gap change high"] < 0 else "Not measurably"
+
+
+def headline(against: pd.DataFrame, row: pd.Series) -> str:
+    """The answer box's first line: both answers with the reason for each in words, before
+    any number, for a reader who stops there (``against``: the ``five_vs_best_member``
+    table; ``row``: the primary endpoint's)."""
+    q1, q2 = q1_word(against), q2_word(row)
+    if q1 == "Not shown usefully":
+        why_1 = "validation names no best member to test the ensembles against"
+    else:
+        up, best = best_bar_counts(against)[0], against["clear best member"].iloc[0]
+        why_1 = (f"{up} of the ensembles of all five" if up else "No ensemble of all five") + (
+            f" {'scores' if up == 1 or not up else 'score'} measurably above {best}, the best member on validation, "
+            "across domains")
+    why_2 = {"No": "The soft vote widens the gap (in-domain minus cross-domain AUC) against its members' mean",
+             "Yes": "The soft vote narrows the gap (in-domain minus cross-domain AUC) against its members' mean",
+             "Not measurably": "The interval of the soft vote's change in gap against its members' mean holds 0",
+             "Not answered": "The primary endpoint is not interpretable"}[q2]
+    return (f"Question 1 (descriptive): {q1.lower()}. {why_1[0].upper() + why_1[1:]}. "
+            f"Question 2 (the primary endpoint): {q2.lower()}. {why_2}.")
+
+
 def q2_answer(row: pd.Series, mde: float, name: str) -> str:
     """Question 2 in one sentence, from the primary endpoint's row: the direction, the
     estimate with its interval, the cross-domain change beside it (a wider gap with a higher
     cross-domain AUC is not worse generalization), and the MDE (``mde``) in words."""
+    answer = q2_word(row)
     if row["read"] != INTERPRETABLE:
-        return "Not answered on this build: the primary endpoint is not interpretable (the caveats say why)."
-    low, high = row["gap change low"], row["gap change high"]
-    answer = "No" if low > 0 else "Yes" if high < 0 else "Not measurably"
+        return f"{answer} on this build: the primary endpoint is not interpretable (the caveats say why)."
     moves = "widens" if row["gap change"] > 0 else "narrows"
     cross = row["cross-domain AUC change"]
     gains = (" (so the ensemble gains across domains too, only less than in-domain: a wider gap here is not worse "
@@ -100,7 +160,7 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
         low, high = seed_runs.retrain_interval(row)
         held = low <= value <= high
         text += (f"; the 95 % prediction interval for one more retrain (normal, t with {n_seeds - 1} df), "
-                 f"{low:+.3f} to {high:+.3f}, " + ("holds it: one more retrain could give the difference" if held
+                 f"{low:+.3f} to {high:+.3f}, " + ("holds it" if held
                  else "does not hold it: the build differs from that run by more than a retrain explains"))
     if same_seed is not None:
         stored = seed_runs.value_at(same_seed, training_seed, quantity)
@@ -110,9 +170,12 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
                      else "that run did not record its CPU")
             commit = where.get("commit")
             since = f", and code changed since its commit {commit} can move it too" if isinstance(commit, str) else ""
-            text += (f" (its training seed {training_seed}, this build's, gave {stored:+.3f} in that run, so the same "
-                     f"seed trained to other floats: {known}; a CPU of another kind rounds differently from the "
-                     f"first step{since})")
+            moved = abs(value - stored)
+            against = (f" ({moved / row['sd']:.1f} times the SD across its seeds, {row['sd']:.4f})"
+                       if row.get("sd", 0) > 0 else "")
+            text += (f". Its training seed {training_seed}, this build's, gave {stored:+.3f} in that run: the same "
+                     f"seed, built again, moved by {moved:.3f}{against}, so more than the seed moves it: {known}, "
+                     f"a CPU of another kind rounds differently from the first step{since}")
         elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
     if seed_runs.primaries_differ(where) and seed_runs.PRIMARY_GAP in table.index:
@@ -156,10 +219,8 @@ def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = Non
         text = ("part of the target's difficulty may be its mix of methods rather than its domain: on the methods "
                 "both domains hold, against the target's reals of every capture, it is not measurably harder, though "
                 f"that interval still reaches {reach:.0%} of the pooled gap; " + text)
-    if per_shift is not None and not per_shift.empty:
-        text += ("; per kind of shift, against reals of its own capture, the members' mean gap is "
-                 + ", ".join(f"{ci_text(row, 'reference gap')} on {row['subset']}" for _, row in per_shift.iterrows()))
-    return text
+    shifts = shift_sentence(per_shift).strip().rstrip(".")
+    return text + (f"; {shifts[0].lower()}{shifts[1:]}" if shifts else "")
 
 
 def pooled_seed_text(pooled: pd.DataFrame, analysis: str = "primary") -> str:

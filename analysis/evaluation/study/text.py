@@ -222,8 +222,8 @@ def build_beside_seeds(spread: pd.DataFrame, source: Mapping) -> str:
         named = [f'"{q}"' for q in endpoint]  # a quantity may hold an apostrophe (members' mean gap)
         listed = ", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]
         text += (f"; of this build's endpoint, {listed} "
-                 f"{'lie' if len(endpoint) > 1 else 'lies'} outside, which the caveats above read against one "
-                 "more retrain's prediction interval")
+                 f"{'lie' if len(endpoint) > 1 else 'lies'} outside (the caveats above read the gap change, "
+                 "not the others, against one more retrain's prediction interval)")
     return text + "."
 
 

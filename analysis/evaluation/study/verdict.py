@@ -162,8 +162,8 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
         endpoint += (f"Against its best member on validation, {clear}, the same soft vote of "
                      f"{len(fitted)} changes them by "
                      f"{ci_text(vote, vs_gap)} in gap and {ci_text(vote, column)} in cross-domain AUC (individual "
-                     "95 % intervals" + ("; the answer box gives the same cross-domain change a max-T interval over "
-                                         "the combiners of all five, so a wider one" if set(fitted) == set(five)
+                     "95 % intervals" + ("; the Question 1 section gives the same cross-domain change a max-T interval "
+                                         "over the combiners of all five, so a wider one" if set(fitted) == set(five)
                                          else "") + "). ")
         b = tables["best_member_power"].iloc[0]
         card_vs_best = b["claimed effect vs best single"]
