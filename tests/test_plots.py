@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import to_hex
@@ -35,3 +36,14 @@ def test_family_intervals_sorts_each_family_and_greys_what_the_gate_does_not_rea
     labels = [t.get_text() for t in gap.get_legend().get_texts()]
     assert labels == ["2 members", "3 members", "not read (gate)", "the primary ensemble"]
     assert np.isclose(gap.lines[-1].get_xdata()[0], 0.0)  # the line at no change
+
+
+def test_each_heatmap_has_its_colour_bar_and_its_centre_is_white():
+    matrix = pd.DataFrame([[0.2, 0.5], [0.8, 0.5]], index=["a", "b"], columns=["a", "b"])
+    fig = plots.heatmaps({"kappa": matrix, "auc": matrix + 0.1}, centre={"auc": 0.6})
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 2
+    mesh = fig.axes[1].collections[0]  # the second heatmap, centred on 0.6
+    white = mesh.cmap(mesh.norm(0.6))
+    assert min(white[:3]) > 0.9  # vlag is white at its centre
+    plt.close(fig)

@@ -28,9 +28,12 @@ def test_shared_errors_counts_pairs_that_fail_together_more_or_less_than_indepen
                     ("a", "z", 0.30, 0.10, True)])
     sentence = text.shared_errors_text(pairs, ["a", "b", "c"])
     assert sentence.startswith("1 of the 3 pairs fail together on more videos")
-    assert "(1 on fewer)" in sentence and "max-T over all 4 pairs; the shuffle moves videos, not identity groups, so a reference, not a test;" in sentence
+    assert "(1 on fewer; double fault" in sentence and "max-T over all 4 pairs; the shuffle moves videos, not identity groups, so a reference, not a test;" in sentence
     assert sentence.endswith("; not measurably apart from independent: b with c)")  # the pairs that may complement
     assert "on fewer" not in text.shared_errors_text(pairs, ["a", "b"])
+    assert text.shared_errors_text(pairs, ["a", "b", "c"], how=False) == (
+        "1 of the 3 pairs fail together on more videos than detectors independent given the label would (1 on fewer; "
+        "not measurably apart from independent: b with c)")
     assert text.shared_errors_count(pairs, ["a", "b", "c"]) == "1 of the 3 pairs"
     assert text.shared_errors_count(pairs, ["a", "z"]) == "1 of the 1 pairs"
     with pytest.raises(ValueError, match="one test set"):

@@ -322,6 +322,7 @@ def test_diversity_gain_reading_follows_the_signs_of_the_intervals():
                           "rho": [-0.1, -0.3], "rho low": [-0.25, -0.5], "rho high": [0.08, -0.1]})
     negative = study.diversity_gain_reading(table)
     assert f"{study.NO_SIGN} in-domain" in negative and f"{study.NEGATIVE} cross-domain" in negative
+    assert "ranks subsets of every size together" in negative
     table[["rho", "rho low", "rho high"]] *= -1
     positive = study.diversity_gain_reading(table)
     assert f"{study.POSITIVE} cross-domain" in positive

@@ -135,7 +135,8 @@ def score_distributions(scores: pd.DataFrame, models: list[str], *, ylabel: str 
 
 
 def heatmaps(matrices: dict[str, pd.DataFrame], *, centre: dict[str, float] | None = None, columns: int = 2) -> plt.Figure:
-    """One annotated model-by-model heatmap per measure, ``columns`` to a row."""
+    """One annotated model-by-model heatmap per measure, ``columns`` to a row, each with its
+    colour bar (where ``centre`` names a value, the colour that marks it is white)."""
     import seaborn as sns
 
     rows = int(np.ceil(len(matrices) / columns))
@@ -144,7 +145,7 @@ def heatmaps(matrices: dict[str, pd.DataFrame], *, centre: dict[str, float] | No
         ax.axis("off")
     for ax, (title, matrix) in zip(axes.ravel(), matrices.items()):
         sns.heatmap(matrix, ax=ax, annot=True, fmt=".2f", cmap="vlag", center=(centre or {}).get(title),
-                    cbar=False, square=True, annot_kws={"fontsize": 8})
+                    cbar_kws={"shrink": 0.7}, square=True, annot_kws={"fontsize": 8})
         ax.set_title(title)
         ax.tick_params(labelsize=8)
     fig.tight_layout()

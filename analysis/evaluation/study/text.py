@@ -186,8 +186,10 @@ def diversity_gain_reading(correlation: pd.DataFrame) -> str:
             "disagreement.")
     if NEGATIVE in signs.values():
         text += (" A negative correlation holds despite that push: on this benchmark the subsets whose members "
-                 "disagree more gain less over their mean member, so disagreement as measured here does not mark "
-                 "useful diversity.")
+                 "disagree more tend to gain less over their mean member, so disagreement as measured here does not "
+                 "mark useful diversity. The correlation ranks subsets of every size together, and the number of "
+                 "members can move both the mean disagreement and the gain, so read it as a description of these "
+                 "subsets, not an effect of disagreement: the figure colours each subset by its number of members.")
     return text
 
 
@@ -357,17 +359,21 @@ def shared_errors_count(pairs: pd.DataFrame, models: list[str]) -> str:
     return f"{int((outside['double fault'] > outside['double fault null']).sum())} of the {len(among)} pairs"
 
 
-def shared_errors_text(pairs: pd.DataFrame, models: list[str]) -> str:
+def shared_errors_text(pairs: pd.DataFrame, models: list[str], how: bool = True) -> str:
     """How many pairs of ``models`` fail together more (or less) often than detectors
     independent given the label, by the double fault (both wrong) with its max-T control
     over every pair of ``pairs`` (:func:`diversity_tables`' rows of one test set). Agreement
-    alone counts shared right answers too; the double fault counts only shared errors."""
+    alone counts shared right answers too; the double fault counts only shared errors.
+    ``how=False`` leaves out how the count is made, for a page that has just said it."""
     among, outside = _shared_errors(pairs, models)
     fewer = int((outside["double fault"] <= outside["double fault null"]).sum())
     rest = among.drop(outside.index)
     named = ", ".join(f"{a} with {b}" for a, b in zip(rest["model a"], rest["model b"]))
+    notes = [f"{fewer} on fewer"] if fewer else []
+    if how:
+        notes.append(f"double fault against verdicts shuffled within each class, max-T over all {len(pairs)} pairs; "
+                     "the shuffle moves videos, not identity groups, so a reference, not a test")
+    if 0 < len(rest) <= 4:
+        notes.append(f"not measurably apart from independent: {named}")
     return (f"{shared_errors_count(pairs, models)} fail together on more videos than detectors independent given the "
-            f"label would" + (f" ({fewer} on fewer)" if fewer else "")
-            + f" (double fault against verdicts shuffled within each class, max-T over all {len(pairs)} pairs; "
-              "the shuffle moves videos, not identity groups, so a reference, not a test"
-            + (f"; not measurably apart from independent: {named}" if 0 < len(rest) <= 4 else "") + ")")
+            f"label would" + (f" ({'; '.join(notes)})" if notes else ""))
