@@ -154,12 +154,14 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     digits = _digits_apart(value, row["min"], row["max"]) if not inside else 3
     text = (f"one training seed here; a stored {n_seeds}-seed run ({where['date']}) puts the {which} gap change "
             f"at {row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
-            + ("inside that range" if inside else f"outside it, as one more retrain would with probability "
-               f"{seed_runs.outside_range_chance(n_seeds):.2f}"))
+            + ("inside that range" if inside else f"outside it (one more retrain would fall outside a range of "
+               f"{n_seeds} with probability {seed_runs.outside_range_chance(n_seeds):.2f}: it is as likely to be the "
+               f"lowest or the highest of {n_seeds + 1} as any other)"))
     if not inside and {"mean", "sd"} <= set(row.index):
         low, high = seed_runs.retrain_interval(row)
         held = low <= value <= high
-        text += (f"; the 95 % prediction interval for one more retrain (normal, t with {n_seeds - 1} df), "
+        text += (f"; the 95 % prediction interval for one more retrain (seeds taken to vary normally; t with "
+                 f"{n_seeds - 1} df), "
                  f"{low:+.3f} to {high:+.3f}, " + ("holds it" if held
                  else "does not hold it: the build differs from that run by more than a retrain explains"))
     if same_seed is not None:
@@ -170,19 +172,18 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
                      else "that run did not record its CPU")
             commit = where.get("commit")
             since = f", and code changed since its commit {commit} can move it too" if isinstance(commit, str) else ""
-            moved = abs(value - stored)
-            against = (f" ({moved / row['sd']:.1f} times the SD across its seeds, {row['sd']:.4f})"
-                       if row.get("sd", 0) > 0 else "")
-            text += (f". Its training seed {training_seed}, this build's, gave {stored:+.3f} in that run: the same "
-                     f"seed, built again, moved by {moved:.3f}{against}, so more than the seed moves it: {known}, "
-                     f"a CPU of another kind rounds differently from the first step{since}")
+            text += (f". Its training seed {training_seed}, this build's, gave {stored:+.3f} in that run, so the same "
+                     f"seed, built again, moved by {abs(value - stored):.3f}: {known}, a CPU of another kind may "
+                     f"train the same seed to other floats from the first step{since}; three seeds cannot tell such "
+                     "a move from a retrain's")
         elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
     if seed_runs.primaries_differ(where) and seed_runs.PRIMARY_GAP in table.index:
         primary = table.loc[seed_runs.PRIMARY_GAP]
         mine = primary.get(seed_runs.BUILD)
-        text += (". The all-five soft votes are compared because the fit gate chose other members here, so the two "
-                 f"primaries are different ensembles: this build's is {where['primary here']}, the stored run's "
+        text += (". The all-five soft votes are compared because the two builds' fit gates chose different members, "
+                 f"so their primaries are different ensembles: this build's is {where['primary here']}, the stored "
+                 "run's "
                  f"{where['stored primary']} (its gap change {primary['min']:+.3f} to {primary['max']:+.3f} across "
                  "that run's seeds" + (_retrain_clause(primary, mine) if pd.notna(mine) else "") + ")")
     return text
@@ -196,8 +197,9 @@ def _retrain_clause(row: pd.Series, value: float) -> str:
             f"{'inside' if inside else 'outside'} that range")
     if {"mean", "sd"} <= set(row.index):
         low, high = seed_runs.retrain_interval(row)
-        text += (f" and {'inside' if low <= value <= high else 'outside'} one more retrain's interval, "
-                 f"{low:+.3f} to {high:+.3f}")
+        held = low <= value <= high
+        text += (f" and {'inside' if held else 'outside'} one more retrain's interval, {low:+.3f} to {high:+.3f}"
+                 + ("" if held else ": for that ensemble the two builds differ by more than a retrain would"))
     return text
 
 
@@ -211,25 +213,28 @@ def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = Non
     if method_mix.SOURCE_MIX not in rows.index:
         return "the two test sets share no manipulation method, so the gap mixes a change of method with the domain"
     like, pooled = rows.loc[method_mix.SOURCE_MIX], rows.loc[method_mix.POOLED]
-    text = (f"like for like (the target's fakes reweighted to the source's mix of methods) the members' mean gap is "
-            f"{ci_text(like, 'reference gap')} against {ci_text(pooled, 'reference gap')} pooled, and the soft "
-            f"vote's change of it {ci_text(like, 'gap change')}")
-    if like["reference gap low"] <= 0 < pooled["reference gap low"]:
-        reach = like["reference gap high"] / pooled["reference gap"]
-        text = ("part of the target's difficulty may be its mix of methods rather than its domain: on the methods "
-                "both domains hold, against the target's reals of every capture, it is not measurably harder, though "
-                f"that interval still reaches {reach:.0%} of the pooled gap; " + text)
+    vanishes = like["reference gap low"] <= 0 < pooled["reference gap low"]
+    reach = (f" (its interval reaches {like['reference gap high'] / pooled['reference gap']:.0%} of the pooled gap)"
+             if vanishes else "")
+    text = (f"like for like (the target's fakes reweighted to the source's mix of methods, against the target's reals "
+            f"of every capture) the members' mean gap is {ci_text(like, 'reference gap')}{reach} against "
+            f"{ci_text(pooled, 'reference gap')} pooled, and the soft vote's change of it {ci_text(like, 'gap change')}")
+    if vanishes:
+        text = "the members' gap is not measurable on the methods both domains share: " + text
     shifts = shift_sentence(per_shift).strip().rstrip(".")
     return text + (f"; {shifts[0].lower()}{shifts[1:]}" if shifts else "")
 
 
-def pooled_seed_text(pooled: pd.DataFrame, analysis: str = "primary") -> str:
+def pooled_seed_text(pooled: pd.DataFrame, analysis: str = "primary", stored: bool = False) -> str:
     """The gap change of ``analysis`` (the endpoint the seed caveat compares) pooled over
     training seeds (:func:`~analysis.evaluation.study.seed_runs.pooled_endpoint`), in a
-    clause; the first row without one of ``analysis``, and empty without any."""
+    clause; the first row without one of ``analysis``, and empty without any. ``stored``:
+    the seeds are a stored run's, so this build's value is not among them."""
     if pooled is None or pooled.empty:
         return ""
     rows = pooled[pooled["analysis"] == analysis]
     row = rows.iloc[0] if len(rows) else pooled.iloc[0]
-    return (f"pooled over those {int(row['seeds'])} training seeds, with the between-seed variance added, "
+    whose = "the stored run's" if stored else "this build's"
+    return (f"pooled over {whose} {int(row['seeds'])} training seeds{' (this build not among them)' if stored else ''}, "
+            "with the between-seed variance added, "
             + pooled_gap_clause(row))

@@ -371,9 +371,11 @@ def shared_errors_text(pairs: pd.DataFrame, models: list[str], how: bool = True)
     named = ", ".join(f"{a} with {b}" for a, b in zip(rest["model a"], rest["model b"]))
     notes = [f"{fewer} on fewer"] if fewer else []
     if how:
-        notes.append(f"double fault against verdicts shuffled within each class, max-T over all {len(pairs)} pairs; "
-                     "the shuffle moves videos, not identity groups, so a reference, not a test")
+        detectors = len(set(pairs["model a"]) | set(pairs["model b"]))
+        notes.append(f"double fault against verdicts shuffled within each class, max-T over all {len(pairs)} pairs of "
+                     f"the {detectors} detectors; the shuffle moves videos, not identity groups, so a reference, not a "
+                     "test")
     if 0 < len(rest) <= 4:
-        notes.append(f"not measurably apart from independent: {named}")
+        notes.append(f"within the reference range: {named}")
     return (f"{shared_errors_count(pairs, models)} fail together on more videos than detectors independent given the "
             f"label would" + (f" ({'; '.join(notes)})" if notes else ""))

@@ -47,14 +47,14 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
 
     members = primary["members"].split("+")
     wider = primary["gap change"] > 0
-    larger = "in-domain" if wider else "across domains"
+    first, second = ("in-domain", "across domains") if wider else ("across domains", "in-domain")
     gated = ("each of card 000's five passed the fit gate" if len(members) == len(CARD_000_FIVE)
              else "those of card 000's five that passed the fit gate")
     text = (f"In short: the soft vote of {', '.join(members)} ({gated}) "
             f"scores {compared(ens_in, ref_in)} their "
             f"average member in-domain ({ens_in:.3f} against {ref_in:.3f}, {ens_in - ref_in:+.3f}) and "
             f"{compared(ens_cross, ref_cross)} it across domains ({ens_cross:.3f} against {ref_cross:.3f}, "
-            f"{ens_cross - ref_cross:+.3f}). The difference {larger} is the larger by "
+            f"{ens_cross - ref_cross:+.3f}). The difference {first} exceeds the one {second} by "
             f"{abs(primary['gap change']):.3f}, so the soft vote's gap (in-domain minus cross-domain AUC) is that "
             f"much {'wider' if wider else 'narrower'} than the average member's. ")
     rows = gaps.set_index("name")
@@ -65,7 +65,8 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
     return text + (f"Against the best single member, {best}, the soft vote is {compared(ens_in, row['in-domain AUC'])} "
                    f"it in-domain ({ens_in:.3f} against {row['in-domain AUC']:.3f}) and "
                    f"{compared(ens_cross, row['cross-domain AUC'])} it across domains ({ens_cross:.3f} against "
-                   f"{row['cross-domain AUC']:.3f}). These are point estimates; the full verdict gives the intervals.")
+                   f"{row['cross-domain AUC']:.3f}). These are point estimates, not tested differences; the answers "
+                   "below give the intervals of the comparisons the two questions rest on.")
 
 
 def gate_sentence(gate: pd.DataFrame, five: list[str]) -> str:
