@@ -283,7 +283,7 @@ def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame 
         analysis, gap, which = "all five", table.loc[seed_runs.ALL_FIVE_GAP], "the all-five soft vote's"
     signs = "all above zero" if gap["min"] > 0 else "all below zero" if gap["max"] < 0 else "of both signs"
     text = (f"Across {int(gap['seeds'])} training seeds ({source}), {which} gap change ranges from "
-            f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.3f}; {signs}), and a retrained detector's "
+            f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.4f}; {signs}), and a retrained detector's "
             f"in-domain AUC moves by up to {aucs.loc[widest, 'range']:.3f} "
             f"({widest.removeprefix('in-domain AUC: ')}). ")
     rows = pd.DataFrame() if pooled is None else pooled[pooled["analysis"] == analysis]
