@@ -62,9 +62,9 @@ def q1_answer(against: pd.DataFrame, shared: str) -> str:
     """Question 1 in one sentence: the ensembles of all five against the member validation
     names as best, across domains (``against``: the ``five_vs_best_member`` table), then the
     shared errors of card 000's five (``shared``, in words)."""
-    word = q1_word(against)
     if against.empty:
-        return f"{word}: of card 000's five, {shared}; validation names no clear best member to test the ensembles against."
+        return (f"{q1_word(against)}: of card 000's five, {shared}; validation names no clear best member to test the "
+                "ensembles against.")
     up, down, n_kinds = best_bar_counts(against)
     lead = (f"Yes for {_combiners(up)}" if up else f"No: worse than the best member across domains for {_combiners(down)}"
             if down else "No measurable gain over the best member across domains")
@@ -88,18 +88,18 @@ def headline(against: pd.DataFrame, row: pd.Series) -> str:
     any number, for a reader who stops there (``against``: the ``five_vs_best_member``
     table; ``row``: the primary endpoint's)."""
     q1, q2 = q1_word(against), q2_word(row)
-    if q1 == "Not shown usefully":
-        why_1 = "validation names no best member to test the ensembles against"
+    if against.empty:
+        why_1 = "Validation names no best member to test the ensembles against"
     else:
         up, best = best_bar_counts(against)[0], against["clear best member"].iloc[0]
-        why_1 = (f"{up} of the ensembles of all five" if up else "No ensemble of all five") + (
-            f" {'scores' if up == 1 or not up else 'score'} measurably above {best}, the best member on validation, "
-            "across domains")
+        which = f"{up} of the ensembles of all five score" if up > 1 else (
+            "1 of the ensembles of all five scores" if up else "No ensemble of all five scores")
+        why_1 = f"{which} measurably above {best}, the best member on validation, across domains"
     why_2 = {"No": "The soft vote widens the gap (in-domain minus cross-domain AUC) against its members' mean",
              "Yes": "The soft vote narrows the gap (in-domain minus cross-domain AUC) against its members' mean",
              "Not measurably": "The interval of the soft vote's change in gap against its members' mean holds 0",
              "Not answered": "The primary endpoint is not interpretable"}[q2]
-    return (f"Question 1 (descriptive): {q1.lower()}. {why_1[0].upper() + why_1[1:]}. "
+    return (f"Question 1 (descriptive): {q1.lower()}. {why_1}. "
             f"Question 2 (the primary endpoint): {q2.lower()}. {why_2}.")
 
 
@@ -161,8 +161,7 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
         low, high = seed_runs.retrain_interval(row)
         held = low <= value <= high
         text += (f"; the 95 % prediction interval for one more retrain (seeds taken to vary normally; t with "
-                 f"{n_seeds - 1} df), "
-                 f"{low:+.3f} to {high:+.3f}, " + ("holds it" if held
+                 f"{n_seeds - 1} df), {low:+.3f} to {high:+.3f}, " + ("holds it" if held
                  else "does not hold it: the build differs from that run by more than a retrain explains"))
     if same_seed is not None:
         stored = seed_runs.value_at(same_seed, training_seed, quantity)
@@ -183,8 +182,7 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
         mine = primary.get(seed_runs.BUILD)
         text += (". The all-five soft votes are compared because the two builds' fit gates chose different members, "
                  f"so their primaries are different ensembles: this build's is {where['primary here']}, the stored "
-                 "run's "
-                 f"{where['stored primary']} (its gap change {primary['min']:+.3f} to {primary['max']:+.3f} across "
+                 f"run's {where['stored primary']} (its gap change {primary['min']:+.3f} to {primary['max']:+.3f} across "
                  "that run's seeds" + (_retrain_clause(primary, mine) if pd.notna(mine) else "") + ")")
     return text
 
@@ -234,7 +232,6 @@ def pooled_seed_text(pooled: pd.DataFrame, analysis: str = "primary", stored: bo
         return ""
     rows = pooled[pooled["analysis"] == analysis]
     row = rows.iloc[0] if len(rows) else pooled.iloc[0]
-    whose = "the stored run's" if stored else "this build's"
-    return (f"pooled over {whose} {int(row['seeds'])} training seeds{' (this build not among them)' if stored else ''}, "
-            "with the between-seed variance added, "
-            + pooled_gap_clause(row))
+    seeds = f"{int(row['seeds'])} training seeds"
+    whose = f"the stored run's {seeds} (this build not among them)" if stored else f"this build's {seeds}"
+    return f"pooled over {whose}, with the between-seed variance added, " + pooled_gap_clause(row)
