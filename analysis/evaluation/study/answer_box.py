@@ -66,13 +66,14 @@ def q1_answer(against: pd.DataFrame, shared: str) -> str:
         return (f"{q1_word(against)}: of card 000's five, {shared}; validation names no clear best member to test the "
                 "ensembles against.")
     up, down, n_kinds = best_bar_counts(against)
-    lead = (f"Yes for {_combiners(up)}" if up else f"No: worse than the best member across domains for {_combiners(down)}"
-            if down else "No measurable gain over the best member across domains")
+    worse = f"No: worse than the best member across domains for {_combiners(down)}"
+    lead = (f"Yes for {_combiners(up)}" if up else worse if down
+            else "No measurable gain over the best member across domains")
     best = against["clear best member"].iloc[0]
-    return (f"{lead}: {up} of the {n_kinds} ensembles of all five score measurably above {best}, the member validation "
-            f"names as best, across domains ({down} measurably below; max-T over the {n_kinds}). Shared errors: of card "
-            f"000's five, {shared}. Both readings were chosen after earlier builds, so they describe this build "
-            "(Question 1 below).")
+    return (f"{lead}: {up} of the {n_kinds} ensembles of all five score measurably above {best}, the member "
+            f"validation names as best, across domains ({down} measurably below; max-T over the {n_kinds}). Shared "
+            f"errors: of card 000's five, {shared}. Both readings were chosen after earlier builds, so they describe "
+            "this build (Question 1 below).")
 
 
 def q2_word(row: pd.Series) -> str:
@@ -182,8 +183,8 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
         mine = primary.get(seed_runs.BUILD)
         text += (". The all-five soft votes are compared because the two builds' fit gates chose different members, "
                  f"so their primaries are different ensembles: this build's is {where['primary here']}, the stored "
-                 f"run's {where['stored primary']} (its gap change {primary['min']:+.3f} to {primary['max']:+.3f} across "
-                 "that run's seeds" + (_retrain_clause(primary, mine) if pd.notna(mine) else "") + ")")
+                 f"run's {where['stored primary']} (its gap change {primary['min']:+.3f} to {primary['max']:+.3f} "
+                 "across that run's seeds" + (_retrain_clause(primary, mine) if pd.notna(mine) else "") + ")")
     return text
 
 
@@ -216,7 +217,8 @@ def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = Non
              if vanishes else "")
     text = (f"like for like (the target's fakes reweighted to the source's mix of methods, against the target's reals "
             f"of every capture) the members' mean gap is {ci_text(like, 'reference gap')}{reach} against "
-            f"{ci_text(pooled, 'reference gap')} pooled, and the soft vote's change of it {ci_text(like, 'gap change')}")
+            f"{ci_text(pooled, 'reference gap')} pooled, and the soft vote's change of it "
+            f"{ci_text(like, 'gap change')}")
     if vanishes:
         text = "the members' gap is not measurable on the methods both domains share: " + text
     shifts = shift_sentence(per_shift).strip().rstrip(".")
