@@ -256,10 +256,16 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(f"interrupted: {len(results)} of {len(args.files)} files scored; the tables hold those.",
               file=sys.stderr)
         interrupted = True
-    if args.json:
-        _write_output(args.json, json.dumps(results, indent=2))
-    if args.csv:
-        _write_output(args.csv, prediction_table(results).to_csv(index=False).rstrip("\n"))
+    unwritten = []  # a table that fails to write must not cost the other one
+    for target, table in ((args.json, lambda: json.dumps(results, indent=2)),
+                          (args.csv, lambda: prediction_table(results).to_csv(index=False).rstrip("\n"))):
+        if target:
+            try:
+                _write_output(target, table())
+            except UserInputError as err:
+                unwritten.append(str(err))
+    if unwritten:
+        raise UserInputError("; ".join(unwritten))
     return INTERRUPTED if interrupted else 1 if failed else 0
 
 

@@ -28,7 +28,7 @@ import av
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 from analysis.evaluation import ensembles, metrics
@@ -46,6 +46,11 @@ from analysis.training.run_record import BEST_CHECKPOINT, RECORD_FILE, Run, read
 from analysis.training.scoring import score_batch
 from analysis.preprocess.video import NoVideoStream, declared_frames, error_words, sample_frames, sample_indices
 
+# Longer photos are read downscaled to this side. Any face MTCNN finds in a frame shrunk
+# to face_detect.DETECT_MAX_SIDE (640 px) then still spans at least 8192 / 640 * 20 = 256 px,
+# more than any profile's crop keeps; 8K video frames (7680 px) and 48-megapixel phone
+# photos (8064 px) are read whole. A 168-megapixel photo took 4.1 GB before.
+IMAGE_MAX_SIDE = 8192
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 
 
@@ -430,11 +435,17 @@ def _unfit(runs: list[Run]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(failed))
 
 
-def _rgb(image: Image.Image) -> np.ndarray:
+def _rgb(image: Image.Image, max_side: int) -> np.ndarray:
     """An image as (H, W, 3) uint8 RGB, as a viewer shows it: upright (its EXIF orientation
     applied: phones store portraits sideways), transparent parts on white (what lies under
-    them is hidden, often black), greyscale of more than 8 bits scaled to 8 bits."""
-    image = ImageOps.exif_transpose(image)
+    them is hidden, often black), greyscale of more than 8 bits scaled to 8 bits; a longer
+    side than ``max_side`` downscaled to it, before any copy at full size."""
+    if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:  # a TIFF's tag does not survive a resize
+        image = ImageOps.exif_transpose(image)
+    if max(image.size) > max_side:
+        scale = max_side / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         values = np.nan_to_num(np.asarray(image, np.float64))
         image = Image.fromarray((values * 255 / _full_scale(image.mode, values)).round().clip(0, 255).astype(np.uint8))
@@ -455,10 +466,11 @@ def _full_scale(mode: str, values: np.ndarray) -> float:
     return 255.0 if top <= 255 else 65535.0 if top <= 65535 else top
 
 
-def _read_media(path: Path, frames_per_video: int) -> _Media:
-    """The frames of an image (one, or for an animated one its frames sampled as a clip's)
-    or a video (sampled in time), and whether a video stopped decoding before the frames
-    it lists. A file named as an image that Pillow cannot identify is tried as a video."""
+def _read_media(path: Path, frames_per_video: int, max_side: int = IMAGE_MAX_SIDE) -> _Media:
+    """The frames of an image (one, or for an animated one its frames sampled as a clip's,
+    at most ``max_side`` pixels long) or a video (sampled in time), and whether a video
+    stopped decoding before the frames it lists. A file named as an image that Pillow
+    cannot identify is tried as a video."""
     if path.is_dir():
         raise UserInputError(f"{path}: a folder, not a file; pass the image and video files in it.")
     if not path.exists():
@@ -477,7 +489,7 @@ def _read_media(path: Path, frames_per_video: int) -> _Media:
             with warnings.catch_warnings():  # a large photo is no threat; only the hard limit below stops one
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 with Image.open(path) as image:
-                    return _image_frames(image, frames_per_video)
+                    return _image_frames(image, frames_per_video, max_side)
         except Image.DecompressionBombError as err:
             raise UserInputError(f"{path}: too large to read ({err}); downscale it first.") from None
         except UnidentifiedImageError as err:
@@ -513,15 +525,19 @@ def _read_media(path: Path, frames_per_video: int) -> _Media:
 ANIMATED_FORMATS = {"GIF", "PNG", "WEBP"}  # their frames are a clip's; a TIFF's pages, an MPO's previews are not
 
 
-def _image_frames(image: Image.Image, frames_per_video: int) -> _Media:
+def _image_frames(image: Image.Image, frames_per_video: int, max_side: int) -> _Media:
     """A still as one frame; an animated GIF, PNG or WebP as a clip, its frames sampled as
     a video's are. Other images with several frames (a TIFF's pages, the preview a camera
-    stores in a JPEG, a HEIC's extra images) are read as their first."""
+    stores in a JPEG, a HEIC's extra images) are read as their first. A large JPEG is
+    decoded at a reduced scale still at least ``max_side`` long (libjpeg's draft mode)."""
     animated = image.format in ANIMATED_FORMATS and getattr(image, "is_animated", False)
+    if image.format == "JPEG" and max(image.size) > max_side:
+        scale = max_side / max(image.size)
+        image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
     frames = []
     for index in sample_indices(image.n_frames if animated else 1, frames_per_video):
         image.seek(int(index))
-        frames.append(_rgb(image))
+        frames.append(_rgb(image, max_side))
     if any(frame.shape != frames[0].shape for frame in frames):  # frames of an animation may be cropped
         frames = frames[:1]
     return _Media(np.stack(frames), len(frames))

@@ -180,10 +180,10 @@ def test_an_interrupted_batch_keeps_the_files_scored_so_far(trained_runs, files,
 
     read = detector_module._read_media
 
-    def interrupted(path, frames):
+    def interrupted(path, *args):
         if path.name == "blank.jpg":
             raise KeyboardInterrupt
-        return read(path, frames)
+        return read(path, *args)
 
     monkeypatch.setattr(detector_module, "_read_media", interrupted)
     table = tmp_path / "scores.csv"
@@ -358,10 +358,10 @@ def test_the_cli_keeps_every_files_row_when_one_fails_unexpectedly(trained_runs,
     boom = tmp_path / "boom.png"
     shutil.copy(files["image"], boom)
 
-    def failing(path, frames):
+    def failing(path, *args):
         if path.name == "boom.png":
             raise RuntimeError("something no check foresaw")
-        return read(path, frames)
+        return read(path, *args)
 
     monkeypatch.setattr(detector_module, "_read_media", failing)
     table, listing = tmp_path / "scores.csv", tmp_path / "scores.json"
@@ -420,7 +420,7 @@ def test_greyscale_of_more_than_8_bits_is_read_at_its_own_full_scale(mode, value
     grey = np.arange(0, 256, dtype=np.uint8).reshape(16, 16)
     image = Image.fromarray(values(grey)) if mode == "I;16" else Image.fromarray(values(grey), mode)
     assert image.mode == mode
-    np.testing.assert_array_equal(_rgb(image), np.repeat(grey[..., None], 3, axis=2))
+    np.testing.assert_array_equal(_rgb(image, 64), np.repeat(grey[..., None], 3, axis=2))
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
@@ -436,7 +436,7 @@ def test_transparent_parts_are_read_on_white_not_as_the_pixels_under_them(mode):
     elif mode == "P":
         image = Image.fromarray(hidden[..., 0], "L").convert("P")
         image.info["transparency"] = int(hidden[0, 7, 0])  # one palette entry is see-through
-    shown = _rgb(image)
+    shown = _rgb(image, 64)
     if mode == "P":
         see_through = hidden[..., 0] == hidden[0, 7, 0]
         assert (shown[see_through] == 255).all() and (shown[~see_through] == hidden[..., :1][~see_through]).all()
@@ -641,3 +641,53 @@ def test_a_photo_with_several_images_in_it_is_read_as_its_first(ensemble, files,
     damaged.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(UserInputError, match="cut.heic: not a readable image"):
         ensemble.predict(damaged)
+
+
+def test_a_photo_longer_than_the_reading_limit_is_read_downscaled_and_upright(tmp_path):
+    from PIL import ExifTags
+
+    from analysis.detector import _read_media
+
+    pixels = np.random.default_rng(0).integers(0, 256, (100, 200, 3), dtype=np.uint8)
+    sideways = tmp_path / "portrait.jpg"  # as a phone stores a portrait: landscape pixels, rotated by EXIF
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    Image.fromarray(pixels).save(sideways, exif=exif)
+    wide = tmp_path / "wide.png"
+    Image.fromarray(pixels).save(wide)
+    assert _read_media(sideways, 8, max_side=50).frames.shape == (1, 50, 25, 3)
+    assert _read_media(wide, 8, max_side=50).frames.shape == (1, 25, 50, 3)
+    assert _read_media(wide, 8, max_side=200).frames.shape == (1, 100, 200, 3)  # within the limit: whole
+    np.testing.assert_array_equal(_read_media(wide, 8, max_side=200).frames[0], pixels)
+
+
+def test_the_reading_limit_keeps_every_face_mtcnn_can_find_at_least_as_large_as_each_profiles_crop():
+    from analysis.detector import IMAGE_MAX_SIDE
+    from analysis.preprocess.face_detect import DETECT_MAX_SIDE, make_detector
+    from analysis.profiles import PROFILES
+
+    smallest_face = make_detector().min_face_size * IMAGE_MAX_SIDE / DETECT_MAX_SIDE
+    for profile in PROFILES.values():
+        settings = profile.preprocessing
+        assert smallest_face >= max(settings.crop_size, settings.clip_crop_size), profile.name
+
+
+def test_a_table_that_fails_to_write_still_leaves_the_other_written(trained_runs, files, tmp_path, monkeypatch,
+                                                                     capsys):
+    from pathlib import Path
+
+    listing, table = tmp_path / "scores.json", tmp_path / "scores.csv"
+    write_text = Path.write_text
+
+    def full_disk(self, text, *args, **kwargs):
+        if self == listing:
+            raise OSError(28, "No space left on device")
+        return write_text(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    status = main(["predict", str(files["image"]), "--json", str(listing), "--csv", str(table),
+                   "--run", str(trained_runs / "resnet18")])
+    captured = capsys.readouterr()
+    assert status == 2 and f"{listing}: cannot be written" in captured.err
+    assert json.loads(captured.out[captured.out.index("["):])[0]["file"] == str(files["image"])  # printed instead
+    assert not listing.exists() and pd.read_csv(table)["file"].tolist() == [str(files["image"])]
