@@ -144,8 +144,8 @@ def test_analysis_chapters_execute_from_scores_tables_alone(chapter, scratch_boo
     folder = results / "summary" if chapter == "results" else results
     written = {p.name for p in folder.iterdir()}
     expected = {"anomaly": {"one_class_thresholds.csv", "one_class_agreement.csv", "one_class_gap.csv"},  # the stage's
-                "diversity": {"diversity.csv", "model_views.csv", "gain_vs_diversity.csv", "calibration.csv",
-                              "combiners.csv"},
+                "diversity": {"diversity.csv", "model_views.csv", "flag_rates.csv", "gain_vs_diversity.csv",
+                              "calibration.csv", "combiners.csv"},
                 # the endpoint, power, gap and families are the results page's (summary/), not written twice
                 "gap": {"gate_sensitivity.csv", "method_auc.csv", "published.csv", "levels.csv", "gap_per_shift.csv"},
                 "results": {f"{name}.csv" for name in study.RESULT_FILES}}[chapter]

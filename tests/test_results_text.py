@@ -42,6 +42,28 @@ def test_shared_errors_counts_pairs_that_fail_together_more_or_less_than_indepen
         text.shared_errors_text(pairs, ["x", "y"])
 
 
+def test_near_constant_text_names_detectors_that_call_nearly_every_video_one_way():
+    rates = pd.DataFrame({"model": ["a", "b", "c", "a"], "set": ["in-domain test"] * 3 + ["cross-domain test"],
+                          "flagged": [3, 300, 597, 200], "videos": [600, 600, 600, 600]})
+    rates["flag rate"] = rates["flagged"] / rates["videos"]
+    pairs = pd.DataFrame({"model a": ["a", "a", "b"], "model b": ["b", "c", "c"], "Cohen's kappa": [0.002, -0.01, 0.01],
+                          "set": "in-domain test"})
+    sentence = text.near_constant_text(rates, pairs)
+    assert "a calls 3 of its 600 videos fake; c calls 597 of its 600 videos fake" in sentence
+    assert "b calls" not in sentence and "At their validation thresholds, on the in-domain test set" in sentence
+    assert "(here -0.010 to 0.010)" in sentence  # every pair with a or c
+    assert "(right on one class, wrong on the other)" in sentence and "errors on that class" in sentence
+    only_a = text.near_constant_text(rates[rates["model"] != "c"], pairs[pairs["model b"] != "c"])
+    assert only_a.startswith("At its validation threshold, on the in-domain test set, a calls 3")
+    assert "(here 0.002 to 0.002)" in only_a
+    assert "(right on the real videos, wrong on the fakes)" in only_a and "errors on the fakes more" in only_a
+    only_c = text.near_constant_text(rates[rates["model"] != "a"], pairs[pairs["model a"] != "a"])
+    assert "(right on the fakes, wrong on the real videos)" in only_c and "errors on the real videos more" in only_c
+    assert text.near_constant_text(rates[rates["model"] == "b"], pairs) == ""  # every detector flags enough
+    with pytest.raises(ValueError, match="one test set"):
+        text.near_constant_text(rates, pd.concat([pairs, pairs.assign(set="cross-domain test")]))
+
+
 def test_best_bar_counts_reads_only_the_cross_domain_family():
     against = pd.DataFrame({
         "family": ["cross-domain change vs clear best member"] * 3 + ["gap change vs clear best member"],

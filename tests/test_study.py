@@ -726,6 +726,14 @@ def test_the_chapters_tables_come_from_the_fitted_study(learned, tmp_path):
     assert set(diversity["gain_family"]["name"]) == set(diversity["gain_vs_diversity"]["name"])
     assert dict(zip(diversity["model_views"]["model"], diversity["model_views"]["view"])) == {
         m: learned.records[m]["view"] for m in learned.models}
+    rates = diversity["flag_rates"].set_index(["set", "model"])
+    video = metrics.at_level(learned.scores, metrics.VIDEO)
+    for name, domain in metrics.TEST_SETS:
+        verdicts = metrics.verdicts(video, domain, "test")
+        for model in learned.models:
+            row = rates.loc[(name, model)]
+            assert (row["flagged"], row["videos"]) == (verdicts[model].sum(), len(verdicts))
+            assert row["flag rate"] == pytest.approx(row["flagged"] / row["videos"])
 
 
 def test_verdict_warns_of_test_sets_with_few_groups_in_a_label(learned):

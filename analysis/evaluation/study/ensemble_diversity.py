@@ -33,6 +33,20 @@ def diversity_tables(study: Study, models: list[str], domain: str = "source", n_
     return pairs.assign(set=f"{'in' if domain == 'source' else 'cross'}-domain test"), agreement
 
 
+def flag_rates(study: Study, models: list[str]) -> pd.DataFrame:
+    """How many of each test set's videos each detector calls fake at its validation
+    threshold. A detector that calls nearly every video one way has verdicts near a
+    constant: its kappa with any other is then near 0, and its correctness is almost the
+    label, whatever it shares with the other detector."""
+    video = metrics.at_level(study.scores, metrics.VIDEO)
+    rows = []
+    for name, domain in metrics.TEST_SETS:
+        verdicts = metrics.verdicts(video[video["model"].isin(models)], domain, "test")[models]
+        rows += [{"model": m, "set": name, "flagged": int(verdicts[m].sum()), "videos": len(verdicts),
+                  "flag rate": float(verdicts[m].mean())} for m in models]
+    return pd.DataFrame(rows)
+
+
 def calibration_table(study: Study) -> pd.DataFrame:
     """ECE of each supervised member of the primary ensemble before (raw scores) and
     after its Platt map, on both test sets (held out from the fit)."""
@@ -155,7 +169,7 @@ def combiner_table(study: Study) -> pd.DataFrame:
 def diversity_results(study: Study, settings: Analysis) -> dict[str, pd.DataFrame]:
     """Every table of the diversity chapter, by file name: pairwise diversity of all
     detectors on both test sets, each model's declared view, the members' calibration and
-    reliability points, gain against diversity over the subsets of card 000's five (with
+    reliability points, how often each detector flags a video, gain against diversity over the subsets of card 000's five (with
     its correlation and its own family of simultaneous intervals), and the combiners."""
     pairs = pd.concat([diversity_tables(study, study.models, domain, settings.n_permutations, settings.seed)[0]
                        for domain in ("source", "target")], ignore_index=True)
@@ -163,6 +177,7 @@ def diversity_results(study: Study, settings: Analysis) -> dict[str, pd.DataFram
     return {
         "diversity": pairs,
         "model_views": pd.DataFrame({"model": study.models, "view": [study.records[m]["view"] for m in study.models]}),
+        "flag_rates": flag_rates(study, study.models),
         "calibration": calibration_table(study),
         "reliability": reliability_points(study, "source"),
         "gain_vs_diversity": gains,

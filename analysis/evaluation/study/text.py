@@ -352,6 +352,37 @@ def _shared_errors(pairs: pd.DataFrame, models: list[str]) -> tuple[pd.DataFrame
     return among, among[among["double fault outside null (simultaneous)"].astype(bool)]
 
 
+NEAR_CONSTANT = 0.05  # a detector flagging under this share of a test set's videos, or over one minus it
+
+
+def near_constant_text(rates: pd.DataFrame, pairs: pd.DataFrame) -> str:
+    """The detectors that call nearly every video of a test set one way (``rates``: the
+    ``flag_rates`` table), and what that does to their rows of ``pairs`` (the diversity
+    table of the same test set); empty where there are none."""
+    if pairs["set"].nunique() != 1:
+        raise ValueError(f"near_constant_text() takes the pairs of one test set, got {sorted(pairs['set'].unique())}.")
+    name = pairs["set"].iloc[0]
+    part = rates[rates["set"] == name]
+    odd = part[(part["flag rate"] < NEAR_CONSTANT) | (part["flag rate"] > 1 - NEAR_CONSTANT)]
+    if odd.empty:
+        return ""
+    one = len(odd) == 1
+    listed = "; ".join(f"{r['model']} calls {r['flagged']} of its {r['videos']} videos fake" for _, r in odd.iterrows())
+    kappas = pd.concat([pairs.loc[pairs["model a"].eq(m) | pairs["model b"].eq(m), "Cohen's kappa"] for m in odd["model"]])
+    if (odd["flag rate"] < NEAR_CONSTANT).all():
+        right, wrong = "the real videos", "the fakes"
+    elif (odd["flag rate"] > 1 - NEAR_CONSTANT).all():
+        right, wrong = "the fakes", "the real videos"
+    else:
+        right, wrong = "one class", "the other"
+    return (f"At {'its' if one else 'their'} validation threshold{'' if one else 's'}, on the {name} set, {listed}. "
+            f"{'Its' if one else 'Their'} verdicts are therefore nearly constant: kappa, which discounts the agreement the two detectors' flag rates alone would "
+            f"give, stays near 0 (here {kappas.min():.3f} to {kappas.max():.3f}) whatever the other detector does, "
+            f"and {'its' if one else 'their'} right and wrong answers are almost the label itself (right on {right}, "
+            f"wrong on {wrong}), so the double fault and Yule's Q of such a pair describe the other detector's errors "
+            f"on {'that class' if wrong == 'the other' else wrong} more than any error the two share.")
+
+
 def shared_errors_count(pairs: pd.DataFrame, models: list[str]) -> str:
     """How many pairs of ``models`` fail together more often than detectors independent
     given the label on one test set, as "N of the M pairs" (:func:`shared_errors_text`)."""

@@ -56,7 +56,8 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
             f"{compared(ens_cross, ref_cross)} it across domains ({ens_cross:.3f} against {ref_cross:.3f}, "
             f"{ens_cross - ref_cross:+.3f}). The difference {first} exceeds the one {second} by "
             f"{abs(primary['gap change']):.3f}, so the soft vote's gap (in-domain minus cross-domain AUC) is that "
-            f"much {'wider' if wider else 'narrower'} than the average member's. ")
+            f"much {'wider' if wider else 'narrower'} than the average member's (each difference is taken before "
+            "rounding). ")
     rows = gaps.set_index("name")
     best = rows.loc[primary["ensemble"], "clear best member"]
     if best == NO_CLEAR_BEST or best not in rows.index:
