@@ -42,23 +42,39 @@ def test_shared_errors_counts_pairs_that_fail_together_more_or_less_than_indepen
         text.shared_errors_text(pairs, ["x", "y"])
 
 
+def test_kappa_ceiling_is_the_kappa_of_two_verdicts_that_agree_as_much_as_their_flag_rates_allow():
+    from sklearn.metrics import cohen_kappa_score
+
+    for flagged_a, flagged_b in ((4, 130), (130, 4), (300, 300), (597, 228), (0, 300)):
+        a, b = np.arange(600) < flagged_a, np.arange(600) < flagged_b  # nested: the most agreement possible
+        expected = cohen_kappa_score(a, b) if flagged_a else 0.0  # sklearn gives NaN for a constant pair
+        assert text.kappa_ceiling(flagged_a / 600, flagged_b / 600) == pytest.approx(expected)
+
+
 def test_near_constant_text_names_detectors_that_call_nearly_every_video_one_way():
     rates = pd.DataFrame({"model": ["a", "b", "c", "a"], "set": ["in-domain test"] * 3 + ["cross-domain test"],
-                          "flagged": [3, 300, 597, 200], "videos": [600, 600, 600, 600]})
+                          "flagged": [3, 300, 597, 200], "videos": [600, 600, 600, 1000]})
     rates["flag rate"] = rates["flagged"] / rates["videos"]
     pairs = pd.DataFrame({"model a": ["a", "a", "b"], "model b": ["b", "c", "c"], "Cohen's kappa": [0.002, -0.01, 0.01],
-                          "set": "in-domain test"})
+                          "double fault outside null (simultaneous)": [False, False, True],
+                          "Yule's Q outside null (simultaneous)": [False, False, False], "set": "in-domain test"})
     sentence = text.near_constant_text(rates, pairs)
-    assert "a calls 3 of its 600 videos fake; c calls 597 of its 600 videos fake" in sentence
-    assert "b calls" not in sentence and "At their validation thresholds, on the in-domain test set" in sentence
-    assert "(here -0.010 to 0.010)" in sentence  # every pair with a or c
+    assert sentence.startswith("At their validation thresholds, a calls 3 of the 600 in-domain test videos fake "
+                               "(200 of the 1000 cross-domain test videos); c calls 597 of the 600 in-domain test "
+                               "videos fake.")
+    assert "b calls" not in sentence
+    ceiling = max(text.kappa_ceiling(0.005, 0.5), text.kappa_ceiling(0.005, 0.995), text.kappa_ceiling(0.5, 0.995))
+    assert f"cannot exceed {ceiling:.3f} in any of them, as the other detectors flag 50% to 50% of" in sentence
+    assert "it lies between -0.010 and 0.010" in sentence  # every pair with a or c
     assert "(right on one class, wrong on the other)" in sentence and "errors on that class" in sentence
+    assert sentence.endswith("of the 3 pairs, those outside them on any measure: b with c.")
     only_a = text.near_constant_text(rates[rates["model"] != "c"], pairs[pairs["model b"] != "c"])
-    assert only_a.startswith("At its validation threshold, on the in-domain test set, a calls 3")
-    assert "(here 0.002 to 0.002)" in only_a
-    assert "(right on the real videos, wrong on the fakes)" in only_a and "errors on the fakes more" in only_a
+    assert only_a.startswith("At its validation threshold, a calls 3")
+    assert "between 0.002 and 0.002" in only_a and only_a.endswith("on any measure: none.")
+    assert "(right on the real videos, wrong on the fakes)" in only_a
+    assert "counts the other detector's missed fakes" in only_a
     only_c = text.near_constant_text(rates[rates["model"] != "a"], pairs[pairs["model a"] != "a"])
-    assert "(right on the fakes, wrong on the real videos)" in only_c and "errors on the real videos more" in only_c
+    assert "(right on the fakes, wrong on the real videos)" in only_c and "false alarms on the real videos" in only_c
     assert text.near_constant_text(rates[rates["model"] == "b"], pairs) == ""  # every detector flags enough
     with pytest.raises(ValueError, match="one test set"):
         text.near_constant_text(rates, pd.concat([pairs, pairs.assign(set="cross-domain test")]))

@@ -355,32 +355,55 @@ def _shared_errors(pairs: pd.DataFrame, models: list[str]) -> tuple[pd.DataFrame
 NEAR_CONSTANT = 0.05  # a detector flagging under this share of a test set's videos, or over one minus it
 
 
+def kappa_ceiling(rate_a: float, rate_b: float) -> float:
+    """The largest Cohen's kappa two detectors with these flag rates can reach: their
+    agreement is at most one minus the difference of the rates."""
+    chance = rate_a * rate_b + (1 - rate_a) * (1 - rate_b)
+    return (1 - abs(rate_a - rate_b) - chance) / (1 - chance) if chance < 1 else 0.0
+
+
 def near_constant_text(rates: pd.DataFrame, pairs: pd.DataFrame) -> str:
     """The detectors that call nearly every video of a test set one way (``rates``: the
-    ``flag_rates`` table), and what that does to their rows of ``pairs`` (the diversity
-    table of the same test set); empty where there are none."""
+    ``flag_rates`` table, both test sets), and what that does to their rows of ``pairs``
+    (the diversity table of that test set); empty where there are none."""
     if pairs["set"].nunique() != 1:
         raise ValueError(f"near_constant_text() takes the pairs of one test set, got {sorted(pairs['set'].unique())}.")
     name = pairs["set"].iloc[0]
-    part = rates[rates["set"] == name]
-    odd = part[(part["flag rate"] < NEAR_CONSTANT) | (part["flag rate"] > 1 - NEAR_CONSTANT)]
-    if odd.empty:
+    rate = rates[rates["set"] == name].set_index("model")["flag rate"]
+    odd = rate[(rate < NEAR_CONSTANT) | (rate > 1 - NEAR_CONSTANT)].index.tolist()
+    if not odd:
         return ""
+    counts = []
+    for model in odd:
+        own = rates[rates["model"] == model].set_index("set")
+        elsewhere = "".join(f" ({r['flagged']} of the {r['videos']} {other} videos)" for other, r in own.iterrows()
+                            if other != name)
+        counts.append(f"{model} calls {own.loc[name, 'flagged']} of the {own.loc[name, 'videos']} {name} videos "
+                      f"fake{elsewhere}")
+    theirs = pairs[pairs["model a"].isin(odd) | pairs["model b"].isin(odd)]
+    ceiling = max(kappa_ceiling(rate[a], rate[b]) for a, b in zip(theirs["model a"], theirs["model b"]))
+    others = rate.drop(odd)
+    low = (rate[odd] < NEAR_CONSTANT).all()
+    high = (rate[odd] > 1 - NEAR_CONSTANT).all()
+    right, wrong = ("the real videos", "the fakes") if low else ("the fakes", "the real videos") if high else (
+        "one class", "the other")
+    missed = "missed fakes" if low else "false alarms on the real videos" if high else "errors on that class"
+    outside = theirs[theirs[[c for c in theirs.columns if c.endswith(" outside null (simultaneous)")]].any(axis=1)]
+    named = ", ".join(f"{a} with {b}" for a, b in zip(outside["model a"], outside["model b"])) or "none"
+    kappa = theirs["Cohen's kappa"]
     one = len(odd) == 1
-    listed = "; ".join(f"{r['model']} calls {r['flagged']} of its {r['videos']} videos fake" for _, r in odd.iterrows())
-    kappas = pd.concat([pairs.loc[pairs["model a"].eq(m) | pairs["model b"].eq(m), "Cohen's kappa"] for m in odd["model"]])
-    if (odd["flag rate"] < NEAR_CONSTANT).all():
-        right, wrong = "the real videos", "the fakes"
-    elif (odd["flag rate"] > 1 - NEAR_CONSTANT).all():
-        right, wrong = "the fakes", "the real videos"
-    else:
-        right, wrong = "one class", "the other"
-    return (f"At {'its' if one else 'their'} validation threshold{'' if one else 's'}, on the {name} set, {listed}. "
-            f"{'Its' if one else 'Their'} verdicts are therefore nearly constant: kappa, which discounts the agreement the two detectors' flag rates alone would "
-            f"give, stays near 0 (here {kappas.min():.3f} to {kappas.max():.3f}) whatever the other detector does, "
-            f"and {'its' if one else 'their'} right and wrong answers are almost the label itself (right on {right}, "
-            f"wrong on {wrong}), so the double fault and Yule's Q of such a pair describe the other detector's errors "
-            f"on {'that class' if wrong == 'the other' else wrong} more than any error the two share.")
+    its = "its" if one else "their"
+    return (f"At {its} validation threshold{'' if one else 's'}, {'; '.join(counts)}. "
+            f"{its.capitalize()} verdicts are therefore nearly constant, and that shapes {its} pairs. Kappa, which "
+            "discounts the agreement the two detectors' flag rates alone would give, cannot exceed "
+            f"{ceiling:.3f} in any of them"
+            + (f", as the other detectors flag {others.min():.0%} to {others.max():.0%} of the videos" if len(others)
+               else "") + f"; it lies between {kappa.min():.3f} and {kappa.max():.3f}. "
+            f"{its.capitalize()} right and wrong answers are almost the label itself (right on {right}, wrong on "
+            f"{wrong}), so such a pair's double fault counts the other detector's {missed}, and its Yule's Q says "
+            "whether the other detector errs more on one class than on the other, not which errors the two share. "
+            f"The grey ranges, which keep each detector's flag rate, lie at almost the same values; of the "
+            f"{len(theirs)} pairs, those outside them on any measure: {named}.")
 
 
 def shared_errors_count(pairs: pd.DataFrame, models: list[str]) -> str:

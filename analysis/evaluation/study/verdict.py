@@ -54,10 +54,10 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
             f"scores {compared(ens_in, ref_in)} their "
             f"average member in-domain ({ens_in:.3f} against {ref_in:.3f}, {ens_in - ref_in:+.3f}) and "
             f"{compared(ens_cross, ref_cross)} it across domains ({ens_cross:.3f} against {ref_cross:.3f}, "
-            f"{ens_cross - ref_cross:+.3f}). The difference {first} exceeds the one {second} by "
+            f"{ens_cross - ref_cross:+.3f}; each difference is computed from the unrounded AUCs, so it can differ by "
+            f"0.001 from the difference of the rounded ones). The difference {first} exceeds the one {second} by "
             f"{abs(primary['gap change']):.3f}, so the soft vote's gap (in-domain minus cross-domain AUC) is that "
-            f"much {'wider' if wider else 'narrower'} than the average member's (each difference is taken before "
-            "rounding). ")
+            f"much {'wider' if wider else 'narrower'} than the average member's. ")
     rows = gaps.set_index("name")
     best = rows.loc[primary["ensemble"], "clear best member"]
     if best == NO_CLEAR_BEST or best not in rows.index:
