@@ -443,15 +443,19 @@ def _rgb(image: Image.Image, max_side: int) -> np.ndarray:
     if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:  # a TIFF's tag does not survive a resize
         image = ImageOps.exif_transpose(image)
     if max(image.size) > max_side:
-        scale = max_side / max(image.size)
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        image = image.resize(_within(image.size, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         values = np.nan_to_num(np.asarray(image, np.float64))
         image = Image.fromarray((values * 255 / _full_scale(image.mode, values)).round().clip(0, 255).astype(np.uint8))
     if image.has_transparency_data:
         image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
     return np.asarray(image.convert("RGB"))
+
+
+def _within(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """``size`` scaled so that its longer side is ``max_side``."""
+    scale = max_side / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 def _full_scale(mode: str, values: np.ndarray) -> float:
@@ -532,8 +536,7 @@ def _image_frames(image: Image.Image, frames_per_video: int, max_side: int) -> _
     decoded at a reduced scale still at least ``max_side`` long (libjpeg's draft mode)."""
     animated = image.format in ANIMATED_FORMATS and getattr(image, "is_animated", False)
     if image.format == "JPEG" and max(image.size) > max_side:
-        scale = max_side / max(image.size)
-        image.draft(image.mode, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+        image.draft(image.mode, _within(image.size, max_side))  # libjpeg picks a scale at least this large
     frames = []
     for index in sample_indices(image.n_frames if animated else 1, frames_per_video):
         image.seek(int(index))

@@ -168,9 +168,10 @@ def combiner_table(study: Study) -> pd.DataFrame:
 
 def diversity_results(study: Study, settings: Analysis) -> dict[str, pd.DataFrame]:
     """Every table of the diversity chapter, by file name: pairwise diversity of all
-    detectors on both test sets, each model's declared view, the members' calibration and
-    reliability points, how often each detector flags a video, gain against diversity over the subsets of card 000's five (with
-    its correlation and its own family of simultaneous intervals), and the combiners."""
+    detectors on both test sets, each model's declared view, how often each detector flags a
+    video, the members' calibration and reliability points, gain against diversity over the
+    subsets of card 000's five (with its correlation and its own family of simultaneous
+    intervals), and the combiners."""
     pairs = pd.concat([diversity_tables(study, study.models, domain, settings.n_permutations, settings.seed)[0]
                        for domain in ("source", "target")], ignore_index=True)
     gains = gain_vs_diversity(study, pairs[pairs["set"] == "in-domain test"], settings.combiner)

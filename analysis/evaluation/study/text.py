@@ -383,11 +383,10 @@ def near_constant_text(rates: pd.DataFrame, pairs: pd.DataFrame) -> str:
     theirs = pairs[pairs["model a"].isin(odd) | pairs["model b"].isin(odd)]
     ceiling = max(kappa_ceiling(rate[a], rate[b]) for a, b in zip(theirs["model a"], theirs["model b"]))
     others = rate.drop(odd)
-    low = (rate[odd] < NEAR_CONSTANT).all()
-    high = (rate[odd] > 1 - NEAR_CONSTANT).all()
-    right, wrong = ("the real videos", "the fakes") if low else ("the fakes", "the real videos") if high else (
-        "one class", "the other")
-    missed = "missed fakes" if low else "false alarms on the real videos" if high else "errors on that class"
+    side = "low" if (rate[odd] < NEAR_CONSTANT).all() else "high" if (rate[odd] > 1 - NEAR_CONSTANT).all() else "both"
+    right, wrong, missed = {"low": ("the real videos", "the fakes", "missed fakes"),
+                            "high": ("the fakes", "the real videos", "false alarms on the real videos"),
+                            "both": ("one class", "the other", "errors on that class")}[side]
     outside = theirs[theirs[[c for c in theirs.columns if c.endswith(" outside null (simultaneous)")]].any(axis=1)]
     named = ", ".join(f"{a} with {b}" for a, b in zip(outside["model a"], outside["model b"])) or "none"
     kappa = theirs["Cohen's kappa"]
