@@ -180,9 +180,9 @@ def test_kernels_side_by_side_get_sockets_of_their_own():
         assert not Path(manager.ip).parent.exists()
 
 
-def test_cells_that_show_nothing_fold_their_code_away(tmp_path):
-    """Set-up and glue cells are hidden on the page; cells that show a table stay open;
-    a cell's own display tags win; stderr never reaches the page."""
+def test_every_cell_folds_its_code_away_unless_it_has_display_tags_of_its_own(tmp_path):
+    """Set-up, glue and table cells fold their code on the page (their outputs stay); a
+    cell's own display tags win; stderr never reaches the page."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 
@@ -197,7 +197,7 @@ def test_cells_that_show_nothing_fold_their_code_away(tmp_path):
     nbformat.write(new_notebook(cells=cells), path)
     assert build.prepare_for_page(path) == 1
     tags = [c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells]
-    assert tags == [["hide-input"], ["hide-input"], [], ["remove-cell"], ["hide-input"]]
+    assert tags == [["hide-input"], ["hide-input"], ["hide-input"], ["remove-cell"], ["hide-input"]]
 
 
 def test_a_book_without_mathjax_fails_first_with_how_to_fetch_it(tmp_path, monkeypatch):

@@ -154,3 +154,21 @@ def test_one_class_models_cannot_select_by_a_threshold_metric(prepared, tmp_path
     profile = resolve("tiny", ["recipe.select_by=accuracy"])
     with pytest.raises(UserInputError, match="anomal"):
         trainer.train(replace(train_config(prepared, tmp_path / "svdd", model="deep_svdd"), profile=profile))
+
+
+def test_the_training_pages_recipe_table_names_the_schedule_that_ran_and_no_weights_for_a_random_init():
+    from analysis.training import run_summary
+    record = {"model": "vit_b16", "arch": "vit_tiny_patch16_224.augreg_in21k", "pretrained": False, "frames": 1,
+              "input_size": 64, "schedule": "two_stage", "input_kind": "frame", "train_items": 1800,
+              "recipe": {"warmup_epochs": 0, "epochs": 8, "schedule": "one_cycle", "lr": 2e-4, "batch_size": 64,
+                         "train_frames_per_video": 2},
+              "history": [{}] * 8, "best_epoch": 7, "best_val_auc": 0.74, "parameters": 5.6e6,
+              "train_seconds": 200.0, "device": "cpu", "threads": 1, "seed": 0}
+    table = run_summary.recipe_table(record)["vit_b16"]
+    assert table["schedule"] == "one-cycle learning rate, 8 epochs (the card's head warm-up skipped)"
+    assert table["architecture"] == "vit_tiny_patch16_224"
+    assert table["training items per epoch"] == "1800 (2 frames of each video)"
+    warmed = {**record, "pretrained": True, "recipe": {**record["recipe"], "warmup_epochs": 2, "schedule": "plateau"}}
+    table = run_summary.recipe_table(warmed)["vit_b16"]
+    assert table["schedule"] == "plateau learning rate, 2 warm-up + 8 epochs"
+    assert table["architecture"] == "vit_tiny_patch16_224.augreg_in21k"

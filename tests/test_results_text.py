@@ -159,6 +159,16 @@ def test_a_retrains_prediction_interval_holds_the_next_retrain_95_times_in_100()
     assert abs(in_range - 0.5) < 0.02  # the range of three holds the next only half the time
 
 
+def test_the_sd_upper_bound_covers_the_true_sd_95_times_in_100_and_one_build_carries_the_whole_sd():
+    rng = np.random.default_rng(1)
+    sds = rng.normal(0.0, 0.01, size=(20000, 3)).std(axis=1, ddof=1)
+    covered = np.mean([seed_runs.sd_upper_bound(sd, 3) >= 0.01 for sd in sds])
+    assert abs(covered - 0.95) < 0.01
+    assert seed_runs.sd_upper_bound(1.0, 3) == pytest.approx(4.415, abs=1e-3)
+    # one build trained once: test-set and between-seed variances add whole
+    assert seed_runs.single_build_se(0.003, 0.004) == pytest.approx(0.005)
+
+
 def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
     stored = pd.DataFrame({"source": ["stored run"], "date": ["2026-12-02"]})
     endpoint = pd.DataFrame({"gap change": [0.048, 0.056]})  # primary, then all five
@@ -167,7 +177,8 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
     assert "all-five gap change at +0.046 to +0.059" in inside and "+0.056 lies inside that range" in inside
     outside = answer_box.seed_caveat(_spread(seed_runs.PRIMARY_GAP, 0.01, 0.02), stored, endpoint)
     assert "primary gap change" in outside and "+0.048 lies outside it (one more retrain would fall outside a range " \
-        "of 3 with probability 0.50: it is as likely" in outside and "prediction interval" not in outside  # no SD
+        "of 3, were the retrains exchangeable (same code, same kind of CPU), with probability 0.50: it is as likely" \
+        in outside and "prediction interval" not in outside  # no SD
     near = answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.0551, 0.0597, mean=0.0569, sd=0.0025),
                                   stored, endpoint.assign(**{"gap change": [0.048, 0.0505]}))
     assert "(seeds taken to vary normally; t with 2 df), +0.044 to +0.069, holds it" in near
@@ -352,7 +363,7 @@ def test_the_gap_per_kind_of_shift_says_where_the_target_is_harder_and_where_eas
     assert caveat.endswith("the target is harder than the source on unseen_both and unseen_capture, easier than the "
                            "source on unseen_method, not measurably different from the source on other")
     assert "own capture" not in answer_box.like_for_like_caveat(mix)
-    assert caveat.startswith("the members' gap is not measurable on the methods both domains share: like for like")
+    assert caveat.startswith("the members' gap is not measurably above zero on the methods both domains share: like for like")
     assert "0.003 [-0.029, 0.037] (its interval reaches 53% of the pooled gap) against" in caveat
 
 
@@ -380,3 +391,25 @@ def test_a_stored_runs_value_at_a_seed_is_found_or_none():
     assert seed_runs.value_at(values, 1, seed_runs.PRIMARY_GAP) == 0.050
     assert seed_runs.value_at(values, 2, seed_runs.PRIMARY_GAP) is None
     assert seed_runs.value_at(values, 0, seed_runs.ALL_FIVE_GAP) is None
+
+
+@pytest.mark.parametrize("cross, low, high, says", [
+    (0.065, 0.054, 0.074, "still gains across domains"),
+    (-0.02, -0.03, -0.01, "worse generalization"),
+    (0.01, -0.01, 0.03, "not measurably different from zero"),
+])
+def test_the_gap_source_says_where_a_wider_gap_comes_from_as_the_cross_domain_interval_decides(cross, low, high, says):
+    row = pd.Series({"ensemble in-domain AUC": 0.856, "reference in-domain AUC": 0.741, "gap change": 0.115 - cross,
+                     "cross-domain AUC change": cross, "cross-domain AUC change low": low,
+                     "cross-domain AUC change high": high})
+    sentence = text.gap_source_text(row)
+    assert "in-domain AUC changes by +0.115" in sentence and f"cross-domain AUC by {cross:+.3f}" in sentence
+    assert says in sentence and "widens" in sentence
+
+
+def test_the_gap_source_of_a_narrower_gap_gives_both_changes_and_no_reading_of_a_wider_one():
+    row = pd.Series({"ensemble in-domain AUC": 0.80, "reference in-domain AUC": 0.75, "gap change": -0.02,
+                     "cross-domain AUC change": 0.07, "cross-domain AUC change low": 0.05,
+                     "cross-domain AUC change high": 0.09})
+    sentence = text.gap_source_text(row)
+    assert "narrows" in sentence and "+0.050" in sentence and "gains across" not in sentence

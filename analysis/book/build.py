@@ -31,7 +31,6 @@ import yaml
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import default
 
-from analysis.book.notebook_outputs import RECORD_PREFIX
 from analysis.errors import UserInputError
 from analysis.paths import BOOK_DIR, EXECUTED_DIR, PROJECT_ROOT, book_log, book_status_file, run_dir
 from analysis.profiles import DEFAULT_PROFILE, get_profile
@@ -100,18 +99,13 @@ def execution_order(names: list[str]) -> list[str]:
     return [n for n in names if n not in EXECUTE_LAST] + [n for n in EXECUTE_LAST if n in names]
 
 
-def _shows_nothing(cell) -> bool:
-    """A code cell that puts nothing on the page: set-up, or values glued for the prose."""
-    return all(o.output_type == "display_data" and all(m.startswith(RECORD_PREFIX) for m in o.get("data", {}))
-               for o in cell.get("outputs", []))
-
-
 def prepare_for_page(path: Path) -> int:
     """Drop every stderr stream output from an executed notebook (return how many); give
     papermill's injected-parameters cell the display tags of the chapter's own parameters
     cell, so a page that hides one hides both; and fold away (``hide-input``) the code of
-    every cell that shows nothing, set-up and glue, so the page shows the analysis while
-    its plumbing stays one click away. A cell with display tags of its own keeps them."""
+    every cell, so the page reads as prose, tables and figures while the code behind each
+    stays one click away (and whole in the chapter source a student re-runs). A cell with
+    display tags of its own keeps them."""
     notebook = nbformat.read(path, as_version=4)
     removed = 0
     display_tags = [t for c in notebook.cells if "parameters" in c.metadata.get("tags", [])
@@ -125,7 +119,7 @@ def prepare_for_page(path: Path) -> int:
         tags = cell.metadata.get("tags", [])
         if "injected-parameters" in tags:
             tags = tags + [t for t in display_tags if t not in tags]
-        if cell.cell_type == "code" and not any(t in DISPLAY_TAGS for t in tags) and _shows_nothing(cell):
+        if cell.cell_type == "code" and not any(t in DISPLAY_TAGS for t in tags):
             tags = tags + ["hide-input"]
         if tags:
             cell.metadata["tags"] = tags

@@ -57,7 +57,7 @@ _ROWS = {
         "not stated",
         "ImageNet mean and std for every 2-D model, the ViT included; Kinetics' for R3D (notebooks/05)",
         "as v1", "notebooks/05_model_advanced",
-        "each backbone's own statistics (the ViT's weights expect 0.5 and 0.5; STYLE: mean and std come "
+        "each backbone's own statistics (the ViT's weights expect 0.5 and 0.5, so mean and std come "
         "from the model's configuration)"),
     "face detector": (
         "MTCNN",

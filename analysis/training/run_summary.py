@@ -14,15 +14,21 @@ from analysis.models.registry import ONE_CLASS, TWO_STAGE
 def recipe_table(record: dict) -> pd.DataFrame:
     """How a model was trained, from its run record."""
     recipe = record["recipe"]
+    warmup = recipe["warmup_epochs"] if record["schedule"] == TWO_STAGE else 0
+    stages = f"{warmup} warm-up + {recipe['epochs']} epochs" if warmup else f"{recipe['epochs']} epochs"
+    skipped = " (the card's head warm-up skipped)" if record["schedule"] == TWO_STAGE and not warmup else ""
+    per_video = recipe.get("train_frames_per_video")
     rows = {
-        "architecture": record["arch"],
+        # a random init carries no weight tag (timm's "resnet18.tv_in1k" names pretrained weights)
+        "architecture": record["arch"] if record["pretrained"] else record["arch"].split(".")[0],
         "pretrained": record["pretrained"],
         "input": f"{record['frames']} x {record['input_size']} px" if record["frames"] > 1 else f"{record['input_size']} px",
-        "schedule": record["schedule"] + (f" ({recipe['warmup_epochs']} warm-up + {recipe['epochs']} epochs)"
-                                          if record["schedule"] == TWO_STAGE else f" ({recipe['epochs']} epochs)"),
+        "schedule": f"{recipe['schedule'].replace('_', '-')} learning rate, {stages}{skipped}",
         "learning rate": recipe["lr"],
         "batch size": recipe["batch_size"],
-        "training items per epoch": record["train_items"],
+        "training items per epoch": f"{record['train_items']}"
+                                    + (f" ({per_video} frames of each video)"
+                                       if record["input_kind"] == "frame" and per_video else ""),
         "epochs run": len(record["history"]),
         "best epoch (validation AUC)": f"{record['best_epoch']} ({record['best_val_auc']:.3f})",
         "parameters (M)": round(record["parameters"] / 1e6, 1),

@@ -173,6 +173,19 @@ def outside_range_chance(n_seeds: int) -> float:
     return 2 / (n_seeds + 1)
 
 
+def single_build_se(test_se: float, sd: float) -> float:
+    """The SE of one build trained once (like the book's own): the test sets' SE with the
+    whole between-seed variance added, not the SD^2 / k a mean over k seeds carries."""
+    return float(np.sqrt(test_se ** 2 + sd ** 2))
+
+
+def sd_upper_bound(sd: float, n_seeds: int, level: float = 0.95) -> float:
+    """The one-sided ``level`` upper confidence bound on the between-seed SD from ``n_seeds``
+    normal retrains, s sqrt((n - 1) / chi2_(1 - level)(n - 1)): with three seeds it is 4.4
+    times the estimate, which is how little three seeds pin the SD down."""
+    return float(sd * np.sqrt((n_seeds - 1) / stats.chi2.ppf(1 - level, n_seeds - 1)))
+
+
 def retrain_interval(row: Mapping, level: float = 0.95) -> tuple[float, float]:
     """Where one more retrain's value falls with probability ``level`` if retrains' values
     are normal: the prediction interval mean +- t(n - 1) SD sqrt(1 + 1/n) from a

@@ -186,11 +186,32 @@ def diversity_gain_reading(correlation: pd.DataFrame) -> str:
             "disagreement.")
     if NEGATIVE in signs.values():
         text += (" A negative correlation holds despite that push: on this benchmark the subsets whose members "
-                 "disagree more tend to gain less over their mean member, so disagreement as measured here does not "
-                 "mark useful diversity. The correlation ranks subsets of every size together, and the number of "
+                 "disagree more tend to gain less over their mean member, so disagreement as measured here shows no "
+                 "monotone link to useful diversity on these subsets. The correlation ranks subsets of every size together, and the number of "
                  "members can move both the mean disagreement and the gain, so read it as a description of these "
                  "subsets, not an effect of disagreement: the figure colours each subset by its number of members.")
     return text
+
+
+def gap_source_text(row: pd.Series) -> str:
+    """Where an endpoint's change in gap comes from (a row of the primary endpoint table):
+    the ensemble's in-domain and cross-domain AUC changes over its reference (point
+    estimates), and whether a wider gap still leaves it ahead across domains, which the
+    interval of its cross-domain change decides."""
+    inside = row["ensemble in-domain AUC"] - row["reference in-domain AUC"]
+    cross = row["cross-domain AUC change"]
+    text = (f"Over its members' mean, the ensemble's in-domain AUC changes by {inside:+.3f} and its cross-domain "
+            f"AUC by {cross:+.3f}, so the gap {'widens' if row['gap change'] > 0 else 'narrows'} by their "
+            f"difference. ")
+    if row["gap change"] <= 0:
+        return text
+    if row["cross-domain AUC change low"] > 0:
+        return text + ("It still gains across domains (that change's interval lies above zero): the wider gap "
+                       "comes from gaining more where its members are strong, not from losing ground on the new "
+                       "domain.")
+    if row["cross-domain AUC change high"] < 0:
+        return text + "It also loses across domains (that change's interval lies below zero): worse generalization."
+    return text + "Across domains its change is not measurably different from zero."
 
 
 def incomplete_warning(runs: pd.DataFrame) -> str:
@@ -211,7 +232,8 @@ def build_beside_seeds(spread: pd.DataFrame, source: Mapping) -> str:
     read, n_seeds = spread.set_index("quantity")["inside"].dropna().astype(bool), int(spread["seeds"].max())
     outside, chance = int((~read).sum()), seed_runs.outside_range_chance(n_seeds)
     text = (f"{outside} of {len(read)} lie outside the stored range, where one more retrain would fall outside the "
-            f"range of {n_seeds} with probability {chance:.2f} (it is as likely to be the lowest or the highest of "
+            f"range of {n_seeds} with probability {chance:.2f} if it were exchangeable with the stored seeds (same code, "
+            f"same kind of CPU) (it is as likely to be the lowest or the highest of "
             f"{n_seeds + 1} as any other), so about {chance * len(read):.0f} of {len(read)} would. Across the table "
             "this build lies outside "
             + ("more often than one more retrain would: a build on another kind of CPU, or at a later commit, "

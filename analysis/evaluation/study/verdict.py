@@ -171,8 +171,8 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
         card_vs_best = b["claimed effect vs best single"]
         holds = low <= -card_vs_best <= high
         endpoint += (f"That contrast is the analogue of the card's change against its best single model "
-                     f"(-{card_vs_best:.4f}, chosen there by test-set gap). These test sets resolve it at "
-                     f"{b['MDE vs clear best member']:.3f} or more with 80 % power; the gap interval above "
+                     f"(-{card_vs_best:.4f}, chosen there by test-set gap). These test sets detect a change of "
+                     f"{b['MDE vs clear best member']:.3f} or more in that contrast with 80 % power; the gap interval above "
                      f"{'holds' if holds else 'excludes'} the card's value")
         if pw["scaled effect"] > 0:
             holds = low <= -b["scaled effect"] <= high
@@ -193,8 +193,8 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
         domain = (f"The members' mean gap is {gap_text}: for them the target domain, pooled over its subsets, is "
                   f"harder than the source, as the study assumes (the gap chapter shows which kinds of shift carry "
                   f"it and which do not). The endpoint's interval {'holds' if holds else 'excludes'} the card's change "
-                  f"of -{claimed:.4f} on this benchmark, whose members lose {p['reference gap']:.3f} across domains "
-                  f"where the card's lose {card_gap:.3f}. ")
+                  f"in gap, -{claimed:.4f} as the card reports it. That change comes from members that lose "
+                  f"{card_gap:.3f} across domains; this benchmark's members lose {p['reference gap']:.3f}. ")
         scaled = pw["scaled effect"]
         holds = p["gap change low"] <= -scaled <= p["gap change high"]
         domain += (f"The card's change against its mean member, scaled to this benchmark (the card's change "
@@ -241,8 +241,10 @@ def premise_sentence(mix: pd.DataFrame, pooled_harder: bool, per_shift: pd.DataF
         return text + (f"on the methods both domains hold the target is not measurably harder in this reading{reach}. "
                        + shift_sentence(per_shift)
                        + f"The premise rests on the pooled reading: like for like the members' gap is not "
-                       f"measurably above zero, so there is no gap there to test the card's claim against, though the "
-                       f"soft vote still changes it by {ci_text(like, 'gap change')}. ")
+                       f"measurably above zero, so that reading, whose reals mix both captures, shows no gap to test "
+                       f"the card's claim against (the per-shift reading above sets each subset's fakes against its "
+                       f"own capture's reals instead), though the soft vote still changes it by "
+                       f"{ci_text(like, 'gap change')}. ")
     return text + "in neither reading is the target measurably harder, so neither tests the card's claim. "
 
 
