@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -122,6 +123,12 @@ def _cmd_preprocess(args: argparse.Namespace) -> int:
     from analysis.preprocess.pipeline import parse_shard, preprocess, summary
     from analysis.profiles import resolve
 
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserInputError("--device cuda: this machine has no CUDA device; pass --device cpu (slower) "
+                                 "or run on a GPU machine.")
     manifest = read_manifest(args.manifest)
     settings = resolve(args.profile, args.override).preprocessing
     report = preprocess(manifest, args.out, settings, shard_spec=parse_shard(args.shard),
@@ -165,7 +172,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         weights_dir=str(args.weights_dir) if args.weights_dir else None,
     )
     out = train(cfg)
-    print(f"run written to {out}")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, the rank that wrote the run says so
+        print(f"run written to {out}")
     return 0
 
 
@@ -243,6 +251,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         detector.set_threshold(args.threshold)
     quiet = "-" in (args.json, args.csv)  # stdout carries the table, so no verdict lines
     results, failed, interrupted = [], 0, False
+    signal.signal(signal.SIGTERM, _interrupt)  # a kill keeps the scored files' tables, as Ctrl-C does
     try:
         for path in args.files:  # one at a time, so each verdict prints as soon as it is made
             prediction = detector.predict([path])[0]  # a file that fails gets its error, the others go on
@@ -267,6 +276,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if unwritten:
         raise UserInputError("; ".join(unwritten))
     return INTERRUPTED if interrupted else 1 if failed else 0
+
+
+def _interrupt(signum, frame) -> None:
+    """SIGTERM handled as Ctrl-C: stop, keep what is done."""
+    raise KeyboardInterrupt
 
 
 def _cmd_exercise_runs(args: argparse.Namespace) -> int:
@@ -360,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--out", type=Path, required=True, help="cache folder")
     pre.add_argument("--shard", default="1/1", help="process only shard I of N (default 1/1)")
     pre.add_argument("--weights-dir", type=Path, help="folder with RAFT weights (else OpenCV flow)")
-    pre.add_argument("--device", help="cpu or cuda (default: cuda if available)")
+    pre.add_argument("--device", choices=("cpu", "cuda"), help="cpu or cuda (default: cuda if available)")
     pre.set_defaults(func=_cmd_preprocess)
 
     models = commands.add_parser("models", help="list the model registry")

@@ -76,11 +76,13 @@ class Prediction:
     skipped: dict[str, str] = field(default_factory=dict)  # members that could not read the file, why
     frames: int = 0  # frames scored
     faces_found: int = 0
+    face_px: int = 0  # the largest face MTCNN found, its longer side in pixels
     frames_expected: int = 0  # frames the profile samples from a file like this one (an image: 1)
     decoding: str = ""  # why fewer frames than expected were decoded, if they were
     threshold_basis: str = ""  # where the threshold comes from, for the members that scored this file
     trained_on: str = ""  # the data the detector's models learned from
     warning: str = ""  # what the verdict cannot tell, said with every verdict
+    caution: str = ""  # what makes this file's verdict less reliable than most (_cautions)
     error: str = ""  # a file in a list that could not be scored: why (its other fields are empty)
 
     def as_dict(self) -> dict:
@@ -99,8 +101,11 @@ class Prediction:
         parts = ", ".join(f"{name} {value:.3f}" for name, value in self.models.items())
         skipped = "".join(f"; {name} skipped ({why})" for name, why in self.skipped.items())
         lines = [f"{self.file}: {verdict}  score {self.score:.3f} (threshold {self.threshold:.3f}); "
-                 f"{self.faces_found}/{self.frames} frames with a face; {parts}{skipped}"]
-        if self.warning:  # right under the verdict: what the verdict cannot tell
+                 f"{self.faces_found}/{self.frames} frames with a face (largest {self.face_px} px); "
+                 f"{parts}{skipped}"]
+        if self.caution:  # right under the verdict: what makes this one less reliable
+            lines.append(f"  caution: {self.caution}")
+        if self.warning:  # what no verdict of these models can tell
             lines.append(f"  warning: {self.warning}")
         lines.append(f"  threshold: {self.threshold_basis}")
         if self.decoding:
@@ -121,11 +126,12 @@ def prediction_table(results: list[dict]) -> pd.DataFrame:
             row["skipped"] = "; ".join(f"{name}: {why}" for name, why in result["skipped"].items())
         rows.append(row)
     table = pd.DataFrame(rows)
-    for column, kind in (("is_fake", "boolean"), ("frames", "Int64"), ("faces_found", "Int64"),
+    for column, kind in (("is_fake", "boolean"), ("frames", "Int64"), ("faces_found", "Int64"), ("face_px", "Int64"),
                          ("frames_expected", "Int64")):
         if column in table:  # a failed file's empty cell would otherwise turn counts into floats
             table[column] = table[column].astype(kind)
-    leading = [c for c in ("file", "is_fake", "score", "threshold", "frames", "faces_found") if c in table]
+    leading = [c for c in ("file", "is_fake", "score", "threshold", "frames", "faces_found", "face_px", "caution")
+               if c in table]
     models = sorted(c for c in table.columns if c.endswith((" score", " raw")))  # the same order whichever file led
     trailing = [c for c in ("skipped", "trained_on", "warning", "error") if c in table]
     rest = [c for c in table.columns if c not in leading + models + trailing]
@@ -229,7 +235,7 @@ class Detector:
     def __init__(self, members: list[Member], profile: Profile, device: str = "cpu", unfit: tuple[str, ...] = (),
                  unfinished: tuple[str, ...] = ()):
         self.members = {m.name: m for m in members}
-        self.unfit = tuple(m for m in unfit if m in self.members)  # failed the study's fit gate, still voting
+        self.unfit = unfit  # failed the study's fit gate: out of a vote of several, alone if asked for
         self.unfinished = unfinished  # runs beside the members that have not finished training, not voting
         self.profile = profile
         self.device = device
@@ -248,11 +254,14 @@ class Detector:
         :func:`one_seed`)."""
         device = _checked_device(device)
         runs = one_seed([read_run(run) for run in find_runs(path)], seed)
+        unfit = _unfit(runs)
+        if len(runs) > 1 and any(run.model not in unfit for run in runs):  # as in the study's ensemble
+            runs = [run for run in runs if run.model not in unfit]
         loaded = [_load_member(run, device) for run in runs]
         profiles = {profile.name for _, profile in loaded}
         if len(profiles) > 1:
             raise UserInputError(f"{path} mixes runs of profiles {sorted(profiles)}; use one profile's runs.")
-        return cls([member for member, _ in loaded], loaded[0][1], device, _unfit(runs),
+        return cls([member for member, _ in loaded], loaded[0][1], device, unfit,
                    unfinished_runs(path, runs[0].seed))
 
     @property
@@ -274,9 +283,14 @@ class Detector:
         if self.profile.studies_benchmark:
             said.append("these models learned from synthetic faces only: a verdict on a real photo or video says "
                         "nothing about whether it is fake")
-        if self.unfit:
-            said.append(f"{', '.join(self.unfit)} failed the study's fit gate (results/summary/fit_gate.csv) and "
-                        "still vote here; pass --run with the runs to use")
+        voting = [name for name in self.unfit if name in self.members]
+        left_out = [name for name in self.unfit if name not in self.members]
+        if left_out:
+            said.append(f"{', '.join(left_out)} did not learn in training (the study's fit gate) and "
+                        f"{'is' if len(left_out) == 1 else 'are'} left out of the vote, as in the study's ensemble")
+        if voting:
+            said.append(f"{', '.join(voting)} did not learn in training (the study's fit gate), so "
+                        f"{'its' if len(voting) == 1 else 'their'} score says little")
         if self.unfinished:
             has, does = ("has", "does") if len(self.unfinished) == 1 else ("have", "do")
             said.append(f"{', '.join(self.unfinished)} {has} not finished training (no record.json) and "
@@ -383,9 +397,11 @@ class Detector:
             raise UserInputError(f"{path}: none of the detector's models can score it: {why}.")
         score, combined = self._combine(own)
         threshold = self.threshold(list(own))
+        face_px = largest_face(arrays)
         return Prediction(str(path), score, score >= threshold, threshold, combined, own, skipped,
-                          len(frames), int(arrays["detected"].sum()), media.expected, media.decoding,
-                          self.threshold_basis(list(own)), self.trained_on, self.warning)
+                          len(frames), int(arrays["detected"].sum()), face_px, media.expected, media.decoding,
+                          self.threshold_basis(list(own)), self.trained_on, self.warning,
+                          _cautions(frames, arrays["detected"], face_px, settings.crop_size))
 
     def _predict_or_error(self, path: str | Path) -> Prediction:
         """One file of a list: its prediction, or its error (the other files still go on)."""
@@ -396,6 +412,31 @@ class Detector:
                 f"{path}: could not be scored ({type(err).__name__}: {err}); this is a bug, please report it.")
             return Prediction(str(path), float("nan"), False, float("nan"), {}, error=error,
                               trained_on=self.trained_on, warning=self.warning)
+
+
+def largest_face(arrays: dict[str, np.ndarray]) -> int:
+    """The longer side in pixels of the largest face MTCNN found in a file's frames."""
+    boxes = arrays["detector_boxes"][arrays["detected"]]
+    return int(round(float(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).max())))
+
+
+def _cautions(frames: np.ndarray, detected: np.ndarray, face_px: int, crop_size: int) -> str:
+    """What makes one file's verdict less reliable than the models' usual: faces in fewer
+    than half its frames (the rest are scored on the nearest face's box, as in the crop
+    cache), a face enlarged more than twice to the models' crop (MTCNN also fires on small
+    non-faces), and no colour (every model learned from colour faces)."""
+    said = []
+    found, n = int(detected.sum()), len(detected)
+    if 2 * found < n:
+        said.append(f"MTCNN found a face in only {found} of {n} frames; the others were scored on the nearest "
+                    "face's box, so most of the verdict comes from frames without a face")
+    if 2 * face_px < crop_size:
+        said.append(f"the largest face found is {face_px} px across, enlarged more than twice to the models' "
+                    f"{crop_size} px crops: little detail to judge, and it may not be a face at all")
+    sample = frames[:, ::4, ::4].astype(np.int16)  # a colour cast shows at any scale
+    if np.abs(sample[..., 0] - sample[..., 1]).max() <= 2 and np.abs(sample[..., 0] - sample[..., 2]).max() <= 2:
+        said.append("the file has no colour (greyscale), and the models learned from colour faces only")
+    return "; ".join(said)
 
 
 def _checked_device(device: str | None) -> str:
@@ -504,13 +545,15 @@ def _read_media(path: Path, frames_per_video: int, max_side: int = IMAGE_MAX_SID
         sampled = sample_frames(path, frames_per_video)
     except NoVideoStream:
         raise UserInputError(f"{path}: no video stream in it (an audio file?); nothing to score.") from None
+    except PermissionError:
+        raise UserInputError(f"{path}: permission denied (this user may not read it).") from None
     except (av.error.FFmpegError, ValueError, OSError) as err:
         if not_an_image is not None:
             raise UserInputError(f"{path}: not a readable image ({not_an_image}), nor a video.") from None
         reason = error_words(err)
         raise UserInputError(
             f"{path}: not a readable video or image ({type(err).__name__}: {reason}): not a video, or one cut "
-            f"short before its index (an MP4 cut part-way often is). Images: {', '.join(sorted(IMAGE_SUFFIXES))}; "
+            f"short before its index (an MP4 cut part-way often is). Images: {', '.join(sorted(IMAGE_SUFFIXES | {'.gif'}))}; "
             "videos: anything FFmpeg decodes."
         ) from None
     declared = max(sampled.frames_in_video, declared_frames(path))

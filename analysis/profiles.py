@@ -247,7 +247,6 @@ class Profile:
 
     def recipe_for(self, model: str) -> Recipe:
         """The recipe with the fields of :data:`RECIPE_PER_MODEL` that ``model`` sets."""
-        """The recipe with the fields ``model``'s settings set (``RECIPE_PER_MODEL``)."""
         settings = self.model_settings(model)
         changes = {k: getattr(settings, k) for k in RECIPE_PER_MODEL if getattr(settings, k) is not None}
         return replace(self.recipe, **changes)

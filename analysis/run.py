@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -288,6 +289,28 @@ def train_command(profile: Profile, overrides: list[str], model: str, seed: int,
     return command
 
 
+@contextmanager
+def _hub_offline_unless_reachable(needed: bool, host: str = "huggingface.co") -> Iterator[None]:
+    """Hugging Face Hub in offline mode (its cache only) while ``host`` cannot be reached:
+    otherwise timm retries each download five times, about 50 s per model, before it gives up."""
+    import huggingface_hub.constants as hub
+
+    proxied = any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"))
+    offline = needed and not hub.HF_HUB_OFFLINE and not proxied  # a proxy's network is not ours to probe
+    if offline:
+        try:
+            socket.create_connection((host, 443), timeout=5).close()
+            offline = False
+        except OSError:
+            pass
+    before = hub.HF_HUB_OFFLINE
+    hub.HF_HUB_OFFLINE = before or offline
+    try:
+        yield
+    finally:
+        hub.HF_HUB_OFFLINE = before
+
+
 def check_weights(profile: Profile, models: list[str], weights_dir: Path | None, *, flow: bool = False) -> None:
     """Stop before any work if a model needs pretrained weights that are not in
     ``weights_dir`` (when given) or cannot be fetched now (when not), or, with ``flow``
@@ -297,18 +320,20 @@ def check_weights(profile: Profile, models: list[str], weights_dir: Path | None,
     from analysis.profiles import RAFT
 
     missing = []
-    for model in models:
-        variant = profile.variant(model)
-        if not variant.pretrained:
-            continue
-        if weights_dir is not None:
-            if not any((Path(weights_dir) / f"{variant.arch}{s}").is_file() for s in (".safetensors", ".pth", ".pt")):
+    with _hub_offline_unless_reachable(weights_dir is None and any(profile.variant(m).pretrained for m in models)):
+        for model in models:
+            variant = profile.variant(model)
+            if not variant.pretrained:
+                continue
+            if weights_dir is not None:
+                if not any((Path(weights_dir) / f"{variant.arch}{s}").is_file()
+                           for s in (".safetensors", ".pth", ".pt")):
+                    missing.append(variant.arch)
+                continue
+            try:
+                create_model(model, profile)  # downloads into the timm / torch cache when online
+            except UserInputError:
                 missing.append(variant.arch)
-            continue
-        try:
-            create_model(model, profile)  # downloads into the timm / torch cache when online
-        except UserInputError:
-            missing.append(variant.arch)
     raft_missing = flow and profile.preprocessing.flow == RAFT and optical_flow.find_raft_weights(weights_dir) is None
     if not missing and not raft_missing:
         return

@@ -691,3 +691,34 @@ def test_a_table_that_fails_to_write_still_leaves_the_other_written(trained_runs
     assert status == 2 and f"{listing}: cannot be written" in captured.err
     assert json.loads(captured.out[captured.out.index("["):])[0]["file"] == str(files["image"])  # printed instead
     assert not listing.exists() and pd.read_csv(table)["file"].tolist() == [str(files["image"])]
+
+
+def test_a_member_that_failed_the_fit_gate_leaves_the_vote_of_a_folder_but_scores_alone_if_asked(trained_runs,
+                                                                                                  tmp_path, files):
+    import shutil
+
+    models = tmp_path / "cpu" / "models"
+    for model in ("resnet18", "autoencoder"):
+        shutil.copytree(trained_runs / model, models / model / "seed0")  # as make book lays runs out
+    summary = tmp_path / "cpu" / "results" / "summary"
+    summary.mkdir(parents=True)
+    pd.DataFrame({"model": ["resnet18", "autoencoder"], "passes": [True, False]}).to_csv(summary / "fit_gate.csv")
+    folder = Detector.from_run(models, device="cpu")
+    assert folder.names == ["resnet18"] and "autoencoder did not learn" in folder.warning
+    assert "left out of the vote" in folder.warning
+    alone = Detector.from_run(models / "autoencoder", device="cpu")
+    assert alone.names == ["autoencoder"] and "its score says little" in alone.warning
+
+
+def test_cautions_name_few_faces_a_small_face_and_a_file_without_colour():
+    from analysis.detector import _cautions
+
+    rng = np.random.default_rng(0)
+    colour = rng.integers(0, 255, (8, 40, 40, 3), dtype=np.uint8)
+    grey = np.repeat(colour[..., :1], 3, axis=-1)
+    every = np.ones(8, bool)
+    assert _cautions(colour, every, 70, 64) == ""
+    assert "only 1 of 8 frames" in _cautions(colour, np.eye(8, dtype=bool)[0], 70, 64)
+    assert "only" not in _cautions(colour, np.arange(8) < 4, 70, 64)  # half the frames is enough
+    assert "31 px across" in _cautions(colour, every, 31, 64) and _cautions(colour, every, 32, 64) == ""
+    assert "no colour" in _cautions(grey, every, 70, 64)

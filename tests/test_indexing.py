@@ -302,3 +302,17 @@ def test_a_celebdf_list_saved_as_utf16_or_with_repeated_lines_is_read(celebdf_ro
     listed.write_bytes(b"1 Celeb-real/id0_0000.mp4\n\xff\xfe\x00")
     assert run_index("celebdf", celebdf_root, "--out", tmp_path / "c.csv") == 2
     assert "is not text in UTF-8" in capsys.readouterr().err
+
+
+def test_a_celebdf_list_line_whose_file_name_holds_a_space_is_named_as_the_video_it_lists(celebdf_root, tmp_path,
+                                                                                          capsys):
+    listed = celebdf_root / "List_of_testing_videos.txt"
+    listed.write_text(listed.read_text() + "0 Celeb-synthesis/id0_id1_0001 copy.mp4\n")
+    assert run_index("celebdf", celebdf_root, "--out", tmp_path / "c.csv") == 2
+    err = capsys.readouterr().err
+    assert "id0_id1_0001 copy.mp4" in err and "expected '<1 real | 0 fake>" not in err
+
+
+def test_a_celebdf_list_that_is_not_the_official_518_says_so(celebdf_root, tmp_path, capsys):
+    assert run_index("celebdf", celebdf_root, "--out", tmp_path / "c.csv") == 0
+    assert "the test list holds 3 videos, not the official 518" in capsys.readouterr().out

@@ -236,3 +236,27 @@ def test_pages_name_the_runs_folder_as_any_clone_does(tmp_path, monkeypatch):
     assert paths.shown_path(f"{paths.PROJECT_ROOT}/data_manifests/ffpp_splits") == "data_manifests/ffpp_splits"
     monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "elsewhere"))
     assert paths.shown_path(str(paths.run_dir("cpu") / paths.SCORES_FILE)) == "$ANALYSIS_RUNS_DIR/cpu/scores.csv"
+
+
+def test_an_unreachable_hub_is_put_offline_for_the_weights_check_and_restored_after(monkeypatch):
+    import socket
+
+    import huggingface_hub.constants as hub
+
+    from analysis import run
+
+    def refuse(*args, **kwargs):
+        raise OSError("no route")
+
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", False)
+    with run._hub_offline_unless_reachable(True):
+        assert hub.is_offline_mode()
+    assert not hub.is_offline_mode()
+    with run._hub_offline_unless_reachable(False):  # nothing to download: no probe, no change
+        assert not hub.is_offline_mode()
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
+    with run._hub_offline_unless_reachable(True):
+        assert not hub.is_offline_mode()

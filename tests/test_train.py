@@ -326,3 +326,13 @@ def test_guard_text_states_how_far_the_guard_is_above_the_longest_run():
 
     text = guard_text({"model": "r3d18", "train_seconds": 900.0, "recipe": {"hang_guard_seconds": 3600.0}})
     assert "60 minutes" in text and "15.0 minutes" in text and "4.0 times" in text
+
+
+def test_a_manifest_without_the_sources_training_videos_is_refused_in_words(prepared, tmp_path):
+    from analysis.errors import UserInputError
+
+    manifest = read_manifest(prepared[0])
+    target_only = tmp_path / "celebdf.csv"
+    write_manifest(manifest[manifest["domain"] == "target"], target_only)
+    with pytest.raises(UserInputError, match="holds no train and val video of the source domain"):
+        trainer.train(replace(config(prepared, tmp_path / "run"), manifest=str(target_only)))

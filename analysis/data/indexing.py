@@ -25,6 +25,7 @@ FFPP_COMPRESSION_ALIASES = {"c0": "raw"}  # the paper's name for the folder the 
 FFPP_COMPRESSIONS = ("raw", "c23", "c40")  # the download script's folders
 SELECTION = "selection"  # the manifest column saying which part of the release was indexed
 CELEBDF_OFFICIAL, CELEBDF_ALL = "official test list", "all videos"
+CELEBDF_OFFICIAL_VIDEOS = 518  # lines of Celeb-DF v2's List_of_testing_videos.txt
 CELEBDF_FOLDERS = {"Celeb-real": 0, "YouTube-real": 0, "Celeb-synthesis": 1}
 CELEBDF_TEST_LIST = "List_of_testing_videos.txt"
 
@@ -235,7 +236,7 @@ def read_celebdf_test_list(path: Path, notes: list[str] | None = None) -> dict[s
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        parts = line.split()
+        parts = line.strip().split(maxsplit=1)  # a file name may hold a space
         if len(parts) != 2 or parts[0] not in ("0", "1"):
             raise UserInputError(
                 f"{path} line {number} reads {line!r}; expected '<1 real | 0 fake> "
@@ -322,6 +323,9 @@ def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
                 f"The test list labels {len(disagree)} video(s) against their folder, "
                 f"e.g. {disagree[0]}; expected 1 for real folders and 0 for Celeb-synthesis."
             )
+        if len(listed) != CELEBDF_OFFICIAL_VIDEOS:  # an edited list is no longer the official test set
+            notes.append(f"the test list holds {len(listed)} videos, not the official {CELEBDF_OFFICIAL_VIDEOS}: "
+                         "results on it are not comparable with published Celeb-DF v2 numbers")
         left_out = int((~frame["relative"].isin(listed)).sum())
         frame = frame[frame["relative"].isin(listed)].assign(split="test")
         if left_out:

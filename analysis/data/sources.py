@@ -104,7 +104,8 @@ def real_videos(profile: Profile) -> pd.DataFrame:
             if labels != {0, 1}:
                 lacking = " or ".join(name for label, name in ((0, "real"), (1, "fake")) if label not in labels)
                 raise UserInputError(
-                    f"{origin} hold no {lacking} video in the {domain} domain's {split} split, which the study "
+                    f"{origin} {'hold' if len(paths) > 1 else 'holds'} no {lacking} video in the {domain} domain's "
+                    f"{split} split, which the study "
                     "reads: index FaceForensics++ (source) and Celeb-DF (target) with `python -m analysis index` "
                     "and list both manifests in the profile's data.manifests.")
     missing = combined.loc[~combined["path"].map(os.path.isfile), "path"]

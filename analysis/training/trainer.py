@@ -350,6 +350,10 @@ def _train(cfg: TrainConfig) -> Path:
     manifest = read_manifest(cfg.manifest)
     source = manifest[manifest["domain"] == SOURCE]
     train_rows, val_rows = source[source["split"] == "train"], source[source["split"] == "val"]
+    if train_rows.empty or val_rows.empty:
+        lacking = " and ".join(split for split, rows in (("train", train_rows), ("val", val_rows)) if rows.empty)
+        raise UserInputError(f"{cfg.manifest} holds no {lacking} video of the source domain, which training "
+                             "reads: pass the source dataset's manifest (FaceForensics++), or the study's.")
     if raw_model.loss_kind == ANOMALY:  # one-class: trained on the real videos only
         train_rows = train_rows[train_rows["label"] == 0]
         if recipe.select_by != AUC:
