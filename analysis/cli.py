@@ -57,9 +57,11 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
-    from analysis.book.build import BookError, run_book
+    from analysis.book.build import BookError, check_parameters, run_book
 
     overrides = {key: yaml.safe_load(value) for key, value in args.parameter}
+    if args.chapter:
+        check_parameters(args.chapter, {"profile": args.profile, **overrides})
     if args.notebook:
         from analysis.book.build import execute_chapter
         from analysis.book.exercises import write_executed_chapter
@@ -295,10 +297,13 @@ def _cmd_exercise_runs(args: argparse.Namespace) -> int:
 
 
 def _cmd_exercises(args: argparse.Namespace) -> int:
-    from analysis.book.exercises import BUNDLE_DIR, KEY_DIR, STUDENT_DIR, write_bundle
+    from analysis.book.exercises import ANSWERED, BUNDLE_DIR, KEY_DIR, STUDENT_DIR, write_bundle
 
     out = args.out or BUNDLE_DIR
+    before = set((out / STUDENT_DIR).glob(f"*{ANSWERED}*.ipynb"))
     bundles = write_bundle(out=out)
+    for kept in sorted(set((out / STUDENT_DIR).glob(f"*{ANSWERED}*.ipynb")) - before):
+        print(f"kept a student's answers as {kept} (the fresh notebook replaces the old name)")
     for bundle in bundles:
         print(f"{bundle.chapter}: {len(bundle.exercises)} exercises")
     print(f"wrote {len(bundles)} student notebooks to {out / STUDENT_DIR} and the answer key to {out / KEY_DIR}")

@@ -36,6 +36,8 @@ CROP, FLIP, COLOUR = "crop", "flip", "colour"  # augmentations a recipe may appl
 # how a frame model makes one score per video: the mean of its frames' probabilities, or
 # one head on the mean of its frames' backbone features (card 000's companion code v1)
 MEAN_PROBABILITY, MEAN_FEATURES = "mean_probability", "mean_features"
+# the ensembles' combiners (analysis.evaluation.ensembles.KINDS, which a test keeps equal)
+COMBINERS = ("soft_vote", "rank_average", "auc_weighted", "stacking")
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,14 @@ class Analysis:
     max_fpr: float = 0.05  # the one-class conservative threshold: validation false positives at most this
     min_recall: float = 0.95  # the one-class sensitive threshold: validation recall at least this
     combiner: str = "soft_vote"  # whose subsets of card 000's five are compared with their diversity
+
+    def __post_init__(self):
+        if self.combiner not in COMBINERS:
+            raise UserInputError(f"analysis.combiner={self.combiner!r}: choose one of {list(COMBINERS)}.")
+        for name in ("n_resamples", "n_permutations", "seed"):
+            if getattr(self, name) < (0 if name == "seed" else 1):
+                raise UserInputError(f"analysis.{name}={getattr(self, name)}: expected "
+                                     f"{'a non-negative' if name == 'seed' else 'a positive'} integer.")
 
 
 @dataclass(frozen=True)

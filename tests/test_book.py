@@ -12,6 +12,7 @@ import pytest
 
 from analysis import paths
 from analysis.book import build
+from analysis.errors import UserInputError
 from analysis.evaluation import study
 
 
@@ -207,3 +208,11 @@ def test_a_book_without_mathjax_fails_first_with_how_to_fetch_it(tmp_path, monke
     monkeypatch.setattr(build, "_execute_or_fail", lambda *args: pytest.fail("a chapter ran"))
     with pytest.raises(build.BookError, match="npm"):
         build.run_book("cpu")
+
+
+def test_a_chapter_parameter_its_parameters_cell_does_not_set_is_refused_with_the_ones_it_does():
+    build.check_parameters("datasets", {"profile": "cpu", "seed": 7})  # both are the chapter's
+    with pytest.raises(UserInputError, match=r"no parameter seeds; its parameters: profile, seed"):
+        build.check_parameters("datasets", {"profile": "cpu", "seeds": 7})
+    with pytest.raises(UserInputError, match="No chapter 'gapp'"):
+        build.check_parameters("gapp", {})

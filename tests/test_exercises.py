@@ -278,3 +278,18 @@ def test_a_code_cell_that_computes_a_solutions_numbers_is_in_the_key_only():
     bundle = exercises.split_chapter(jupytext.reads(chapter, fmt="md:myst"), "demo")
     assert "secret = x + 1" not in _text(bundle.student) and "secret = x + 1" in _text(bundle.key)
     assert "x = 41" in _text(bundle.student)
+
+
+def test_writing_the_bundle_again_sets_a_students_answers_aside_instead_of_deleting_them(tmp_path):
+    exercises.write_bundle(out=tmp_path, executed_dir=None)
+    students = tmp_path / exercises.STUDENT_DIR
+    path = sorted(students.glob("*.ipynb"))[0]
+    notebook = nbformat.read(path, as_version=4)
+    answer = next(c for c in notebook.cells if exercises.ANSWER_TAG in c.metadata.get("tags", []))
+    answer.source = "my_answer = 0.42"
+    nbformat.write(notebook, path)
+    exercises.write_bundle(out=tmp_path, executed_dir=None)
+    kept = students / f"{path.stem}{exercises.ANSWERED}.ipynb"
+    assert "my_answer = 0.42" in kept.read_text() and "my_answer" not in path.read_text()
+    exercises.write_bundle(out=tmp_path, executed_dir=None)  # nothing new answered: nothing more set aside
+    assert sorted(p.name for p in students.glob(f"*{exercises.ANSWERED}*")) == [kept.name]

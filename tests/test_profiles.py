@@ -85,3 +85,17 @@ def test_paper_recipes_are_card_000s_v1_and_card_002s():
 def test_a_stored_profile_reads_back_as_the_same_object(name):
     profile = resolve(name, ["seeds=[2]"])
     assert profile_from_dict(profile.as_dict()) == profile
+
+
+def test_the_results_settings_refuse_an_unknown_combiner_and_a_negative_seed_when_the_override_is_read():
+    from analysis.evaluation import ensembles
+    from analysis.profiles import COMBINERS
+
+    assert COMBINERS == ensembles.KINDS
+    with pytest.raises(UserInputError, match=r"analysis.combiner='stackng': choose one of"):
+        resolve("cpu", ["analysis.combiner=stackng"])
+    with pytest.raises(UserInputError, match="analysis.seed=-1: expected a non-negative integer"):
+        resolve("cpu", ["analysis.seed=-1"])
+    with pytest.raises(UserInputError, match="analysis.n_resamples=0: expected a positive integer"):
+        resolve("cpu", ["analysis.n_resamples=0"])
+    assert resolve("cpu", ["analysis.combiner=stacking"]).analysis.combiner == "stacking"

@@ -12,6 +12,7 @@ the terminal as it runs and to ``runs/<profile>/book.log`` (beside the run stage
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -125,6 +126,21 @@ def prepare_for_page(path: Path) -> int:
             cell.metadata["tags"] = tags
     nbformat.write(notebook, path)
     return removed
+
+
+def check_parameters(name: str, parameters: dict) -> None:
+    """Refuse a parameter the chapter's ``parameters`` cell does not set: papermill only
+    warns and runs on, so a misspelt name would leave the chapter's own value in force."""
+    source = SOURCE_DIR / f"{name}.md"
+    if not source.is_file():
+        raise UserInputError(f"No chapter {name!r}: {source} does not exist. Chapters: {', '.join(chapters())}.")
+    cell = next((c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", [])), None)
+    names = [target.id for node in ast.parse(cell.source if cell else "").body if isinstance(node, ast.Assign)
+             for target in node.targets if isinstance(target, ast.Name)]
+    unknown = sorted(set(parameters) - set(names))
+    if unknown:
+        raise UserInputError(f"Chapter {name!r} has no parameter {', '.join(unknown)}; its parameters: "
+                             f"{', '.join(names) or 'none'}.")
 
 
 def execute_chapter(name: str, parameters: dict, log: Path | None = None, executed: Path | None = None) -> float:

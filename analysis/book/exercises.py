@@ -16,6 +16,7 @@ written the same way, as a student notebook.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ from analysis.book.jupyter_markdown import ATTACHMENT_LINK, OPTION_LINE, BookInd
 from analysis.book.notebook_outputs import glue_name, glued_outputs
 from analysis.errors import UserInputError
 from analysis.paths import (BENCHMARK, BOOK_DIR, EXECUTED_DIR, MANIFEST_FILE, MODELS, PROFILE_FILE, RECORD_FILE,
-                            RUNS_DIR, SCORES_FILE)
+                            RUNS_DIR, SCORES_FILE, run_dir)
+from analysis.profiles import DEFAULT_PROFILE
 
 BUNDLE_DIR = RUNS_DIR / "exercises"
 STUDENT_DIR = "students"
@@ -39,6 +41,7 @@ ANSWER_TAG = "answer"
 # what an answer cell holds until the student writes over it (an empty cell is easy to miss)
 CODE_PROMPT = "# your code for the exercise above"
 ANSWER_PROMPT = "**Your answer:** "
+ANSWERED = ".answered"  # a student notebook with answers in it, set aside before the bundle is rewritten
 SOLUTION_TAG = "solution"  # a chapter's code cell that computes a solution's numbers: in the key only
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -223,6 +226,25 @@ def _notebook(cells: list[NotebookNode]) -> NotebookNode:
     return notebook
 
 
+def set_aside_answered(folder: Path) -> list[Path]:
+    """Rename the notebooks in ``folder`` that hold a student's work (an answer cell no longer
+    its prompt) to ``<chapter>.answered[-N].ipynb``, which the bundle never overwrites, so
+    writing the bundle again after a rebuild loses no one's answers; return the new paths."""
+    kept = []
+    for path in sorted(folder.glob("*.ipynb")):
+        if ANSWERED in path.stem:
+            continue
+        cells = nbformat.read(path, as_version=4).cells
+        if any(ANSWER_TAG in c.metadata.get("tags", []) and c.source not in (CODE_PROMPT, ANSWER_PROMPT)
+               for c in cells):
+            n = 0
+            while (target := folder / f"{path.stem}{ANSWERED}{f'-{n}' if n else ''}.ipynb").exists():
+                n += 1
+            path.rename(target)
+            kept.append(target)
+    return kept
+
+
 def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_DIR,
                  executed_dir: Path | None = EXECUTED_DIR) -> list[Bundle]:
     """Write ``students/<chapter>.ipynb`` and ``answer_key/<chapter>.ipynb`` for every chapter
@@ -238,8 +260,10 @@ def write_bundle(chapters_dir: Path = BOOK_DIR / "chapters", out: Path = BUNDLE_
     out = Path(out)
     for folder in (STUDENT_DIR, KEY_DIR):
         (out / folder).mkdir(parents=True, exist_ok=True)
+        set_aside_answered(out / folder)
         for stale in (out / folder).glob("*.ipynb"):
-            stale.unlink()
+            if ANSWERED not in stale.stem:
+                stale.unlink()
     for bundle in bundles:
         nbformat.write(bundle.student, out / STUDENT_DIR / f"{bundle.chapter}.ipynb")
         nbformat.write(bundle.key, out / KEY_DIR / f"{bundle.chapter}.ipynb")
@@ -302,9 +326,11 @@ def write_executed_chapter(name: str, executed: Path, parameters: dict) -> Path:
     index = BookIndex.of_book()
     student = _as_read(nbformat.read(executed, as_version=4), name, index, glued_outputs(executed)).student
     settings = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
+    runs = os.path.relpath(run_dir(parameters.get("profile", DEFAULT_PROFILE)))  # ANALYSIS_RUNS_DIR's, if set
     student.cells[0] = new_markdown_cell(
-        f"Chapter `{name}` re-executed with {settings}. The built book and its tables are unchanged; the numbers "
-        "below are the ones these settings give. The solutions are in the book and in the answer key.")
+        f"Chapter `{name}` re-executed with {settings}, reading the runs and results in `{runs}` (as the last "
+        "`run` there left them). The built book and its tables are unchanged; the numbers below are the ones "
+        "these settings and runs give. The solutions are in the book and in the answer key.")
     nbformat.write(student, executed)
     return executed
 
