@@ -167,7 +167,13 @@ def test_the_training_pages_recipe_table_names_the_schedule_that_ran_and_no_weig
     table = run_summary.recipe_table(record)["vit_b16"]
     assert table["schedule"] == "one-cycle learning rate, 8 epochs (the card's head warm-up skipped)"
     assert table["architecture"] == "vit_tiny_patch16_224"
-    assert table["training items per epoch"] == "1800 (2 frames of each video)"
+    assert table["training items per epoch"] == "1800 (2 frames of each training video)"
+    assert table["learning rate"] == "0.0002 (one-cycle peak)"
+    one_class = {**record, "schedule": "one_class", "train_items": 600}
+    assert run_summary.recipe_table(one_class)["vit_b16"]["training items per epoch"] == (
+        "600 (2 frames of each real training video)")
+    clip = {**record, "input_kind": "clip", "train_items": 900}
+    assert run_summary.recipe_table(clip)["vit_b16"]["training items per epoch"] == "900 (one clip of each training video)"
     warmed = {**record, "pretrained": True, "recipe": {**record["recipe"], "warmup_epochs": 2, "schedule": "plateau"}}
     table = run_summary.recipe_table(warmed)["vit_b16"]
     assert table["schedule"] == "plateau learning rate, 2 warm-up + 8 epochs"

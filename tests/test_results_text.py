@@ -176,9 +176,8 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
     inside = answer_box.seed_caveat(spread, stored, endpoint)
     assert "all-five gap change at +0.046 to +0.059" in inside and "+0.056 lies inside that range" in inside
     outside = answer_box.seed_caveat(_spread(seed_runs.PRIMARY_GAP, 0.01, 0.02), stored, endpoint)
-    assert "primary gap change" in outside and "+0.048 lies outside it (one more retrain would fall outside a range " \
-        "of 3, were the retrains exchangeable (same code, same kind of CPU), with probability 0.50: it is as likely" \
-        in outside and "prediction interval" not in outside  # no SD
+    assert "primary gap change" in outside and "+0.048 lies outside it (a fresh seed, exchangeable with the stored 3, would fall " \
+        "outside their range with probability 0.50: it is as likely" in outside and "prediction interval" not in outside  # no SD
     near = answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.0551, 0.0597, mean=0.0569, sd=0.0025),
                                   stored, endpoint.assign(**{"gap change": [0.048, 0.0505]}))
     assert "(seeds taken to vary normally; t with 2 df), +0.044 to +0.069, holds it" in near

@@ -24,11 +24,9 @@ def recipe_table(record: dict) -> pd.DataFrame:
         "pretrained": record["pretrained"],
         "input": f"{record['frames']} x {record['input_size']} px" if record["frames"] > 1 else f"{record['input_size']} px",
         "schedule": f"{recipe['schedule'].replace('_', '-')} learning rate, {stages}{skipped}",
-        "learning rate": recipe["lr"],
+        "learning rate": f"{recipe['lr']:g}" + (" (one-cycle peak)" if recipe["schedule"] == "one_cycle" else ""),
         "batch size": recipe["batch_size"],
-        "training items per epoch": f"{record['train_items']}"
-                                    + (f" ({per_video} frames of each video)"
-                                       if record["input_kind"] == "frame" and per_video else ""),
+        "training items per epoch": f"{record['train_items']} ({_items(record, per_video)})",
         "epochs run": len(record["history"]),
         "best epoch (validation AUC)": f"{record['best_epoch']} ({record['best_val_auc']:.3f})",
         "parameters (M)": round(record["parameters"] / 1e6, 1),
@@ -37,6 +35,15 @@ def recipe_table(record: dict) -> pd.DataFrame:
         "seed": record["seed"],
     }
     return pd.Series(rows, name=record["model"]).to_frame()
+
+
+def _items(record: dict, per_video: int | None) -> str:
+    """What one training item is: frames of each training video (a one-class model's: of
+    each real one, the only videos it trains on), or one clip or sequence per video."""
+    if record["input_kind"] != "frame":
+        return "one clip of each training video"
+    videos = "real training video" if record["schedule"] == ONE_CLASS else "training video"
+    return f"{per_video} frames of each {videos}" if per_video else f"every cached frame of each {videos}"
 
 
 def training_table(records: dict[str, dict]) -> pd.DataFrame:

@@ -155,8 +155,8 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     digits = _digits_apart(value, row["min"], row["max"]) if not inside else 3
     text = (f"one training seed here; a stored {n_seeds}-seed run ({where['date']}) puts the {which} gap change "
             f"at {row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
-            + ("inside that range" if inside else f"outside it (one more retrain would fall outside a range of "
-               f"{n_seeds}, were the retrains exchangeable (same code, same kind of CPU), with probability {seed_runs.outside_range_chance(n_seeds):.2f}: it is as likely to be the "
+            + ("inside that range" if inside else f"outside it (a fresh seed, exchangeable with the stored {n_seeds}, "
+               f"would fall outside their range with probability {seed_runs.outside_range_chance(n_seeds):.2f}: it is as likely to be the "
                f"lowest or the highest of {n_seeds + 1} as any other)"))
     if not inside and {"mean", "sd"} <= set(row.index):
         low, high = seed_runs.retrain_interval(row)

@@ -187,7 +187,7 @@ def diversity_gain_reading(correlation: pd.DataFrame) -> str:
     if NEGATIVE in signs.values():
         text += (" A negative correlation holds despite that push: on this benchmark the subsets whose members "
                  "disagree more tend to gain less over their mean member, so disagreement as measured here shows no "
-                 "monotone link to useful diversity on these subsets. The correlation ranks subsets of every size together, and the number of "
+                 "positive link to useful diversity on these subsets: the association is negative. The correlation ranks subsets of every size together, and the number of "
                  "members can move both the mean disagreement and the gain, so read it as a description of these "
                  "subsets, not an effect of disagreement: the figure colours each subset by its number of members.")
     return text
@@ -200,17 +200,18 @@ def gap_source_text(row: pd.Series) -> str:
     interval of its cross-domain change decides."""
     inside = row["ensemble in-domain AUC"] - row["reference in-domain AUC"]
     cross = row["cross-domain AUC change"]
-    text = (f"Over its members' mean, the ensemble's in-domain AUC changes by {inside:+.3f} and its cross-domain "
+    text = (f"Relative to its members' mean, the ensemble's in-domain AUC changes by {inside:+.3f} and its cross-domain "
             f"AUC by {cross:+.3f}, so the gap {'widens' if row['gap change'] > 0 else 'narrows'} by their "
             f"difference. ")
     if row["gap change"] <= 0:
         return text
     if row["cross-domain AUC change low"] > 0:
-        return text + ("It still gains across domains (that change's interval lies above zero): the wider gap "
-                       "comes from gaining more where its members are strong, not from losing ground on the new "
-                       "domain.")
+        return text + ("It still gains across domains on its average member (that change's interval lies above "
+                       "zero): the wider gap comes from gaining more in-domain than across domains, not from losing "
+                       "ground on the target domain against that member.")
     if row["cross-domain AUC change high"] < 0:
-        return text + "It also loses across domains (that change's interval lies below zero): worse generalization."
+        return text + ("It also loses across domains on its average member (that change's interval lies below "
+                       "zero): worse generalization.")
     return text + "Across domains its change is not measurably different from zero."
 
 
@@ -231,9 +232,8 @@ def build_beside_seeds(spread: pd.DataFrame, source: Mapping) -> str:
     ``seed_source`` row), only the all-five soft vote is this build's endpoint too."""
     read, n_seeds = spread.set_index("quantity")["inside"].dropna().astype(bool), int(spread["seeds"].max())
     outside, chance = int((~read).sum()), seed_runs.outside_range_chance(n_seeds)
-    text = (f"{outside} of {len(read)} lie outside the stored range, where one more retrain would fall outside the "
-            f"range of {n_seeds} with probability {chance:.2f} if it were exchangeable with the stored seeds (same code, "
-            f"same kind of CPU) (it is as likely to be the lowest or the highest of "
+    text = (f"{outside} of {len(read)} lie outside the stored range, where a fresh seed, exchangeable with the stored "
+            f"{n_seeds}, would fall outside their range with probability {chance:.2f} (it is as likely to be the lowest or the highest of "
             f"{n_seeds + 1} as any other), so about {chance * len(read):.0f} of {len(read)} would. Across the table "
             "this build lies outside "
             + ("more often than one more retrain would: a build on another kind of CPU, or at a later commit, "

@@ -240,11 +240,11 @@ def premise_sentence(mix: pd.DataFrame, pooled_harder: bool, per_shift: pd.DataF
                      f"{like['reference gap high'] / pooled:.0%} of the pooled gap of {pooled:.3f})")
         return text + (f"on the methods both domains hold the target is not measurably harder in this reading{reach}. "
                        + shift_sentence(per_shift)
-                       + f"The premise rests on the pooled reading: like for like the members' gap is not "
-                       f"measurably above zero, so that reading, whose reals mix both captures, shows no gap to test "
-                       f"the card's claim against (the per-shift reading above sets each subset's fakes against its "
-                       f"own capture's reals instead), though the soft vote still changes it by "
-                       f"{ci_text(like, 'gap change')}. ")
+                       + f"The premise rests on the pooled reading: like for like, with reals of both captures, the "
+                       f"members' gap is not measurably above zero (gaps up to {like['reference gap high']:.3f} are not "
+                       f"excluded), so that reading can neither confirm a harder target nor test the card's claim (the "
+                       f"per-shift reading above sets each subset's fakes against its own capture's reals instead); "
+                       f"there the soft vote changes the gap by {ci_text(like, 'gap change')}. ")
     return text + "in neither reading is the target measurably harder, so neither tests the card's claim. "
 
 
