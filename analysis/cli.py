@@ -297,13 +297,13 @@ def _cmd_exercise_runs(args: argparse.Namespace) -> int:
 
 
 def _cmd_exercises(args: argparse.Namespace) -> int:
-    from analysis.book.exercises import ANSWERED, BUNDLE_DIR, KEY_DIR, STUDENT_DIR, write_bundle
+    from analysis.book.exercises import BUNDLE_DIR, KEY_DIR, STUDENT_DIR, set_aside_answered, write_bundle
 
     out = args.out or BUNDLE_DIR
-    before = set((out / STUDENT_DIR).glob(f"*{ANSWERED}*.ipynb"))
+    if (out / STUDENT_DIR).is_dir():  # write_bundle sets them aside too; here the user hears where they went
+        for kept in set_aside_answered(out / STUDENT_DIR):
+            print(f"kept a student's answers as {kept} (the fresh notebook replaces the old name)")
     bundles = write_bundle(out=out)
-    for kept in sorted(set((out / STUDENT_DIR).glob(f"*{ANSWERED}*.ipynb")) - before):
-        print(f"kept a student's answers as {kept} (the fresh notebook replaces the old name)")
     for bundle in bundles:
         print(f"{bundle.chapter}: {len(bundle.exercises)} exercises")
     print(f"wrote {len(bundles)} student notebooks to {out / STUDENT_DIR} and the answer key to {out / KEY_DIR}")

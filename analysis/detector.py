@@ -52,6 +52,7 @@ from analysis.preprocess.video import NoVideoStream, declared_frames, error_word
 # photos (8064 px) are read whole. A 168-megapixel photo took 4.1 GB before.
 IMAGE_MAX_SIDE = 8192
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+READ_IMAGES = IMAGE_SUFFIXES | {".gif"}  # what a user may pass as a photo: a GIF too, which FFmpeg reads as a clip
 
 
 @dataclass
@@ -553,7 +554,7 @@ def _read_media(path: Path, frames_per_video: int, max_side: int = IMAGE_MAX_SID
         reason = error_words(err)
         raise UserInputError(
             f"{path}: not a readable video or image ({type(err).__name__}: {reason}): not a video, or one cut "
-            f"short before its index (an MP4 cut part-way often is). Images: {', '.join(sorted(IMAGE_SUFFIXES | {'.gif'}))}; "
+            f"short before its index (an MP4 cut part-way often is). Images: {', '.join(sorted(READ_IMAGES))}; "
             "videos: anything FFmpeg decodes."
         ) from None
     declared = max(sampled.frames_in_video, declared_frames(path))

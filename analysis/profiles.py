@@ -196,10 +196,10 @@ class Analysis:
     def __post_init__(self):
         if self.combiner not in COMBINERS:
             raise UserInputError(f"analysis.combiner={self.combiner!r}: choose one of {list(COMBINERS)}.")
-        for name in ("n_resamples", "n_permutations", "seed"):
-            if getattr(self, name) < (0 if name == "seed" else 1):
-                raise UserInputError(f"analysis.{name}={getattr(self, name)}: expected "
-                                     f"{'a non-negative' if name == 'seed' else 'a positive'} integer.")
+        for name, least, kind in (("n_resamples", 1, "a positive"), ("n_permutations", 1, "a positive"),
+                                  ("seed", 0, "a non-negative")):
+            if getattr(self, name) < least:
+                raise UserInputError(f"analysis.{name}={getattr(self, name)}: expected {kind} integer.")
 
 
 @dataclass(frozen=True)

@@ -296,15 +296,12 @@ def _hub_offline_unless_reachable(needed: bool, host: str = "huggingface.co") ->
     import huggingface_hub.constants as hub
 
     proxied = any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"))
-    offline = needed and not hub.HF_HUB_OFFLINE and not proxied  # a proxy's network is not ours to probe
-    if offline:
+    before = hub.HF_HUB_OFFLINE
+    if needed and not before and not proxied:  # a proxy's network is not ours to probe
         try:
             socket.create_connection((host, 443), timeout=5).close()
-            offline = False
         except OSError:
-            pass
-    before = hub.HF_HUB_OFFLINE
-    hub.HF_HUB_OFFLINE = before or offline
+            hub.HF_HUB_OFFLINE = True
     try:
         yield
     finally:

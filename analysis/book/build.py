@@ -128,13 +128,19 @@ def prepare_for_page(path: Path) -> int:
     return removed
 
 
-def check_parameters(name: str, parameters: dict) -> None:
-    """Refuse a parameter the chapter's ``parameters`` cell does not set: papermill only
-    warns and runs on, so a misspelt name would leave the chapter's own value in force."""
+def chapter_source(name: str) -> Path:
+    """The source of chapter ``name``; an error naming the chapters when there is none."""
     source = SOURCE_DIR / f"{name}.md"
     if not source.is_file():
         raise UserInputError(f"No chapter {name!r}: {source} does not exist. Chapters: {', '.join(chapters())}.")
-    cell = next((c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", [])), None)
+    return source
+
+
+def check_parameters(name: str, parameters: dict) -> None:
+    """Refuse a parameter the chapter's ``parameters`` cell does not set: papermill only
+    warns and runs on, so a misspelt name would leave the chapter's own value in force."""
+    cells = jupytext.read(chapter_source(name)).cells
+    cell = next((c for c in cells if "parameters" in c.metadata.get("tags", [])), None)
     names = [target.id for node in ast.parse(cell.source if cell else "").body if isinstance(node, ast.Assign)
              for target in node.targets if isinstance(target, ast.Name)]
     unknown = sorted(set(parameters) - set(names))
@@ -149,11 +155,7 @@ def execute_chapter(name: str, parameters: dict, log: Path | None = None, execut
 
     The chapter's stderr goes to the terminal and is appended to ``log`` (default: the
     profile's book log), not into the notebook."""
-    source = SOURCE_DIR / f"{name}.md"
-    if not source.is_file():
-        raise UserInputError(
-            f"No chapter {name!r}: {source} does not exist. Chapters: {', '.join(chapters())}."
-        )
+    source = chapter_source(name)
     executed = Path(executed) if executed else EXECUTED_DIR / f"{name}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     log = log or book_log(parameters.get("profile", DEFAULT_PROFILE))

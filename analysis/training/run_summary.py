@@ -9,6 +9,7 @@ from analysis.evaluation.fit_gate import CHANCE_LOSS, FIT_MARGIN, lowest_loss
 from analysis.evaluation.metrics import validation_threshold
 from analysis.evaluation.scores_table import SOURCE, TEST, subset
 from analysis.models.registry import ONE_CLASS, TWO_STAGE
+from analysis.profiles import ONE_CYCLE
 
 
 def recipe_table(record: dict) -> pd.DataFrame:
@@ -24,7 +25,7 @@ def recipe_table(record: dict) -> pd.DataFrame:
         "pretrained": record["pretrained"],
         "input": f"{record['frames']} x {record['input_size']} px" if record["frames"] > 1 else f"{record['input_size']} px",
         "schedule": f"{recipe['schedule'].replace('_', '-')} learning rate, {stages}{skipped}",
-        "learning rate": f"{recipe['lr']:g}" + (" (one-cycle peak)" if recipe["schedule"] == "one_cycle" else ""),
+        "learning rate": f"{recipe['lr']:g}" + (" (one-cycle peak)" if recipe["schedule"] == ONE_CYCLE else ""),
         "batch size": recipe["batch_size"],
         "training items per epoch": f"{record['train_items']} ({_items(record, per_video)})",
         "epochs run": len(record["history"]),

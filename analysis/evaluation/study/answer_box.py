@@ -156,7 +156,8 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     text = (f"one training seed here; a stored {n_seeds}-seed run ({where['date']}) puts the {which} gap change "
             f"at {row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
             + ("inside that range" if inside else f"outside it (a fresh seed, exchangeable with the stored {n_seeds}, "
-               f"would fall outside their range with probability {seed_runs.outside_range_chance(n_seeds):.2f}: it is as likely to be the "
+               f"would fall outside their range with probability {seed_runs.outside_range_chance(n_seeds):.2f}: "
+               f"it is as likely to be the "
                f"lowest or the highest of {n_seeds + 1} as any other)"))
     if not inside and {"mean", "sd"} <= set(row.index):
         low, high = seed_runs.retrain_interval(row)
@@ -216,7 +217,8 @@ def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = Non
     reach = (f" (its interval reaches {like['reference gap high'] / pooled['reference gap']:.0%} of the pooled gap)"
              if vanishes else "")
     text = (f"like for like (the target's fakes reweighted to the source's mix of methods, against the target's reals "
-            f"of every capture, studio and outdoor) the members' mean gap is {ci_text(like, 'reference gap')}{reach} against "
+            f"of every capture, studio and outdoor) the members' mean gap is {ci_text(like, 'reference gap')}{reach} "
+            f"against "
             f"{ci_text(pooled, 'reference gap')} pooled, and the soft vote's change of it "
             f"{ci_text(like, 'gap change')}")
     if vanishes:

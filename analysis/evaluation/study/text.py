@@ -187,7 +187,8 @@ def diversity_gain_reading(correlation: pd.DataFrame) -> str:
     if NEGATIVE in signs.values():
         text += (" A negative correlation holds despite that push: on this benchmark the subsets whose members "
                  "disagree more tend to gain less over their mean member, so disagreement as measured here shows no "
-                 "positive link to useful diversity on these subsets: the association is negative. The correlation ranks subsets of every size together, and the number of "
+                 "positive link to useful diversity on these subsets: the association is negative. The correlation "
+                 "ranks subsets of every size together, and the number of "
                  "members can move both the mean disagreement and the gain, so read it as a description of these "
                  "subsets, not an effect of disagreement: the figure colours each subset by its number of members.")
     return text
@@ -200,8 +201,8 @@ def gap_source_text(row: pd.Series) -> str:
     interval of its cross-domain change decides."""
     inside = row["ensemble in-domain AUC"] - row["reference in-domain AUC"]
     cross = row["cross-domain AUC change"]
-    text = (f"Relative to its members' mean, the ensemble's in-domain AUC changes by {inside:+.3f} and its cross-domain "
-            f"AUC by {cross:+.3f}, so the gap {'widens' if row['gap change'] > 0 else 'narrows'} by their "
+    text = (f"Relative to its members' mean, the ensemble's in-domain AUC changes by {inside:+.3f} and its "
+            f"cross-domain AUC by {cross:+.3f}, so the gap {'widens' if row['gap change'] > 0 else 'narrows'} by their "
             f"difference. ")
     if row["gap change"] <= 0:
         return text
@@ -233,7 +234,8 @@ def build_beside_seeds(spread: pd.DataFrame, source: Mapping) -> str:
     read, n_seeds = spread.set_index("quantity")["inside"].dropna().astype(bool), int(spread["seeds"].max())
     outside, chance = int((~read).sum()), seed_runs.outside_range_chance(n_seeds)
     text = (f"{outside} of {len(read)} lie outside the stored range, where a fresh seed, exchangeable with the stored "
-            f"{n_seeds}, would fall outside their range with probability {chance:.2f} (it is as likely to be the lowest or the highest of "
+            f"{n_seeds}, would fall outside their range with probability {chance:.2f} (it is as likely to be the "
+            f"lowest or the highest of "
             f"{n_seeds + 1} as any other), so about {chance * len(read):.0f} of {len(read)} would. Across the table "
             "this build lies outside "
             + ("more often than one more retrain would: a build on another kind of CPU, or at a later commit, "

@@ -172,7 +172,8 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
         holds = low <= -card_vs_best <= high
         endpoint += (f"That contrast is the analogue of the card's change against its best single model "
                      f"(-{card_vs_best:.4f}, chosen there by test-set gap). These test sets detect a change of "
-                     f"{b['MDE vs clear best member']:.3f} or more in that contrast with 80 % power; the gap interval above "
+                     f"{b['MDE vs clear best member']:.3f} or more in that contrast with 80 % power; the gap "
+                     f"interval above "
                      f"{'holds' if holds else 'excludes'} the card's value")
         if pw["scaled effect"] > 0:
             holds = low <= -b["scaled effect"] <= high
@@ -241,9 +242,10 @@ def premise_sentence(mix: pd.DataFrame, pooled_harder: bool, per_shift: pd.DataF
         return text + (f"on the methods both domains hold the target is not measurably harder in this reading{reach}. "
                        + shift_sentence(per_shift)
                        + f"The premise rests on the pooled reading: like for like, with reals of both captures, the "
-                       f"members' gap is not measurably above zero (gaps up to {like['reference gap high']:.3f} are not "
-                       f"excluded), so that reading can neither confirm a harder target nor test the card's claim (the "
-                       f"per-shift reading above sets each subset's fakes against its own capture's reals instead); "
+                       f"members' gap is not measurably above zero (gaps up to {like['reference gap high']:.3f} "
+                       f"are not excluded), so that reading can neither confirm a harder target nor test the card's "
+                       f"claim (the per-shift reading above sets each subset's fakes against its own capture's "
+                       f"reals instead); "
                        f"there the soft vote changes the gap by {ci_text(like, 'gap change')}. ")
     return text + "in neither reading is the target measurably harder, so neither tests the card's claim. "
 
