@@ -47,7 +47,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     if args.dataset == "ffpp":
         result = index_ffpp(args.root, split=args.split, seed=args.seed, compression=args.compression)
     else:
-        result = index_celebdf(args.root, all_videos=args.all_videos)
+        result = index_celebdf(args.root, all_videos=args.all_videos, allow_missing=args.allow_missing)
     for note in result.notes:
         print(f"note: {note}")
     path = write_manifest(result.manifest, args.out)
@@ -363,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     celebdf.add_argument(
         "--all-videos", action="store_true", help="list every video as test, not just the official 518"
     )
+    celebdf.add_argument("--allow-missing", action="store_true",
+                         help="test on the listed videos that are on disk when some are not (no longer the official set)")
     index.set_defaults(func=_cmd_index)
 
     synth = commands.add_parser("synth", help="generate the embedded benchmark")

@@ -149,9 +149,14 @@ def test_celebdf_official_test_list(celebdf_root, tmp_path):
 
 def test_celebdf_errors(celebdf_root, tmp_path, capsys):
     out = tmp_path / "celebdf.csv"
-    (celebdf_root / "Celeb-synthesis" / "id1_id0_0000.mp4").unlink()
+    (celebdf_root / "YouTube-real" / "00001.mp4").unlink()
     assert run_index("celebdf", celebdf_root, "--out", out) == 2
-    assert "id1_id0_0000" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "YouTube-real/00001.mp4" in err and "--allow-missing" in err
+
+    assert run_index("celebdf", celebdf_root, "--out", out, "--allow-missing") == 0
+    assert "1 listed video(s) are not on disk" in capsys.readouterr().out
+    assert sorted(read_manifest(out)["video_id"]) == ["id0_0000", "id1_id0_0000"]  # the two listed that are there
 
     (celebdf_root / "List_of_testing_videos.txt").write_text("real Celeb-real/id0_0000.mp4\n")
     assert run_index("celebdf", celebdf_root, "--out", out) == 2
@@ -315,4 +320,4 @@ def test_a_celebdf_list_line_whose_file_name_holds_a_space_is_named_as_the_video
 
 def test_a_celebdf_list_that_is_not_the_official_518_says_so(celebdf_root, tmp_path, capsys):
     assert run_index("celebdf", celebdf_root, "--out", tmp_path / "c.csv") == 0
-    assert "the test list holds 3 videos, not the official 518" in capsys.readouterr().out
+    assert "the test set holds 3 videos, not the official 518" in capsys.readouterr().out

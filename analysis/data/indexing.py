@@ -86,6 +86,12 @@ def _ffpp_layout_hint(root: Path) -> str:
     return f"Did you mean {inner[0]}?" if inner else ""
 
 
+def _some(paths: list[str], shown: int = 5) -> str:
+    """The first few of a long list of paths, and how many more: enough to look for them."""
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
+
+
 def _note_unreadable(notes: list[str], unreadable: list[str]) -> None:
     if unreadable:
         notes.append(f"skipped {len(unreadable)} entr(ies) named like videos that are not readable files "
@@ -253,13 +259,15 @@ def read_celebdf_test_list(path: Path, notes: list[str] | None = None) -> dict[s
     return listed
 
 
-def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
+def index_celebdf(root: Path, *, all_videos: bool = False, allow_missing: bool = False) -> IndexResult:
     """Index Celeb-DF v2 (``Celeb-real``, ``YouTube-real``, ``Celeb-synthesis``).
 
     By default the manifest holds exactly the videos of the official test list, as
     ``test``: the study never trains on Celeb-DF, so the other videos (about 6,000 of
     6,529) would be decoded and cropped for nothing. With ``all_videos`` every video is
-    ``test``.
+    ``test``. A listed video that is not on disk stops the index, since the test set is
+    then no longer the official one; ``allow_missing`` tests on the listed videos that are
+    there, and says so.
     """
     root = _require_dir(Path(root), "The Celeb-DF v2 root")
     notes, rows, skipped, unreadable = [], [], [], []
@@ -312,11 +320,18 @@ def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
             notes.append(f"matched {len(renamed)} listed video(s) to files whose names differ only in case, "
                          f"e.g. {first} to {renamed[first]}")
         missing = sorted(set(listed) - set(on_disk))
-        if missing:
+        if missing and not allow_missing:
             raise UserInputError(
-                f"{len(missing)} video(s) of the test list are not on disk under {root}, "
-                f"e.g. {missing[0]}; the official test set needs all {len(listed)}."
+                f"{len(missing)} video(s) of the test list are not on disk under {root}: "
+                f"{_some(missing)}; the official test set needs all {len(listed)}. Download them again, "
+                "or pass --allow-missing to test on the listed videos that are there."
             )
+        if missing:
+            notes.append(f"{len(missing)} listed video(s) are not on disk and are left out of the test set: "
+                         f"{_some(missing)}")
+            listed = {p: label for p, label in listed.items() if p in on_disk}
+            if not listed:
+                raise UserInputError(f"None of the test list's videos is on disk under {root}.")
         disagree = [p for p, label in listed.items() if on_disk[p] != label]
         if disagree:
             raise UserInputError(
@@ -324,7 +339,7 @@ def index_celebdf(root: Path, *, all_videos: bool = False) -> IndexResult:
                 f"e.g. {disagree[0]}; expected 1 for real folders and 0 for Celeb-synthesis."
             )
         if len(listed) != CELEBDF_OFFICIAL_VIDEOS:  # an edited list is no longer the official test set
-            notes.append(f"the test list holds {len(listed)} videos, not the official {CELEBDF_OFFICIAL_VIDEOS}: "
+            notes.append(f"the test set holds {len(listed)} videos, not the official {CELEBDF_OFFICIAL_VIDEOS}: "
                          "results on it are not comparable with published Celeb-DF v2 numbers")
         left_out = int((~frame["relative"].isin(listed)).sum())
         frame = frame[frame["relative"].isin(listed)].assign(split="test")
