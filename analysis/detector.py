@@ -78,6 +78,7 @@ class Prediction:
     frames: int = 0  # frames scored
     faces_found: int = 0
     face_px: int = 0  # the largest face MTCNN found, its longer side in pixels
+    face_prob: float = float("nan")  # MTCNN's probability that the boxes are faces, median over frames with one
     frames_expected: int = 0  # frames the profile samples from a file like this one (an image: 1)
     decoding: str = ""  # why fewer frames than expected were decoded, if they were
     threshold_basis: str = ""  # where the threshold comes from, for the members that scored this file
@@ -131,7 +132,8 @@ def prediction_table(results: list[dict]) -> pd.DataFrame:
                          ("frames_expected", "Int64")):
         if column in table:  # a failed file's empty cell would otherwise turn counts into floats
             table[column] = table[column].astype(kind)
-    leading = [c for c in ("file", "is_fake", "score", "threshold", "frames", "faces_found", "face_px", "caution")
+    leading = [c for c in ("file", "is_fake", "score", "threshold", "frames", "faces_found", "face_px", "face_prob",
+                           "caution")
                if c in table]
     models = sorted(c for c in table.columns if c.endswith((" score", " raw")))  # the same order whichever file led
     trailing = [c for c in ("skipped", "trained_on", "warning", "error") if c in table]
@@ -399,10 +401,11 @@ class Detector:
         score, combined = self._combine(own)
         threshold = self.threshold(list(own))
         face_px = largest_face(arrays)
+        face_prob = float(np.median(arrays["face_prob"][arrays["detected"]]))
         return Prediction(str(path), score, score >= threshold, threshold, combined, own, skipped,
-                          len(frames), int(arrays["detected"].sum()), face_px, media.expected, media.decoding,
-                          self.threshold_basis(list(own)), self.trained_on, self.warning,
-                          _cautions(frames, arrays["detected"], face_px, settings.crop_size))
+                          len(frames), int(arrays["detected"].sum()), face_px, face_prob, media.expected,
+                          media.decoding, self.threshold_basis(list(own)), self.trained_on, self.warning,
+                          _cautions(frames, arrays["detected"], face_px, face_prob, settings.crop_size))
 
     def _predict_or_error(self, path: str | Path) -> Prediction:
         """One file of a list: its prediction, or its error (the other files still go on)."""
@@ -421,16 +424,26 @@ def largest_face(arrays: dict[str, np.ndarray]) -> int:
     return int(round(float(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).max())))
 
 
-def _cautions(frames: np.ndarray, detected: np.ndarray, face_px: int, crop_size: int) -> str:
+# MTCNN keeps a box from a probability of 0.7. Faces in photos score above 0.99 (scikit-image's
+# astronaut 1.000, cameraman 0.999) and the benchmark's faces a median 0.999 per frame (1.4 % of
+# 359 frames below 0.95), while a box MTCNN drew on a motorcycle's engine scored 0.892 (2026-12-06).
+FACE_SURE = 0.95
+
+
+def _cautions(frames: np.ndarray, detected: np.ndarray, face_px: int, face_prob: float, crop_size: int) -> str:
     """What makes one file's verdict less reliable than the models' usual: faces in fewer
     than half its frames (the rest are scored on the nearest face's box, as in the crop
-    cache), a face enlarged more than twice to the models' crop (MTCNN also fires on small
-    non-faces), and no colour (every model learned from colour faces)."""
+    cache), MTCNN unsure that its boxes are faces, a face enlarged more than twice to the
+    models' crop (MTCNN also fires on small non-faces), and no colour (every model learned
+    from colour faces)."""
     said = []
     found, n = int(detected.sum()), len(detected)
     if 2 * found < n:
         said.append(f"MTCNN found a face in only {found} of {n} frames; the others were scored on the nearest "
                     "face's box, so most of the verdict comes from frames without a face")
+    if face_prob < FACE_SURE:
+        said.append(f"MTCNN gives its boxes a face probability of only {face_prob:.2f} (faces in photos score "
+                    "above 0.99): what was scored may not be a face")
     if 2 * face_px < crop_size:
         said.append(f"the largest face found is {face_px} px across, enlarged more than twice to the models' "
                     f"{crop_size} px crops: little detail to judge, and it may not be a face at all")

@@ -342,12 +342,13 @@ def test_the_too_small_rule_is_the_one_detection_applies():
 
         def detect(self, frames):
             self.searched.append(frames[0].shape[:2])
-            return [None] * len(frames), None
+            return [None] * len(frames), [None] * len(frames)
 
     detector = Recording()
     assert not too_small_to_search(62, 2000, detector) and too_small_to_search(60, 2000, detector)
-    assert np.isnan(detect_boxes(detector, np.zeros((1, 62, 2000, 3), np.uint8))).all()
-    assert np.isnan(detect_boxes(detector, np.zeros((1, 2, 3000, 3), np.uint8))).all()
+    for frames in (np.zeros((1, 62, 2000, 3), np.uint8), np.zeros((1, 2, 3000, 3), np.uint8)):
+        boxes, probs = detect_boxes(detector, frames)
+        assert np.isnan(boxes).all() and np.isnan(probs).all()
     assert detector.searched == [(20, 640)]  # the 3000x2 frame never reached the resize or MTCNN
 
 
@@ -710,15 +711,17 @@ def test_a_member_that_failed_the_fit_gate_leaves_the_vote_of_a_folder_but_score
     assert alone.names == ["autoencoder"] and "its score says little" in alone.warning
 
 
-def test_cautions_name_few_faces_a_small_face_and_a_file_without_colour():
+def test_cautions_name_few_faces_an_unsure_face_a_small_face_and_a_file_without_colour():
     from analysis.detector import _cautions
 
     rng = np.random.default_rng(0)
     colour = rng.integers(0, 255, (8, 40, 40, 3), dtype=np.uint8)
     grey = np.repeat(colour[..., :1], 3, axis=-1)
     every = np.ones(8, bool)
-    assert _cautions(colour, every, 70, 64) == ""
-    assert "only 1 of 8 frames" in _cautions(colour, np.eye(8, dtype=bool)[0], 70, 64)
-    assert "only" not in _cautions(colour, np.arange(8) < 4, 70, 64)  # half the frames is enough
-    assert "31 px across" in _cautions(colour, every, 31, 64) and _cautions(colour, every, 32, 64) == ""
-    assert "no colour" in _cautions(grey, every, 70, 64)
+    assert _cautions(colour, every, 70, 0.999, 64) == ""
+    assert "only 1 of 8 frames" in _cautions(colour, np.eye(8, dtype=bool)[0], 70, 0.999, 64)
+    assert "only" not in _cautions(colour, np.arange(8) < 4, 70, 0.999, 64)  # half the frames is enough
+    assert "31 px across" in _cautions(colour, every, 31, 0.999, 64) and _cautions(colour, every, 32, 0.999, 64) == ""
+    assert "no colour" in _cautions(grey, every, 70, 0.999, 64)
+    assert "probability of only 0.89" in _cautions(colour, every, 70, 0.892, 64)
+    assert _cautions(colour, every, 70, 0.95, 64) == ""

@@ -56,6 +56,8 @@ def test_entry_holds_crops_midpoints_and_report(bench, tmp_path):
     assert entry["clip"].shape == (k, TINY.clip_crop_size, TINY.clip_crop_size, 3)
     assert entry["flow_mid"].shape == (k - 1, TINY.clip_crop_size, TINY.clip_crop_size, 3)
     assert entry["detected"].sum() == report.iloc[0]["faces_found"]
+    sure = entry["face_prob"][entry["detected"]]  # MTCNN keeps a face at 0.7 and above
+    assert len(sure) and (sure >= 0.7).all() and np.isnan(entry["face_prob"][~entry["detected"]]).all()
     assert crop_cache.read_marker(tmp_path, key)["video_id"] == key[2]
 
 
@@ -177,16 +179,16 @@ class _FakeDetector:
 
     def detect(self, images):
         self.sizes.append(images[0].shape[:2])
-        return [np.array([[10.0, 20.0, 50.0, 60.0]]), None], None
+        return [np.array([[10.0, 20.0, 50.0, 60.0], [0.0, 0.0, 4.0, 4.0]]), None], [np.array([0.97, 0.8]), None]
 
 
 def test_large_frames_are_detected_downscaled_and_boxes_mapped_back():
     detector = _FakeDetector()
     frames = np.zeros((2, 720, 1280, 3), np.uint8)
-    boxes = face_detect.detect_boxes(detector, frames, max_side=640)
+    boxes, probs = face_detect.detect_boxes(detector, frames, max_side=640)
     assert detector.sizes == [(360, 640)]
-    np.testing.assert_allclose(boxes[0], [20, 40, 100, 120])
-    assert np.isnan(boxes[1]).all()
+    np.testing.assert_allclose(boxes[0], [20, 40, 100, 120])  # the largest face, first as MTCNN sorts them
+    assert probs[0] == 0.97 and np.isnan(boxes[1]).all() and np.isnan(probs[1])
 
 
 def test_frames_without_face_borrow_the_nearest_box_or_the_centre():

@@ -87,7 +87,7 @@ def _faststart_video(path: Path, frames: int) -> Path:
 
 class _NoFace:
     def detect(self, images):
-        return [None] * len(images), None
+        return [None] * len(images), [None] * len(images)
 
 
 def test_a_video_cut_short_at_a_packet_boundary_is_left_out(tmp_path):

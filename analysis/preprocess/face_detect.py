@@ -92,23 +92,23 @@ def too_small_to_search(height: int, width: int, detector: MTCNN, max_side: int 
     return min(round(height * scale), round(width * scale)) < getattr(detector, "min_face_size", 0)
 
 
-def detect_boxes(detector: MTCNN, frames: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> np.ndarray:
-    """Largest-face box ``(x0, y0, x1, y1)`` per frame in full-resolution pixels; NaN where
-    MTCNN finds no face. All frames go through MTCNN in one batch, downscaled so the
-    longer side is at most ``max_side``."""
+def detect_boxes(detector: MTCNN, frames: np.ndarray, max_side: int = DETECT_MAX_SIDE) -> tuple[np.ndarray, np.ndarray]:
+    """Largest-face box ``(x0, y0, x1, y1)`` per frame in full-resolution pixels, and
+    MTCNN's probability that the box is a face; NaN where it finds no face. All frames go
+    through MTCNN in one batch, downscaled so the longer side is at most ``max_side``."""
     h, w = frames.shape[1:3]
     scale = min(1.0, max_side / max(h, w))
-    boxes = np.full((len(frames), 4), np.nan)
+    boxes, probs = np.full((len(frames), 4), np.nan), np.full(len(frames), np.nan)
     if too_small_to_search(h, w, detector, max_side):
-        return boxes
+        return boxes, probs
     small = frames if scale == 1.0 else np.stack(
         [cv2.resize(f, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) for f in frames]
     )
-    found, _ = detector.detect(list(small))
-    for i, box in enumerate(found):
-        if box is not None:
-            boxes[i] = np.asarray(box)[0] / scale
-    return boxes
+    found, found_probs = detector.detect(list(small))
+    for i, (box, prob) in enumerate(zip(found, found_probs)):
+        if box is not None:  # select_largest sorts boxes and probabilities alike: the first is the largest
+            boxes[i], probs[i] = np.asarray(box)[0] / scale, np.asarray(prob)[0]
+    return boxes, probs
 
 
 def fill_missing_boxes(boxes: np.ndarray, frame_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -100,24 +100,26 @@ def process_video(path: str, profile: Preprocessing, detector, flow_fn) -> tuple
     return arrays, counts
 
 
-def face_boxes(frames: np.ndarray, detector) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def face_boxes(frames: np.ndarray, detector) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """MTCNN's largest face per frame with gaps filled, whether each frame needed the
-    fill, and the boxes smoothed over time (the ones the crops use)."""
-    boxes = face_detect.detect_boxes(detector, frames)
+    fill, the boxes smoothed over time (the ones the crops use), and MTCNN's probability
+    that each frame's box is a face (NaN where it needed the fill)."""
+    boxes, probs = face_detect.detect_boxes(detector, frames)
     detector_boxes, fallback = face_detect.fill_missing_boxes(boxes, frames.shape[1:3])
-    return detector_boxes, fallback, face_detect.smooth_boxes(detector_boxes)
+    return detector_boxes, fallback, face_detect.smooth_boxes(detector_boxes), probs
 
 
 def sequence_faces(frames: np.ndarray, profile: Preprocessing, detector) -> np.ndarray:
     """Face crops at ``crop_size`` of the sequence model's own sampling."""
-    _, _, filled = face_boxes(frames, detector)
+    _, _, filled, _ = face_boxes(frames, detector)
     return np.stack([face_detect.crop_face(f, b, profile.crop_size) for f, b in zip(frames, filled)])
 
 
 def crop_frames(frames: np.ndarray, profile: Preprocessing, detector, flow_fn) -> dict[str, np.ndarray]:
     """The cache entry of a sequence of frames (T, H, W, 3): face crops at both sizes,
-    flow midpoints between consecutive crops, boxes, and which frames had a face."""
-    detector_boxes, fallback, filled = face_boxes(frames, detector)
+    flow midpoints between consecutive crops, boxes, which frames had a face, and how
+    sure MTCNN was of each."""
+    detector_boxes, fallback, filled, probs = face_boxes(frames, detector)
     faces = np.stack([face_detect.crop_face(f, b, profile.crop_size) for f, b in zip(frames, filled)])
     clip = np.stack([face_detect.crop_face(f, b, profile.clip_crop_size) for f, b in zip(frames, filled)])
     midpoints = []
@@ -134,6 +136,7 @@ def crop_frames(frames: np.ndarray, profile: Preprocessing, detector, flow_fn) -
         "boxes": filled.astype(np.float32),  # the crops' (smoothed) boxes
         "detector_boxes": detector_boxes.astype(np.float32),  # MTCNN's, before smoothing
         "detected": ~fallback,
+        "face_prob": probs.astype(np.float32),
     }
 
 
