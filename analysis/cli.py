@@ -252,6 +252,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         detector.set_threshold(args.threshold)
     quiet = "-" in (args.json, args.csv)  # stdout carries the table, so no verdict lines
+    batch = len(args.files) > 1  # the warning is the detector's, the same for every file: said once, after them
     results, failed, interrupted = [], 0, False
     signal.signal(signal.SIGTERM, _interrupt)  # a kill keeps the scored files' tables, as Ctrl-C does
     try:
@@ -262,11 +263,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 failed += 1
                 print(f"error: {prediction.error}", file=sys.stderr)
             elif not quiet:
-                print(prediction)
+                print(prediction.text(warning=not batch))
     except KeyboardInterrupt:  # the files scored so far are kept: their tables are written below
         print(f"interrupted: {len(results)} of {len(args.files)} files scored; the tables hold those.",
               file=sys.stderr)
         interrupted = True
+    if batch and not quiet and detector.warning and len(results) > failed:
+        print(f"warning, for every verdict above: {detector.warning}")
     unwritten = []  # a table that fails to write must not cost the other one
     for target, table in ((args.json, lambda: json.dumps(results, indent=2)),
                           (args.csv, lambda: prediction_table(results).to_csv(index=False).rstrip("\n"))):

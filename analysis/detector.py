@@ -97,6 +97,11 @@ class Prediction:
         return fields
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, warning: bool = True) -> str:
+        """The verdict in lines; ``warning=False`` leaves out the warning, which is the same
+        for every file one detector scores, so a batch says it once."""
         if self.error:
             return f"{self.file}: error: {self.error}"
         verdict = "FAKE" if self.is_fake else "real"
@@ -107,7 +112,7 @@ class Prediction:
                  f"{parts}{skipped}"]
         if self.caution:  # right under the verdict: what makes this one less reliable
             lines.append(f"  caution: {self.caution}")
-        if self.warning:  # what no verdict of these models can tell
+        if self.warning and warning:  # what no verdict of these models can tell
             lines.append(f"  warning: {self.warning}")
         lines.append(f"  threshold: {self.threshold_basis}")
         if self.decoding:

@@ -217,7 +217,12 @@ def test_cli_scores_good_files_reports_bad_ones_and_exits_non_zero(trained_runs,
     assert "notes.mp4" in captured.err
     assert set(results[0]["models"]) == {"resnet18", "r3d18", "deep_svdd", "autoencoder"}
     assert main(["predict", str(files["image"]), "--run", str(trained_runs)]) == 0
-    assert "face.png:" in capsys.readouterr().out
+    one = capsys.readouterr().out
+    assert "face.png:" in one and one.count("warning:") == 1  # one file: the warning under its verdict
+    assert main(["predict", str(files["image"]), str(files["video"]), "--run", str(trained_runs)]) == 0
+    batch = capsys.readouterr().out
+    assert batch.count("warning") == 1 and batch.rstrip().splitlines()[-1].startswith(
+        "warning, for every verdict above: these models learned from synthetic faces only")
     assert main(["predict", str(files["image"]), "--run", str(trained_runs / "nowhere")]) == 2
 
 
