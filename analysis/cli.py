@@ -331,15 +331,24 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1."""
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is less than 1")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text} is less than {least}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1 (a count)."""
+    return _whole_number(text, 1)
+
+
+def _seed(text: str) -> int:
+    """An argparse type: an integer of at least 0, as numpy and torch take a seed."""
+    return _whole_number(text, 0)
 
 
 def _add_overrides(parser: argparse.ArgumentParser) -> None:
@@ -357,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     ffpp.add_argument("root", type=Path)
     ffpp.add_argument("--out", type=Path, required=True, help="manifest CSV to write")
     ffpp.add_argument("--split", choices=("official", "identity"), default="official")
-    ffpp.add_argument("--seed", type=int, default=0, help="seed of the identity split")
+    ffpp.add_argument("--seed", type=_seed, default=0, help="seed of the identity split")
     ffpp.add_argument("--compression", default="c23",
                       help="the download's folder: raw (also c0), c23 or c40 (default c23)")
     celebdf = datasets.add_parser("celebdf", help="Celeb-DF v2")
@@ -373,8 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth = commands.add_parser("synth", help="generate the embedded benchmark")
     synth.add_argument("--profile", default="cpu", help="benchmark size: cpu or tiny")
     synth.add_argument("--out", type=Path, required=True, help="folder for videos and manifest.csv")
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--workers", type=int, help="processes (default: one per core)")
+    synth.add_argument("--seed", type=_seed, default=0)
+    synth.add_argument("--workers", type=_positive_int, help="processes (default: one per core)")
     synth.set_defaults(func=_cmd_synth)
 
     pre = commands.add_parser("preprocess", help="sample frames, crop faces, interpolate flow, fill the cache")
@@ -397,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", type=Path, required=True, help="run folder (resumed if it holds last.pt)")
     tr.add_argument("--cache", type=Path, help="crop cache folder (default: the profile's, runs/<profile>/cache)")
     tr.add_argument("--manifest", type=Path, help="default: the profile's study manifest")
-    tr.add_argument("--seed", type=int, default=0, help="training seed")
+    tr.add_argument("--seed", type=_seed, default=0, help="training seed")
     tr.add_argument("--weights-dir", type=Path, help="folder with pretrained weights (offline)")
     tr.set_defaults(func=_cmd_train)
 
@@ -419,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--run", type=Path,
                     help="a profile folder (runs/cpu), a models folder (runs/cpu/models) or one run; several "
                          "runs score as their ensemble (default: the default profile's models)")
-    pr.add_argument("--seed", type=int, help="training seed of the runs to use (default: the lowest present)")
+    pr.add_argument("--seed", type=_seed, help="training seed of the runs to use (default: the lowest present)")
     pr.add_argument("--threshold", type=_finite_float,
                     help="verdict threshold, between 0 and 1 for a fake probability (default: chosen on "
                          "validation videos)")
@@ -444,8 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     res = commands.add_parser("results", help="compute the study's summary tables from the scores tables")
     res.add_argument("--profile", default="cpu")
-    res.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples")
-    res.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    res.add_argument("--n-resamples", type=_positive_int, default=1000, help="bootstrap resamples")
+    res.add_argument("--seed", type=_seed, default=0, help="bootstrap seed")
     res.add_argument("--store-seeds", action="store_true",
                      help="store the per-seed values of a several-seed run in book/stored/ (read by one-seed builds)")
     res.set_defaults(func=_cmd_results)

@@ -216,3 +216,10 @@ def test_a_chapter_parameter_its_parameters_cell_does_not_set_is_refused_with_th
         build.check_parameters("datasets", {"profile": "cpu", "seeds": 7})
     with pytest.raises(UserInputError, match="No chapter 'gapp'"):
         build.check_parameters("gapp", {})
+
+
+def test_a_chapter_parameter_of_another_kind_than_the_cells_own_is_refused():
+    with pytest.raises(UserInputError, match=r"-p seed 'seven' is str, but the chapter expects int, such as 0"):
+        build.check_parameters("datasets", {"seed": "seven"})
+    with pytest.raises(UserInputError, match="expects str"):
+        build.check_parameters("datasets", {"profile": 3})

@@ -64,3 +64,9 @@ def test_identity_groups_join_a_pair_and_every_video_made_from_it():
     })
     groups = identity_groups(manifest)
     assert groups.tolist() == ["d/a", "d/a", "d/a", "d/a", "d/c", "d/c", "e/a"]  # datasets never share a group
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "0"])
+def test_identity_split_refuses_a_seed_that_is_not_a_whole_number_0_or_above(seed):
+    with pytest.raises(UserInputError, match="seed must be a whole number 0 or above"):
+        identity_split(["a", "b"], [], seed=seed)

@@ -154,3 +154,15 @@ def test_a_listed_celebdf_video_whose_name_differs_only_in_case_is_matched(tmp_p
     result = index_celebdf(root)
     assert sorted(result.manifest["video_id"]) == ["id0_0000", "id0_id1_0000"]
     assert any("differ only in case" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("arguments, said", [
+    (["synth", "--out", "x", "--seed", "-1"], "argument --seed: -1 is less than 0"),
+    (["synth", "--out", "x", "--workers", "0"], "argument --workers: 0 is less than 1"),
+    (["train", "resnet18", "--out", "x", "--seed", "one"], "argument --seed: 'one' is not a whole number"),
+    (["results", "--n-resamples", "0"], "argument --n-resamples: 0 is less than 1"),
+])
+def test_a_negative_seed_or_a_count_below_one_is_refused_before_any_work(arguments, said, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(arguments)
+    assert stopped.value.code == 2 and said in capsys.readouterr().err

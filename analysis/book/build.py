@@ -137,16 +137,24 @@ def chapter_source(name: str) -> Path:
 
 
 def check_parameters(name: str, parameters: dict) -> None:
-    """Refuse a parameter the chapter's ``parameters`` cell does not set: papermill only
-    warns and runs on, so a misspelt name would leave the chapter's own value in force."""
+    """Refuse a parameter the chapter's ``parameters`` cell does not set (papermill only
+    warns and runs on, so a misspelt name would leave the chapter's own value in force),
+    and a value of another kind than the cell's own (text for a number), which would
+    otherwise fail deep inside the chapter."""
     cells = jupytext.read(chapter_source(name)).cells
     cell = next((c for c in cells if "parameters" in c.metadata.get("tags", [])), None)
-    names = [target.id for node in ast.parse(cell.source if cell else "").body if isinstance(node, ast.Assign)
-             for target in node.targets if isinstance(target, ast.Name)]
-    unknown = sorted(set(parameters) - set(names))
+    defaults = {target.id: node.value for node in ast.parse(cell.source if cell else "").body
+                if isinstance(node, ast.Assign) for target in node.targets if isinstance(target, ast.Name)}
+    unknown = sorted(set(parameters) - set(defaults))
     if unknown:
         raise UserInputError(f"Chapter {name!r} has no parameter {', '.join(unknown)}; its parameters: "
-                             f"{', '.join(names) or 'none'}.")
+                             f"{', '.join(defaults) or 'none'}.")
+    for key, value in parameters.items():
+        default = ast.literal_eval(defaults[key]) if isinstance(defaults[key], ast.Constant) else None
+        if default is None or type(value) is type(default) or (type(default) is float and type(value) is int):
+            continue
+        raise UserInputError(f"Chapter {name!r}: -p {key} {value!r} is {type(value).__name__}, but the chapter "
+                             f"expects {type(default).__name__}, such as {default!r}.")
 
 
 def execute_chapter(name: str, parameters: dict, log: Path | None = None, executed: Path | None = None) -> float:

@@ -138,6 +138,8 @@ def identity_split(
     share of ids, so partition sizes match ``fractions`` as closely as component sizes
     allow. Returns ``{id: split}``.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise UserInputError(f"The identity split's seed must be a whole number 0 or above, not {seed!r}.")
     components = identity_components(ids, edges)
     if not components:
         raise UserInputError("There are no ids to split: the dataset has no videos.")
