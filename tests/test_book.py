@@ -189,7 +189,9 @@ def test_every_cell_folds_its_code_away_unless_it_has_display_tags_of_its_own(tm
 
     glued = new_output("display_data", data={"application/papermill.record/text/plain": "'0.85'"},
                        metadata={"scrapbook": {"name": "auc"}})
-    cells = [new_code_cell("import pandas as pd"),
+    cells = [new_code_cell("profile = 'cpu'", metadata={"tags": ["parameters"]}),
+             new_code_cell("# Parameters\nprofile = 'tiny'", metadata={"tags": ["injected-parameters"]}),
+             new_code_cell("import pandas as pd"),
              new_code_cell("glue('auc', '0.85', display=False)", outputs=[glued]),
              new_code_cell("show(table)", outputs=[new_output("display_data", data={"text/html": "<table/>"})]),
              new_code_cell("x = 1", metadata={"tags": ["remove-cell"]}),
@@ -198,7 +200,14 @@ def test_every_cell_folds_its_code_away_unless_it_has_display_tags_of_its_own(tm
     nbformat.write(new_notebook(cells=cells), path)
     assert build.prepare_for_page(path) == 1
     tags = [c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells]
-    assert tags == [["hide-input"], ["hide-input"], ["hide-input"], ["remove-cell"], ["hide-input"]]
+    assert tags == [["parameters", "remove-cell"], ["injected-parameters", "remove-cell"], ["hide-input"],
+                    ["hide-input"], ["hide-input"], ["remove-cell"], ["hide-input"]]
+    # a chapter that shows or hides its parameters its own way: the injected cell follows it
+    cells[0].metadata["tags"] = ["parameters", "remove-input"]
+    nbformat.write(new_notebook(cells=cells), path)
+    build.prepare_for_page(path)
+    injected = nbformat.read(path, as_version=4).cells[1].metadata["tags"]
+    assert injected == ["injected-parameters", "remove-input"]
 
 
 def test_a_book_without_mathjax_fails_first_with_how_to_fetch_it(tmp_path, monkeypatch):

@@ -81,6 +81,9 @@ def test_a_method_the_source_lacks_makes_a_pooled_gap_that_like_for_like_removes
     assert like["methods"] in sentence and f"{like['reference gap']:.3f}" in sentence
     caveat = answer_box.like_for_like_caveat(primary.reset_index())
     assert f"{like['reference gap']:.3f}" in caveat and f"{pooled['reference gap']:.3f}" in caveat
+    brief = answer_box.like_for_like_brief(primary.reset_index())
+    assert f"{study.ci_text(like, 'reference gap')}, against {study.ci_text(pooled, 'reference gap')} pooled" in brief
+    assert ("not measurably above zero" in brief) == (like["reference gap low"] <= 0 < pooled["reference gap low"])
 
 
 def test_no_shared_method_leaves_only_the_pooled_reading(tmp_path):
@@ -92,3 +95,4 @@ def test_no_shared_method_leaves_only_the_pooled_reading(tmp_path):
     assert set(tables["like_for_like"]["reading"]) == {method_mix.POOLED}
     assert "share no manipulation method" in study.premise_sentence(tables["like_for_like_primary"], True)
     assert "share no manipulation method" in answer_box.like_for_like_caveat(tables["like_for_like_primary"])
+    assert "share no manipulation method" in answer_box.like_for_like_brief(tables["like_for_like_primary"])

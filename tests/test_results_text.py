@@ -95,13 +95,15 @@ def _against(lows, highs, best="resnet18"):
 
 def test_q1_answer_says_yes_only_where_an_ensemble_of_all_five_beats_the_best_member_across_domains():
     worse = answer_box.q1_answer(_against([-0.05, -0.04, -0.01], [-0.01, -0.01, 0.02]), "SHARED")
-    assert worse.startswith("No: worse than the best member across domains for 2 combiners: 0 of the 3 ensembles")
-    assert "above resnet18, the member validation names as best" in worse and "of card 000's five, SHARED." in worse
+    assert worse.startswith("No: none of the 3 ensembles of all five scores measurably above resnet18, the best "
+                            "member on validation, across domains; 2 score measurably below it (max-T over the 3).")
+    assert "Of card 000's five, SHARED." in worse
     level = answer_box.q1_answer(_against([-0.01, -0.02], [0.01, 0.02]), "S")
-    assert level.startswith("No measurable gain over the best member across domains: 0 of the 2")
+    assert "across domains (max-T over the 2)" in level and "measurably below" not in level
     assert answer_box.q1_answer(_against([0.01, -0.02], [0.03, 0.02]), "S").startswith("Yes for 1 combiner: 1 of the 2")
     none = answer_box.q1_answer(_against([], []), "S")
-    assert none.startswith("Not shown usefully: of card 000's five, S;") and "no clear best member" in none
+    assert none.startswith("Not shown usefully: validation names no clear best member") and none.endswith(
+        "Of card 000's five, S.")
     assert [answer_box.q1_word(_against(lo, hi)) for lo, hi in (([-0.05], [-0.01]), ([0.01], [0.02]), ([], []))] == [
         "No", "Yes", "Not shown usefully"]
 
@@ -184,6 +186,11 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
     far = answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.0551, 0.0597, mean=0.0569, sd=0.0025),
                                  stored, endpoint.assign(**{"gap change": [0.048, 0.02]}))
     assert "does not hold it: the build differs from that run by more than a retrain explains" in far
+    assert answer_box.seed_brief(_spread(seed_runs.ALL_FIVE_GAP, 0.0551, 0.0597, mean=0.0569, sd=0.0025), stored,
+                                 endpoint.assign(**{"gap change": [0.048, 0.0505]})) == (
+        "one training seed: a stored 3-seed run puts the all-five gap change at +0.055 to +0.060, and this build's "
+        "+0.051 lies outside that range, inside one more retrain's 95 % prediction interval (+0.044 to +0.069)")
+    assert answer_box.seed_brief(spread, stored, endpoint).endswith("+0.056 lies inside that range")
     per_seed = pd.DataFrame({"seed": [0, 1], "quantity": [seed_runs.ALL_FIVE_GAP] * 2, "value": [0.046, 0.059]})
     assert ("Its training seed 0, this build's, gave +0.046 in that run, so the same seed, built again, moved by 0.010: "
             "that run did not record its CPU, a CPU of another kind may train the same seed to other floats from the "

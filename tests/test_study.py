@@ -610,9 +610,9 @@ def test_plain_summary_compares_the_soft_vote_with_its_average_and_best_member(t
     assert not set(against_best) & set(stated)  # so that each number below is told apart
     assert [value for value in stated + against_best if value not in text] == []
     fitted = len(primary["members"].split("+"))
-    assert ("each of card 000's five passed the fit gate" in text) == (fitted == 5)
+    assert ("card 000's five (each passed the fit gate)" in text) == (fitted == 5)
     fewer = study.plain_summary(primary.copy().replace({primary["members"]: "resnet18+vit_b16"}), gaps)
-    assert "(those of card 000's five that passed the fit gate)" in fewer
+    assert "those of card 000's five that passed the fit gate (resnet18, vit_b16)" in fewer
     # without a clear best member: the comparison with the average member only
     unclear = study.plain_summary(primary, gaps.assign(**{"clear best member": study.NO_CLEAR_BEST}))
     assert [value for value in stated if value not in unclear] == []

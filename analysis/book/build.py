@@ -103,10 +103,11 @@ def execution_order(names: list[str]) -> list[str]:
 def prepare_for_page(path: Path) -> int:
     """Drop every stderr stream output from an executed notebook (return how many); give
     papermill's injected-parameters cell the display tags of the chapter's own parameters
-    cell, so a page that hides one hides both; and fold away (``hide-input``) the code of
-    every cell, so the page reads as prose, tables and figures while the code behind each
-    stays one click away (and whole in the chapter source a student re-runs). A cell with
-    display tags of its own keeps them."""
+    cell, so a page that hides one hides both, and remove both from the page where the
+    chapter sets none (a reader needs neither: the page says which profile it shows); and
+    fold away (``hide-input``) the code of every other cell, so the page reads as prose,
+    tables and figures while the code behind each stays one click away (and whole in the
+    chapter source a student re-runs). A cell with display tags of its own keeps them."""
     notebook = nbformat.read(path, as_version=4)
     removed = 0
     display_tags = [t for c in notebook.cells if "parameters" in c.metadata.get("tags", [])
@@ -121,7 +122,8 @@ def prepare_for_page(path: Path) -> int:
         if "injected-parameters" in tags:
             tags = tags + [t for t in display_tags if t not in tags]
         if cell.cell_type == "code" and not any(t in DISPLAY_TAGS for t in tags):
-            tags = tags + ["hide-input"]
+            parameters = {"parameters", "injected-parameters"} & set(tags)
+            tags = tags + ["remove-cell" if parameters else "hide-input"]
         if tags:
             cell.metadata["tags"] = tags
     nbformat.write(notebook, path)

@@ -1,7 +1,7 @@
-"""The results page's answer box: both answers in a line, each question in one sentence,
-the counts behind question 1's bar, and the caveats line's clauses (training seeds, the
-endpoint pooled over them, the domains' mix of methods), each built from the rows of the
-results stage's tables."""
+"""The results page's answer box: both answers in a line, each question in a few short
+sentences, the counts behind question 1's bar, and the caveats' clauses (training seeds,
+the endpoint pooled over them, the domains' mix of methods), each in full and, for the box,
+in one line, built from the rows of the results stage's tables."""
 
 from __future__ import annotations
 
@@ -59,21 +59,23 @@ def q1_word(against: pd.DataFrame) -> str:
 
 
 def q1_answer(against: pd.DataFrame, shared: str) -> str:
-    """Question 1 in one sentence: the ensembles of all five against the member validation
-    names as best, across domains (``against``: the ``five_vs_best_member`` table), then the
-    shared errors of card 000's five (``shared``, in words)."""
+    """Question 1 in two or three short sentences: the ensembles of all five against the
+    member validation names as best, across domains (``against``: the
+    ``five_vs_best_member`` table), then the shared errors of card 000's five (``shared``,
+    a count in words; the Question 1 section gives how it is made)."""
     if against.empty:
-        return (f"{q1_word(against)}: of card 000's five, {shared}; validation names no clear best member to test the "
-                "ensembles against.")
+        return (f"{q1_word(against)}: validation names no clear best member to test the ensembles against. Of card "
+                f"000's five, {shared}.")
     up, down, n_kinds = best_bar_counts(against)
-    worse = f"No: worse than the best member across domains for {_combiners(down)}"
-    lead = (f"Yes for {_combiners(up)}" if up else worse if down
-            else "No measurable gain over the best member across domains")
     best = against["clear best member"].iloc[0]
-    return (f"{lead}: {up} of the {n_kinds} ensembles of all five score measurably above {best}, the member "
-            f"validation names as best, across domains ({down} measurably below; max-T over the {n_kinds}). Shared "
-            f"errors: of card 000's five, {shared}. Both readings were chosen after earlier builds, so they describe "
-            "this build (Question 1 below).")
+    if up:
+        lead = f"Yes for {_combiners(up)}: {up} of the {n_kinds} ensembles of all five score measurably above {best}"
+    else:
+        lead = f"No: none of the {n_kinds} ensembles of all five scores measurably above {best}"
+    below = f"; {down} score measurably below it" if down else ""
+    return (f"{lead}, the best member on validation, across domains{below} (max-T over the {n_kinds}). Of card "
+            f"000's five, {shared}. Both readings were chosen after earlier builds, so they describe this build "
+            "(Question 1 below).")
 
 
 def q2_word(row: pd.Series) -> str:
@@ -107,20 +109,18 @@ def headline(against: pd.DataFrame, row: pd.Series) -> str:
 def q2_answer(row: pd.Series, mde: float, name: str) -> str:
     """Question 2 in one sentence, from the primary endpoint's row: the direction, the
     estimate with its interval, the cross-domain change beside it (a wider gap with a higher
-    cross-domain AUC is not worse generalization), and the MDE (``mde``) in words."""
+    cross-domain AUC is not worse generalization), and the MDE (``mde``)."""
     answer = q2_word(row)
     if row["read"] != INTERPRETABLE:
         return f"{answer} on this build: the primary endpoint is not interpretable (the caveats say why)."
     moves = "widens" if row["gap change"] > 0 else "narrows"
     cross = row["cross-domain AUC change"]
-    gains = (" (so the ensemble gains across domains too, only less than in-domain: a wider gap here is not worse "
-             "generalization than its average member's; the best member is another comparison, in the short answer "
-             "above)" if row["gap change"] > 0 and row["cross-domain AUC change low"] > 0 else "")
+    gains = (" (it gains across domains too, only less than in-domain)"
+             if row["gap change"] > 0 and row["cross-domain AUC change low"] > 0 else "")
     return (f"{answer}: {name} {moves} the gap (in-domain minus cross-domain AUC) by "
             f"{ci_text(row, 'gap change')} against its members' mean, while its cross-domain AUC "
-            f"{'rises' if cross > 0 else 'changes'} by {ci_text(row, 'cross-domain AUC change')}{gains}; these test sets "
-            f"detect a change in gap of {mde:.3f} or more with 80 % power (the MDE: 2.8 times this build's bootstrap SE "
-            "of the change).")
+            f"{'rises' if cross > 0 else 'changes'} by {ci_text(row, 'cross-domain AUC change')}{gains}. These test "
+            f"sets detect a change in gap of {mde:.3f} or more with 80 % power (the MDE).")
 
 
 def _digits_apart(value: float, low: float, high: float, most: int = 6) -> int:
@@ -143,16 +143,10 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     value), the clause also gives its value at this build's ``training_seed`` when the two
     differ: the same seed in another run is another training run."""
     n_seeds, where = int(spread["seeds"].max()), source.iloc[0]
-    if n_seeds < 2:
-        return "one training seed and no stored several-seed run: how far a retrain moves the endpoint is unknown"
-    if where["source"] != "stored run":
-        return f"{n_seeds} training seeds in this build (their spread is in the seed table)"
+    if n_seeds < 2 or where["source"] != "stored run":
+        return seed_brief(spread, source, endpoint)
     table = spread.set_index("quantity")
-    analysis = seed_runs.compared_endpoint(spread, where)
-    quantity, which = seed_runs.GAPS[analysis], "primary" if analysis == "primary" else "all-five"
-    row, value = table.loc[quantity], endpoint.iloc[0 if analysis == "primary" else -1]["gap change"]
-    inside = row["min"] <= value <= row["max"]
-    digits = _digits_apart(value, row["min"], row["max"]) if not inside else 3
+    quantity, which, row, value, inside, digits = _seed_comparison(spread, where, endpoint)
     text = (f"one training seed here; a stored {n_seeds}-seed run ({where['date']}) puts the {which} gap change "
             f"at {row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
             + ("inside that range" if inside else f"outside it (a fresh seed, exchangeable with the stored {n_seeds}, "
@@ -189,6 +183,38 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     return text
 
 
+def _seed_comparison(spread: pd.DataFrame, where: pd.Series, endpoint: pd.DataFrame) -> tuple:
+    """The stored run's seed range of the endpoint this build shares with it, and this
+    build's value: quantity, its name in words, the range's row, the value, whether the
+    range holds it, and the decimals that print it apart from the range's ends."""
+    analysis = seed_runs.compared_endpoint(spread, where)
+    quantity, which = seed_runs.GAPS[analysis], "primary" if analysis == "primary" else "all-five"
+    row = spread.set_index("quantity").loc[quantity]
+    value = endpoint.iloc[0 if analysis == "primary" else -1]["gap change"]
+    inside = row["min"] <= value <= row["max"]
+    return quantity, which, row, value, inside, 3 if inside else _digits_apart(value, row["min"], row["max"])
+
+
+def seed_brief(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFrame) -> str:
+    """:func:`seed_caveat` in one line, for the answer box: the stored run's range and
+    whether it, and one more retrain's prediction interval, hold this build's value."""
+    n_seeds, where = int(spread["seeds"].max()), source.iloc[0]
+    if n_seeds < 2:
+        return "one training seed and no stored several-seed run: how far a retrain moves the endpoint is unknown"
+    if where["source"] != "stored run":
+        return f"{n_seeds} training seeds in this build (their spread is in the seed table)"
+    _, which, row, value, inside, digits = _seed_comparison(spread, where, endpoint)
+    text = (f"one training seed: a stored {n_seeds}-seed run puts the {which} gap change at "
+            f"{row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
+            f"{'inside' if inside else 'outside'} that range")
+    if not inside and {"mean", "sd"} <= set(row.index):
+        low, high = seed_runs.retrain_interval(row)
+        held = low <= value <= high
+        text += (f", {'inside' if held else 'outside'} one more retrain's 95 % prediction interval "
+                 f"({low:+.3f} to {high:+.3f})")
+    return text
+
+
 def _retrain_clause(row: pd.Series, value: float) -> str:
     """This build's ``value`` of a stored seed-spread ``row``, read against the row's range
     and one more retrain's prediction interval."""
@@ -211,7 +237,7 @@ def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = Non
 
     rows = mix.set_index("reading")
     if method_mix.SOURCE_MIX not in rows.index:
-        return "the two test sets share no manipulation method, so the gap mixes a change of method with the domain"
+        return like_for_like_brief(mix)
     like, pooled = rows.loc[method_mix.SOURCE_MIX], rows.loc[method_mix.POOLED]
     vanishes = like["reference gap low"] <= 0 < pooled["reference gap low"]
     reach = (f" (its interval reaches {like['reference gap high'] / pooled['reference gap']:.0%} of the pooled gap)"
@@ -225,6 +251,22 @@ def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = Non
         text = "the members' gap is not measurably above zero on the methods both domains share: " + text
     shifts = shift_sentence(per_shift).strip().rstrip(".")
     return text + (f"; {shifts[0].lower()}{shifts[1:]}" if shifts else "")
+
+
+def like_for_like_brief(mix: pd.DataFrame) -> str:
+    """:func:`like_for_like_caveat` in one line, for the answer box: the members' mean gap
+    with the same mix of methods in both domains, against the pooled one."""
+    from analysis.evaluation.study import method_mix
+
+    rows = mix.set_index("reading")
+    if method_mix.SOURCE_MIX not in rows.index:
+        return "the two test sets share no manipulation method, so the gap mixes a change of method with the domain"
+    like, pooled = rows.loc[method_mix.SOURCE_MIX], rows.loc[method_mix.POOLED]
+    vanishes = like["reference gap low"] <= 0 < pooled["reference gap low"]
+    return (f"like for like (the target's fakes in the source's mix of methods) the members' mean gap is "
+            f"{ci_text(like, 'reference gap')}, against {ci_text(pooled, 'reference gap')} pooled"
+            + (": not measurably above zero, so much of the gap may be a change of method, not of domain"
+               if vanishes else ""))
 
 
 def pooled_seed_text(pooled: pd.DataFrame, analysis: str = "primary", stored: bool = False) -> str:

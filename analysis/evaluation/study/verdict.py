@@ -36,9 +36,9 @@ def _five_combined(gaps: pd.DataFrame, five: list[str], planned: float) -> str:
 
 
 def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
-    """The answer in plain words for a first reading, from point estimates only (the
-    verdict that follows gives the intervals): the soft vote against its average member
-    and against the clear best member, and which way the gap moves."""
+    """The answer in plain words for a first reading, from point estimates (the answers
+    that follow give the intervals): the soft vote against its average member and against
+    the clear best member, and which way the gap moves."""
     ens_in, ens_cross = primary["ensemble in-domain AUC"], primary["ensemble cross-domain AUC"]
     ref_in, ref_cross = primary["reference in-domain AUC"], primary["reference cross-domain AUC"]
 
@@ -48,26 +48,23 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
     members = primary["members"].split("+")
     wider = primary["gap change"] > 0
     first, second = ("in-domain", "across domains") if wider else ("across domains", "in-domain")
-    gated = ("each of card 000's five passed the fit gate" if len(members) == len(CARD_000_FIVE)
-             else "those of card 000's five that passed the fit gate")
-    text = (f"In short: the soft vote of {', '.join(members)} ({gated}) "
-            f"scores {compared(ens_in, ref_in)} their "
-            f"average member in-domain ({ens_in:.3f} against {ref_in:.3f}, {ens_in - ref_in:+.3f}) and "
-            f"{compared(ens_cross, ref_cross)} it across domains ({ens_cross:.3f} against {ref_cross:.3f}, "
-            f"{ens_cross - ref_cross:+.3f}; each difference is computed from the unrounded AUCs, so it can differ by "
-            f"0.001 from the difference of the rounded ones). The difference {first} exceeds the one {second} by "
-            f"{abs(primary['gap change']):.3f}, so the soft vote's gap (in-domain minus cross-domain AUC) is that "
-            f"much {'wider' if wider else 'narrower'} than the average member's. ")
+    who = ("card 000's five (each passed the fit gate)" if len(members) == len(CARD_000_FIVE)
+           else f"those of card 000's five that passed the fit gate ({', '.join(members)})")
+    text = (f"In short: the soft vote of {who} scores {compared(ens_in, ref_in)} their average member in-domain "
+            f"({ens_in:.3f} against {ref_in:.3f}) and {compared(ens_cross, ref_cross)} it across domains "
+            f"({ens_cross:.3f} against {ref_cross:.3f}); the difference {first} exceeds the one {second} by "
+            f"{abs(primary['gap change']):.3f} (from the unrounded AUCs), so its gap (in-domain minus cross-domain "
+            f"AUC) is that much "
+            f"{'wider' if wider else 'narrower'} than the average member's. ")
     rows = gaps.set_index("name")
     best = rows.loc[primary["ensemble"], "clear best member"]
     if best == NO_CLEAR_BEST or best not in rows.index:
         return text + "Validation names no single member as clearly best."
     row = rows.loc[best]
-    return text + (f"Against the best single member, {best}, the soft vote is {compared(ens_in, row['in-domain AUC'])} "
-                   f"it in-domain ({ens_in:.3f} against {row['in-domain AUC']:.3f}) and "
+    return text + (f"Against the best single member, {best}, it is {compared(ens_in, row['in-domain AUC'])} it "
+                   f"in-domain ({ens_in:.3f} against {row['in-domain AUC']:.3f}) and "
                    f"{compared(ens_cross, row['cross-domain AUC'])} it across domains ({ens_cross:.3f} against "
-                   f"{row['cross-domain AUC']:.3f}). These are point estimates, not tested differences; the answers "
-                   "below give the intervals of the comparisons the two questions rest on.")
+                   f"{row['cross-domain AUC']:.3f}; Question 1 gives that difference's interval).")
 
 
 def gate_sentence(gate: pd.DataFrame, five: list[str]) -> str:
