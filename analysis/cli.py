@@ -197,6 +197,10 @@ def _checked_output(flag: str, target: str | None) -> None:
         raise UserInputError(f"{flag} {target}: an existing file that is not a table "
                              f"({', '.join(sorted(TABLE_SUFFIXES))}), so it is not overwritten; put {flag} after "
                              "the files to print the table, or name a table file.")
+    other = {"--csv": ".json", "--json": ".csv"}.get(flag)
+    if path.exists() and path.suffix.lower() == other:  # a slip: the other table's file
+        raise UserInputError(f"{flag} {target}: an existing {other} file, which {flag} would overwrite with a table "
+                             f"of another format; name a {flag.replace('--', '.')} file.")
     folder = next(parent for parent in path.absolute().parents if parent.exists())
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise UserInputError(f"{flag} {target}: cannot be written ({folder} is not a folder you can write to).")
@@ -242,17 +246,17 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     if args.json == "-" and args.csv == "-":
         raise UserInputError("--json and --csv cannot both print: give one of them a file, e.g. --csv scores.csv.")
-    if args.json not in (None, "-") and args.csv not in (None, "-") and Path(args.json).absolute() == Path(
-            args.csv).absolute():
-        raise UserInputError(f"--json and --csv name the same file, {args.csv}: the second would overwrite the "
-                             "first; give each its own.")
+    if args.json not in (None, "-") and args.csv not in (None, "-") and Path(args.json).resolve() == Path(
+            args.csv).resolve():  # resolved: "a/../b.csv" or a link to the other is the same file
+        raise UserInputError(f"--json and --csv name the same file, {args.csv} and {args.json}: the second would "
+                             "overwrite the first; give each its own.")
     _checked_output("--json", args.json)
     _checked_output("--csv", args.csv)
     detector = Detector.from_run(args.run, device=args.device, seed=args.seed)
     if args.threshold is not None:
         detector.set_threshold(args.threshold)
     quiet = "-" in (args.json, args.csv)  # stdout carries the table, so no verdict lines
-    batch = len(args.files) > 1  # the warning is the detector's, the same for every file: said once, after them
+    batch = len(args.files) > 1  # the warning and the thresholds' bases repeat: said once, after the verdicts
     results, failed, interrupted = [], 0, False
     signal.signal(signal.SIGTERM, _interrupt)  # a kill keeps the scored files' tables, as Ctrl-C does
     try:
@@ -263,16 +267,21 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 failed += 1
                 print(f"error: {prediction.error}", file=sys.stderr)
             elif not quiet:
-                print(prediction.text(warning=not batch))
+                print(prediction.text(batch=batch))
     except KeyboardInterrupt:  # the files scored so far are kept: their tables are written below
         print(f"interrupted: {len(results)} of {len(args.files)} files scored; the tables hold those.",
               file=sys.stderr)
         interrupted = True
-    if batch and not quiet and detector.warning and len(results) > failed:
-        print(f"warning, for every verdict above: {detector.warning}")
+    scored = [r for r in results if "error" not in r]
+    if batch and not quiet and scored:
+        for threshold, basis in dict.fromkeys((r["threshold"], r["threshold_basis"]) for r in scored):
+            print(f"threshold {threshold:.3f}: {basis}")
+        if detector.warning:
+            print(f"warning, for {'every verdict' if len(scored) > 1 else 'the verdict'} above: {detector.warning}")
     unwritten = []  # a table that fails to write must not cost the other one
     for target, table in ((args.json, lambda: json.dumps(results, indent=2)),
-                          (args.csv, lambda: prediction_table(results).to_csv(index=False).rstrip("\n"))):
+                          (args.csv, lambda: prediction_table(results).to_csv(
+                              index=False, sep="\t" if str(args.csv).lower().endswith(".tsv") else ",").rstrip("\n"))):
         if target:
             try:
                 _write_output(target, table())

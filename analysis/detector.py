@@ -99,22 +99,26 @@ class Prediction:
     def __str__(self) -> str:
         return self.text()
 
-    def text(self, warning: bool = True) -> str:
-        """The verdict in lines; ``warning=False`` leaves out the warning, which is the same
-        for every file one detector scores, so a batch says it once."""
+    def text(self, batch: bool = False) -> str:
+        """The verdict in lines; in a ``batch`` without the warning and the threshold's
+        basis, which repeat from file to file, so a batch says each once after the verdicts."""
         if self.error:
             return f"{self.file}: error: {self.error}"
         verdict = "FAKE" if self.is_fake else "real"
         parts = ", ".join(f"{name} {value:.3f}" for name, value in self.models.items())
-        skipped = "".join(f"; {name} skipped ({why})" for name, why in self.skipped.items())
+        reasons: dict[str, list[str]] = {}
+        for name, why in self.skipped.items():
+            reasons.setdefault(why, []).append(name)
+        skipped = "".join(f"; {', '.join(names)} skipped ({why})" for why, names in reasons.items())
         lines = [f"{self.file}: {verdict}  score {self.score:.3f} (threshold {self.threshold:.3f}); "
                  f"{self.faces_found}/{self.frames} frames with a face (largest {self.face_px} px); "
                  f"{parts}{skipped}"]
         if self.caution:  # right under the verdict: what makes this one less reliable
             lines.append(f"  caution: {self.caution}")
-        if self.warning and warning:  # what no verdict of these models can tell
+        if self.warning and not batch:  # what no verdict of these models can tell
             lines.append(f"  warning: {self.warning}")
-        lines.append(f"  threshold: {self.threshold_basis}")
+        if not batch:
+            lines.append(f"  threshold: {self.threshold_basis}")
         if self.decoding:
             lines.append(f"  decoding: {self.decoding}")
         return "\n".join(lines)
@@ -262,7 +266,7 @@ class Detector:
         :func:`one_seed`)."""
         device = _checked_device(device)
         runs = one_seed([read_run(run) for run in find_runs(path)], seed)
-        unfit = _unfit(runs)
+        unfit = tuple(m for m in _unfit(runs) if m in {run.model for run in runs})  # of these runs only
         if len(runs) > 1 and any(run.model not in unfit for run in runs):  # as in the study's ensemble
             runs = [run for run in runs if run.model not in unfit]
         loaded = [_load_member(run, device) for run in runs]
@@ -319,6 +323,9 @@ class Detector:
         if probability and not 0 < threshold < 1:
             raise UserInputError(f"The threshold {threshold:g} lies outside (0, 1), the range of this detector's "
                                  "score (a fake probability): every file would get the same verdict.")
+        if not probability and threshold <= 0:
+            raise UserInputError(f"The threshold {threshold:g} is not above 0, and {self.names[0]} scores a distance "
+                                 "(0 or more): every file would get the same verdict.")
         self._threshold = threshold
 
     def ensemble(self, names: list[str] | None = None) -> ensembles.Ensemble:
@@ -384,7 +391,8 @@ class Detector:
             if face_detect.too_small_to_search(height, width, self._face_detector):
                 small = (f" ({width}x{height} px: too small or too narrow for the "
                          f"{self._face_detector.min_face_size} px faces MTCNN looks for)")
-            raise UserInputError(f"{path}: MTCNN found no face in {len(frames)} frame(s){small}.")
+            where = "its one frame" if len(frames) == 1 else f"{len(frames)} frames"
+            raise UserInputError(f"{path}: MTCNN found no face in {where}{small}.")
         settings = self.profile.preprocessing
         if settings.sequence_frames and len(frames) > 1 and any(m.spec.input_kind == "sequence"
                                                                 for m in self.members.values()):
@@ -533,8 +541,8 @@ def _full_scale(mode: str, values: np.ndarray) -> float:
 def _read_media(path: Path, frames_per_video: int, max_side: int = IMAGE_MAX_SIDE) -> _Media:
     """The frames of an image (one, or for an animated one its frames sampled as a clip's,
     at most ``max_side`` pixels long) or a video (sampled in time), and whether a video
-    stopped decoding before the frames it lists. A file named as an image that Pillow
-    cannot identify is tried as a video."""
+    stopped decoding before the frames it lists. Any file is first offered to Pillow, by
+    its content, not its name; one it cannot identify is read as a video."""
     if path.is_dir():
         raise UserInputError(f"{path}: a folder, not a file; pass the image and video files in it.")
     if not path.exists():
@@ -547,19 +555,23 @@ def _read_media(path: Path, frames_per_video: int, max_side: int = IMAGE_MAX_SID
     if path.stat().st_size == 0:
         raise UserInputError(f"{path}: an empty file (0 bytes), not an image or a video.")
     not_an_image = None
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        register_heif_opener()  # HEIC and HEIF, as phones save photos, decoded by libheif
-        try:
-            with warnings.catch_warnings():  # a large photo is no threat; only the hard limit below stops one
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(path) as image:
-                    return _image_frames(image, frames_per_video, max_side)
-        except Image.DecompressionBombError as err:
-            raise UserInputError(f"{path}: too large to read ({err}); downscale it first.") from None
-        except UnidentifiedImageError as err:
-            not_an_image = err  # perhaps a video with an image's name
-        except (OSError, ValueError, SyntaxError) as err:  # a damaged file, as Pillow or pillow-heif says it
+    named_image = path.suffix.lower() in IMAGE_SUFFIXES
+    register_heif_opener()  # HEIC and HEIF, as phones save photos, decoded by libheif
+    try:  # Pillow first, whatever the name (.jfif, .jpe, none): the same bytes must give the same frames
+        with warnings.catch_warnings():  # a large photo is no threat; only the hard limit below stops one
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return _image_frames(image, frames_per_video, max_side)
+    except Image.DecompressionBombError as err:
+        raise UserInputError(f"{path}: too large to read ({err}); downscale it first.") from None
+    except PermissionError:
+        raise UserInputError(f"{path}: permission denied (this user may not read it).") from None
+    except UnidentifiedImageError as err:
+        not_an_image = err if named_image else None  # perhaps a video with an image's name
+    except (OSError, ValueError, SyntaxError) as err:  # a damaged file, as Pillow or pillow-heif says it
+        if named_image:
             raise UserInputError(f"{path}: not a readable image ({err}).") from None
+        # a video Pillow mistook for an image it can only identify (an MPEG stream): FFmpeg reads it below
     try:
         sampled = sample_frames(path, frames_per_video)
     except NoVideoStream:
@@ -575,18 +587,25 @@ def _read_media(path: Path, frames_per_video: int, max_side: int = IMAGE_MAX_SID
             f"short before its index (an MP4 cut part-way often is). Images: {', '.join(sorted(READ_IMAGES))}; "
             "videos: anything FFmpeg decodes."
         ) from None
-    declared = max(sampled.frames_in_video, declared_frames(path))
+    estimate = declared_frames(path)
+    declared = max(sampled.frames_in_video, estimate)
     expected = min(frames_per_video, declared)
     short = len(sampled.frames) < expected
     problems = [f"{len(sampled.frames)} of {expected} sampled frames decoded"] if short else []
-    # a count in the header is exact; an estimate from the duration only says so with frames missing
+    # a count in the header is exact; an estimate from the duration is trusted where frames
+    # are missing or where it exceeds the frames found by more than a rounded duration can
     if sampled.frames_in_video < (declared if short else declared_frames(path, counted_only=True)):
         problems.append(f"the file ends after {sampled.frames_in_video} of the {declared} frames its header "
                         "declares (cut short), so every frame scored comes from its start")
+    elif sampled.frames_in_video < CUT_SHORT * estimate:
+        problems.append(f"the file holds {sampled.frames_in_video} frames where its header's duration implies "
+                        f"about {estimate}: it may be cut short, and then every frame scored comes from its start")
     if sampled.error:
         problems.append(sampled.error)
     return _Media(sampled.frames, expected, "; ".join(problems))
 
+
+CUT_SHORT = 0.8  # frames found under this share of the duration's estimate: a file cut short, said so
 
 ANIMATED_FORMATS = {"GIF", "PNG", "WEBP"}  # their frames are a clip's; a TIFF's pages, an MPO's previews are not
 

@@ -119,6 +119,27 @@ def test_a_video_cut_short_behind_its_index_says_its_frames_come_from_its_start(
     assert "Errno" not in media.decoding
 
 
+def test_a_matroska_video_cut_short_says_so_from_its_duration(tmp_path):
+    """Matroska declares a duration but no frame count: half its frames cut away is told
+    from the duration, not left silent."""
+    from analysis.detector import _read_media
+
+    whole = tmp_path / "whole.mkv"
+    rng = np.random.default_rng(0)
+    with av.open(str(whole), mode="w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width = stream.height = 32
+        for _ in range(100):
+            image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert _read_media(whole, 8).decoding == ""
+    media = _read_media(cut, 8)
+    assert "where its header's duration implies about 100: it may be cut short" in media.decoding
+
+
 def test_predict_takes_a_list_of_files(ensemble, files):
     results = ensemble.predict([files["image"], files["video"]])
     assert [r.file for r in results] == [str(files["image"]), str(files["video"])]
@@ -223,6 +244,12 @@ def test_cli_scores_good_files_reports_bad_ones_and_exits_non_zero(trained_runs,
     batch = capsys.readouterr().out
     assert batch.count("warning") == 1 and batch.rstrip().splitlines()[-1].startswith(
         "warning, for every verdict above: these models learned from synthetic faces only")
+    # the image's vote leaves out the clip model, the video's does not: two thresholds, each said once
+    assert batch.count("threshold: ") == 0 and len([line for line in batch.splitlines()
+                                                    if line.startswith("threshold ")]) == 2
+    assert main(["predict", str(files["image"]), str(files["image"]), "--run", str(trained_runs)]) == 0
+    twice = capsys.readouterr().out
+    assert len([line for line in twice.splitlines() if line.startswith("threshold ")]) == 1
     assert main(["predict", str(files["image"]), "--run", str(trained_runs / "nowhere")]) == 2
 
 
@@ -519,6 +546,19 @@ def test_damaged_runs_and_bad_options_are_clear_errors(trained_runs, files, tmp_
     same = str(tmp_path / "scores.txt")
     assert main(["predict", image, "--run", str(trained_runs / "resnet18"), "--json", same, "--csv", same]) == 2
     assert "name the same file" in capsys.readouterr().err
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.txt").symlink_to(same)
+    for spelling in (str(tmp_path / "sub" / ".." / "scores.txt"), str(tmp_path / "link.txt")):
+        assert main(["predict", image, "--run", str(trained_runs / "resnet18"), "--json", spelling, "--csv", same]) == 2
+        assert "name the same file" in capsys.readouterr().err
+    (tmp_path / "kept.json").write_text("{}")
+    assert main(["predict", image, "--run", str(trained_runs / "resnet18"), "--csv", str(tmp_path / "kept.json")]) == 2
+    assert "an existing .json file" in capsys.readouterr().err and (tmp_path / "kept.json").read_text() == "{}"
+    tsv = tmp_path / "scores.tsv"
+    assert main(["predict", image, "--run", str(trained_runs / "resnet18"), "--csv", str(tsv)]) == 0
+    assert tsv.read_text().startswith("file\tis_fake\tscore\t")
+    with pytest.raises(UserInputError, match="not above 0, and deep_svdd scores a distance"):
+        Detector.from_run(trained_runs / "deep_svdd", device="cpu").set_threshold(-5)
 
 
 def test_a_run_still_training_beside_the_others_is_named_in_the_warning_and_does_not_vote(trained_runs, files,
@@ -714,6 +754,8 @@ def test_a_member_that_failed_the_fit_gate_leaves_the_vote_of_a_folder_but_score
     assert "left out of the vote" in folder.warning
     alone = Detector.from_run(models / "autoencoder", device="cpu")
     assert alone.names == ["autoencoder"] and "its score says little" in alone.warning
+    passed = Detector.from_run(models / "resnet18", device="cpu")  # one run: no vote, no other member to name
+    assert "autoencoder" not in passed.warning and "vote" not in passed.warning
 
 
 def test_cautions_name_few_faces_an_unsure_face_a_small_face_and_a_file_without_colour():
