@@ -419,3 +419,15 @@ def test_the_gap_source_of_a_narrower_gap_gives_both_changes_and_no_reading_of_a
                      "cross-domain AUC change high": 0.09})
     sentence = text.gap_source_text(row)
     assert "narrows" in sentence and "+0.050" in sentence and "gains across" not in sentence
+
+
+def test_gate_brief_names_the_member_closest_to_the_line_and_whether_the_margin_moves_the_verdict():
+    gate = pd.DataFrame({"model": ["a", "b", "svdd"], "lowest training loss": [0.44, 0.67, np.nan]})
+    same = pd.DataFrame({"loss margin": [0.0, 0.05], "verdict": ["widens the gap"] * 2})
+    line = answer_box.gate_brief(gate, same, ["a", "b", "svdd"], [])
+    assert line == ("fit gate added after an earlier build; all five passed it, b closest to its line (lowest "
+                    "training loss 0.670 against 0.673); the verdict is the same at every loss margin from 0.00 to 0.05")
+    moved = same.assign(verdict=["widens the gap", "does not measurably change the gap"])
+    post_hoc = answer_box.gate_brief(gate, moved, ["a"], ["b"])
+    assert post_hoc.startswith("fit gate added after an earlier build; the primary endpoint is post hoc: the gate "
+                               "left out b, a closest") and "the verdict changes with the loss margin" in post_hoc

@@ -36,6 +36,27 @@ def stand_in_caveat(profile, models: list[str]) -> str:
             + f" on crops of {' or '.join(map(str, sizes))} px (the training chapter's tables give each)")
 
 
+def gate_brief(gate: pd.DataFrame, sensitivity: pd.DataFrame, members: list[str], left_out: list[str]) -> str:
+    """The fit gate in one line, for the answer box: that it came after an earlier build,
+    what it left out of card 000's five (``left_out``), the primary's member (``members``)
+    closest to its training-loss line, and whether the verdict is the same at every margin
+    of the sensitivity table (``sensitivity``; ``gate``: the fit gate's table)."""
+    from analysis.evaluation import fit_gate
+
+    text = ("fit gate added after an earlier build; " + ("all five passed it" if not left_out
+            else f"the primary endpoint is post hoc: the gate left out {', '.join(left_out)}"))
+    line = fit_gate.CHANCE_LOSS - fit_gate.FIT_MARGIN
+    losses = gate.set_index("model").loc[members, "lowest training loss"].dropna()
+    if len(losses):
+        closest = losses.idxmax()
+        text += (f", {closest} closest to its line (lowest training loss {losses[closest]:.3f} against "
+                 f"{line:.3f})")
+    verdicts = sensitivity["verdict"].unique()
+    low, high = sensitivity["loss margin"].min(), sensitivity["loss margin"].max()
+    return text + (f"; the verdict is the same at every loss margin from {low:.2f} to {high:.2f}" if len(verdicts) == 1
+                   else f"; the verdict changes with the loss margin ({low:.2f} to {high:.2f}: the gap page's table)")
+
+
 def best_bar_counts(against: pd.DataFrame) -> tuple[int, int, int]:
     """Of the ensembles of all five (one per combiner, :func:`five_against_best_member`'s
     cross-domain rows), how many score measurably above and below the clear best member

@@ -195,10 +195,12 @@ def trust_verdict(tables: dict[str, pd.DataFrame], training_seed: int | None = N
                   f"{card_gap:.3f} across domains; this benchmark's members lose {p['reference gap']:.3f}. ")
         scaled = pw["scaled effect"]
         holds = p["gap change low"] <= -scaled <= p["gap change high"]
-        domain += (f"The card's change against its mean member, scaled to this benchmark (the card's change "
-                   f"is {claimed / card_gap:.0%} of its members' gap), would be -{scaled:.4f} here, found with "
-                   f"probability {pw['power at scaled effect']:.2f}; "
-                   f"the endpoint's interval {'holds' if holds else 'excludes'} it. ")
+        domain += (f"The card's change against its mean member, scaled to this benchmark on the assumption that "
+                   f"a change in gap is proportional to the members' gap (the card's is {claimed / card_gap:.0%} "
+                   f"of its members' gap), would be -{scaled:.4f} here, found with probability "
+                   f"{pw['power at scaled effect']:.2f}; the endpoint's interval {'holds' if holds else 'excludes'} "
+                   "it (a contrast with the card, whose claim was made on the real datasets with pretrained "
+                   "models, not a test of that claim). ")
     else:
         harder = "easier than the source" if p["reference gap high"] < 0 else "not measurably harder than the source"
         domain = (f"The members' mean gap is {gap_text}: for them the target domain is {harder}, although the "
