@@ -82,7 +82,10 @@ def test_a_method_the_source_lacks_makes_a_pooled_gap_that_like_for_like_removes
     caveat = answer_box.like_for_like_caveat(primary.reset_index())
     assert f"{like['reference gap']:.3f}" in caveat and f"{pooled['reference gap']:.3f}" in caveat
     brief = answer_box.like_for_like_brief(primary.reset_index())
-    assert f"{study.ci_text(like, 'reference gap')}, against {study.ci_text(pooled, 'reference gap')} pooled" in brief
+    assert f"(on the whole target test set {study.ci_text(pooled, 'reference gap')})" in brief
+    assert brief.startswith(f"like for like (the target's fakes in the source's mix of methods) the members' mean gap "
+                            f"is {study.ci_text(like, 'reference gap')}")
+    assert brief.endswith(f"the soft vote's change of it is {study.ci_text(like, 'gap change')}")
     assert ("not measurably above zero" in brief) == (like["reference gap low"] <= 0 < pooled["reference gap low"])
 
 

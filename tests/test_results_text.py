@@ -130,7 +130,14 @@ def _endpoint(change, low, high, read=INTERPRETABLE, cross=0.05):
 def test_q2_answer_follows_the_interval_and_states_the_mde():
     wider = answer_box.q2_answer(_endpoint(0.048, 0.032, 0.063), 0.0226, "the vote")
     assert wider.startswith("No: the vote widens the gap") and "0.048 [0.032, 0.063]" in wider
-    assert "rises by 0.050 [0.040, 0.060]" in wider and "0.023 or more with 80 % power" in wider
+    assert "rises by 0.050 [0.040, 0.060]" in wider and "with 80 % power, is 0.023." in wider
+    assert "Card 000" not in wider  # no power row: no contrast
+    card = pd.Series({"claimed effect": 0.0588, "scaled effect": 0.026, "power at scaled effect": 0.85})
+    contrast = answer_box.q2_answer(_endpoint(0.048, 0.032, 0.063), 0.0226, "the vote", card)
+    assert contrast.endswith("Card 000 reports a change of -0.059; scaled to this benchmark's smaller gap it would be "
+                             "-0.026, found with probability 0.85, and the interval excludes it (a contrast, not a "
+                             "test of the card's claim).")
+    assert "interval holds it" in answer_box.q2_answer(_endpoint(-0.02, -0.04, 0.01), 0.02, "v", card)
     assert answer_box.q2_answer(_endpoint(-0.03, -0.05, -0.01), 0.02, "v").startswith("Yes: v narrows")
     assert answer_box.q2_answer(_endpoint(0.01, -0.01, 0.03), 0.02, "v").startswith("Not measurably")
     assert answer_box.q2_answer(_endpoint(0.01, 0.0, 0.03, read=NOT_INTERPRETABLE), 0.02, "v").startswith("Not answered")
@@ -191,6 +198,11 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
         "one training seed: a stored 3-seed run puts the all-five gap change at +0.055 to +0.060, and this build's "
         "+0.051 lies outside that range, inside one more retrain's 95 % prediction interval (+0.044 to +0.069)")
     assert answer_box.seed_brief(spread, stored, endpoint).endswith("+0.056 lies inside that range")
+    moved = answer_box.seed_brief(_spread(seed_runs.ALL_FIVE_GAP, 0.0551, 0.0597, mean=0.0569, sd=0.0025), stored,
+                                  endpoint, pd.DataFrame({"seed": [0], "quantity": [seed_runs.ALL_FIVE_GAP],
+                                                          "value": [0.046]}))
+    assert moved.endswith("; this build's own seed 0 gave +0.046 there, so the same seed built again moved by 0.010, "
+                          "against the seeds' SD of 0.0025 (another kind of CPU or later code)")
     per_seed = pd.DataFrame({"seed": [0, 1], "quantity": [seed_runs.ALL_FIVE_GAP] * 2, "value": [0.046, 0.059]})
     assert ("Its training seed 0, this build's, gave +0.046 in that run, so the same seed, built again, moved by 0.010: "
             "that run did not record its CPU, a CPU of another kind may train the same seed to other floats from the "
@@ -426,7 +438,8 @@ def test_gate_brief_names_the_member_closest_to_the_line_and_whether_the_margin_
     same = pd.DataFrame({"loss margin": [0.0, 0.05], "verdict": ["widens the gap"] * 2})
     line = answer_box.gate_brief(gate, same, ["a", "b", "svdd"], [])
     assert line == ("fit gate added after an earlier build; all five passed it, b closest to its line (lowest "
-                    "training loss 0.670 against 0.673); the verdict is the same at every loss margin from 0.00 to 0.05")
+                    "training loss 0.670 against 0.673); the verdict is the same at every loss margin from 0.00 to 0.05 "
+                    "(the gap page's table)")
     moved = same.assign(verdict=["widens the gap", "does not measurably change the gap"])
     post_hoc = answer_box.gate_brief(gate, moved, ["a"], ["b"])
     assert post_hoc.startswith("fit gate added after an earlier build; the primary endpoint is post hoc: the gate "

@@ -53,7 +53,8 @@ def gate_brief(gate: pd.DataFrame, sensitivity: pd.DataFrame, members: list[str]
                  f"{line:.3f})")
     verdicts = sensitivity["verdict"].unique()
     low, high = sensitivity["loss margin"].min(), sensitivity["loss margin"].max()
-    return text + (f"; the verdict is the same at every loss margin from {low:.2f} to {high:.2f}" if len(verdicts) == 1
+    return text + (f"; the verdict is the same at every loss margin from {low:.2f} to {high:.2f} (the gap page's "
+                   "table)" if len(verdicts) == 1
                    else f"; the verdict changes with the loss margin ({low:.2f} to {high:.2f}: the gap page's table)")
 
 
@@ -127,10 +128,12 @@ def headline(against: pd.DataFrame, row: pd.Series) -> str:
             f"Question 2 (the primary endpoint): {q2.lower()}. {why_2}.")
 
 
-def q2_answer(row: pd.Series, mde: float, name: str) -> str:
-    """Question 2 in one sentence, from the primary endpoint's row: the direction, the
+def q2_answer(row: pd.Series, mde: float, name: str, card: pd.Series | None = None) -> str:
+    """Question 2 in a few sentences, from the primary endpoint's row: the direction, the
     estimate with its interval, the cross-domain change beside it (a wider gap with a higher
-    cross-domain AUC is not worse generalization), and the MDE (``mde``)."""
+    cross-domain AUC is not worse generalization), the MDE (``mde``), and where ``card``
+    (the power table's row) gives it, card 000's own change scaled to this benchmark, read
+    against the interval as a contrast."""
     answer = q2_word(row)
     if row["read"] != INTERPRETABLE:
         return f"{answer} on this build: the primary endpoint is not interpretable (the caveats say why)."
@@ -140,8 +143,20 @@ def q2_answer(row: pd.Series, mde: float, name: str) -> str:
              if row["gap change"] > 0 and row["cross-domain AUC change low"] > 0 else "")
     return (f"{answer}: {name} {moves} the gap (in-domain minus cross-domain AUC) by "
             f"{ci_text(row, 'gap change')} against its members' mean, while its cross-domain AUC "
-            f"{'rises' if cross > 0 else 'changes'} by {ci_text(row, 'cross-domain AUC change')}{gains}. These test "
-            f"sets detect a change in gap of {mde:.3f} or more with 80 % power (the MDE).")
+            f"{'rises' if cross > 0 else 'changes'} by {ci_text(row, 'cross-domain AUC change')}{gains}; the MDE, "
+            f"the smallest change these test sets find with 80 % power, is {mde:.3f}." + _card_contrast(row, card))
+
+
+def _card_contrast(row: pd.Series, card: pd.Series | None) -> str:
+    """Card 000's change in gap, scaled to this benchmark's members' gap, against the
+    endpoint's interval: a contrast, since the card measured it on the real datasets."""
+    if card is None or pd.isna(card.get("scaled effect")):
+        return ""
+    scaled = -card["scaled effect"]
+    holds = row["gap change low"] <= scaled <= row["gap change high"]
+    return (f" Card 000 reports a change of {-card['claimed effect']:+.3f}; scaled to this benchmark's smaller gap it "
+            f"would be {scaled:+.3f}, found with probability {card['power at scaled effect']:.2f}, and the interval "
+            f"{'holds' if holds else 'excludes'} it (a contrast, not a test of the card's claim).")
 
 
 def _digits_apart(value: float, low: float, high: float, most: int = 6) -> int:
@@ -216,15 +231,18 @@ def _seed_comparison(spread: pd.DataFrame, where: pd.Series, endpoint: pd.DataFr
     return quantity, which, row, value, inside, 3 if inside else _digits_apart(value, row["min"], row["max"])
 
 
-def seed_brief(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFrame) -> str:
-    """:func:`seed_caveat` in one line, for the answer box: the stored run's range and
-    whether it, and one more retrain's prediction interval, hold this build's value."""
+def seed_brief(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFrame,
+               same_seed: pd.DataFrame | None = None, training_seed: int = 0) -> str:
+    """:func:`seed_caveat` in one line, for the answer box: the stored run's range, whether
+    it and one more retrain's prediction interval hold this build's value, and, with the
+    stored run's per-seed values (``same_seed``), how far this build's own seed moved when
+    built again, against the seeds' SD: a build is not a fresh draw of the seed."""
     n_seeds, where = int(spread["seeds"].max()), source.iloc[0]
     if n_seeds < 2:
         return "one training seed and no stored several-seed run: how far a retrain moves the endpoint is unknown"
     if where["source"] != "stored run":
         return f"{n_seeds} training seeds in this build (their spread is in the seed table)"
-    _, which, row, value, inside, digits = _seed_comparison(spread, where, endpoint)
+    quantity, which, row, value, inside, digits = _seed_comparison(spread, where, endpoint)
     text = (f"one training seed: a stored {n_seeds}-seed run puts the {which} gap change at "
             f"{row['min']:+.{digits}f} to {row['max']:+.{digits}f}, and this build's {value:+.{digits}f} lies "
             f"{'inside' if inside else 'outside'} that range")
@@ -233,6 +251,11 @@ def seed_brief(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFram
         held = low <= value <= high
         text += (f", {'inside' if held else 'outside'} one more retrain's 95 % prediction interval "
                  f"({low:+.3f} to {high:+.3f})")
+    stored = None if same_seed is None else seed_runs.value_at(same_seed, training_seed, quantity)
+    if stored is not None and f"{stored:+.3f}" != f"{value:+.3f}":
+        sd = f", against the seeds' SD of {row['sd']:.4f}" if "sd" in row.index and pd.notna(row["sd"]) else ""
+        text += (f"; this build's own seed {training_seed} gave {stored:+.3f} there, so the same seed built again "
+                 f"moved by {abs(value - stored):.3f}{sd} (another kind of CPU or later code)")
     return text
 
 
@@ -285,9 +308,9 @@ def like_for_like_brief(mix: pd.DataFrame) -> str:
     like, pooled = rows.loc[method_mix.SOURCE_MIX], rows.loc[method_mix.POOLED]
     vanishes = like["reference gap low"] <= 0 < pooled["reference gap low"]
     return (f"like for like (the target's fakes in the source's mix of methods) the members' mean gap is "
-            f"{ci_text(like, 'reference gap')}, against {ci_text(pooled, 'reference gap')} pooled"
-            + (": not measurably above zero, so much of the gap may be a change of method, not of domain"
-               if vanishes else ""))
+            f"{ci_text(like, 'reference gap')}" + (", not measurably above zero" if vanishes else "")
+            + f" (on the whole target test set {ci_text(pooled, 'reference gap')}); the soft vote's change of it is "
+            f"{ci_text(like, 'gap change')}")
 
 
 def pooled_seed_text(pooled: pd.DataFrame, analysis: str = "primary", stored: bool = False) -> str:

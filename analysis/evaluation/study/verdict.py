@@ -43,7 +43,7 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
     ref_in, ref_cross = primary["reference in-domain AUC"], primary["reference cross-domain AUC"]
 
     def compared(a: float, b: float) -> str:  # point estimates: within 0.005 is no difference worth a word
-        return "level with" if abs(a - b) < 0.005 else "above" if a > b else "below"
+        return "about level with" if abs(a - b) < 0.005 else "above" if a > b else "below"
 
     members = primary["members"].split("+")
     wider = primary["gap change"] > 0
@@ -52,10 +52,8 @@ def plain_summary(primary: pd.Series, gaps: pd.DataFrame) -> str:
            else f"those of card 000's five that passed the fit gate ({', '.join(members)})")
     text = (f"In short: the soft vote of {who} scores {compared(ens_in, ref_in)} their average member in-domain "
             f"({ens_in:.3f} against {ref_in:.3f}) and {compared(ens_cross, ref_cross)} it across domains "
-            f"({ens_cross:.3f} against {ref_cross:.3f}); the difference {first} exceeds the one {second} by "
-            f"{abs(primary['gap change']):.3f} (from the unrounded AUCs), so its gap (in-domain minus cross-domain "
-            f"AUC) is that much "
-            f"{'wider' if wider else 'narrower'} than the average member's. ")
+            f"({ens_cross:.3f} against {ref_cross:.3f}), by {abs(primary['gap change']):.3f} more {first} than "
+            f"{second} (from the unrounded AUCs): that is how much {'wider' if wider else 'narrower'} its gap is. ")
     rows = gaps.set_index("name")
     best = rows.loc[primary["ensemble"], "clear best member"]
     if best == NO_CLEAR_BEST or best not in rows.index:
