@@ -51,8 +51,9 @@ from analysis.preprocess.video import NoVideoStream, declared_frames, error_word
 # more than any profile's crop keeps; 8K video frames (7680 px) and 48-megapixel phone
 # photos (8064 px) are read whole. A 168-megapixel photo took 4.1 GB before.
 IMAGE_MAX_SIDE = 8192
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
-READ_IMAGES = IMAGE_SUFFIXES | {".gif"}  # what a user may pass as a photo: a GIF too, which FFmpeg reads as a clip
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif",
+                  ".avif"}  # a damaged file named so is called a damaged image, not tried as a video
+READ_IMAGES = IMAGE_SUFFIXES | {".gif"}  # what a user may pass as a photo: a GIF too (one Pillow cannot read, FFmpeg may)
 
 
 @dataclass
