@@ -53,7 +53,7 @@ from analysis.preprocess.video import NoVideoStream, declared_frames, error_word
 IMAGE_MAX_SIDE = 8192
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif",
                   ".avif"}  # a damaged file named so is called a damaged image, not tried as a video
-READ_IMAGES = IMAGE_SUFFIXES | {".gif"}  # what a user may pass as a photo: a GIF too (one Pillow cannot read, FFmpeg may)
+READ_IMAGES = IMAGE_SUFFIXES | {".gif"}  # what a user may pass as a photo: a GIF too (FFmpeg tries one Pillow cannot)
 
 
 @dataclass
