@@ -346,7 +346,8 @@ class Detector:
             return self._threshold
         if len(self.members) == 1:
             validation = self.validation[names[0]].dropna()
-            return metrics.youden_threshold(validation.index.get_level_values("label").to_numpy(), validation.to_numpy())
+            labels = validation.index.get_level_values("label").to_numpy()
+            return metrics.youden_threshold(labels, validation.to_numpy())
         return self.ensemble(names).threshold_
 
     def threshold_basis(self, names: list[str]) -> str:
