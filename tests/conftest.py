@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 
-def write_video(path: Path, frames: int = 4, size: int = 32, seed: int = 0) -> Path:
-    """Write a tiny H.264 MP4 of random colour frames."""
+def write_video(path: Path, frames: int = 4, size: int = 32, seed: int = 0, options: dict | None = None) -> Path:
+    """Write a tiny H.264 video of random colour frames, in the container the name's suffix
+    says (MP4 unless told), with the muxer's ``options``."""
     rng = np.random.default_rng(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
+    with av.open(str(path), mode="w", options=options or {}) as container:
         stream = container.add_stream("libx264", rate=10)
         stream.width = stream.height = size
         stream.pix_fmt = "yuv420p"

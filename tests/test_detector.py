@@ -21,6 +21,7 @@ from analysis.evaluation.ensembles import Ensemble
 from analysis.data.manifest import read_manifest
 from analysis.preprocess.video import read_frames, read_video, write_video
 from analysis.profiles import DEFAULT_PROFILE
+from tests import conftest
 
 
 @pytest.fixture(scope="module")
@@ -102,15 +103,7 @@ def test_a_video_cut_short_behind_its_index_says_its_frames_come_from_its_start(
     lands mid-stream: every frame sampled may decode, yet all come from what is left."""
     from analysis.detector import _read_media
 
-    whole = tmp_path / "whole.mp4"
-    rng = np.random.default_rng(0)
-    with av.open(str(whole), mode="w", options={"movflags": "faststart"}) as container:
-        stream = container.add_stream("libx264", rate=10)
-        stream.width = stream.height = 32
-        for _ in range(60):
-            image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
+    whole = conftest.write_video(tmp_path / "whole.mp4", frames=60, options={"movflags": "faststart"})
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     assert _read_media(whole, 16).decoding == ""
@@ -124,15 +117,7 @@ def test_a_matroska_video_cut_short_says_so_from_its_duration(tmp_path):
     from the duration, not left silent."""
     from analysis.detector import _read_media
 
-    whole = tmp_path / "whole.mkv"
-    rng = np.random.default_rng(0)
-    with av.open(str(whole), mode="w") as container:
-        stream = container.add_stream("libx264", rate=10)
-        stream.width = stream.height = 32
-        for _ in range(100):
-            image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
+    whole = conftest.write_video(tmp_path / "whole.mkv", frames=100)
     cut = tmp_path / "cut.mkv"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     assert _read_media(whole, 8).decoding == ""

@@ -273,17 +273,27 @@ def _retrain_clause(row: pd.Series, value: float) -> str:
     return text
 
 
-def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = None) -> str:
-    """The caveats line's clause on the domains' mix of methods, from the primary endpoint
-    per reading (:func:`~analysis.evaluation.study.method_mix.like_for_like_tables`) and,
-    where the target has subsets, per kind of shift (``per_shift``)."""
+def _like_and_pooled(mix: pd.DataFrame) -> tuple[pd.Series, pd.Series, bool] | None:
+    """The like-for-like and the pooled reading of the primary endpoint, and whether the
+    members' gap is measurably above zero pooled but not like for like; None where the two
+    test sets share no method."""
     from analysis.evaluation.study import method_mix
 
     rows = mix.set_index("reading")
     if method_mix.SOURCE_MIX not in rows.index:
-        return like_for_like_brief(mix)
+        return None
     like, pooled = rows.loc[method_mix.SOURCE_MIX], rows.loc[method_mix.POOLED]
-    vanishes = like["reference gap low"] <= 0 < pooled["reference gap low"]
+    return like, pooled, like["reference gap low"] <= 0 < pooled["reference gap low"]
+
+
+def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = None) -> str:
+    """The caveats line's clause on the domains' mix of methods, from the primary endpoint
+    per reading (:func:`~analysis.evaluation.study.method_mix.like_for_like_tables`) and,
+    where the target has subsets, per kind of shift (``per_shift``)."""
+    read = _like_and_pooled(mix)
+    if read is None:
+        return like_for_like_brief(mix)
+    like, pooled, vanishes = read
     reach = (f" (its interval reaches {like['reference gap high'] / pooled['reference gap']:.0%} of the pooled gap)"
              if vanishes else "")
     text = (f"like for like (the target's fakes reweighted to the source's mix of methods, against the target's reals "
@@ -300,13 +310,10 @@ def like_for_like_caveat(mix: pd.DataFrame, per_shift: pd.DataFrame | None = Non
 def like_for_like_brief(mix: pd.DataFrame) -> str:
     """:func:`like_for_like_caveat` in one line, for the answer box: the members' mean gap
     with the same mix of methods in both domains, against the pooled one."""
-    from analysis.evaluation.study import method_mix
-
-    rows = mix.set_index("reading")
-    if method_mix.SOURCE_MIX not in rows.index:
+    read = _like_and_pooled(mix)
+    if read is None:
         return "the two test sets share no manipulation method, so the gap mixes a change of method with the domain"
-    like, pooled = rows.loc[method_mix.SOURCE_MIX], rows.loc[method_mix.POOLED]
-    vanishes = like["reference gap low"] <= 0 < pooled["reference gap low"]
+    like, pooled, vanishes = read
     return (f"like for like (the target's fakes in the source's mix of methods) the members' mean gap is "
             f"{ci_text(like, 'reference gap')}" + (", not measurably above zero" if vanishes else "")
             + f" (on the whole target test set {ci_text(pooled, 'reference gap')}); the soft vote's change of it is "
