@@ -355,6 +355,14 @@ def _positive_int(text: str) -> int:
     return _whole_number(text, 1)
 
 
+def _path(text: str) -> Path:
+    """An argparse type: a path that names something (an empty one would silently mean the
+    current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path: name a file or folder")
+    return Path(text)
+
+
 def _seed(text: str) -> int:
     """An argparse type: an integer of at least 0, as numpy and torch take a seed."""
     return _whole_number(text, 0)
@@ -372,15 +380,15 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="index a real dataset on disk into a manifest")
     datasets = index.add_subparsers(dest="dataset", required=True)
     ffpp = datasets.add_parser("ffpp", help="FaceForensics++ (standard layout)")
-    ffpp.add_argument("root", type=Path)
-    ffpp.add_argument("--out", type=Path, required=True, help="manifest CSV to write")
+    ffpp.add_argument("root", type=_path)
+    ffpp.add_argument("--out", type=_path, required=True, help="manifest CSV to write")
     ffpp.add_argument("--split", choices=("official", "identity"), default="official")
     ffpp.add_argument("--seed", type=_seed, default=0, help="seed of the identity split")
     ffpp.add_argument("--compression", default="c23",
                       help="the download's folder: raw (also c0), c23 or c40 (default c23)")
     celebdf = datasets.add_parser("celebdf", help="Celeb-DF v2")
-    celebdf.add_argument("root", type=Path)
-    celebdf.add_argument("--out", type=Path, required=True, help="manifest CSV to write")
+    celebdf.add_argument("root", type=_path)
+    celebdf.add_argument("--out", type=_path, required=True, help="manifest CSV to write")
     celebdf.add_argument(
         "--all-videos", action="store_true", help="list every video as test, not just the official 518"
     )
@@ -390,18 +398,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synth", help="generate the embedded benchmark")
     synth.add_argument("--profile", default="cpu", help="benchmark size: cpu or tiny")
-    synth.add_argument("--out", type=Path, required=True, help="folder for videos and manifest.csv")
+    synth.add_argument("--out", type=_path, required=True, help="folder for videos and manifest.csv")
     synth.add_argument("--seed", type=_seed, default=0)
     synth.add_argument("--workers", type=_positive_int, help="processes (default: one per core)")
     synth.set_defaults(func=_cmd_synth)
 
     pre = commands.add_parser("preprocess", help="sample frames, crop faces, interpolate flow, fill the cache")
-    pre.add_argument("--manifest", type=Path, required=True)
+    pre.add_argument("--manifest", type=_path, required=True)
     pre.add_argument("--profile", default="cpu")
     _add_overrides(pre)
-    pre.add_argument("--out", type=Path, required=True, help="cache folder")
+    pre.add_argument("--out", type=_path, required=True, help="cache folder")
     pre.add_argument("--shard", default="1/1", help="process only shard I of N (default 1/1)")
-    pre.add_argument("--weights-dir", type=Path, help="folder with RAFT weights (else OpenCV flow)")
+    pre.add_argument("--weights-dir", type=_path, help="folder with RAFT weights (else OpenCV flow)")
     pre.add_argument("--device", choices=("cpu", "cuda"), help="cpu or cuda (default: cuda if available)")
     pre.set_defaults(func=_cmd_preprocess)
 
@@ -412,18 +420,18 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--model", required=True)
     tr.add_argument("--profile", default="cpu")
     _add_overrides(tr)
-    tr.add_argument("--out", type=Path, required=True, help="run folder (resumed if it holds last.pt)")
-    tr.add_argument("--cache", type=Path, help="crop cache folder (default: the profile's, runs/<profile>/cache)")
-    tr.add_argument("--manifest", type=Path, help="default: the profile's study manifest")
+    tr.add_argument("--out", type=_path, required=True, help="run folder (resumed if it holds last.pt)")
+    tr.add_argument("--cache", type=_path, help="crop cache folder (default: the profile's, runs/<profile>/cache)")
+    tr.add_argument("--manifest", type=_path, help="default: the profile's study manifest")
     tr.add_argument("--seed", type=_seed, default=0, help="training seed")
-    tr.add_argument("--weights-dir", type=Path, help="folder with pretrained weights (offline)")
+    tr.add_argument("--weights-dir", type=_path, help="folder with pretrained weights (offline)")
     tr.set_defaults(func=_cmd_train)
 
     rn = commands.add_parser("run", help="build every artefact of a profile: data, crop cache, runs, scores")
     rn.add_argument("--profile", default="cpu")
     rn.add_argument("--only", metavar="STAGE[:MODEL]",
                     help="build one stage: data, preprocess, train (or train:MODEL), scores or results")
-    rn.add_argument("--weights-dir", type=Path, help="folder with pretrained weights (offline)")
+    rn.add_argument("--weights-dir", type=_path, help="folder with pretrained weights (offline)")
     rn.add_argument("--nproc", type=_positive_int, default=1, help="processes per training run (torchrun when > 1)")
     rn.add_argument("--dry-run", action="store_true",
                     help="print the plan (videos per split, stages, cache disk, estimated hours) and build nothing")
@@ -434,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = commands.add_parser("predict", help="score image or video files with trained runs")
     pr.add_argument("files", nargs="+", help="images (.jpg, .png, .heic, ...) or videos")
-    pr.add_argument("--run", type=Path,
+    pr.add_argument("--run", type=_path,
                     help="a profile folder (runs/cpu), a models folder (runs/cpu/models) or one run; several "
                          "runs score as their ensemble (default: the default profile's models)")
     pr.add_argument("--seed", type=_seed, help="training seed of the runs to use (default: the lowest present)")
@@ -449,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=_cmd_predict)
 
     ex = commands.add_parser("exercises", help="write the instructor bundle: student notebooks and answer key")
-    ex.add_argument("--out", type=Path, default=None, help="folder (default: runs/exercises)")
+    ex.add_argument("--out", type=_path, default=None, help="folder (default: runs/exercises)")
     ex.set_defaults(func=_cmd_exercises)
 
     er = commands.add_parser("exercise-runs", help="copy what the results stage reads from the built runs into "
@@ -475,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
         help="papermill parameter for the chapter(s), YAML-typed",
     )
-    book.add_argument("--notebook", type=Path, metavar="PATH",
+    book.add_argument("--notebook", type=_path, metavar="PATH",
                       help="with --chapter: execute it into this notebook instead of the book's page, written to "
                            "read in Jupyter (its stderr goes beside it, PATH with .log)")
     book.set_defaults(func=_cmd_book)

@@ -159,6 +159,7 @@ class ModelSettings:
 
     variant: str | None = None  # the registry variant: "paper" (the card's) or "cpu"
     input_size: int | None = None  # instead of the variant's input size
+    width: float | None = None  # instead of the variant's stage-width multiplier (Variant.width)
     max_frames: int | None = None  # at most this many frames per clip or sequence
     pretrained: bool | None = None  # False: random init (no weights needed)
     lr: float | None = None  # instead of the recipe's (a model card's own rate)
@@ -253,6 +254,8 @@ class Profile:
             changes["frames"] = min(variant.frames, settings.max_frames)
         if settings.pretrained is not None:
             changes["pretrained"] = settings.pretrained
+        if settings.width is not None:
+            changes["width"] = settings.width
         return replace(variant, **changes)
 
     def recipe_for(self, model: str) -> Recipe:

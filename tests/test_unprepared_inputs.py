@@ -161,8 +161,10 @@ def test_a_listed_celebdf_video_whose_name_differs_only_in_case_is_matched(tmp_p
     (["synth", "--out", "x", "--workers", "0"], "argument --workers: 0 is less than 1"),
     (["train", "resnet18", "--out", "x", "--seed", "one"], "argument --seed: 'one' is not a whole number"),
     (["results", "--n-resamples", "0"], "argument --n-resamples: 0 is less than 1"),
+    (["predict", "face.png", "--run", ""], "argument --run: an empty path"),
+    (["synth", "--out", " "], "argument --out: an empty path"),
 ])
-def test_a_negative_seed_or_a_count_below_one_is_refused_before_any_work(arguments, said, capsys):
+def test_a_negative_seed_a_count_below_one_or_an_empty_path_is_refused_before_any_work(arguments, said, capsys):
     with pytest.raises(SystemExit) as stopped:
         main(arguments)
     assert stopped.value.code == 2 and said in capsys.readouterr().err

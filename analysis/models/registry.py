@@ -46,6 +46,9 @@ class Variant:
     lstm_lr_scale: float = 1.0  # sequence models: the LSTM's learning rate as a fraction of the stage's
     # dropout before the new head of a pooling frame model or a pretrained R3D (card 000's v1)
     head_dropout: float = 0.0
+    # stage widths times this (timm ResNets and the R3Ds, random init only): a narrower
+    # stand-in for a 2-core CPU
+    width: float = 1.0
 
 
 @dataclass(frozen=True)

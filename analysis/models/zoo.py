@@ -81,6 +81,9 @@ def timm_backbone(variant: Variant, num_classes: int, weights_dir: Path | None, 
             raise UserInputError(f"{variant.arch} with a convolutional stem has no pretrained weights; "
                                  "set pretrained=false.")
         kwargs["embed_layer"] = ConvStemPatchEmbed
+    if variant.width != 1.0:
+        check_width(variant, narrowable=variant.arch.startswith("resnet"))
+        kwargs["channels"] = scaled_widths(variant.width)
     local = _local_weights(variant.arch, weights_dir) if variant.pretrained else None
     if local is not None:
         return timm.create_model(
@@ -149,6 +152,24 @@ def small_head(head: nn.Linear) -> None:
     nn.init.zeros_(head.bias)
 
 
+STAGE_WIDTHS = (64, 128, 256, 512)  # of ResNet-18 and R3D-18, stage by stage
+
+
+def check_width(variant: Variant, narrowable: bool) -> None:
+    """Refuse a width other than 1 where the builder cannot narrow the architecture, or
+    where pretrained weights fix it."""
+    if variant.pretrained or not narrowable:
+        raise UserInputError(f"width={variant.width} narrows a ResNet or an R3D trained from random init, "
+                             f"not {variant.arch} (pretrained={variant.pretrained}).")
+
+
+def scaled_widths(width: float) -> tuple[int, ...]:
+    """:data:`STAGE_WIDTHS` times ``width``, each at least 8 channels."""
+    if not 0 < width <= 1:
+        raise UserInputError(f"width={width}: give a multiplier of the stage widths in (0, 1].")
+    return tuple(max(8, round(w * width)) for w in STAGE_WIDTHS)
+
+
 R3D_BLOCKS = {"r3d_18": (2, 2, 2, 2), "r3d_10": (1, 1, 1, 1)}  # residual blocks per stage
 # The change over time of a normalised cpu training clip has a spread of 0.22 against the
 # frames' 0.99 (the benchmark's 600 training clips of then, at 32 px, 2026-11-24): times 4, the
@@ -182,6 +203,28 @@ def with_change_over_time(clips: torch.Tensor, time_dim: int, channel_dim: int) 
     return torch.cat([clips, RESIDUAL_GAIN * change], dim=channel_dim)
 
 
+def narrow_r3d(model: video_models.VideoResNet, blocks: tuple[int, ...], widths: tuple[int, ...]) -> None:
+    """Rebuild torchvision's R3D (whose widths are fixed at :data:`STAGE_WIDTHS`) with
+    ``widths``: the same stem, stages and strides, started as torchvision starts them."""
+    resnet = video_models.resnet
+    model.inplanes = widths[0]
+    model.stem = nn.Sequential(nn.Conv3d(3, widths[0], (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
+                               nn.BatchNorm3d(widths[0]), nn.ReLU(inplace=True))
+    for index, (width, count) in enumerate(zip(widths, blocks)):
+        stage = model._make_layer(resnet.BasicBlock, resnet.Conv3DSimple, width, count, stride=1 if index == 0 else 2)
+        setattr(model, f"layer{index + 1}", stage)
+    model.fc = nn.Linear(widths[-1], model.fc.out_features)
+    for module in model.modules():
+        if isinstance(module, nn.Conv3d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm3d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, 0, 0.01)
+            nn.init.zeros_(module.bias)
+
+
 def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Classifier:
     """torchvision R3D-18 (Kinetics-400 weights for the paper variant), or R3D-10: the same
     stem, widths and stages with one residual block per stage instead of two (no
@@ -189,10 +232,14 @@ def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Class
     arch = variant.arch.split(".")[0]
     if arch not in R3D_BLOCKS:
         raise UserInputError(f"Unknown R3D architecture {variant.arch!r}; choose one of {sorted(R3D_BLOCKS)}.")
+    if variant.width != 1.0:
+        check_width(variant, narrowable=True)
     if not variant.pretrained:
         resnet = video_models.resnet
         model = video_models.VideoResNet(resnet.BasicBlock, [resnet.Conv3DSimple] * 4, list(R3D_BLOCKS[arch]),
                                          resnet.BasicStem, num_classes=2)
+        if variant.width != 1.0:  # torchvision fixes the widths: rebuilt narrower
+            narrow_r3d(model, R3D_BLOCKS[arch], scaled_widths(variant.width))
         if variant.temporal_residual:
             model.stem = TemporalResidualStem(model.stem)
         model.fc = with_dropout(model.fc, variant.head_dropout)
