@@ -89,27 +89,32 @@ def test_cpu_temporal_members_are_r3d10_with_one_block_per_stage():
         video_classifier(replace(get_spec("r3d18").variant("cpu"), pretrained=True))
 
 
-def test_width_narrows_every_stage_of_a_resnet_and_an_r3d():
+def test_the_cpu_resnet_and_r3ds_are_half_width_and_the_width_setting_restores_the_full():
     from analysis.profiles import apply_overrides
     from analysis.models.zoo import STAGE_WIDTHS
 
-    half = apply_overrides(get_profile("cpu"), ["per_model.resnet18.width=0.5", "per_model.r3d18.width=0.5"])
-    resnet = create_model("resnet18", half).network
-    assert [getattr(resnet, f"layer{i}")[-1].conv2.out_channels for i in range(1, 5)] == [32, 64, 128, 256]
-    r3d = create_model("r3d18", half).network
-    widths = [getattr(r3d, f"layer{i}")[-1].conv2[0].out_channels for i in range(1, 5)]
-    assert widths == [w // 2 for w in STAGE_WIDTHS] and r3d.fc.in_features == 256
+    def stage_widths(network, conv):
+        return [conv(getattr(network, f"layer{i}")[-1]).out_channels for i in range(1, 5)]
+
+    cpu = get_profile("cpu")
+    resnet = create_model("resnet18", cpu).network
+    assert stage_widths(resnet, lambda block: block.conv2) == [32, 64, 128, 256]
+    r3d = create_model("r3d18", cpu).network
+    assert stage_widths(r3d, lambda block: block.conv2[0]) == [w // 2 for w in STAGE_WIDTHS] and r3d.fc.in_features == 256
     assert r3d.stem.stem[0].in_channels == 6 and r3d.stem.stem[0].out_channels == 32  # the change-over-time stem kept
-    # started as torchvision starts an R3D: conv weights ~ N(0, 2 / fan_out), heads near zero
+    # started as torchvision starts an R3D: conv weights ~ N(0, 2 / fan_out)
     conv = r3d.layer2[0].conv1[0].weight
     fan_out = conv.shape[0] * conv[0, 0].numel()
     assert abs(conv.std().item() - (2 / fan_out) ** 0.5) < 0.1 * (2 / fan_out) ** 0.5
     with torch.no_grad():
         assert r3d(torch.zeros(1, 3, 8, 32, 32)).shape == (1, 2)
         assert resnet(torch.zeros(1, 3, 64, 64)).shape == (1, 2)
+    full = apply_overrides(cpu, ["per_model.resnet18.width=1.0", "per_model.r3d18.width=1.0"])
+    assert stage_widths(create_model("resnet18", full).network, lambda block: block.conv2) == list(STAGE_WIDTHS)
+    assert stage_widths(create_model("r3d18", full).network, lambda block: block.conv2[0]) == list(STAGE_WIDTHS)
     for override, model in (("per_model.vit_b16.width=0.5", "vit_b16"), ("per_model.resnet18.width=1.5", "resnet18")):
         with pytest.raises(UserInputError, match="width"):
-            create_model(model, apply_overrides(get_profile("cpu"), [override]))
+            create_model(model, apply_overrides(cpu, [override]))
     with pytest.raises(UserInputError, match="random init"):  # the card's Kinetics weights fix R3D-18's widths
         video_classifier(replace(get_profile("paper").variant("r3d18"), width=0.5))
 

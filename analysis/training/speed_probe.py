@@ -3,9 +3,10 @@
 
 Machines of the same kind differ about twice in speed (DESIGN rule 15), so a time alone
 says little. The probe trains the ``cpu`` variants of the frame CNN (ResNet-18 at 64 px) and
-of the clip model (R3D-10 at 64 px, 8 frames) on one fixed random batch, forward, backward and
+of the clip model (R3D-10 at 32 px, 8 frames) on one fixed random batch, forward, backward and
 AdamW step, with one torch thread per process and one process per core, as the training stage
-runs. A stage's time multiplied by the frame CNN's probe speed is its work in *probe units*
+runs. It trains them at full width (:data:`PROBE_WIDTH`), as every probe since the first did,
+so that probes of builds before and after the cpu stand-ins were narrowed read the same. A stage's time multiplied by the frame CNN's probe speed is its work in *probe units*
 (thousands of probe samples): about the same number on a fast and on a slow machine.
 """
 
@@ -23,6 +24,7 @@ from analysis.paths import SPEED_PROBE_FILE as PROBE_FILE
 
 PROBE_MODELS = ("resnet18", "r3d18")  # the frame CNN and the clip model, at the cpu profile's sizes
 PROBE_SECONDS = 2.5  # timed per model and process, after one untimed step
+PROBE_WIDTH = 1.0  # the stage widths the probe trains, whatever the cpu profile's (Variant.width)
 UNIT_SAMPLES = 1000  # one probe unit: this many frame-CNN training samples at the probe's speed
 
 
@@ -73,11 +75,11 @@ def _one_model(job: tuple[str, float]) -> float:
     batch and memory order."""
     import torch
 
-    from analysis.profiles import get_profile
+    from analysis.profiles import apply_overrides, get_profile
 
     name, seconds = job
     torch.set_num_threads(1)
-    profile = get_profile("cpu")
+    profile = apply_overrides(get_profile("cpu"), [f"per_model.{name}.width={PROBE_WIDTH}"])
     return model_speed(name, profile, profile.recipe_for(name).batch_size, profile.variant(name).channels_last,
                        seconds)
 
