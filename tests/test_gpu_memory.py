@@ -22,7 +22,9 @@ def test_saved_bytes_are_the_activations_autograd_keeps():
 
 def test_activation_memory_of_a_cnn_grows_with_its_pixels():
     """ResNet-18 at 128 px keeps about four times what it keeps at 64 px per sample."""
-    small, large = (gpu_memory.measure("resnet18", apply_overrides(get_profile("tiny"), [f"models.input_size={size}"]),
+    full_width = ["per_model.resnet18.width=1.0"]  # the card's ResNet-18, not the cpu profile's half width
+    small, large = (gpu_memory.measure("resnet18", apply_overrides(get_profile("tiny"), [f"models.input_size={size}",
+                                                                                       *full_width]),
                                        steps=1) for size in (64, 128))
     assert small["input"] == "64" and large["input"] == "128"
     assert small["parameters"] == large["parameters"] > 10**7
