@@ -99,8 +99,10 @@ def test_the_cpu_resnet_and_r3ds_are_half_width_and_the_width_setting_restores_t
     cpu = get_profile("cpu")
     resnet = create_model("resnet18", cpu).network
     assert stage_widths(resnet, lambda block: block.conv2) == [32, 64, 128, 256]
-    r3d = create_model("r3d18", cpu).network
-    assert stage_widths(r3d, lambda block: block.conv2[0]) == [w // 2 for w in STAGE_WIDTHS] and r3d.fc.in_features == 256
+    for name in ("r3d18", "r3d18_flow"):
+        r3d = create_model(name, cpu).network
+        assert stage_widths(r3d, lambda block: block.conv2[0]) == [w // 2 for w in STAGE_WIDTHS]
+        assert r3d.fc.in_features == 256
     assert r3d.stem.stem[0].in_channels == 6 and r3d.stem.stem[0].out_channels == 32  # the change-over-time stem kept
     # started as torchvision starts an R3D: conv weights ~ N(0, 2 / fan_out)
     conv = r3d.layer2[0].conv1[0].weight

@@ -324,8 +324,9 @@ _CNN_CPU_NOTE = "random init, 64 px input, channels-last"
 # on data seed 1, ResNet-18 reached a best AUC of 0.865 (0.843-0.887) against 0.862
 # (0.860-0.865) at full width, in 35 % of the training time; R3D-10 0.723 (0.699-0.748)
 # against 0.722 (0.699-0.742), in 29 % (benchmarks/recipe_candidates.py, AMD EPYC AVX-512,
-# probe 102, 2026-12-06). Few hundred training videos from random init do not need the
-# ImageNet-sized widths, and the 2-core build's time (issue 24) does.
+# probe 102, 2026-12-06); the flow R3D-10 at half width needs 12 epochs (profiles.py).
+# Few hundred training videos from random init do not need the ImageNet-sized widths,
+# and the 2-core build's time (issue 24) does.
 HALF = 0.5
 register_model(ModelSpec(
     name="resnet18", view="spatial", input_kind="frame", schedule="single_stage", card="000",
@@ -377,9 +378,10 @@ register_model(ModelSpec(
                 "interleaved 8 native frames with 8 midpoints: the preprocessing chapter says why not)",
                 head_dropout=V1_DROPOUT),
         Variant("r3d_10", 32, 7, KINETICS_MEAN, KINETICS_STD, False,
-                "R3D-10 instead of R3D-18, its stem also reading each midpoint minus the clip's mean; "
-                "random init, the 7 midpoints between 8 frames at 32 px; OpenCV flow unless RAFT weights are on disk",
-                temporal_residual=True),
+                "R3D-10 at half width (32 to 256 channels) instead of R3D-18, its stem also reading each "
+                "midpoint minus the clip's mean; random init, the 7 midpoints between 8 frames at 32 px; OpenCV "
+                "flow unless RAFT weights are on disk",
+                temporal_residual=True, width=HALF),
     ),
 ))
 register_model(ModelSpec(
