@@ -398,8 +398,8 @@ PROFILES = {
             "r3d18": ModelSettings(epochs=8, batch_size=16),
             # 12 epochs, not the RGB R3D's 8: at half width (models.zoo.HALF) over training
             # seeds 0-2, 8 epochs reached a best validation AUC of 0.597 (0.579-0.622) against
-            # 0.608 (0.585-0.625) at full width, and 12 reached 0.678 (0.649-0.706), in 43 % of
-            # the full width's time (benchmarks/recipe_candidates.py, 2026-12-06)
+            # 0.608 (0.585-0.625) at full width, and 12 reached 0.678 (0.649-0.706), in 44 % of
+            # the full width's time (benchmarks/recipe_candidates_2026-12-06.csv)
             "r3d18_flow": ModelSettings(epochs=12, batch_size=16),
             "resnext50_lstm": ModelSettings(epochs=8, batch_size=16),
             "deep_svdd": ModelSettings(epochs=7),

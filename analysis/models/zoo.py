@@ -322,8 +322,8 @@ _FRAME_CPU_NOTE = "random init, 64 px input"
 _CNN_CPU_NOTE = "random init, 64 px input, channels-last"
 # Half width (every stage's channels halved, HALF): on validation, over training seeds 0-2
 # on data seed 1, ResNet-18 reached a best AUC of 0.865 (0.843-0.887) against 0.862
-# (0.860-0.865) at full width, in 35 % of the training time; R3D-10 0.723 (0.699-0.748)
-# against 0.722 (0.699-0.742), in 29 % (benchmarks/recipe_candidates.py, AMD EPYC AVX-512,
+# (0.860-0.865) at full width, in 36 % of the training time; R3D-10 0.723 (0.699-0.748)
+# against 0.722 (0.699-0.742), in 31 % (benchmarks/recipe_candidates_2026-12-06.csv, AMD EPYC AVX-512,
 # probe 102, 2026-12-06); the flow R3D-10 at half width needs 12 epochs (profiles.py).
 # Few hundred training videos from random init do not need the ImageNet-sized widths,
 # and the 2-core build's time (issue 24) does.
