@@ -114,11 +114,33 @@ def test_the_cpu_resnet_and_r3ds_are_half_width_and_the_width_setting_restores_t
     full = apply_overrides(cpu, ["per_model.resnet18.width=1.0", "per_model.r3d18.width=1.0"])
     assert stage_widths(create_model("resnet18", full).network, lambda block: block.conv2) == list(STAGE_WIDTHS)
     assert stage_widths(create_model("r3d18", full).network, lambda block: block.conv2[0]) == list(STAGE_WIDTHS)
-    for override, model in (("per_model.vit_b16.width=0.5", "vit_b16"), ("per_model.resnet18.width=1.5", "resnet18")):
+    for override, model in (("per_model.deep_svdd.width=0.5", "deep_svdd"), ("per_model.resnet18.width=1.5", "resnet18"),
+                            ("per_model.r3d18.width=0", "r3d18")):
         with pytest.raises(UserInputError, match="width"):
             create_model(model, apply_overrides(cpu, [override]))
     with pytest.raises(UserInputError, match="random init"):  # the card's Kinetics weights fix R3D-18's widths
         video_classifier(replace(get_profile("paper").variant("r3d18"), width=0.5))
+
+
+@pytest.mark.parametrize("name, read_width", [
+    ("efficientnet_b4", lambda network: (network.conv_stem.out_channels, network.num_features)),
+    ("resnext50_lstm", lambda network: (network.backbone.stem.conv1.conv.out_channels, network.backbone.num_features)),
+    ("vit_b16", lambda network: (network.embed_dim, network.blocks[0].mlp.fc1.out_features)),
+])
+def test_a_width_narrows_every_cpu_cnn_and_vit_from_its_stem_to_its_features(name, read_width):
+    from analysis.profiles import apply_overrides
+
+    cpu = get_profile("cpu")
+    assert cpu.variant(name).width == 0.5  # the cpu stand-in, chosen on validation (profiles.py)
+    full, half = (create_model(name, apply_overrides(cpu, [f"per_model.{name}.width={w}"])) for w in (1.0, 0.5))
+    network = (lambda model: getattr(model, "network", model))
+    wide, narrow = read_width(network(full)), read_width(network(half))
+    assert [round(n / w, 2) for n, w in zip(narrow, wide)] == [0.5, 0.5]
+    clips = torch.zeros(1, 8, 3, 32, 32) if name == "resnext50_lstm" else torch.zeros(1, 3, 64, 64)
+    with torch.no_grad():
+        assert network(half)(clips).shape == (1, 2)
+    with pytest.raises(UserInputError, match="pretrained"):  # ImageNet weights fix the widths
+        create_model(name, apply_overrides(cpu, [f"per_model.{name}.width=0.5", f"per_model.{name}.pretrained=true"]))
 
 
 def test_offline_pretrained_without_weights_names_the_file(tmp_path, monkeypatch):

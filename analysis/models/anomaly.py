@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from analysis.models.base import ANOMALY, DetectorModel
-from analysis.models.registry import Variant
+from analysis.models.registry import Variant, check_width
 
 CENTRE_EPS = 0.1  # centre coordinates closer to zero than this are pushed out to +-eps
 
@@ -128,8 +128,12 @@ class ConvAutoencoder(DetectorModel):
 
 
 def deep_svdd(variant: Variant, weights_dir=None) -> DeepSVDD:
+    if variant.width != 1.0:
+        check_width(variant, narrowable=False)
     return DeepSVDD(variant.input_size)
 
 
 def autoencoder(variant: Variant, weights_dir=None) -> ConvAutoencoder:
+    if variant.width != 1.0:
+        check_width(variant, narrowable=False)
     return ConvAutoencoder(variant.input_size)

@@ -46,9 +46,19 @@ class Variant:
     lstm_lr_scale: float = 1.0  # sequence models: the LSTM's learning rate as a fraction of the stage's
     # dropout before the new head of a pooling frame model or a pretrained R3D (card 000's v1)
     head_dropout: float = 0.0
-    # stage widths times this (timm ResNets and the R3Ds, random init only): a narrower
-    # stand-in for a 2-core CPU
+    # every stage's channels times this (random init only; the ResNets, R3Ds, ResNeXt-26,
+    # EfficientNet-B0 and ViT-Ti: zoo.narrowing_kwargs): a narrower stand-in for a 2-core CPU
     width: float = 1.0
+
+
+def check_width(variant: Variant, narrowable: bool) -> None:
+    """Refuse a width other than 1 where the builder cannot narrow the architecture, or
+    where pretrained weights fix it."""
+    if variant.pretrained or not narrowable:
+        raise UserInputError(f"width={variant.width} narrows a ResNet, ResNeXt-26, EfficientNet-B0, ViT-Ti or "
+                             f"R3D trained from random init, not {variant.arch} (pretrained={variant.pretrained}).")
+    if not 0 < variant.width <= 1:
+        raise UserInputError(f"width={variant.width}: give a multiplier of the stage widths in (0, 1].")
 
 
 @dataclass(frozen=True)

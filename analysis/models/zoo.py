@@ -14,6 +14,7 @@ from pathlib import Path
 import timm
 import torch
 from timm.layers import PatchEmbed
+from timm.models.efficientnet import _gen_efficientnet  # behind every B-variant; see narrow_efficientnet
 from torch import nn
 from torchvision.models import video as video_models
 
@@ -21,7 +22,7 @@ from analysis.errors import UserInputError
 from analysis.models import anomaly
 from analysis.models.base import Classifier, DetectorModel
 from analysis.models.registry import (
-    IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN, KINETICS_STD, ModelSpec, Variant, register_model,
+    IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN, KINETICS_STD, ModelSpec, Variant, check_width, register_model,
 )
 
 VIT_MEAN = VIT_STD = (0.5, 0.5, 0.5)
@@ -82,8 +83,9 @@ def timm_backbone(variant: Variant, num_classes: int, weights_dir: Path | None, 
                                  "set pretrained=false.")
         kwargs["embed_layer"] = ConvStemPatchEmbed
     if variant.width != 1.0:
-        check_width(variant, narrowable=variant.arch.startswith("resnet"))
-        kwargs["channels"] = scaled_widths(variant.width)
+        if variant.arch.split(".")[0] in NARROW_EFFICIENTNETS:
+            return narrow_efficientnet(variant, num_classes, **kwargs)
+        kwargs.update(narrowing_kwargs(variant))
     local = _local_weights(variant.arch, weights_dir) if variant.pretrained else None
     if local is not None:
         return timm.create_model(
@@ -155,19 +157,38 @@ def small_head(head: nn.Linear) -> None:
 STAGE_WIDTHS = (64, 128, 256, 512)  # of ResNet-18 and R3D-18, stage by stage
 
 
-def check_width(variant: Variant, narrowable: bool) -> None:
-    """Refuse a width other than 1 where the builder cannot narrow the architecture, or
-    where pretrained weights fix it."""
-    if variant.pretrained or not narrowable:
-        raise UserInputError(f"width={variant.width} narrows a ResNet or an R3D trained from random init, "
-                             f"not {variant.arch} (pretrained={variant.pretrained}).")
+# the timm families a width narrows, each by its own argument (random init only)
+VIT_TINY_WIDTH = 192  # ViT-Ti's embedding; its 3 heads stay, each narrower
+NARROW_EFFICIENTNETS = ("efficientnet_b0",)  # B0's own channel multiplier is 1
 
 
 def scaled_widths(width: float) -> tuple[int, ...]:
     """:data:`STAGE_WIDTHS` times ``width``, each at least 8 channels."""
-    if not 0 < width <= 1:
-        raise UserInputError(f"width={width}: give a multiplier of the stage widths in (0, 1].")
     return tuple(max(8, round(w * width)) for w in STAGE_WIDTHS)
+
+
+def narrowing_kwargs(variant: Variant) -> dict:
+    """The timm keyword that multiplies every stage's channels by ``variant.width``: a
+    ResNet's ``channels``, a byobnet's (ResNeXt-26's) ``width_factor``, a ViT-Ti's
+    ``embed_dim`` (timm lays each of these over the architecture's own)."""
+    arch = variant.arch.split(".")[0]
+    check_width(variant, narrowable=arch.startswith("resnet") or arch == "resnext26ts"
+                or arch.startswith("vit_tiny_patch16"))
+    if arch.startswith("resnet"):
+        return {"channels": scaled_widths(variant.width)}
+    if arch == "resnext26ts":
+        return {"width_factor": variant.width}
+    heads = 3
+    return {"embed_dim": heads * max(8, round(VIT_TINY_WIDTH * variant.width / heads))}
+
+
+def narrow_efficientnet(variant: Variant, num_classes: int, **kwargs) -> nn.Module:
+    """EfficientNet-B0 with every stage's channels times ``variant.width``, through timm's
+    own EfficientNet generator: ``create_model`` fixes B0's channel multiplier at 1 and
+    refuses a second one."""
+    check_width(variant, narrowable=True)
+    return _gen_efficientnet(variant.arch.split(".")[0], channel_multiplier=variant.width, pretrained=False,
+                             num_classes=num_classes, **kwargs)
 
 
 R3D_BLOCKS = {"r3d_18": (2, 2, 2, 2), "r3d_10": (1, 1, 1, 1)}  # residual blocks per stage
@@ -237,6 +258,7 @@ def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Class
         model = video_models.VideoResNet(resnet.BasicBlock, [resnet.Conv3DSimple] * 4, list(R3D_BLOCKS[arch]),
                                          resnet.BasicStem, num_classes=2)
         if variant.width != 1.0:  # torchvision fixes the widths: rebuilt narrower
+            check_width(variant, narrowable=True)
             narrow_r3d(model, R3D_BLOCKS[arch], scaled_widths(variant.width))
         if variant.temporal_residual:
             model.stem = TemporalResidualStem(model.stem)
@@ -323,10 +345,12 @@ _CNN_CPU_NOTE = "random init, 64 px input, channels-last"
 # Half width (every stage's channels halved, HALF): on validation, over training seeds 0-2
 # on data seed 1, ResNet-18 reached a best AUC of 0.865 (0.843-0.887) against 0.862
 # (0.860-0.865) at full width, in 36 % of the training time; R3D-10 0.723 (0.699-0.748)
-# against 0.722 (0.699-0.742), in 31 % (benchmarks/recipe_candidates_2026-12-06.csv, AMD EPYC AVX-512,
-# probe 102, 2026-12-06); the flow R3D-10 at half width needs 12 epochs (profiles.py).
-# Few hundred training videos from random init do not need the ImageNet-sized widths,
-# and the 2-core build's time (issue 24) does.
+# against 0.722 (0.699-0.742), in 31 %; ResNeXt-26 + LSTM 0.730 (0.698-0.757) against 0.708
+# (0.668-0.742), in 41 % (benchmarks/recipe_candidates_2026-12-06.csv, AMD EPYC AVX-512,
+# probe 100 to 106, 2026-12-06). The flow R3D-10, EfficientNet-B0 and the ViT-Tis at half
+# width need more epochs to stay level (profiles.py). Few hundred training videos from
+# random init do not need the ImageNet-sized widths, and the 2-core build's time (issue
+# 24) does.
 HALF = 0.5
 register_model(ModelSpec(
     name="resnet18", view="spatial", input_kind="frame", schedule="single_stage", card="000",
@@ -343,7 +367,8 @@ register_model(ModelSpec(
     variants=_variants(
         Variant("efficientnet_b4.ra2_in1k", 224, 1, IMAGENET_MEAN, IMAGENET_STD, True, head_dropout=V1_DROPOUT),
         Variant("efficientnet_b0.ra_in1k", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False,
-                "EfficientNet-B0 instead of B4; " + _CNN_CPU_NOTE, channels_last=True),
+                "EfficientNet-B0 at half width (16 to 640 channels) instead of B4; " + _CNN_CPU_NOTE,
+                channels_last=True, width=HALF),
     ),
 ))
 register_model(ModelSpec(
@@ -353,8 +378,8 @@ register_model(ModelSpec(
         Variant("vit_base_patch16_224.augreg2_in21k_ft_in1k", 224, 1, VIT_MEAN, VIT_STD, True,
                 head_dropout=V1_VIT_DROPOUT),
         Variant("vit_tiny_patch16_224.augreg_in21k", 64, 1, VIT_MEAN, VIT_STD, False,
-                "ViT-Ti/16 instead of ViT-B/16 (16 patches), convolutional stem; " + _FRAME_CPU_NOTE,
-                conv_stem=True),
+                "ViT-Ti/16 at half width (96-wide tokens) instead of ViT-B/16 (16 patches), convolutional stem; "
+                + _FRAME_CPU_NOTE, conv_stem=True, width=HALF),
     ),
 ))
 _CLIP_CPU_NOTE = ("R3D-10 (one residual block per stage) at half width (32 to 256 channels) instead of R3D-18, "
@@ -391,7 +416,8 @@ register_model(ModelSpec(
         Variant("vit_base_patch16_224.orig_in21k", 224, 1, VIT_MEAN, VIT_STD, True,
                 "timm's port of google/vit-base-patch16-224-in21k, the checkpoint the card names"),
         Variant("vit_tiny_patch16_224.augreg_in21k", 64, 1, VIT_MEAN, VIT_STD, False,
-                "ViT-Ti/16 instead of ViT-B/16, convolutional stem; " + _FRAME_CPU_NOTE, conv_stem=True),
+                "ViT-Ti/16 at half width (96-wide tokens) instead of ViT-B/16, convolutional stem; "
+                + _FRAME_CPU_NOTE, conv_stem=True, width=HALF),
     ),
 ))
 register_model(ModelSpec(
@@ -401,10 +427,10 @@ register_model(ModelSpec(
         Variant("resnext50_32x4d.tv_in1k", 224, 20, IMAGENET_MEAN, IMAGENET_STD, True,
                 "head on the LSTM outputs averaged over time (the card does not say)", lstm_hidden=2048),
         Variant("resnext26ts.ra2_in1k", 32, 8, IMAGENET_MEAN, IMAGENET_STD, False,
-                "ResNeXt-26 (timm resnext26ts) instead of ResNeXt-50, LSTM 256 wide, 8 frames at 32 px "
+                "ResNeXt-26 (timm resnext26ts) at half width instead of ResNeXt-50, LSTM 256 wide, 8 frames at 32 px "
                 "(64 px crops resized), each frame also read minus the clip's mean frame, the LSTM at a tenth "
                 "of the learning rate; random init",
-                lstm_hidden=256, temporal_residual=True, lstm_lr_scale=0.1),
+                lstm_hidden=256, temporal_residual=True, lstm_lr_scale=0.1, width=HALF),
     ),
 ))
 for name, arch, builder in (("deep_svdd", "deep_svdd_cnn", anomaly.deep_svdd),
