@@ -113,3 +113,19 @@ def trained_runs(prepared, tmp_path_factory) -> Path:
     for model in ("resnet18", "r3d18", "deep_svdd", "autoencoder"):
         train(train_config(prepared, root / model, model=model))
     return root
+
+
+def without_batch_statistics(*args, **kwargs):
+    """The registry's model with every BatchNorm replaced by an identity: micro-batches
+    then see exactly what the whole batch sees (batch statistics are the one thing a
+    smaller batch changes, and DDP without SyncBatchNorm changes them the same way)."""
+    from torch import nn
+
+    from analysis.models import create_model
+
+    model = create_model(*args, **kwargs)
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, nn.modules.batchnorm._BatchNorm):
+                setattr(parent, name, nn.Identity())
+    return model

@@ -16,7 +16,7 @@ import torch.multiprocessing as mp
 from analysis.errors import UserInputError
 from analysis.profiles import get_profile
 from analysis.training import distributed, trainer
-from tests.conftest import train_config
+from tests.conftest import train_config, without_batch_statistics
 
 
 def test_device_follows_local_rank():
@@ -127,25 +127,9 @@ def test_ranks_that_see_different_data_take_the_same_decisions(prepared, tmp_pat
     assert [h["val_auc"] for h in record["history"]] == [d["validation"][0] for d in ranks[0]]
 
 
-def _without_batch_statistics(*args, **kwargs):
-    """The registry's model with every BatchNorm replaced by an identity: micro-batches
-    then see exactly what the whole batch sees (batch statistics are the one thing a
-    smaller batch changes, and DDP without SyncBatchNorm changes them the same way)."""
-    from torch import nn
-
-    from analysis.models import create_model
-
-    model = create_model(*args, **kwargs)
-    for parent in list(model.modules()):
-        for name, child in parent.named_children():
-            if isinstance(child, nn.modules.batchnorm._BatchNorm):
-                setattr(parent, name, nn.Identity())
-    return model
-
-
 def test_gradient_accumulation_matches_one_pass(prepared, tmp_path, monkeypatch):
     """Four micro-batches per step train what one pass over the step trains."""
-    monkeypatch.setattr(trainer, "create_model", _without_batch_statistics)
+    monkeypatch.setattr(trainer, "create_model", without_batch_statistics)
     tiny = get_profile("tiny")
     accumulated = replace(tiny, recipe=replace(tiny.recipe, grad_accumulation=4))
     runs = [trainer.train(replace(train_config(prepared, tmp_path / name, model="vit_b16"), profile=profile))
@@ -161,7 +145,7 @@ def test_gradient_accumulation_matches_one_pass(prepared, tmp_path, monkeypatch)
 
 def _train_without_batch_statistics(rank: int, world: int, port: int, prepared: tuple, folder: str) -> None:
     _join(rank, world, port)
-    trainer.create_model = _without_batch_statistics
+    trainer.create_model = without_batch_statistics
     tiny = get_profile("tiny")
     profile = replace(tiny, recipe=replace(tiny.recipe, grad_accumulation=2))
     trainer.train(replace(train_config(prepared, Path(folder) / "ddp", model="vit_b16"), profile=profile))
@@ -173,7 +157,7 @@ def test_two_processes_with_micro_batches_match_one_process(prepared, tmp_path, 
     one process trains in one pass per step (the model without BatchNorm, as above)."""
     mp.spawn(_train_without_batch_statistics, args=(2, _free_port(), tuple(str(p) for p in prepared), str(tmp_path)),
              nprocs=2)
-    monkeypatch.setattr(trainer, "create_model", _without_batch_statistics)
+    monkeypatch.setattr(trainer, "create_model", without_batch_statistics)
     single = trainer.train(train_config(prepared, tmp_path / "single", model="vit_b16"))
     records = [json.loads((r / "record.json").read_text()) for r in (single, tmp_path / "ddp")]
     assert (records[1]["world_size"], records[1]["micro_batch"]) == (2, 2)

@@ -273,20 +273,25 @@ def test_a_slower_machine_gives_the_same_run(prepared, tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(pd.read_csv(slow / "scores.csv"), pd.read_csv(fast / "scores.csv"))
 
 
-def test_two_processes_match_one(prepared, tmp_path):
-    """torchrun with 2 CPU processes (gloo) against one process with the same seed: the
-    same batches, averaged gradients, validation and scoring sharded over the ranks and
-    gathered, the same decisions. (With micro-batches, on a model without BatchNorm, whose
-    statistics are a process's own: tests/test_distributed.py.)"""
+def test_two_processes_match_one(prepared, tmp_path, monkeypatch):
+    """torchrun with 2 CPU processes (gloo) running the CLI's ``train`` against one process
+    with the same seed: the same batches, averaged gradients, validation and scoring
+    sharded over the ranks and gathered, the same decisions. Both on the model without
+    BatchNorm (conftest.without_batch_statistics): batch statistics are a process's own,
+    so with them two processes train another model, and a near-tie on validation may then
+    go the other way. (With micro-batches: tests/test_distributed.py.)"""
     import subprocess
     import sys
+
+    from tests.conftest import without_batch_statistics
 
     manifest, cache_dir = prepared
     common = ["--model", "vit_b16", "--profile", "tiny", "--cache", str(cache_dir), "--manifest", str(manifest),
               "--seed", "3"]
+    monkeypatch.setattr(trainer, "create_model", without_batch_statistics)
     single = trainer.train(config(prepared, tmp_path / "single", model="vit_b16"))
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                    "-m", "analysis", "train", *common, "--out", str(tmp_path / "ddp")],
+                    "-m", "tests.train_without_batch_statistics", "train", *common, "--out", str(tmp_path / "ddp")],
                    check=True, capture_output=True)
     record = json.loads((tmp_path / "ddp" / "record.json").read_text())
     assert record["world_size"] == 2 and record["micro_batch"] == 4
