@@ -20,7 +20,7 @@ from analysis.models import create_model, get_spec
 from analysis.profiles import ONE_CYCLE, PLATEAU, Recipe, get_profile
 
 
-from tests.conftest import train_config as config
+from tests.conftest import train_config as config, without_batch_statistics
 
 
 def test_same_seed_same_numbers(prepared, tmp_path):
@@ -282,8 +282,6 @@ def test_two_processes_match_one(prepared, tmp_path, monkeypatch):
     go the other way. (With micro-batches: tests/test_distributed.py.)"""
     import subprocess
     import sys
-
-    from tests.conftest import without_batch_statistics
 
     manifest, cache_dir = prepared
     common = ["--model", "vit_b16", "--profile", "tiny", "--cache", str(cache_dir), "--manifest", str(manifest),

@@ -128,12 +128,10 @@ class ConvAutoencoder(DetectorModel):
 
 
 def deep_svdd(variant: Variant, weights_dir=None) -> DeepSVDD:
-    if variant.width != 1.0:
-        check_width(variant, narrowable=False)
+    check_width(variant, narrowable=False)
     return DeepSVDD(variant.input_size)
 
 
 def autoencoder(variant: Variant, weights_dir=None) -> ConvAutoencoder:
-    if variant.width != 1.0:
-        check_width(variant, narrowable=False)
+    check_width(variant, narrowable=False)
     return ConvAutoencoder(variant.input_size)

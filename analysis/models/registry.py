@@ -54,6 +54,8 @@ class Variant:
 def check_width(variant: Variant, narrowable: bool) -> None:
     """Refuse a width other than 1 where the builder cannot narrow the architecture, or
     where pretrained weights fix it."""
+    if variant.width == 1.0:
+        return
     if variant.pretrained or not narrowable:
         raise UserInputError(f"width={variant.width} narrows a ResNet, ResNeXt-26, EfficientNet-B0, ViT-Ti or "
                              f"R3D trained from random init, not {variant.arch} (pretrained={variant.pretrained}).")

@@ -269,8 +269,7 @@ def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Class
                              "set pretrained=false.")
     if arch != "r3d_18":
         raise UserInputError(f"{arch} has no pretrained weights; set pretrained=false or use r3d_18.")
-    if variant.width != 1.0:
-        check_width(variant, narrowable=False)
+    check_width(variant, narrowable=False)
     local = _local_weights(variant.arch, weights_dir)
     if local is None:
         try:
