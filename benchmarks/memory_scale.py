@@ -18,9 +18,8 @@ its peak resident memory (``ru_maxrss`` of itself and of its child processes):
 The study's memory is flat if each stage's peak changes by less than 20 % from 10 % to
 100 %. ``--scale`` shrinks both trees (a share of every folder's videos) for a machine
 where the full size takes too long to preprocess. Validation and scoring run the model on
-batches of up to ``SCORE_ROWS`` frames, the largest thing a stage holds, so a share whose
-validation split does not fill one (fewer than 64 videos at 4 frames) peaks lower for that
-reason alone: the table shows each share's validation rows, and a change from a share
+batches of the training batch's size in frames, the largest thing a stage holds, so a share
+whose validation split does not fill one peaks lower for that reason alone: the table shows each share's validation rows, and a change from a share
 that fills no batch is reported as not comparable, with the ``--scale`` that would fill it
 (the change from 50 % is printed too). At full size the smallest share fills one.
 
@@ -158,7 +157,7 @@ def stage_score(manifest: Path, cache: Path, run: Path, profile) -> float:
     model = create_model(MODEL, profile)
     model.load_state_dict(torch.load(run / BEST_CHECKPOINT, weights_only=False)["model"])
     score_manifest(model, read_manifest(manifest), str(cache), spec_for(MODEL, profile), profile.variant(MODEL),
-                   model=MODEL, seed=0, device="cpu")
+                   model=MODEL, seed=0, device="cpu", batch=profile.recipe_for(MODEL).batch_size)
     return peak_megabytes()
 
 
@@ -181,8 +180,8 @@ def nested_shares(manifest: pd.DataFrame, seed: int = 0) -> dict[float, pd.DataF
 
 def validation_rows(videos: pd.DataFrame, frames: int) -> int:
     """Frames of the training domain's validation videos among ``videos``: what the
-    trainer's validation scores, its smallest scored set (a scoring batch holds up to
-    ``SCORE_ROWS`` of them)."""
+    trainer's validation scores, its smallest scored set (a scoring batch holds as many
+    frames as a training batch)."""
     from analysis.evaluation.scores_table import SOURCE
 
     return int(((videos["domain"] == SOURCE) & (videos["split"] == "val")).sum()) * frames
@@ -201,8 +200,6 @@ def small_profile(size: int, frames: int):
 
 def main() -> None:
     from analysis.data.manifest import read_manifest, write_manifest
-    from analysis.training.scoring import SCORE_ROWS
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="share of the full-size trees' videos")
     parser.add_argument("--size", type=int, default=112, help="crop and input size, px")
@@ -211,6 +208,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TQDM_DISABLE", "1")
     profile = small_profile(args.size, args.frames)
+    batch = profile.recipe_for(MODEL).batch_size  # frames of a scoring batch, as of a training one
     root = Path(args.out or tempfile.mkdtemp(prefix="memory_scale_"))
     root.mkdir(parents=True, exist_ok=True)
     try:
@@ -226,7 +224,7 @@ def main() -> None:
         rows = {share: validation_rows(videos, args.frames) for share, videos in shares.items()}
         print(f"{len(manifest)} videos indexed ({args.scale:.0%} of full size), crops {args.size} px, "
               f"{args.frames} frames; peak resident memory per stage, MB (val rows: the share's validation "
-              f"frames, a scoring batch holds {SCORE_ROWS}):", flush=True)
+              f"frames, a scoring batch holds {batch}):", flush=True)
         print(f"{'share':>6} {'videos':>7} {'val rows':>8} {'index':>7} {'preprocess':>11} {'train':>7} {'score':>7}"
               "  seconds", flush=True)
         peaks = []
@@ -249,10 +247,10 @@ def main() -> None:
             print(f"change from {first:.0%} to 100 %: " + ", ".join(
                 f"{name} {c:+.0%}" for name, c in zip(("index", "preprocess", "train", "score"), change))
                 + f" (flat: within {FLAT:.0%}: {'yes' if (np.abs(change) <= FLAT).all() else 'NO'})"
-                + ("" if rows[first] >= SCORE_ROWS else
+                + ("" if rows[first] >= batch else
                    f"; NOT COMPARABLE: the {first:.0%} share's validation fills {rows[first]} of a scoring batch's "
-                   f"{SCORE_ROWS} rows, so its train and score peaks are lower for that reason; --scale of "
-                   f"about {args.scale * SCORE_ROWS / rows[first]:.2f} or more fills it"))
+                   f"{batch} rows, so its train and score peaks are lower for that reason; --scale of "
+                   f"about {args.scale * batch / rows[first]:.2f} or more fills it"))
     finally:
         if args.out is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -16,6 +16,7 @@ from analysis.preprocess import crop_cache as cache
 from analysis.training import crop_datasets as datasets
 from analysis.training import trainer
 from analysis.training.crop_datasets import StreamedSplit
+from analysis.training.scoring import predict
 from analysis.models import create_model, get_spec
 from analysis.profiles import ONE_CYCLE, PLATEAU, Recipe, get_profile
 
@@ -152,6 +153,23 @@ def test_scoring_input_matches_training_input_without_augmentation(prepared):
         arrays = [cache.load_array(cache_dir, key, field) for key in split.keys()]
         single = torch.cat([datasets.video_input(a, spec, variant) for a in arrays])
         torch.testing.assert_close(scored, single)
+
+
+@pytest.mark.parametrize("model", ["resnet18", "r3d18", "deep_svdd"])
+def test_a_video_scores_the_same_in_any_scoring_batch(prepared, model):
+    """Validation and scoring take the training batch's size for speed; a video's scores
+    must not depend on it (eval mode: no batch statistics)."""
+    manifest_path, cache_dir = prepared
+    profile = get_profile("tiny")
+    split = StreamedSplit.load(read_manifest(manifest_path).head(5), cache_dir, get_spec(model), profile.variant(model))
+    torch.manual_seed(0)
+    network = create_model(model, profile)
+    network.pre_fit(inputs for _, inputs in split.scoring_batches(10**6))
+    one, all_at_once = (predict(network, split, "cpu", amp=False, batch=batch) for batch in (1, 10**6))
+    assert len(one) == len(all_at_once) == 5
+    np.testing.assert_allclose([s.video for s in one], [s.video for s in all_at_once], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.concatenate([s.frames for s in one]),
+                               np.concatenate([s.frames for s in all_at_once]), rtol=1e-5, atol=1e-6)
 
 
 def test_streamed_items_are_the_cached_crops_at_the_model_size(prepared, tmp_path):

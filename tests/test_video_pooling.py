@@ -144,7 +144,7 @@ def test_pooled_training_reads_videos_and_scores_each_video_once(prepared, tmp_p
     model.load_state_dict(torch.load(out / "best.pt", weights_only=False)["model"])
     evaluated = manifest[manifest["split"] != "train"]
     split = StreamedSplit.load(evaluated, prepared[1], spec_for("resnet18", profile), profile.variant("resnet18"))
-    scored = predict(model, split, "cpu", amp=False)
+    scored = predict(model, split, "cpu", amp=False, batch=3)  # not the trainer's batch: any batch scores alike
     assert len(scored) == len(split.videos) and all(len(s.frames) == frames for s in scored)
     ids = list(zip(split.videos["dataset"], split.videos["method"], split.videos["video_id"]))
     np.testing.assert_allclose([s.video for s in scored], video.set_index(key)["score"].loc[ids], atol=1e-6)

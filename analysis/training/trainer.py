@@ -51,7 +51,7 @@ from analysis.training import distributed
 from analysis.training.crop_datasets import StreamedSplit, epoch_generator
 from analysis.training.distributed import Context
 from analysis.training.run_record import BEST_CHECKPOINT, LAST_CHECKPOINT, RUN_FORMAT, SCORES_FILE, git, write_record
-from analysis.training.scoring import SCORE_ROWS, autocast, predict, score_manifest
+from analysis.training.scoring import autocast, predict, score_manifest
 from analysis.data.manifest import read_manifest
 from analysis.preprocess.pipeline import load_record as load_preprocessing_record
 from analysis.models import create_model, item_frames, spec_for
@@ -61,6 +61,7 @@ from analysis.errors import UserInputError
 from analysis.profiles import ACCURACY, AUC, BALANCED, CUDA, MACRO_F1, ONE_CYCLE, Profile, Recipe
 
 ONE_CYCLE_WARMUP = 0.2  # share of the one-cycle schedule spent raising the learning rate
+PRE_FIT_ROWS = 256  # frames per batch of a one-class model's pass before training: fixed, as its sums round by batch
 HANG_GUARD = "hang_guard"  # the one stop reason a clock decides: the run is then incomplete
 STOP_REASONS = {
     "no_improvement": "validation AUC stopped improving",
@@ -288,13 +289,15 @@ def _stop_reason(epoch: int, stages: list[str], stage: str, stale: int, recipe: 
 
 
 def validation_metrics(model: DetectorModel, val_split: StreamedSplit, val_labels: np.ndarray, ctx: Context,
-                       amp: bool, select_by: str = AUC) -> tuple[float, float]:
+                       amp: bool, batch: int, select_by: str = AUC) -> tuple[float, float]:
     """The epoch's video-level validation AUC and the metric that selects checkpoints
     (:func:`validation_scores`), decided once: each rank scores its shard of the
     validation videos (``val_split``), rank 0 computes both over all of them
     (``val_labels``, in manifest order) and every rank receives them, so the plateau step,
-    early stopping and the best checkpoint cannot differ between ranks."""
-    scores = np.array([scored.video for scored in distributed.gather(predict(model, val_split, ctx.device, amp), ctx)])
+    early stopping and the best checkpoint cannot differ between ranks. ``batch``: items
+    per forward pass (:func:`analysis.training.scoring.predict`)."""
+    scored = predict(model, val_split, ctx.device, amp, batch)
+    scores = np.array([video.video for video in distributed.gather(scored, ctx)])
     auc, score = validation_scores(val_labels, scores, select_by) if ctx.main else (0.0, 0.0)
     shared = distributed.share([auc, score], ctx)
     return float(shared[0]), float(shared[1])
@@ -404,7 +407,7 @@ def _train(cfg: TrainConfig) -> Path:
     del state
 
     started = clock()
-    pre_fit_batches = train_split.scoring_batches(SCORE_ROWS, variant.channels_last)
+    pre_fit_batches = train_split.scoring_batches(PRE_FIT_ROWS, variant.channels_last)
     raw_model.pre_fit((inputs for i, (_, inputs) in enumerate(pre_fit_batches) if i % world == rank),
                       partial(distributed.sum_over_ranks, ctx=ctx) if ctx.distributed else None)
     for epoch in range(start_epoch, len(stages) if stop_reason is None else 0):
@@ -450,7 +453,7 @@ def _train(cfg: TrainConfig) -> Path:
                           else float(step_loss) / world)
             bar.set_postfix(loss=f"{np.mean(losses):.3f}")
         fit_seconds = clock() - tick
-        val_auc, val_score = validation_metrics(raw_model, val_split, val_labels, ctx, amp, recipe.select_by)
+        val_auc, val_score = validation_metrics(raw_model, val_split, val_labels, ctx, amp, micro, recipe.select_by)
         if recipe.schedule != ONE_CYCLE:
             scheduler.step(val_score if np.isfinite(val_score) else 0.0)
         improved = val_score > best_score
@@ -481,7 +484,7 @@ def _train(cfg: TrainConfig) -> Path:
     raw_model.load_state_dict(best["model"])
     tick = clock()
     scores = score_manifest(raw_model, manifest, cfg.cache_dir, spec, variant, model=cfg.model, seed=cfg.seed,
-                            device=device, amp=amp, ctx=ctx)
+                            device=device, batch=micro, amp=amp, ctx=ctx)
     if main_process:
         scores.to_csv(out / SCORES_FILE, index=False)
         record = {
