@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.benchmark.artefacts import difference_maps, temporal_variation
-from analysis.benchmark.face_render import random_identity, region_alpha
+from analysis.benchmark.face_render import Pose, ellipse_alpha, face_coordinates, random_identity, region_alpha, support_box
 from analysis.benchmark.generator import (
     ANOMALY_VIEWS, CAPTURES, SIZES, SOURCE_METHODS, SUBSETS, fake_schedule, generate, make_scene, render_real,
 )
@@ -149,6 +149,29 @@ def test_temporal_methods_change_from_frame_to_frame(rendered):
     for temporal in ("jitter_swap", "lip_desync"):
         assert mean[temporal] > 2 * mean["blend_swap"], mean
         assert mean[temporal] > 2 * mean["relight"], mean
+
+
+def test_a_feature_drawn_on_its_support_box_is_the_whole_frame_drawing():
+    """The renderer draws small features on their support box only: every covered pixel
+    must lie inside it, and the box's values must be the whole frame's, bit for bit, for
+    any roll, scale, feather and position, a face half outside the frame included."""
+    rng = np.random.default_rng(0)
+    shape, checked = (96, 128), 0
+    for _ in range(300):
+        pose = Pose(cx=float(rng.uniform(-30, 160)), cy=float(rng.uniform(-30, 130)), scale=float(rng.uniform(6, 50)),
+                    roll=float(rng.uniform(-np.pi, np.pi)), yaw=float(rng.uniform(-0.6, 0.6)))
+        ellipse = (*rng.uniform(-1.2, 1.2, 2), *rng.uniform(0.01, 0.5, 2), float(rng.choice([0.0, 1.0, 3.0])))
+        shift = (pose.yaw * 0.3, 0.0)
+        u, v = face_coordinates(shape, pose)
+        fu, fv = u - shift[0], v - shift[1]
+        whole = ellipse_alpha(fu, fv, *ellipse[:4], pose.scale, ellipse[4])
+        box = support_box(shape, pose, [ellipse], shift)
+        outside = whole.copy()
+        outside[box] = 0
+        assert not outside.any()
+        assert np.array_equal(ellipse_alpha(fu[box], fv[box], *ellipse[:4], pose.scale, ellipse[4]), whole[box])
+        checked += bool(whole.any())
+    assert checked > 100  # most draws put the ellipse on the frame
 
 
 def test_unknown_profile_is_a_clear_error(tmp_path, capsys):

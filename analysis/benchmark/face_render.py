@@ -133,6 +133,29 @@ def ellipse_alpha(u, v, cu, cv, ru, rv, scale: float, feather_px: float = 1.0) -
     return np.clip(0.5 - distance_px / max(feather_px, 1e-3), 0.0, 1.0)
 
 
+Ellipse = tuple[float, float, float, float, float]  # cu, cv, ru, rv, feather_px: ellipse_alpha's shape
+
+
+def support_box(shape: tuple[int, int], pose: Pose, ellipses: list[Ellipse], shift: tuple[float, float] = (0.0, 0.0),
+                ) -> tuple[slice, slice]:
+    """The rows and columns, a pixel to spare, outside which every one of ``ellipses`` has
+    zero coverage; their coordinates are face-local less ``shift`` (the features' yaw and
+    pitch offset). A feature a few pixels wide is then drawn on these pixels alone: the
+    same values, bit for bit, at a small share of the frame's arithmetic."""
+    cos, sin = np.cos(pose.roll), np.sin(pose.roll)
+    top, left, bottom, right = np.inf, np.inf, -np.inf, -np.inf
+    for cu, cv, ru, rv, feather in ellipses:
+        # coverage is zero where q >= 1 + feather / 2 / (min radius in px): within reach of the centre
+        reach = max(ru, rv) * (1 + 0.5 * max(feather, 1e-3) / (min(ru, rv) * pose.scale)) * pose.scale + 1.0
+        u, v = cu + shift[0], cv + shift[1]
+        x = pose.cx + pose.scale * (cos * u - sin * v) - 0.5  # the column whose pixel centre is there
+        y = pose.cy + pose.scale * (sin * u + cos * v) - 0.5
+        top, left, bottom, right = min(top, y - reach), min(left, x - reach), max(bottom, y + reach), max(right, x + reach)
+    rows = slice(max(0, int(np.floor(top))), max(0, int(np.ceil(bottom)) + 1))
+    cols = slice(max(0, int(np.floor(left))), max(0, int(np.ceil(right)) + 1))
+    return rows, cols
+
+
 def _paint(image: np.ndarray, alpha: np.ndarray, colour) -> None:
     """Alpha-blend a flat colour into ``image`` in place, only over the layer's bounding box."""
     rows = np.flatnonzero(alpha.any(axis=1))
@@ -158,16 +181,26 @@ def render(
     light: Light,
 ) -> np.ndarray:
     """Render one frame: ``background`` (H, W, 3 float in [0, 1], already lit) plus a lit
-    person. Returns a new float32 image in [0, 1]."""
+    person. Returns a new float32 image in [0, 1]. The small features (ears, eyes, nose,
+    mouth) are drawn on their :func:`support_box` only."""
     h, w = background.shape[:2]
     u, v = face_coordinates((h, w), pose)
     s, a = pose.scale, identity.aspect
     albedo = np.zeros((h, w, 3), np.float32)
     cover = np.zeros((h, w), np.float32)
+    whole = (slice(None), slice(None))
 
-    def layer(alpha, colour):
-        _paint(albedo, alpha, colour)
-        np.maximum(cover, alpha, out=cover)
+    def layer(alpha, colour, box=whole):
+        _paint(albedo[box], alpha, colour)
+        np.maximum(cover[box], alpha, out=cover[box])
+
+    def features(ellipses: dict[str, Ellipse], shifted: bool = True):
+        """The box of ``ellipses``, its coordinates and each ellipse's coverage on it."""
+        shift = (pose.yaw * 0.3, pose.pitch * 0.2) if shifted else (0.0, 0.0)
+        box = support_box((h, w), pose, list(ellipses.values()), shift)
+        bu, bv = (fu[box], fv[box]) if shifted else (u[box], v[box])
+        return box, bu, bv, {name: ellipse_alpha(bu, bv, cu, cv, ru, rv, s, feather)
+                             for name, (cu, cv, ru, rv, feather) in ellipses.items()}
 
     skin = np.asarray(identity.skin, np.float32)
     hair = np.asarray(identity.hair, np.float32)
@@ -177,44 +210,57 @@ def render(
     back_hair = ellipse_alpha(u, v, 0, -0.08 * a, identity.hair_volume, identity.hair_volume * a, s)
     back_hair *= np.clip((identity.hair_length * a - v) * s, 0, 1)
     layer(back_hair, hair)
+    fu, fv = u - pose.yaw * 0.3, v - pose.pitch * 0.2
     for side in (-1, 1):
-        layer(ellipse_alpha(u, v, side * 0.98, -0.02 * a, 0.14, 0.24, s), skin * 0.92)
+        box, _, _, ear = features({"ear": (side * 0.98, -0.02 * a, 0.14, 0.24, 1.0)}, shifted=False)
+        layer(ear["ear"], skin * 0.92, box)
     # the face, features offset by yaw and pitch
     outline = face_outline_alpha(identity, u, v, s)
     layer(outline, skin)
-    fu, fv = u - pose.yaw * 0.3, v - pose.pitch * 0.2
     fringe = outline * np.clip((identity.hairline * a + 0.25 * fu**2 - fv) * s * 0.5, 0, 1)
     layer(fringe, hair)
     ey = identity.eye_level * a
+    eye_size = identity.eye_size
+    openness = max(expression.eye_open, 0.0)
+    eye_rv = eye_size * 0.5 * openness
+    lid_rv = eye_size * 0.5 * max(openness, 0.08)
     for side in (-1, 1):
         ex = side * identity.eye_spacing
-        brow = ellipse_alpha(fu, fv, ex, ey - identity.brow_raise, identity.eye_size * 1.1, identity.brow_thickness, s)
-        brow *= np.clip((ey - identity.brow_raise - fv) * s + 1.0, 0, 1)  # upper half: an arc
-        layer(brow, hair * 0.8)
-        socket = ellipse_alpha(fu, fv, ex, ey, identity.eye_size * 1.3, identity.eye_size * 0.75, s, 3.0)
-        _paint(albedo, socket * 0.35, skin * 0.6)
-        openness = max(expression.eye_open, 0.0)
+        ix = ex + pose.yaw * 0.05
+        box, bu, bv, eye = features({
+            "brow": (ex, ey - identity.brow_raise, eye_size * 1.1, identity.brow_thickness, 1.0),
+            "socket": (ex, ey, eye_size * 1.3, eye_size * 0.75, 3.0),
+            **({"sclera": (ex, ey, eye_size, eye_rv, 1.0), "iris": (ix, ey, eye_size * 0.48, eye_size * 0.48, 1.0),
+                "pupil": (ix, ey, eye_size * 0.22, eye_size * 0.22, 1.0)} if openness > 0.05 else {}),
+            "lid": (ex, ey - 0.01, eye_size * 1.02, lid_rv + 0.02, 1.0),
+            "lid_opening": (ex, ey, eye_size, lid_rv, 1.0),
+            **({"ring": (ex, ey, eye_size * 1.45, eye_size * 1.1, 1.0),
+                "ring_hole": (ex, ey, eye_size * 1.3, eye_size * 0.95, 1.0)} if identity.glasses else {}),
+        })
+        brow = eye["brow"]
+        brow *= np.clip((ey - identity.brow_raise - bv) * s + 1.0, 0, 1)  # upper half: an arc
+        layer(brow, hair * 0.8, box)
+        _paint(albedo[box], eye["socket"] * 0.35, skin * 0.6)
         if openness > 0.05:
-            eye_rv = identity.eye_size * 0.5 * openness
-            sclera = ellipse_alpha(fu, fv, ex, ey, identity.eye_size, eye_rv, s)
-            layer(sclera, (0.93, 0.92, 0.9))
-            iris = ellipse_alpha(fu, fv, ex + pose.yaw * 0.05, ey, identity.eye_size * 0.48, identity.eye_size * 0.48, s)
-            layer(iris * sclera, identity.iris)
-            pupil = ellipse_alpha(fu, fv, ex + pose.yaw * 0.05, ey, identity.eye_size * 0.22, identity.eye_size * 0.22, s)
-            layer(pupil * sclera, (0.03, 0.03, 0.03))
-        lid = ellipse_alpha(fu, fv, ex, ey - 0.01, identity.eye_size * 1.02, identity.eye_size * 0.5 * max(openness, 0.08) + 0.02, s)
-        lid *= np.clip((ey - fv) * s, 0, 1) * (1 - ellipse_alpha(fu, fv, ex, ey, identity.eye_size, identity.eye_size * 0.5 * max(openness, 0.08), s))
-        layer(lid, (0.12, 0.08, 0.07))
+            layer(eye["sclera"], (0.93, 0.92, 0.9), box)
+            layer(eye["iris"] * eye["sclera"], identity.iris, box)
+            layer(eye["pupil"] * eye["sclera"], (0.03, 0.03, 0.03), box)
+        lid = eye["lid"]
+        lid *= np.clip((ey - bv) * s, 0, 1) * (1 - eye["lid_opening"])
+        layer(lid, (0.12, 0.08, 0.07), box)
         if identity.glasses:
-            ring = ellipse_alpha(fu, fv, ex, ey, identity.eye_size * 1.45, identity.eye_size * 1.1, s)
-            ring -= ellipse_alpha(fu, fv, ex, ey, identity.eye_size * 1.3, identity.eye_size * 0.95, s)
-            layer(np.clip(ring, 0, 1), (0.1, 0.1, 0.12))
+            ring = eye["ring"]
+            ring -= eye["ring_hole"]
+            layer(np.clip(ring, 0, 1), (0.1, 0.1, 0.12), box)
     if identity.glasses:
-        layer(ellipse_alpha(fu, fv, 0, ey - 0.05, identity.eye_spacing - identity.eye_size * 1.3, 0.025, s), (0.1, 0.1, 0.12))
+        box, _, _, bridge = features({"bridge": (0, ey - 0.05, identity.eye_spacing - eye_size * 1.3, 0.025, 1.0)})
+        layer(bridge["bridge"], (0.1, 0.1, 0.12), box)
     nose_top, nose_end = ey + 0.05, ey + identity.nose_length
-    _paint(albedo, ellipse_alpha(fu, fv, 0.06, (nose_top + nose_end) / 2, 0.08, identity.nose_length / 2, s, 2.0) * 0.25, skin * 0.55)
-    for side in (-1, 1):
-        layer(ellipse_alpha(fu, fv, side * 0.075, nose_end, 0.05, 0.03, s) * 0.8, skin * 0.35)
+    box, _, _, nose = features({"ridge": (0.06, (nose_top + nose_end) / 2, 0.08, identity.nose_length / 2, 2.0),
+                                "left": (-0.075, nose_end, 0.05, 0.03, 1.0), "right": (0.075, nose_end, 0.05, 0.03, 1.0)})
+    _paint(albedo[box], nose["ridge"] * 0.25, skin * 0.55)
+    for nostril in ("left", "right"):
+        layer(nose[nostril] * 0.8, skin * 0.35, box)
     mouth_y = nose_end + 0.22 * a
     opening = float(np.clip(expression.mouth_open, 0, 1))
     if identity.beard:
@@ -222,12 +268,14 @@ def render(
         layer(beard * 0.6, hair)
     lips_rv = 0.06 + 0.1 * opening
     lips = 0.5 * np.asarray(identity.lips, np.float32) + 0.5 * skin * (0.8, 0.45, 0.45)
-    layer(ellipse_alpha(fu, fv, 0, mouth_y, identity.mouth_width, lips_rv, s), lips)
-    inner = ellipse_alpha(fu, fv, 0, mouth_y, identity.mouth_width * 0.8, max(0.09 * opening, 0.012), s)
-    layer(inner, (0.25, 0.05, 0.06) if opening > 0.1 else lips * 0.5)
+    box, _, bv, mouth = features({"lips": (0, mouth_y, identity.mouth_width, lips_rv, 1.0),
+                                  "inner": (0, mouth_y, identity.mouth_width * 0.8, max(0.09 * opening, 0.012), 1.0)})
+    layer(mouth["lips"], lips, box)
+    inner = mouth["inner"]
+    layer(inner, (0.25, 0.05, 0.06) if opening > 0.1 else lips * 0.5, box)
     if opening > 0.25:
-        teeth = inner * np.clip((mouth_y - 0.03 * opening - fv) * s, 0, 1)
-        layer(teeth, (0.9, 0.88, 0.82))
+        teeth = inner * np.clip((mouth_y - 0.03 * opening - bv) * s, 0, 1)
+        layer(teeth, (0.9, 0.88, 0.82), box)
     # Lambertian shading on an ellipsoid around the head
     ru, rv = u / 1.15, v / (a * 1.15)
     nz = np.sqrt(np.clip(1 - ru**2 - rv**2, 0.04, 1))

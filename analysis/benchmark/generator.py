@@ -231,11 +231,15 @@ def make_scene(rng: np.random.Generator, style: Capture, size: BenchmarkSize) ->
     )
 
 
-def _finish(frames: list[np.ndarray], scene: Scene) -> np.ndarray:
-    """Add the scene's camera noise (same draw for a real video and its fakes) -> uint8."""
-    stack = np.stack(frames) * 255.0
-    noise = np.random.default_rng(scene.noise_seed).normal(0, scene.noise_sigma, stack.shape)
-    return np.clip(stack + noise, 0, 255).round().astype(np.uint8)
+def camera_noise(scene: Scene, shape: tuple[int, ...]) -> np.ndarray:
+    """The scene's camera noise in grey levels: one draw, the same for a real video and
+    every fake made from it (so drawn once per scene and reused)."""
+    return np.random.default_rng(scene.noise_seed).normal(0, scene.noise_sigma, shape)
+
+
+def _finish(frames: list[np.ndarray], noise: np.ndarray) -> np.ndarray:
+    """Frames in [0, 1] plus the scene's camera noise -> uint8."""
+    return np.clip(np.stack(frames) * 255.0 + noise, 0, 255).round().astype(np.uint8)
 
 
 def render_real(identity: Identity, scene: Scene) -> list[np.ndarray]:
@@ -296,13 +300,14 @@ def _pair_job(args: tuple) -> tuple[list[dict], list[dict]]:
             }
         )
 
+    noise = {i: camera_noise(scenes[i], (len(reals[i]), *reals[i][0].shape)) for i in ids}
     for i in ids:
-        emit(REAL_METHOD, i, _finish(reals[i], scenes[i]), i, "")
+        emit(REAL_METHOD, i, _finish(reals[i], noise[i]), i, "")
     for method_name, direction in fake_schedule(subset, index):
         a, b = ids if direction == 0 else ids[::-1]
         inputs = FakeInputs(people[a], people[b], scenes[a], scenes[b], reals[a])
         frames = get_method(method_name).render(inputs, rng)
-        emit(method_name, f"{a}_{b}", _finish(frames, scenes[a]), a, b)
+        emit(method_name, f"{a}_{b}", _finish(frames, noise[a]), a, b)
     return rows, [{"domain": subset.domain, "subset": subset_name, **asdict(p)} for p in people.values()]
 
 
