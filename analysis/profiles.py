@@ -160,6 +160,7 @@ class ModelSettings:
     variant: str | None = None  # the registry variant: "paper" (the card's) or "cpu"
     input_size: int | None = None  # instead of the variant's input size
     width: float | None = None  # instead of the variant's stage-width multiplier (Variant.width)
+    channels_last: bool | None = None  # instead of the variant's memory order (Variant.channels_last)
     max_frames: int | None = None  # at most this many frames per clip or sequence
     pretrained: bool | None = None  # False: random init (no weights needed)
     lr: float | None = None  # instead of the recipe's (a model card's own rate)
@@ -256,6 +257,8 @@ class Profile:
             changes["pretrained"] = settings.pretrained
         if settings.width is not None:
             changes["width"] = settings.width
+        if settings.channels_last is not None:
+            changes["channels_last"] = settings.channels_last
         return replace(variant, **changes)
 
     def recipe_for(self, model: str) -> Recipe:

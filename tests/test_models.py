@@ -143,6 +143,29 @@ def test_a_width_narrows_every_cpu_cnn_and_vit_from_its_stem_to_its_features(nam
         create_model(name, apply_overrides(cpu, [f"per_model.{name}.width=0.5", f"per_model.{name}.pretrained=true"]))
 
 
+@pytest.mark.parametrize("name", ["r3d18", "resnext50_lstm", "vit_b16"])
+def test_channels_last_is_a_memory_order_the_profile_can_choose_and_computes_the_same_function(name):
+    """A profile can train a model in channels-last order (``per_model.M.channels_last``);
+    clip models take the 3-D order, and the model's outputs stay the same up to rounding."""
+    from analysis.profiles import apply_overrides
+    from analysis.training.crop_datasets import channels_last_format, model_layout
+
+    cpu = get_profile("cpu")
+    changed = apply_overrides(cpu, [f"per_model.{name}.channels_last=true"])
+    assert changed.variant(name).channels_last and not cpu.variant(name).channels_last
+    assert changed.variant("resnet18") == cpu.variant("resnet18")
+    spec, variant = get_spec(name), changed.variant(name)
+    assert channels_last_format(spec) == (torch.channels_last_3d if name == "r3d18" else torch.channels_last)
+    torch.manual_seed(0)
+    model = create_model(name, changed).eval()
+    frames = 1 if spec.input_kind == "frame" else variant.frames
+    batch = torch.randn(2, frames, 3, variant.input_size, variant.input_size)
+    with torch.no_grad():
+        plain = model(model_layout(batch, spec))
+        ordered = model.to(memory_format=channels_last_format(spec))(model_layout(batch, spec, channels_last=True))
+    torch.testing.assert_close(ordered, plain, rtol=1e-4, atol=1e-5)
+
+
 def test_offline_pretrained_without_weights_names_the_file(tmp_path, monkeypatch):
     import huggingface_hub.constants
 

@@ -86,6 +86,12 @@ def to_model_scale(frames: torch.Tensor, variant: Variant) -> torch.Tensor:
     return frames.float().sub_(mean).mul_(scale)
 
 
+def channels_last_format(spec: ModelSpec) -> torch.memory_format:
+    """The channels-last memory order of a model's weights and inputs: 3-D convolutions
+    (clip models) have their own."""
+    return torch.channels_last_3d if spec.input_kind in ("clip", "flow_clip") else torch.channels_last
+
+
 def model_layout(batch: torch.Tensor, spec: ModelSpec, channels_last: bool = False) -> torch.Tensor:
     """``(B, T, C, H, W)`` -> the model's input: ``(B, C, H, W)`` frames, ``(B, C, T, H, W)``
     clips, ``(B, T, C, H, W)`` sequences and pooled videos; optionally in channels-last
@@ -95,7 +101,7 @@ def model_layout(batch: torch.Tensor, spec: ModelSpec, channels_last: bool = Fal
         return batch.contiguous(memory_format=torch.channels_last) if channels_last else batch
     if spec.input_kind in ("clip", "flow_clip"):
         batch = batch.permute(0, 2, 1, 3, 4)
-        return batch.contiguous(memory_format=torch.channels_last_3d) if channels_last else batch.contiguous()
+        return batch.contiguous(memory_format=channels_last_format(spec) if channels_last else torch.contiguous_format)
     return batch.contiguous()
 
 

@@ -37,15 +37,14 @@ def model_speed(name: str, profile, batch_size: int, channels_last: bool, second
 
     from analysis.models import get_spec
     from analysis.models.base import ANOMALY
-    from analysis.training.crop_datasets import model_layout
+    from analysis.training.crop_datasets import channels_last_format, model_layout
     from analysis.training.trainer import class_weights, one_class_loss, weighted_loss
 
     spec, variant = get_spec(name), profile.variant(name)
     torch.manual_seed(0)
     model = spec.builder(variant, weights_dir=None)  # as registered: a frame model reads frames
-    if channels_last:  # 3-D convolutions have their own channels-last order
-        clip = spec.input_kind in ("clip", "flow_clip")
-        model = model.to(memory_format=torch.channels_last_3d if clip else torch.channels_last)
+    if channels_last:
+        model = model.to(memory_format=channels_last_format(spec))
     frames = 1 if spec.input_kind == "frame" else variant.frames
     inputs = model_layout(torch.randn(batch_size, frames, 3, variant.input_size, variant.input_size), spec,
                           channels_last)

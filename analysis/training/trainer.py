@@ -48,7 +48,7 @@ from tqdm import tqdm
 from analysis.evaluation.scores_table import SOURCE
 from analysis.preprocess.exclusions import usable_videos
 from analysis.training import distributed
-from analysis.training.crop_datasets import StreamedSplit, epoch_generator
+from analysis.training.crop_datasets import StreamedSplit, channels_last_format, epoch_generator
 from analysis.training.distributed import Context
 from analysis.training.run_record import BEST_CHECKPOINT, LAST_CHECKPOINT, RUN_FORMAT, SCORES_FILE, git, write_record
 from analysis.training.scoring import autocast, predict, score_manifest
@@ -374,7 +374,7 @@ def _train(cfg: TrainConfig) -> Path:
     steps_per_epoch = len(sampler) // share
 
     if variant.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=channels_last_format(spec))
     if world > 1:
         on_gpu = torch.device(device).type == CUDA
         model = DistributedDataParallel(model, device_ids=[torch.device(device).index] if on_gpu else None,
