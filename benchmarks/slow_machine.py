@@ -20,6 +20,9 @@ Needs root and the cgroup v1 ``cpu`` controller (``cpu.shares``) or cgroup v2 wi
 enabled for child groups (``cpu.weight``).
 
     .venv/bin/python benchmarks/slow_machine.py --probe 47 -- make book
+
+The command inherits this script's environment: a ``PYTHONPATH`` set to reach the project
+from elsewhere also sends the command's notebooks to that copy.
 """
 
 from __future__ import annotations
