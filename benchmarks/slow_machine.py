@@ -66,10 +66,10 @@ def set_share(folders: list[Path], share: float) -> None:
         (folder / name).write_text(str(max(2, round(default * (1 - share) / share))))
 
 
-def start_loops(folders: list[Path]) -> list[subprocess.Popen]:
+def start_loops(cores: list[int], folders: list[Path]) -> list[subprocess.Popen]:
     """One busy loop per core, pinned to it, in that core's cgroup."""
     loops = []
-    for core, folder in enumerate(folders):
+    for core, folder in zip(cores, folders):
         def enter(core=core, folder=folder):
             ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the loop ends when this script does
             os.sched_setaffinity(0, {core})
@@ -104,7 +104,7 @@ def main() -> None:
     autogroup = AUTOGROUP.read_text().strip() if AUTOGROUP.is_file() else None
     if autogroup == "1":
         AUTOGROUP.write_text("0")
-    loops = start_loops(folders)
+    loops = start_loops(cores, folders)
     try:
         for attempt in range(ROUNDS):  # the probe beside the loops varies by about 15 %: correct until near enough
             under = probe()
