@@ -7,9 +7,10 @@ process). Without such a machine at hand, this is the nearest measurement. One b
 pinned to each core, in a cgroup of its own whose CPU weight gives every other thread on
 that core the asked-for share of it, so a lone thread slows as much as two in parallel, as
 on a slower core (a CPU quota would not: it caps the total and leaves one thread at full
-speed; for the same reason the kernel's session autogroups are switched off meanwhile). The weight is set from the probe measured without the loops and corrected from
-the probe measured beside them until it is within 8 % of the asked-for speed. It prints both probes, the command's wall time and exit
-status, and exits with the command's.
+speed; for the same reason the kernel's session autogroups are switched off meanwhile).
+The weight is set from the probe measured without the loops and corrected from the probe
+measured beside them until it is within 8 % of the asked-for speed. It prints both
+probes, the command's wall time and exit status, and exits with the command's.
 
 What it cannot act out: a slower machine's memory and caches. The slow machine of issue 24
 slowed its stages by different factors (training 1.7-1.9x, benchmark 1.6x, crop cache

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from analysis.benchmark.artefacts import difference_maps, temporal_variation
-from analysis.benchmark.face_render import Pose, ellipse_alpha, face_coordinates, random_identity, region_alpha, support_box
+from analysis.benchmark.face_render import (
+    Pose, ellipse_alpha, face_coordinates, random_identity, region_alpha, support_box,
+)
 from analysis.benchmark.generator import (
     ANOMALY_VIEWS, CAPTURES, SIZES, SOURCE_METHODS, SUBSETS, fake_schedule, generate, make_scene, render_real,
 )

@@ -150,7 +150,8 @@ def support_box(shape: tuple[int, int], pose: Pose, ellipses: list[Ellipse], shi
         u, v = cu + shift[0], cv + shift[1]
         x = pose.cx + pose.scale * (cos * u - sin * v) - 0.5  # the column whose pixel centre is there
         y = pose.cy + pose.scale * (sin * u + cos * v) - 0.5
-        top, left, bottom, right = min(top, y - reach), min(left, x - reach), max(bottom, y + reach), max(right, x + reach)
+        top, bottom = min(top, y - reach), max(bottom, y + reach)
+        left, right = min(left, x - reach), max(right, x + reach)
     rows = slice(max(0, int(np.floor(top))), max(0, int(np.ceil(bottom)) + 1))
     cols = slice(max(0, int(np.floor(left))), max(0, int(np.ceil(right)) + 1))
     return rows, cols
@@ -257,7 +258,8 @@ def render(
         layer(bridge["bridge"], (0.1, 0.1, 0.12), box)
     nose_top, nose_end = ey + 0.05, ey + identity.nose_length
     box, _, _, nose = features({"ridge": (0.06, (nose_top + nose_end) / 2, 0.08, identity.nose_length / 2, 2.0),
-                                "left": (-0.075, nose_end, 0.05, 0.03, 1.0), "right": (0.075, nose_end, 0.05, 0.03, 1.0)})
+                                "left": (-0.075, nose_end, 0.05, 0.03, 1.0),
+                                "right": (0.075, nose_end, 0.05, 0.03, 1.0)})
     _paint(albedo[box], nose["ridge"] * 0.25, skin * 0.55)
     for nostril in ("left", "right"):
         layer(nose[nostril] * 0.8, skin * 0.35, box)
