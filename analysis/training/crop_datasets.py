@@ -98,7 +98,7 @@ def model_layout(batch: torch.Tensor, spec: ModelSpec, channels_last: bool = Fal
     memory order (frames and clips)."""
     if spec.input_kind == "frame":
         batch = batch[:, 0]
-        return batch.contiguous(memory_format=torch.channels_last) if channels_last else batch
+        return batch.contiguous(memory_format=channels_last_format(spec)) if channels_last else batch
     if spec.input_kind in ("clip", "flow_clip"):
         batch = batch.permute(0, 2, 1, 3, 4)
         return batch.contiguous(memory_format=channels_last_format(spec) if channels_last else torch.contiguous_format)
