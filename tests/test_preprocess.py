@@ -266,25 +266,17 @@ def test_a_second_sampling_for_the_sequence_model_is_cached_and_read(bench, tmp_
     assert split.video_frames == 5
 
 
-def test_the_detector_pools_channels_last_and_finds_the_same_boxes_as_mtcnn_as_shipped(bench):
-    """make_detector swaps MTCNN's max pooling for the channels-last one (a third of the crop
-    cache's time): every pooling layer is swapped, the pooled values and their memory order
-    are the same, and so are the boxes and probabilities on the benchmark's frames, on two
-    threads as on one."""
+def test_the_detector_runs_channels_last_and_crops_the_faces_mtcnn_as_shipped_crops(bench):
+    """make_detector keeps MTCNN's three networks in channels-last order (a fifth of the
+    crop cache's time): their convolutions round differently, so a box may move by about
+    1e-5 px, but the boxes and probabilities stay that close to MTCNN as shipped, on two
+    threads as on one, and every face crop is the same bits."""
     from facenet_pytorch import MTCNN
 
-    ceil_pool = torch.nn.MaxPool2d(3, 2, ceil_mode=True)
-    fast_pool = face_detect.ChannelsLastMaxPool(3, 2, ceil_mode=True)
-    images = torch.randn(7, 23, 22, 28)
-    # MTCNN's first network reads images permuted to channels-last strides, the others not
-    for x in (images.permute(0, 3, 1, 2), images.permute(0, 3, 1, 2).contiguous(), torch.randn(5, 64, 3, 3)):
-        want, got = ceil_pool(x), fast_pool(x)
-        assert torch.equal(got, want) and got.stride() == want.stride()  # strides pick the next conv's kernel
-
     detector, shipped = face_detect.make_detector(), MTCNN(select_largest=True, keep_all=False, device="cpu")
-    layers = [m for net in (detector.pnet, detector.rnet, detector.onet) for m in net.modules()]
-    assert sum(isinstance(m, face_detect.ChannelsLastMaxPool) for m in layers) == 6  # 1 + 2 + 3
-    assert not any(type(m) is torch.nn.MaxPool2d for m in layers)
+    weights = [m.weight for net in (detector.pnet, detector.rnet, detector.onet) for m in net.modules()
+               if isinstance(m, torch.nn.Conv2d)]
+    assert len(weights) == 12 and all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
     manifest = read_manifest(bench)
     frames = np.concatenate([sample_frames(path, 2).frames for path in manifest["path"].head(6)])
     threads = torch.get_num_threads()
@@ -295,8 +287,10 @@ def test_the_detector_pools_channels_last_and_finds_the_same_boxes_as_mtcnn_as_s
     finally:
         torch.set_num_threads(threads)
     assert sum(b is not None for b in found) >= len(frames) // 2  # faces were found, so boxes were compared
-    for box, want, p, want_p in zip(found, expected, probs, expected_probs):
+    for frame, box, want, p, want_p in zip(frames, found, expected, probs, expected_probs):
         assert (box is None) == (want is None)
         if box is not None:
-            np.testing.assert_array_equal(box, want)
-            np.testing.assert_array_equal(p, want_p)
+            np.testing.assert_allclose(np.asarray(box, float), np.asarray(want, float), rtol=0, atol=1e-3)
+            np.testing.assert_allclose(np.asarray(p, float), np.asarray(want_p, float), rtol=0, atol=1e-5)
+            np.testing.assert_array_equal(face_detect.crop_face(frame, box[0], 48),
+                                          face_detect.crop_face(frame, want[0], 48))
