@@ -150,10 +150,11 @@ def test_channels_last_is_a_memory_order_the_profile_can_choose_and_computes_the
     from analysis.profiles import apply_overrides
     from analysis.training.crop_datasets import channels_last_format, model_layout
 
-    cpu = get_profile("cpu")
+    cpu = apply_overrides(get_profile("cpu"), [f"per_model.{name}.channels_last=false"])
     changed = apply_overrides(cpu, [f"per_model.{name}.channels_last=true"])
     assert changed.variant(name).channels_last and not cpu.variant(name).channels_last
     assert changed.variant("resnet18") == cpu.variant("resnet18")
+    assert get_profile("cpu").variant("resnext50_lstm").channels_last  # the one the cpu profile orders so
     spec, variant = get_spec(name), changed.variant(name)
     assert channels_last_format(spec) == (torch.channels_last_3d if name == "r3d18" else torch.channels_last)
     torch.manual_seed(0)
