@@ -376,7 +376,7 @@ PROFILES = {
         # same clips, 12 epochs of it (154 s) reached a validation AUC of 0.575 where 4
         # epochs of R3D-18 (120 s) reached 0.547 (2026-11-24); 20 epochs of R3D-18 took
         # 463 s for 0.605, too long for the book. Their stem also reads the clip's change over
-        # time (zoo.TemporalResidualStem): 12 epochs on frames alone ended at a training loss
+        # time (networks.TemporalResidualStem): 12 epochs on frames alone ended at a training loss
         # of 0.68 and a jitter_swap test AUC of 0.52; with the change stacked in, 0.60 and
         # 0.95 (2026-11-24); 20 epochs instead of 12 reached a validation AUC of 0.723
         # against 0.728 (data seed 1, 2026-11-24). The ResNeXt + LSTM reads the change too,

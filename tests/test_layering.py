@@ -27,6 +27,19 @@ def test_statistics_import_no_model_code():
     assert found.stdout.strip() == "[]", found.stdout
 
 
+def test_the_registry_and_the_study_import_no_pytorch():
+    """The chapters, the results stage and the command line read the model registry and the
+    study without importing torch, timm or torchvision (seconds of a chapter's start);
+    building a model imports them."""
+    code = ("import sys, analysis.models, analysis.evaluation.study, analysis.book.tables, analysis.cli\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'timm', 'torchvision'}))\n"
+            "from analysis.profiles import get_profile\n"
+            "analysis.models.create_model('autoencoder', get_profile('cpu'))\n"
+            "print('torch' in sys.modules)")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
+    assert found.stdout.split() == ["[]", "True"], found.stdout
+
+
 def imports_of(path: Path) -> set[str]:
     """Every ``analysis`` module a file imports, at the top or inside a function (``from
     package import name`` counts as importing ``package`` and, if it is one, ``package.name``)."""

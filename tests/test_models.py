@@ -10,7 +10,7 @@ import torch
 from analysis.errors import UserInputError
 from analysis.models import create_model, get_spec, list_models, register_model
 from analysis.models.registry import ModelSpec
-from analysis.models.zoo import video_classifier
+from analysis.models.networks import video_classifier
 from analysis.profiles import get_profile
 
 SEED_000 = ["resnet18", "efficientnet_b4", "vit_b16", "r3d18", "r3d18_flow"]
@@ -91,7 +91,7 @@ def test_cpu_temporal_members_are_r3d10_with_one_block_per_stage():
 
 def test_the_cpu_resnet_and_r3ds_are_half_width_and_the_width_setting_restores_the_full():
     from analysis.profiles import apply_overrides
-    from analysis.models.zoo import STAGE_WIDTHS
+    from analysis.models.networks import STAGE_WIDTHS
 
     def stage_widths(network, conv):
         return [conv(getattr(network, f"layer{i}")[-1]).out_channels for i in range(1, 5)]
@@ -192,7 +192,7 @@ def test_paper_configuration_trains_one_step_on_cpu(name):
 
 
 def test_cpu_vits_replace_the_patchify_layer_with_a_convolutional_stem():
-    from analysis.models.zoo import ConvStemPatchEmbed, timm_backbone
+    from analysis.models.networks import ConvStemPatchEmbed, timm_backbone
 
     cpu = get_profile("cpu")
     for name in ("vit_b16", "vit_in21k"):
@@ -210,7 +210,7 @@ def test_cpu_vits_replace_the_patchify_layer_with_a_convolutional_stem():
 
 
 def test_cpu_r3ds_read_the_clip_and_its_change_over_time():
-    from analysis.models.zoo import RESIDUAL_GAIN, TemporalResidualStem, video_classifier
+    from analysis.models.networks import RESIDUAL_GAIN, TemporalResidualStem, video_classifier
 
     cpu = get_profile("cpu")
     for name in ("r3d18", "r3d18_flow"):
@@ -233,7 +233,7 @@ def test_cpu_r3ds_read_the_clip_and_its_change_over_time():
 
 
 def test_cpu_sequence_model_reads_the_change_and_trains_its_lstm_slower():
-    from analysis.models.zoo import RESIDUAL_GAIN, sequence_classifier
+    from analysis.models.networks import RESIDUAL_GAIN, sequence_classifier
     from analysis.profiles import ONE_CYCLE, Recipe
     from analysis.training.trainer import make_optimizer
 

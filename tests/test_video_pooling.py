@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from analysis.errors import UserInputError
-from analysis.models import create_model, item_frames, list_models, spec_for
+from analysis.models import create_model, get_spec, item_frames, list_models, spec_for
 from analysis.models.registry import VIDEO
-from analysis.models.zoo import V1_DROPOUT, V1_VIT_DROPOUT, PooledFrames, pooled_frame_classifier
+from analysis.models.networks import PooledFrames, pooled_frame_classifier
+from analysis.models.zoo import V1_DROPOUT, V1_VIT_DROPOUT
 from analysis.profiles import MEAN_FEATURES, MEAN_PROBABILITY, get_profile, resolve
 from analysis.training import gpu_memory, trainer
 from analysis.training.crop_datasets import StreamedSplit, to_model_scale
@@ -92,7 +93,8 @@ def test_the_paper_profile_pools_card_000s_frame_models_and_cpu_and_tiny_do_not(
     for model in ("resnet18", "efficientnet_b4", "vit_b16"):
         assert paper.recipe_for(model).aggregation == MEAN_FEATURES
         spec = spec_for(model, paper)
-        assert spec.input_kind == VIDEO and spec.builder is pooled_frame_classifier
+        assert spec.input_kind == VIDEO and spec.builder is get_spec(model).pooled_builder
+        assert spec.builder.__name__ == pooled_frame_classifier.__name__  # imported when it builds
         assert item_frames(spec, paper.variant(model), paper) == 16  # v1's num_frames, the cache's 16
     for model in ("r3d18", "r3d18_flow", "vit_in21k", "resnext50_lstm", "deep_svdd", "autoencoder"):
         assert spec_for(model, paper).input_kind != VIDEO

@@ -4,15 +4,20 @@ A profile (:mod:`analysis.profiles`) picks each model's variant from this regist
 package never imports the profiles: the functions here take a resolved profile object.
 """
 
+from __future__ import annotations
+
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from torch import nn
 
 from analysis.models import zoo  # noqa: F401  (registers the models)
 from analysis.errors import UserInputError
 from analysis.models.registry import VIDEO, ModelSpec, Variant, get_spec, list_models, register_model
+
+if TYPE_CHECKING:  # reading the registry imports no PyTorch; building a model does
+    from torch import nn
 
 __all__ = ["ModelSpec", "Variant", "create_model", "get_spec", "item_frames", "list_models", "register_model",
            "model_table", "spec_for"]

@@ -12,10 +12,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from analysis.errors import UserInputError
+
+if TYPE_CHECKING:  # the registry is read without importing PyTorch (models.zoo)
+    from torch import nn
 
 # VIDEO: every cached frame of a video as one item, for a frame model whose recipe pools
 # its frames' features (never registered: models.spec_for derives it)
@@ -47,7 +49,7 @@ class Variant:
     # dropout before the new head of a pooling frame model or a pretrained R3D (card 000's v1)
     head_dropout: float = 0.0
     # every stage's channels times this (random init only; the ResNets, R3Ds, ResNeXt-26,
-    # EfficientNet-B0 and ViT-Ti: zoo.narrowing_kwargs): a narrower stand-in for a 2-core CPU
+    # EfficientNet-B0 and ViT-Ti: networks.narrowing_kwargs): a narrower stand-in for a 2-core CPU
     width: float = 1.0
 
 

@@ -1,4 +1,5 @@
-"""The detectors of the model cards, built from timm and torchvision backbones.
+"""The registry entries of the model cards' detectors (their networks are in
+:mod:`analysis.models.networks` and :mod:`analysis.models.anomaly`).
 
 Registered here: card 000's five (``resnet18``, ``efficientnet_b4``, ``vit_b16``,
 ``r3d18``, ``r3d18_flow``), card 001's one-class scorers (``deep_svdd``, ``autoencoder``,
@@ -9,20 +10,11 @@ can train in the book's budget and say how they differ.
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from importlib import import_module
 
-import timm
-import torch
-from timm.layers import PatchEmbed
-from timm.models.efficientnet import _gen_efficientnet  # behind every B-variant; see narrow_efficientnet
-from torch import nn
-from torchvision.models import video as video_models
-
-from analysis.errors import UserInputError
-from analysis.models import anomaly
-from analysis.models.base import Classifier, DetectorModel
 from analysis.models.registry import (
-    IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN, KINETICS_STD, ModelSpec, Variant, check_width, register_model,
+    IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN, KINETICS_STD, ModelSpec, Variant, register_model,
 )
 
 VIT_MEAN = VIT_STD = (0.5, 0.5, 0.5)
@@ -33,305 +25,14 @@ def _variants(paper: Variant, cpu: Variant) -> dict[str, Variant]:
     return {"paper": paper, "cpu": cpu}
 
 
-def _local_weights(arch: str, weights_dir: Path | None) -> Path | None:
-    if weights_dir is None:
-        return None
-    for suffix in (".safetensors", ".pth", ".pt", ".bin"):
-        candidate = Path(weights_dir) / f"{arch}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
+def _builder(module: str, name: str) -> Callable:
+    """The builder ``name`` of ``analysis.models.<module>``, imported when a model is built:
+    registering the models then costs no import of timm, torchvision or PyTorch."""
+    def build(variant: Variant, weights_dir=None):
+        return getattr(import_module(f"analysis.models.{module}"), name)(variant, weights_dir=weights_dir)
 
-
-def _missing_weights(arch: str, weights_dir: Path | None, err: Exception) -> UserInputError:
-    where = f"in {weights_dir}" if weights_dir else "(no --weights-dir given)"
-    return UserInputError(
-        f"Pretrained weights for {arch} are needed and could not be downloaded ({type(err).__name__}), "
-        f"and no local file was found {where}. Put {arch}.safetensors or {arch}.pth (a state dict) "
-        "in a folder and pass it with --weights-dir."
-    )
-
-
-class ConvStemPatchEmbed(PatchEmbed):
-    """timm's patch embedding with its one 16 x 16 stride-16 convolution replaced by four
-    3 x 3 stride-2 convolutions (batch norm, ReLU) and a 1 x 1 projection: the same 16 px
-    patches and tokens, but the early convolutions that make a ViT trained from scratch
-    optimise stably (Xiao et al., 2021). From random init on the benchmark, the patchify
-    ViT-Ti stayed at a training loss of ln 2 under every setting tried."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.patch_size != (16, 16):
-            raise ValueError(f"the convolutional stem makes 16 px patches, not {self.patch_size}")
-        dim = self.proj.out_channels
-        widths = [self.proj.in_channels, dim // 8, dim // 4, dim // 2, dim]
-        layers: list[nn.Module] = []
-        for width_in, width_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.Conv2d(width_in, width_out, 3, 2, 1, bias=False), nn.BatchNorm2d(width_out),
-                       nn.ReLU(inplace=True)]
-        self.proj = nn.Sequential(*layers, nn.Conv2d(dim, dim, 1))
-
-
-def timm_backbone(variant: Variant, num_classes: int, weights_dir: Path | None, **kwargs) -> nn.Module:
-    """A timm model; pretrained weights from ``weights_dir`` if there, else the hub."""
-    kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    if "vit" in variant.arch:
-        kwargs["img_size"] = variant.input_size
-    if variant.conv_stem:
-        if variant.pretrained:
-            raise UserInputError(f"{variant.arch} with a convolutional stem has no pretrained weights; "
-                                 "set pretrained=false.")
-        kwargs["embed_layer"] = ConvStemPatchEmbed
-    if variant.width != 1.0:
-        if variant.arch.split(".")[0] in NARROW_EFFICIENTNETS:
-            return narrow_efficientnet(variant, num_classes, **kwargs)
-        kwargs.update(narrowing_kwargs(variant))
-    local = _local_weights(variant.arch, weights_dir) if variant.pretrained else None
-    if local is not None:
-        return timm.create_model(
-            variant.arch, pretrained=True, num_classes=num_classes,
-            pretrained_cfg_overlay={"file": str(local)}, **kwargs,
-        )
-    try:
-        return timm.create_model(variant.arch, pretrained=variant.pretrained, num_classes=num_classes, **kwargs)
-    except (OSError, RuntimeError, ValueError) as err:  # hub unreachable or file missing
-        raise _missing_weights(variant.arch, weights_dir, err) from err
-
-
-def frame_classifier(variant: Variant, weights_dir: Path | None = None) -> Classifier:
-    network = timm_backbone(variant, 2, weights_dir)
-    if not variant.pretrained:
-        small_head(network.get_classifier())
-    return Classifier(network, head=lambda network: network.get_classifier())
-
-
-class PooledFrames(DetectorModel):
-    """A frame backbone read over a whole video: every frame's features, their mean over
-    the video, dropout and one linear head (card 000's companion code v1, src/models.py
-    at 4b477d3: its ResNet-18, EfficientNet-B4 and ViT-B/16 are built this way and trained
-    per video). The head is linear, so the video's logits are the mean of the frames' own
-    logits (:meth:`frame_and_video_outputs`)."""
-
-    def __init__(self, backbone: nn.Module, dropout: float = 0.0):
-        super().__init__()
-        self.backbone = backbone
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(backbone.num_features, 2))
-
-    def features(self, videos: torch.Tensor) -> torch.Tensor:
-        """``(B, T, C, H, W)`` -> the backbone's features of every frame, ``(B, T, F)``."""
-        if videos.dim() != 5:
-            raise ValueError(f"{type(self).__name__} reads videos (B, T, C, H, W), got shape {tuple(videos.shape)}")
-        b, t = videos.shape[:2]
-        return self.backbone(videos.flatten(0, 1)).view(b, t, -1)
-
-    def forward(self, videos: torch.Tensor) -> torch.Tensor:  # (B, T, C, H, W) -> (B, 2)
-        return self.head(self.features(videos).mean(dim=1))
-
-    def frame_and_video_outputs(self, videos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The video's logits ``(B, 2)`` and each frame's alone ``(B, T, 2)`` (a pool of
-        one frame), from one pass of the backbone (scoring: DESIGN rule 9)."""
-        features = self.features(videos)
-        return self.head(features.mean(dim=1)), self.head(features)
-
-    def head_parameters(self) -> list[nn.Parameter]:
-        return list(self.head.parameters())
-
-
-def pooled_frame_classifier(variant: Variant, weights_dir: Path | None = None) -> PooledFrames:
-    """The pooled version of :func:`frame_classifier`: the timm backbone without its
-    classifier (``num_classes=0``: its pooled features) and a new head."""
-    model = PooledFrames(timm_backbone(variant, 0, weights_dir), variant.head_dropout)
-    if not variant.pretrained:
-        small_head(model.head[1])
-    return model
-
-
-def small_head(head: nn.Linear) -> None:
-    """Start a new two-class head at near-zero logits (loss ln 2). timm's EfficientNet
-    draws its classifier from U(+-1/sqrt(classes)), which for two classes gave logits with
-    a standard deviation of 7.7 on the first batch and a loss that rose instead of fell."""
-    nn.init.normal_(head.weight, std=0.01)
-    nn.init.zeros_(head.bias)
-
-
-STAGE_WIDTHS = (64, 128, 256, 512)  # of ResNet-18 and R3D-18, stage by stage
-
-
-# the timm families a width narrows, each by its own argument (random init only)
-VIT_TINY_WIDTH = 192  # ViT-Ti's embedding; its 3 heads stay, each narrower
-NARROW_EFFICIENTNETS = ("efficientnet_b0",)  # B0's own channel multiplier is 1
-
-
-def scaled_widths(width: float) -> tuple[int, ...]:
-    """:data:`STAGE_WIDTHS` times ``width``, each at least 8 channels."""
-    return tuple(max(8, round(w * width)) for w in STAGE_WIDTHS)
-
-
-def narrowing_kwargs(variant: Variant) -> dict:
-    """The timm keyword that multiplies every stage's channels by ``variant.width``: a
-    ResNet's ``channels``, a byobnet's (ResNeXt-26's) ``width_factor``, a ViT-Ti's
-    ``embed_dim`` (timm lays each of these over the architecture's own)."""
-    arch = variant.arch.split(".")[0]
-    check_width(variant, narrowable=arch.startswith("resnet") or arch == "resnext26ts"
-                or arch.startswith("vit_tiny_patch16"))
-    if arch.startswith("resnet"):
-        return {"channels": scaled_widths(variant.width)}
-    if arch == "resnext26ts":
-        return {"width_factor": variant.width}
-    heads = 3
-    return {"embed_dim": heads * max(8, round(VIT_TINY_WIDTH * variant.width / heads))}
-
-
-def narrow_efficientnet(variant: Variant, num_classes: int, **kwargs) -> nn.Module:
-    """EfficientNet-B0 with every stage's channels times ``variant.width``, through timm's
-    own EfficientNet generator: ``create_model`` fixes B0's channel multiplier at 1 and
-    refuses a second one."""
-    check_width(variant, narrowable=True)
-    return _gen_efficientnet(variant.arch.split(".")[0], channel_multiplier=variant.width, pretrained=False,
-                             num_classes=num_classes, **kwargs)
-
-
-R3D_BLOCKS = {"r3d_18": (2, 2, 2, 2), "r3d_10": (1, 1, 1, 1)}  # residual blocks per stage
-# The change over time of a normalised cpu training clip has a spread of 0.22 against the
-# frames' 0.99 (the benchmark's 600 training clips of then, at 32 px, 2026-11-24): times 4, the
-# stem's two halves start on the same scale.
-RESIDUAL_GAIN = 4.0
-
-
-class TemporalResidualStem(nn.Module):
-    """R3D's stem reading each clip twice: as it is, and as its change over time (every
-    frame minus the clip's mean frame, times :data:`RESIDUAL_GAIN`), stacked as six input
-    channels. The second half is a fixed linear function of the first, so the stem sees
-    no new information; it is handed the frame differences that a two-stream network's
-    temporal input carries (Wang et al., 2016), which an R3D trained from scratch on the
-    benchmark's few hundred clips did not find by itself."""
-
-    def __init__(self, stem: nn.Sequential):
-        super().__init__()
-        conv = stem[0]
-        stem[0] = nn.Conv3d(2 * conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                            bias=conv.bias is not None)
-        self.stem = stem
-
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:  # (B, C, T, H, W)
-        return self.stem(with_change_over_time(clips, time_dim=2, channel_dim=1))
-
-
-def with_change_over_time(clips: torch.Tensor, time_dim: int, channel_dim: int) -> torch.Tensor:
-    """The clip with its change over time (every frame minus the clip's mean frame, times
-    :data:`RESIDUAL_GAIN`) stacked as as many channels again."""
-    change = clips - clips.mean(dim=time_dim, keepdim=True)
-    return torch.cat([clips, RESIDUAL_GAIN * change], dim=channel_dim)
-
-
-def narrow_r3d(model: video_models.VideoResNet, blocks: tuple[int, ...], widths: tuple[int, ...]) -> None:
-    """Rebuild torchvision's R3D (whose widths are fixed at :data:`STAGE_WIDTHS`) with
-    ``widths``: the same stem, stages and strides, started as torchvision starts them."""
-    resnet = video_models.resnet
-    model.inplanes = widths[0]
-    model.stem = nn.Sequential(nn.Conv3d(3, widths[0], (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
-                               nn.BatchNorm3d(widths[0]), nn.ReLU(inplace=True))
-    for index, (width, count) in enumerate(zip(widths, blocks)):
-        stage = model._make_layer(resnet.BasicBlock, resnet.Conv3DSimple, width, count, stride=1 if index == 0 else 2)
-        setattr(model, f"layer{index + 1}", stage)
-    model.fc = nn.Linear(widths[-1], model.fc.out_features)
-    for module in model.modules():
-        if isinstance(module, nn.Conv3d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, nn.BatchNorm3d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, 0, 0.01)
-            nn.init.zeros_(module.bias)
-
-
-def video_classifier(variant: Variant, weights_dir: Path | None = None) -> Classifier:
-    """torchvision R3D-18 (Kinetics-400 weights for the paper variant), or R3D-10: the same
-    stem, widths and stages with one residual block per stage instead of two (no
-    published weights; the cpu variant, trained from scratch)."""
-    arch = variant.arch.split(".")[0]
-    if arch not in R3D_BLOCKS:
-        raise UserInputError(f"Unknown R3D architecture {variant.arch!r}; choose one of {sorted(R3D_BLOCKS)}.")
-    if not variant.pretrained:
-        resnet = video_models.resnet
-        model = video_models.VideoResNet(resnet.BasicBlock, [resnet.Conv3DSimple] * 4, list(R3D_BLOCKS[arch]),
-                                         resnet.BasicStem, num_classes=2)
-        if variant.width != 1.0:  # torchvision fixes the widths: rebuilt narrower
-            check_width(variant, narrowable=True)
-            narrow_r3d(model, R3D_BLOCKS[arch], scaled_widths(variant.width))
-        if variant.temporal_residual:
-            model.stem = TemporalResidualStem(model.stem)
-        model.fc = with_dropout(model.fc, variant.head_dropout)
-        return Classifier(model, head=lambda network: network.fc)
-    if variant.temporal_residual:
-        raise UserInputError(f"{variant.arch} with a temporal-residual stem has no pretrained weights; "
-                             "set pretrained=false.")
-    if arch != "r3d_18":
-        raise UserInputError(f"{arch} has no pretrained weights; set pretrained=false or use r3d_18.")
-    check_width(variant, narrowable=False)
-    local = _local_weights(variant.arch, weights_dir)
-    if local is None:
-        try:
-            model = video_models.r3d_18(weights=video_models.R3D_18_Weights.KINETICS400_V1)
-        except (OSError, RuntimeError) as err:
-            raise _missing_weights(variant.arch, weights_dir, err) from err
-    else:
-        model = video_models.r3d_18()
-        model.load_state_dict(torch.load(local, map_location="cpu", weights_only=True))
-    model.fc = with_dropout(nn.Linear(model.fc.in_features, 2), variant.head_dropout)
-    return Classifier(model, head=lambda network: network.fc)
-
-
-def with_dropout(head: nn.Linear, dropout: float) -> nn.Module:
-    """``head`` behind a dropout layer (card 000's v1 heads), or alone when ``dropout`` is 0."""
-    return nn.Sequential(nn.Dropout(dropout), head) if dropout else head
-
-
-class FrameSequenceLSTM(DetectorModel):
-    """Per-frame CNN features, an LSTM over the sequence, a linear head on its outputs
-    averaged over time (the ResNeXt50 + LSTM design of model card 003, which does not say
-    how the head reads the LSTM; the average, as in the widely reused open-source
-    detector of that design, Jadhav's Deepfake_detection_using_deep_learning)."""
-
-    def __init__(self, backbone: nn.Module, hidden: int, dropout: float = 0.4, temporal_residual: bool = False,
-                 lstm_lr_scale: float = 1.0):
-        super().__init__()
-        self.backbone = backbone
-        self.temporal_residual = temporal_residual
-        self.lstm_lr_scale = lstm_lr_scale
-        self.lstm = nn.LSTM(backbone.num_features, hidden, batch_first=True)
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden, 2)
-
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:  # (B, T, C, H, W)
-        b, t = clips.shape[:2]
-        if self.temporal_residual:
-            clips = with_change_over_time(clips, time_dim=1, channel_dim=2)
-        features = self.backbone(clips.flatten(0, 1)).view(b, t, -1)
-        output, _ = self.lstm(features)
-        return self.head(self.dropout(output.mean(dim=1)))
-
-    def head_parameters(self) -> list[nn.Parameter]:
-        """The LSTM and the linear head: both are new on a pretrained backbone."""
-        return list(self.lstm.parameters()) + list(self.head.parameters())
-
-    def param_groups(self, lr: float) -> list[dict]:
-        """The LSTM at ``lr * lstm_lr_scale``, everything else at ``lr``."""
-        lstm = {id(p) for p in self.lstm.parameters()}
-        trainable = [p for p in self.parameters() if p.requires_grad]
-        return [{"params": [p for p in trainable if id(p) not in lstm], "lr": lr},
-                {"params": [p for p in trainable if id(p) in lstm], "lr": lr * self.lstm_lr_scale}]
-
-
-def sequence_classifier(variant: Variant, weights_dir: Path | None = None) -> FrameSequenceLSTM:
-    if variant.temporal_residual and variant.pretrained:
-        raise UserInputError(f"{variant.arch} reading the change over time has no pretrained weights; "
-                             "set pretrained=false.")
-    channels = 6 if variant.temporal_residual else None
-    backbone = timm_backbone(variant, 0, weights_dir, in_chans=channels)  # num_classes=0: pooled features
-    return FrameSequenceLSTM(backbone, variant.lstm_hidden, temporal_residual=variant.temporal_residual,
-                             lstm_lr_scale=variant.lstm_lr_scale)
+    build.__name__ = build.__qualname__ = name
+    return build
 
 
 # dropout before the head of card 000's pooled frame models and pretrained R3Ds (companion code v1, src/models.py)
@@ -353,7 +54,8 @@ _CNN_CPU_NOTE = "random init, 64 px input, channels-last"
 HALF = 0.5
 register_model(ModelSpec(
     name="resnet18", view="spatial", input_kind="frame", schedule="single_stage", card="000",
-    builder=frame_classifier, pooled_builder=pooled_frame_classifier,
+    builder=_builder("networks", "frame_classifier"),
+    pooled_builder=_builder("networks", "pooled_frame_classifier"),
     variants=_variants(
         Variant("resnet18.tv_in1k", 224, 1, IMAGENET_MEAN, IMAGENET_STD, True, head_dropout=V1_DROPOUT),
         Variant("resnet18.tv_in1k", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False,
@@ -362,7 +64,8 @@ register_model(ModelSpec(
 ))
 register_model(ModelSpec(
     name="efficientnet_b4", view="spatial", input_kind="frame", schedule="two_stage", card="000",
-    builder=frame_classifier, pooled_builder=pooled_frame_classifier,
+    builder=_builder("networks", "frame_classifier"),
+    pooled_builder=_builder("networks", "pooled_frame_classifier"),
     variants=_variants(
         Variant("efficientnet_b4.ra2_in1k", 224, 1, IMAGENET_MEAN, IMAGENET_STD, True, head_dropout=V1_DROPOUT),
         Variant("efficientnet_b0.ra_in1k", 64, 1, IMAGENET_MEAN, IMAGENET_STD, False,
@@ -372,7 +75,8 @@ register_model(ModelSpec(
 ))
 register_model(ModelSpec(
     name="vit_b16", view="global", input_kind="frame", schedule="two_stage", card="000",
-    builder=frame_classifier, pooled_builder=pooled_frame_classifier,
+    builder=_builder("networks", "frame_classifier"),
+    pooled_builder=_builder("networks", "pooled_frame_classifier"),
     variants=_variants(
         Variant("vit_base_patch16_224.augreg2_in21k_ft_in1k", 224, 1, VIT_MEAN, VIT_STD, True,
                 head_dropout=V1_VIT_DROPOUT),
@@ -386,7 +90,7 @@ _CLIP_CPU_NOTE = ("R3D-10 (one residual block per stage) at half width (32 to 25
                   "minus the clip's mean frame; random init, 8 frames at 32 px (crops cached at 64 px, resized)")
 register_model(ModelSpec(
     name="r3d18", view="temporal", input_kind="clip", schedule="two_stage", card="000",
-    builder=video_classifier,
+    builder=_builder("networks", "video_classifier"),
     variants=_variants(
         Variant("r3d_18.kinetics400", 112, 16, KINETICS_MEAN, KINETICS_STD, True, head_dropout=V1_DROPOUT),
         Variant("r3d_10", 32, 8, KINETICS_MEAN, KINETICS_STD, False, _CLIP_CPU_NOTE, temporal_residual=True,
@@ -395,7 +99,7 @@ register_model(ModelSpec(
 ))
 register_model(ModelSpec(
     name="r3d18_flow", view="temporal", input_kind="flow_clip", schedule="two_stage", card="000",
-    builder=video_classifier,
+    builder=_builder("networks", "video_classifier"),
     variants=_variants(
         Variant("r3d_18.kinetics400", 112, 15, KINETICS_MEAN, KINETICS_STD, True,
                 "reads the 15 flow-interpolated midpoints between the 16 sampled crops (card 000's code "
@@ -410,7 +114,7 @@ register_model(ModelSpec(
 ))
 register_model(ModelSpec(
     name="vit_in21k", view="global", input_kind="frame", schedule="single_stage", card="002",
-    builder=frame_classifier, augmentation="vit_in21k",
+    builder=_builder("networks", "frame_classifier"), augmentation="vit_in21k",
     variants=_variants(
         Variant("vit_base_patch16_224.orig_in21k", 224, 1, VIT_MEAN, VIT_STD, True,
                 "timm's port of google/vit-base-patch16-224-in21k, the checkpoint the card names"),
@@ -421,7 +125,7 @@ register_model(ModelSpec(
 ))
 register_model(ModelSpec(
     name="resnext50_lstm", view="temporal", input_kind="sequence", schedule="single_stage", card="003",
-    builder=sequence_classifier,
+    builder=_builder("networks", "sequence_classifier"),
     variants=_variants(
         Variant("resnext50_32x4d.tv_in1k", 224, 20, IMAGENET_MEAN, IMAGENET_STD, True,
                 "head on the LSTM outputs averaged over time (the card does not say)", lstm_hidden=2048),
@@ -432,10 +136,10 @@ register_model(ModelSpec(
                 lstm_hidden=256, temporal_residual=True, lstm_lr_scale=0.1, width=HALF),
     ),
 ))
-for name, arch, builder in (("deep_svdd", "deep_svdd_cnn", anomaly.deep_svdd),
-                            ("autoencoder", "conv_autoencoder", anomaly.autoencoder)):
+for name, arch in (("deep_svdd", "deep_svdd_cnn"), ("autoencoder", "conv_autoencoder")):
     register_model(ModelSpec(  # model card 001: both trained from scratch on 128 x 128 crops
-        name=name, view="one-class", input_kind="frame", schedule="one_class", card="001", builder=builder,
+        name=name, view="one-class", input_kind="frame", schedule="one_class", card="001",
+        builder=_builder("anomaly", name),
         variants=_variants(
             Variant(arch, 128, 1, IMAGENET_MEAN, IMAGENET_STD, False, "trained from scratch on real crops"),
             Variant(arch, 64, 1, IMAGENET_MEAN, IMAGENET_STD, False, "64 px input instead of 128 px, channels-last",
