@@ -267,8 +267,8 @@ def test_a_second_sampling_for_the_sequence_model_is_cached_and_read(bench, tmp_
 
 
 def test_the_detector_runs_channels_last_and_crops_the_faces_mtcnn_as_shipped_crops(bench):
-    """make_detector keeps MTCNN's three networks in channels-last order (a fifth of the
-    crop cache's time): their convolutions round differently, so a box may move by about
+    """make_detector keeps MTCNN's three networks in channels-last order: their
+    convolutions round differently, so a box may move by about
     1e-5 px, but the boxes and probabilities stay that close to MTCNN as shipped, on two
     threads as on one, and every face crop is the same bits."""
     from facenet_pytorch import MTCNN

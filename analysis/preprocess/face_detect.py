@@ -17,10 +17,12 @@ def make_detector(device: str | torch.device = "cpu") -> MTCNN:
     """MTCNN with its default thresholds, keeping the largest face (the seeds' settings),
     its three networks' weights in channels-last memory order.
 
-    Why: on a CPU most of the crop cache's time is MTCNN's many small candidate crops, and
-    channels-last convolutions and max pooling run them about a fifth faster than
-    facenet-pytorch's channels-first order (one thread, the cpu benchmark's 144 px frames:
-    64-74 against 70-91 ms a video of 8 frames). The convolutions' sums round differently,
+    Why: on a CPU most of the crop cache's time is MTCNN's many small candidate crops.
+    Alone, on one thread and the cpu benchmark's 144 px frames, channels-last networks
+    took 64-74 ms a video of 8 frames against 70-91 for a channels-last max pooling
+    wrapped around facenet-pytorch's order; in the whole crop-cache stage on two processes
+    no difference was measurable (0.103 against 0.102 s a video), and one conversion is
+    simpler than the wrapper. The convolutions' sums round differently,
     so a box moves by at most about 1e-5 px; on the 2,748 videos of the cpu benchmark every
     face crop, clip crop and flow midpoint was the same bits (tests/test_preprocess.py
     compares with MTCNN as shipped)."""
