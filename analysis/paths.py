@@ -41,6 +41,7 @@ STAGE_TIMES_FILE = "stage_times.json"  # wall-clock seconds of each stage when i
 BOOK_LOG, BOOK_STATUS = "book.log", "book_status.json"  # `book`: the chapters' stderr; each one's pass or fail
 BENCHMARK, CACHE, MODELS = "benchmark", "cache", "models"  # data, preprocess and train stages
 MANIFEST_FILE = "manifest.csv"  # the benchmark's manifest; a REAL profile's combined study manifest
+FAKE_CHANGES_FILE = "artefacts/fake_changes.csv"  # in the benchmark's folder (analysis.benchmark.changes)
 FACE_COUNTS_FILE = "face_counts.csv"  # MTCNN's per-video counts on the benchmark (benchmark chapter)
 BENCHMARK_FACES = "benchmark_faces"  # a REAL profile's MTCNN pass over the benchmark, kept between builds
 SCORES_FILE = "scores.csv"  # scores stage: every run's scores in one validated table
@@ -98,8 +99,8 @@ def probes_file(profile: str) -> Path:
 
 def fake_changes_file(profile: str) -> Path:
     """How much every manipulated video of the benchmark changes its source video, measured
-    once by the data stage (the benchmark chapter reads it)."""
-    return benchmark_dir(profile) / "artefacts" / "fake_changes.csv"
+    by the generator (the benchmark chapter reads it)."""
+    return benchmark_dir(profile) / FAKE_CHANGES_FILE
 
 
 def input_size_artefacts_file(profile: str) -> Path:

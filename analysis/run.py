@@ -45,8 +45,8 @@ from tqdm import tqdm
 from analysis import logs
 from analysis.errors import UserInputError
 from analysis.fingerprints import BUILDING, BUILT, STAMP, build_if_stale, fingerprint, resume_shard  # noqa: F401
-from analysis.paths import (FACE_COUNTS_FILE as FACE_COUNTS, LOG_FILE, MANIFEST_FILE, STAGE_TIMES_FILE as STAGE_TIMES,
-                            TRAIN_LOG, benchmark_faces_dir, cache_dir, face_counts_file, fake_changes_file,
+from analysis.paths import (FACE_COUNTS_FILE as FACE_COUNTS, FAKE_CHANGES_FILE, LOG_FILE, MANIFEST_FILE,
+                            STAGE_TIMES_FILE as STAGE_TIMES, TRAIN_LOG, benchmark_faces_dir, cache_dir, face_counts_file,
                             input_size_artefacts_file, model_run_folders, models_dir, probes_file, profile_file, results_dir, run_dir,
                             run_folder, scores_file)
 from analysis.profiles import CUDA, Profile, resolve
@@ -66,13 +66,14 @@ def _module_files(*modules) -> list[Path]:
 # --- stages ---------------------------------------------------------------------------
 
 def benchmark_code() -> list[Path]:
-    """The modules that decide the benchmark's videos, manifest and probe features. Editing
-    the benchmark package's analysis helpers (sizing, artefacts, shifts) regenerates nothing."""
-    from analysis.benchmark import face_render, generator, methods, probes
+    """The modules that decide the benchmark's videos, manifest, probe features and the
+    fakes' changes. Editing the benchmark package's analysis helpers (sizing, artefacts,
+    shifts) regenerates nothing."""
+    from analysis.benchmark import changes, face_render, generator, methods, probes
     from analysis.data import manifest, splits
     from analysis.preprocess import video
 
-    return _module_files(generator, methods, face_render, probes, manifest, splits, video)
+    return _module_files(generator, methods, face_render, probes, changes, manifest, splits, video)
 
 
 def stage_data(profile: Profile) -> Path:
@@ -88,10 +89,9 @@ def stage_data(profile: Profile) -> Path:
     settings = {"size": asdict(profile.data.benchmark), "seed": profile.data.seed, "av": av.__version__}
     built = build_if_stale(out, fingerprint(benchmark_code(), settings),
                            lambda: generator.generate(out, profile=profile, seed=profile.data.seed),
-                           outputs=(MANIFEST_FILE,))
+                           outputs=(MANIFEST_FILE, FAKE_CHANGES_FILE))
     print(f"data: benchmark {'generated' if built else 'up to date'} in {out}", flush=True)
     stage_probes(profile)
-    stage_fake_changes(profile)
     return sources.study_manifest(profile)
 
 
@@ -166,22 +166,6 @@ def stage_probes(profile: Profile) -> Path:
                            lambda: probes.probe_aucs(probes.read_features(sources.benchmark_dir(profile.name)),
                                                      **settings).to_csv(path, index=False), outputs=(path.name,))
     print(f"data: shortcut probes {'fitted' if built else 'up to date'} in {path}", flush=True)
-    return path
-
-
-def stage_fake_changes(profile: Profile) -> Path:
-    """Measure once how much every manipulated video changes its source video (a minute of
-    decoding on a CPU), so that the benchmark chapter only reads the table."""
-    from analysis.benchmark import artefacts
-    from analysis.data import sources
-    from analysis.data.manifest import read_manifest
-
-    path = fake_changes_file(profile.name)
-    stamp = sources.benchmark_dir(profile.name) / STAMP
-    built = build_if_stale(path.parent, fingerprint([stamp, *_module_files(artefacts)], {}),
-                           lambda: artefacts.measure_fakes(read_manifest(sources.benchmark_manifest(profile.name)))
-                           .to_csv(path, index=False), outputs=(path.name,))
-    print(f"data: changes of the manipulated videos {'measured' if built else 'up to date'} in {path}", flush=True)
     return path
 
 

@@ -1,9 +1,9 @@
-"""The artefact measures on hand-made videos with known answers."""
+"""The change and artefact measures on hand-made videos with known answers."""
 
 import numpy as np
 import pytest
 
-from analysis.benchmark.artefacts import difference_maps, temporal_variation
+from analysis.benchmark.changes import difference_maps, temporal_variation
 
 
 def test_constant_change_has_no_temporal_variation():
@@ -36,51 +36,6 @@ def test_crop_side_counts_the_margin_in_output_pixels():
         side = _crop_side_px(box, size)
         assert side == pytest.approx(70 * size / (size - margin_for(size)))
         assert size / side < size / 70  # the margin makes the face's own scale smaller
-
-
-def test_the_data_stage_measures_every_fake_once_for_the_chapter_to_read(tmp_path, monkeypatch):
-    """``stage_fake_changes`` writes each manipulated video's change against its own source
-    video, measured over several processes in the manifest's order, and keeps the table
-    while the benchmark stays."""
-    import pandas as pd
-
-    from analysis import run as runner
-    from analysis.benchmark.artefacts import measure_fakes
-    from analysis.data.sources import benchmark_dir
-    from analysis.paths import fake_changes_file
-    from analysis.preprocess.video import read_video, write_video
-    from analysis.profiles import get_profile
-
-    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path / "runs"))
-    profile = get_profile("tiny")
-    bench = benchmark_dir(profile.name)
-    rng = np.random.default_rng(0)
-    rows = []
-    for real_id, fake_id, dose in (("a", "a_b", 40), ("b", "b_a", 0)):
-        frames = rng.integers(60, 200, (4, 32, 32, 3), dtype=np.uint8)
-        fake = frames.copy()
-        fake[:, 8:24, 8:24] = np.clip(fake[:, 8:24, 8:24].astype(int) + dose, 0, 255).astype(np.uint8)
-        for video_id, label, pixels in ((real_id, 0, frames), (fake_id, 1, fake)):
-            path = write_video(bench / "videos" / f"{video_id}.mp4", pixels, fps=4, crf=18)
-            rows.append({"domain": "source", "subset": "source", "method": "blend_swap" if label else "original",
-                         "video_id": video_id, "source_id": real_id, "label": label, "path": str(path)})
-    manifest = pd.DataFrame(rows)
-    manifest.to_csv(bench / runner.MANIFEST_FILE, index=False)
-    # a hand-made manifest holds only the columns the measurement reads
-    monkeypatch.setattr("analysis.data.manifest.read_manifest", lambda path: pd.read_csv(path))
-    (bench / runner.STAMP).write_text("one benchmark")
-
-    path = runner.stage_fake_changes(profile)
-    assert path == fake_changes_file(profile.name)
-    written = pd.read_csv(path)
-    assert written["video_id"].tolist() == ["a_b", "b_a"]
-    real, fake = read_video(bench / "videos" / "a.mp4"), read_video(bench / "videos" / "a_b.mp4")
-    assert written.loc[0, "mean change"] == pytest.approx(float(difference_maps(real, fake).mean()))
-    assert written.loc[0, "mean change"] > 5 * written.loc[1, "mean change"]  # the dosed fake changed, the other not
-    pd.testing.assert_frame_equal(written, measure_fakes(manifest, workers=1), check_dtype=False)
-    stamp = path.stat().st_mtime_ns
-    runner.stage_fake_changes(profile)
-    assert path.stat().st_mtime_ns == stamp  # up to date: not measured again
 
 
 def test_the_preprocess_stage_measures_artefacts_at_input_sizes_once_per_crop_cache(tmp_path, monkeypatch):

@@ -7,16 +7,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.benchmark.artefacts import difference_maps, temporal_variation
+from analysis.benchmark.changes import CHANGE_COLUMNS, difference_maps, temporal_variation
 from analysis.benchmark.face_render import (
     Pose, ellipse_alpha, face_coordinates, random_identity, region_alpha, support_box,
 )
 from analysis.benchmark.generator import (
     ANOMALY_VIEWS, CAPTURES, SIZES, SOURCE_METHODS, SUBSETS, fake_schedule, generate, make_scene, render_real,
+    source_video,
 )
 from analysis.benchmark.methods import FakeInputs, get_method
 from analysis.data.manifest import read_manifest
 from analysis.data.splits import identity_split
+from analysis.paths import FAKE_CHANGES_FILE
 from analysis.preprocess.video import read_video
 from tests.conftest import assert_identity_disjoint
 
@@ -61,6 +63,19 @@ def test_manifest_describes_real_h264_videos(bench):
     assert set(source["method"]) == {"original", *SOURCE_METHODS}
     views = {ANOMALY_VIEWS[m] for m in SOURCE_METHODS}
     assert {"spatial", "global", "temporal"} <= views
+
+
+def test_every_fake_is_measured_against_its_own_decoded_source(bench):
+    """The generator writes, for every manipulated video in the manifest's order, the change
+    that decoding the fake and its source video again measures, to the last bit."""
+    manifest = read_manifest(bench / "manifest.csv")
+    fakes = manifest[manifest["label"] == 1].reset_index(drop=True)
+    measured = pd.read_csv(bench / FAKE_CHANGES_FILE)
+    assert measured[["subset", "method", "video_id"]].equals(fakes[["subset", "method", "video_id"]])
+    for fake, row in zip(fakes.itertuples(), measured.itertuples(index=False)):
+        real, manipulated = read_video(source_video(manifest, fake._asdict())["path"]), read_video(fake.path)
+        assert row[-2:] == (float(difference_maps(real, manipulated).mean()), temporal_variation(real, manipulated))
+    assert list(measured.columns[-2:]) == list(CHANGE_COLUMNS) and (measured["mean change"] > 0).all()
 
 
 def test_every_target_subset_declares_one_shift(bench):

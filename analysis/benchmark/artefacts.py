@@ -1,58 +1,12 @@
-"""Measure where and when a manipulation changes its source video."""
+"""Show and measure where a manipulation changes its source video, at the models' input sizes
+(the change of every fake over the whole frame: :mod:`analysis.benchmark.changes`)."""
 
 from __future__ import annotations
-
-import os
-from concurrent.futures import ProcessPoolExecutor
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
-
-from analysis.preprocess.video import read_video
-
-
-def difference_maps(real: np.ndarray, fake: np.ndarray) -> np.ndarray:
-    """Per-frame absolute difference ``|fake - real|``, averaged over colour: (T, H, W).
-
-    Both are (T, H, W, 3) arrays of the same video before and after manipulation.
-    """
-    if real.shape != fake.shape:
-        raise ValueError(f"real and fake videos differ in shape: {real.shape} vs {fake.shape}")
-    return np.abs(fake.astype(np.float32) - real.astype(np.float32)).mean(axis=-1)
-
-
-def temporal_variation(real: np.ndarray, fake: np.ndarray) -> float:
-    """How much the manipulation itself changes from frame to frame.
-
-    The mean absolute frame-to-frame change of ``fake - real``, relative to the mean
-    size of ``fake - real``: near 0 for a change that is the same in every frame,
-    around 1 or more for one that jumps between frames.
-    """
-    delta = fake.astype(np.float32) - real.astype(np.float32)
-    return float(np.abs(np.diff(delta, axis=0)).mean() / max(np.abs(delta).mean(), 1e-9))
-
-
-def _measure_fake(paths: tuple[str, str]) -> tuple[float, float]:
-    real, manipulated = (read_video(path) for path in paths)
-    return float(difference_maps(real, manipulated).mean()), temporal_variation(real, manipulated)
-
-
-def measure_fakes(manifest: pd.DataFrame, workers: int | None = None) -> pd.DataFrame:
-    """Decode every manipulated video of the embedded benchmark next to its source video
-    and measure its change: mean size (grey levels) and temporal variation. The videos are
-    spread over ``workers`` processes (default: one per core); the rows keep the manifest's
-    order."""
-    from analysis.benchmark.generator import source_video
-
-    fakes = manifest[manifest["label"] == 1]
-    jobs = [(str(source_video(manifest, fake)["path"]), str(fake["path"])) for _, fake in fakes.iterrows()]
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        measured = list(tqdm(pool.map(_measure_fake, jobs, chunksize=16), total=len(jobs),
-                             desc="difference maps", unit="video"))
-    table = fakes[["domain", "subset", "method", "video_id"]].reset_index(drop=True)
-    return table.assign(**{"mean change": [m[0] for m in measured], "temporal variation": [m[1] for m in measured]})
 
 
 def colourise(values: np.ndarray, vmax: float, cmap: str = "magma") -> np.ndarray:

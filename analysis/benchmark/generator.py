@@ -25,7 +25,9 @@ the real video, and each capture is encoded at one fixed H.264 quality.
 All parameters here and in :mod:`analysis.benchmark.methods` were written down from what the
 artefact and the shift should be before any detector was trained on this benchmark, and
 are not tuned to any detector's result. While generating, the shortcut probes' features of
-every video are measured (:mod:`analysis.benchmark.probes`) and written next to the manifest.
+every video are measured (:mod:`analysis.benchmark.probes`) and written next to the manifest,
+and so is every fake's change against its source (:mod:`analysis.benchmark.changes`), from
+the same decoded files.
 """
 
 from __future__ import annotations
@@ -44,12 +46,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.profiles import PROFILES, BenchmarkSize, Profile, as_profile
-from analysis.benchmark import probes
+from analysis.benchmark import changes, probes
 from analysis.benchmark.face_render import Expression, Identity, Light, Pose, random_identity, render
 from analysis.benchmark.methods import REAL_METHOD, FakeInputs, get_method
 from analysis.data.manifest import KEY_COLUMNS, check_disjoint, read_manifest, write_manifest
 from analysis.data.splits import identity_split
-from analysis.preprocess.video import write_video
+from analysis.paths import FAKE_CHANGES_FILE
+from analysis.preprocess.video import read_video, write_video
 
 DATASET = "synthetic"
 SOURCE, TARGET = "source", "target"
@@ -282,11 +285,13 @@ def _pair_job(args: tuple) -> tuple[list[dict], list[dict]]:
     scenes = {i: make_scene(rng, capture, size) for i in ids}
     reals = {i: render_real(people[i], scenes[i]) for i in ids}
     masks = {i: background_mask(reals[i], scenes[i].background) for i in ids}
-    rows = []
+    rows, decoded_reals = [], {}
 
     def emit(method: str, video_id: str, frames: np.ndarray, source_id: str, target_id: str) -> None:
         relative = Path("videos") / subset_name / method / f"{video_id}.mp4"
-        write_video(out_dir / relative, frames, fps=size.fps, crf=capture.crf)
+        decoded = read_video(write_video(out_dir / relative, frames, fps=size.fps, crf=capture.crf))
+        if method == REAL_METHOD:
+            decoded_reals[video_id] = decoded
         rows.append(
             {
                 "dataset": DATASET, "domain": subset.domain, "subset": subset_name, "shift": subset.shift,
@@ -296,7 +301,8 @@ def _pair_job(args: tuple) -> tuple[list[dict], list[dict]]:
                 "anomaly_view": ANOMALY_VIEWS.get(method, "none"),
                 "frames": size.frames, "fps": size.fps, "width": capture.width,
                 "height": capture.height, "crf": capture.crf, "noise_sigma": round(scenes[source_id].noise_sigma, 3),
-                **probes.video_features(out_dir / relative, masks[source_id]),
+                **probes.video_features(out_dir / relative, masks[source_id], decoded),
+                **({} if method == REAL_METHOD else changes.change(decoded_reals[source_id], decoded)),
             }
         )
 
@@ -313,7 +319,7 @@ def _pair_job(args: tuple) -> tuple[list[dict], list[dict]]:
 
 def generate(out_dir: Path, *, profile: str | Profile = "cpu", seed: int = 0, workers: int | None = None) -> pd.DataFrame:
     """Write the benchmark's videos, ``manifest.csv``, ``identities.csv``,
-    ``probe_features.csv`` and ``benchmark.json`` into ``out_dir``; return the manifest,
+    ``probe_features.csv``, the fakes' changes and ``benchmark.json`` into ``out_dir``; return the manifest,
     with absolute paths."""
     size = get_size(profile)
     out_dir = Path(out_dir)
@@ -326,7 +332,10 @@ def generate(out_dir: Path, *, profile: str | Profile = "cpu", seed: int = 0, wo
     table = pd.DataFrame([row for rows, _ in results for row in rows])
     features = [c for c in table.columns if c.startswith(probes.FEATURE_PREFIX)]
     table["split"] = assign_splits(table, size, seed=seed)
-    write_manifest(table.drop(columns=features), out_dir / "manifest.csv")
+    write_manifest(table.drop(columns=[*features, *changes.CHANGE_COLUMNS]), out_dir / "manifest.csv")
+    (out_dir / FAKE_CHANGES_FILE).parent.mkdir(parents=True, exist_ok=True)
+    table.loc[table["label"] == 1, ["domain", "subset", "method", "video_id", *changes.CHANGE_COLUMNS]].to_csv(
+        out_dir / FAKE_CHANGES_FILE, index=False)
     table[[*KEY_COLUMNS, "domain", "subset", "split", "label", "source_id", "target_id", *features]].to_csv(
         out_dir / probes.FEATURES_FILE, index=False
     )

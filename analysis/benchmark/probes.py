@@ -45,10 +45,11 @@ def _histogram(values: np.ndarray, bins: int) -> np.ndarray:
     return counts / max(counts.sum(), 1)
 
 
-def video_features(path: Path, background: np.ndarray) -> dict[str, float]:
+def video_features(path: Path, background: np.ndarray, frames: np.ndarray | None = None) -> dict[str, float]:
     """The probes' features of one encoded video; ``background`` (H, W bool) marks the
-    pixels that show only the scene (none of the person) in every frame."""
-    frames = read_video(path)
+    pixels that show only the scene (none of the person) in every frame. ``frames``: the
+    file decoded (:func:`read_video`), where the caller has decoded it already."""
+    frames = read_video(path) if frames is None else frames
     features = {
         f"{FEATURE_PREFIX}bytes_per_frame": Path(path).stat().st_size / len(frames),
         f"{FEATURE_PREFIX}frame_count": float(len(frames)),
