@@ -81,14 +81,15 @@ def videos_per_split(videos: pd.DataFrame) -> pd.DataFrame:
 
 
 def cache_gigabytes(profile: Profile, n_videos: int) -> tuple[float, float]:
-    """(uncompressed, estimated stored) GB of the crop cache: every video's face crops,
+    """(uncompressed, estimated stored) GB of the crop cache (compressed if the profile says
+    so): every video's face crops,
     clip crops and flow midpoints (:func:`analysis.preprocess.pipeline.crop_frames`), and
     the face crops of the sequence model's own sampling where the profile has one."""
     p = profile.preprocessing
     k = p.frames_per_video
     per_video = 3 * ((k + (p.sequence_frames or 0)) * p.crop_size**2 + (2 * k - 1) * p.clip_crop_size**2)
     raw = n_videos * per_video / BYTES_PER_GB
-    return raw, raw * STORED_SHARE
+    return raw, raw * (STORED_SHARE if p.compress else 1.0)
 
 
 def split_files_gigabytes(profile: Profile, model: str, videos: pd.DataFrame) -> float:
@@ -198,8 +199,9 @@ def describe(profile: Profile, only: tuple[str | None, str | None] = (None, None
         return "\n".join(lines)
     raw, stored = cache_gigabytes(profile, len(videos))
     streamed = max(split_files_gigabytes(profile, model, videos) for model in profile.model_names())
-    lines += [f"crop cache: {len(videos)} videos, {raw:.1f} GB uncompressed, about {stored:.1f} GB stored "
-              f"(compressed to {STORED_SHARE:.0%}, measured on crops of a photograph);",
+    stored_as = (f"about {stored:.1f} GB stored (compressed to {STORED_SHARE:.0%}, measured on crops of a photograph)"
+                 if profile.preprocessing.compress else "stored uncompressed")
+    lines += [f"crop cache: {len(videos)} videos, {raw:.1f} GB uncompressed, {stored_as};",
               f"  while a run trains, up to {streamed:.1f} GB more beside it (its splits at the model's input size, "
               "per process of the run)", ""]
     costs = read_costs()

@@ -47,9 +47,9 @@ def photograph_entry(profile: Preprocessing, seed: int = 0) -> dict[str, np.ndar
     return arrays
 
 
-def megabytes(root: Path, arrays: dict[str, np.ndarray]) -> tuple[float, float]:
+def megabytes(root: Path, arrays: dict[str, np.ndarray], compress: bool) -> tuple[float, float]:
     """(uncompressed, stored) MB of an entry holding ``arrays``."""
-    path = crop_cache.write_entry(root, ("size", "probe", "entry"), arrays, {})
+    path = crop_cache.write_entry(root, ("size", "probe", "entry"), arrays, {}, compress=compress)
     return sum(a.nbytes for a in arrays.values()) / 1e6, path.stat().st_size / 1e6
 
 
@@ -62,12 +62,12 @@ def main() -> None:
           f"crops {profile.crop_size}/{profile.clip_crop_size} px")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        raw, stored = megabytes(folder, photograph_entry(profile))
+        raw, stored = megabytes(folder, photograph_entry(profile), profile.compress)
         print(f"photograph crops:          {raw:5.2f} MB uncompressed, {stored:5.2f} MB stored ({stored / raw:.0%})")
         generate(folder / "bench", profile="tiny", seed=0, workers=1)
         video = read_manifest(folder / "bench" / "manifest.csv").iloc[0]
         arrays, _ = process_video(video["path"], profile, face_detect.make_detector("cpu"), flow.make_flow()[0])
-        raw, stored = megabytes(folder, arrays)
+        raw, stored = megabytes(folder, arrays, profile.compress)
         print(f"embedded-benchmark video:  {raw:5.2f} MB uncompressed, {stored:5.2f} MB stored ({stored / raw:.0%}) "
               "(with boxes and indices)")
 

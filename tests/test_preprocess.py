@@ -61,6 +61,23 @@ def test_entry_holds_crops_midpoints_and_report(bench, tmp_path):
     assert crop_cache.read_marker(tmp_path, key)["video_id"] == key[2]
 
 
+def test_an_uncompressed_cache_holds_the_same_crops_stored_as_they_are(bench, tmp_path):
+    """``Preprocessing.compress`` decides only how an entry is stored: the profile that
+    turns it off gets the same arrays back, in members zip stores without deflating."""
+    import zipfile
+    from dataclasses import replace
+
+    manifest = small_manifest(bench, 2)
+    keys = [tuple(row) for row in manifest[["dataset", "method", "video_id"]].to_numpy()]
+    for name, settings in (("deflated", TINY), ("stored", replace(TINY, compress=False))):
+        preprocess(manifest, tmp_path / name, settings)
+        with zipfile.ZipFile(crop_cache.entry_path(tmp_path / name, keys[0])) as entry:
+            kinds = {info.compress_type for info in entry.infolist()}
+        assert kinds == {zipfile.ZIP_DEFLATED if settings.compress else zipfile.ZIP_STORED}
+    entries_equal(tmp_path / "deflated", tmp_path / "stored", keys)
+    assert get_profile("cpu").preprocessing.compress is False and get_profile("paper").preprocessing.compress
+
+
 def test_broken_inputs_become_report_rows(bench, tmp_path, capsys):
     good = small_manifest(bench, 1).iloc[0]
     broken = tmp_path / "broken"

@@ -1,11 +1,12 @@
 """The crop cache: one entry per ``(dataset, method, video_id)``, written atomically.
 
-An entry is a zlib-compressed ``.npz`` of uint8 arrays at
-``<root>/<dataset>/<method>/<video_id>.npz`` (lossless: the crops read back bit for bit;
-at the paper sizes, 16 face crops of 224 px, 16 clip crops and 15 flow midpoints of
-112 px and the sequence model's 20 face crops, it is 6.6 MB per video uncompressed and
-5.0 MB stored for crops of a photograph, `benchmarks/cache_size.py`; each run reads an
-entry once, so decompressing costs little, :mod:`analysis.training.crop_datasets`), plus a
+An entry is an ``.npz`` of uint8 arrays at ``<root>/<dataset>/<method>/<video_id>.npz``,
+zlib-compressed where the profile says so (:attr:`analysis.profiles.Preprocessing.compress`;
+lossless either way: the crops read back bit for bit; at the paper sizes, 16 face crops of
+224 px, 16 clip crops and 15 flow midpoints of 112 px and the sequence model's 20 face
+crops, it is 6.6 MB per video uncompressed and 5.0 MB compressed for crops of a
+photograph, `benchmarks/cache_size.py`; each run reads an entry once, so decompressing
+costs little, :mod:`analysis.training.crop_datasets`), plus a
 completion marker ``<video_id>.done.json`` holding the video's preprocessing report row.
 Both are written to a temporary file and renamed, so a process killed at any moment
 leaves either a whole entry or none; a video counts as finished only when its marker
@@ -42,10 +43,12 @@ def marker_path(root: Path, key: Key) -> Path:
     return entry_path(root, key).with_suffix(".done.json")
 
 
-def write_entry(root: Path, key: Key, arrays: dict[str, np.ndarray], report: dict) -> Path:
-    """Store a video's arrays, then its completion marker (the report row)."""
+def write_entry(root: Path, key: Key, arrays: dict[str, np.ndarray], report: dict, compress: bool = True) -> Path:
+    """Store a video's arrays (zlib-compressed if ``compress``), then its completion marker
+    (the report row)."""
     path = entry_path(root, key)
-    atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
+    save = np.savez_compressed if compress else np.savez
+    atomic_write(path, lambda handle: save(handle, **arrays))
     atomic_write(marker_path(root, key), lambda handle: handle.write(json.dumps(report).encode()))
     return path
 

@@ -180,7 +180,7 @@ def preprocess(
                          "error": read_error(video["path"], err)})
             continue
         row = {**base, "status": "ok", **counts, "seconds": round(time.perf_counter() - tick, 3)}
-        crop_cache.write_entry(out_dir, key, arrays, row)
+        crop_cache.write_entry(out_dir, key, arrays, row, compress=profile.compress)
         rows.append(row)
     report = pd.DataFrame(rows, columns=REPORT_COLUMNS)
     suffix = "" if shard_spec == (1, 1) else f".shard-{shard_spec[0]}-of-{shard_spec[1]}"
