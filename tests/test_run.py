@@ -260,3 +260,33 @@ def test_an_unreachable_hub_is_put_offline_for_the_weights_check_and_restored_af
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
     with run._hub_offline_unless_reachable(True):
         assert not hub.is_offline_mode()
+
+
+def test_runs_go_longest_first_by_their_last_time_or_else_by_the_cost_tables_estimate(tmp_path, monkeypatch):
+    """A model never trained is placed by the dry run's estimate, so a cost table that makes
+    the autoencoder and the ResNet-18 slow puts them ahead of the clip model that their
+    kind would put first; a model with a run record follows, by the time it took."""
+    import json
+
+    import pandas as pd
+
+    from analysis import plan
+    from analysis.paths import run_folder
+    from analysis.profiles import get_profile
+    from analysis.training.run_record import RECORD_FILE
+
+    monkeypatch.setenv("ANALYSIS_RUNS_DIR", str(tmp_path))
+    profile = get_profile("cpu")
+    videos = pd.DataFrame({"domain": "source", "split": ["train"] * 4 + ["val", "test"], "label": [0, 1] * 3})
+    monkeypatch.setattr(plan, "study_videos", lambda _: videos)
+    speeds = {"autoencoder": 0.01, "resnet18": 1.0, "r3d18": 1000.0, "vit_b16": 1000.0}
+    costs = pd.DataFrame([{"name": name, "profile": "cpu", "device": "cpu", "forward_per_second": 1000.0,
+                           "train_per_second": speed, "source": "test"} for name, speed in speeds.items()])
+    monkeypatch.setattr(plan, "read_costs", lambda: costs)
+    monkeypatch.setattr(plan, "COSTS_FILE", tmp_path / "costs.csv")
+    plan.COSTS_FILE.write_text("read through read_costs")
+    folder = run_folder(profile.name, "vit_b16", 0)
+    folder.mkdir(parents=True)
+    (folder / RECORD_FILE).write_text(json.dumps({"train_seconds": 1e6}))
+    jobs = [(name, 0) for name in ("vit_b16", "resnet18", "r3d18", "autoencoder")]
+    assert [job[0] for job in runner._longest_first(jobs, profile)] == ["autoencoder", "resnet18", "r3d18", "vit_b16"]
