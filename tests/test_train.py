@@ -53,6 +53,32 @@ def test_scores_table_covers_every_evaluation_video_at_video_and_frame_level(pre
     assert record["flow"] == load_record(prepared[1])["flow"]  # the flow that made the crops it read
 
 
+def test_the_scores_table_keeps_the_best_epochs_validation_scores_as_scoring_again_gives_them(
+        prepared, tmp_path, monkeypatch):
+    """The final scores table takes the validation videos' scores from the best epoch's
+    validation pass and scores only the others: the same table, to the bit, as scoring every
+    video again with the best checkpoint."""
+    from analysis.training import scoring
+
+    scored_videos = []
+    real_predict = scoring.predict
+
+    def counting_predict(model, split, *args):
+        scored_videos.append(len(split.videos))
+        return real_predict(model, split, *args)
+
+    monkeypatch.setattr(scoring, "predict", counting_predict)
+    reused = trainer.train(config(prepared, tmp_path / "reused"))
+    manifest = read_manifest(prepared[0])
+    val = ((manifest["domain"] == "source") & (manifest["split"] == "val")).sum()
+    assert scored_videos[-1] == (manifest["split"] != "train").sum() - val > 0  # validation not scored twice
+    real_score_manifest = trainer.score_manifest
+    monkeypatch.setattr(trainer, "score_manifest", lambda *args, scored, **kwargs: real_score_manifest(*args, **kwargs))
+    again = trainer.train(config(prepared, tmp_path / "again"))
+    assert scored_videos[-1] == (manifest["split"] != "train").sum()
+    pd.testing.assert_frame_equal(pd.read_csv(reused / "scores.csv"), pd.read_csv(again / "scores.csv"), check_exact=True)
+
+
 def test_interrupted_run_resumes_to_the_same_result(prepared, tmp_path, monkeypatch):
     reference = trainer.train(config(prepared, tmp_path / "whole", model="r3d18"))  # two-stage: 2 epochs
 

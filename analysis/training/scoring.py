@@ -83,9 +83,15 @@ def autocast(device: str, amp: bool):
 
 
 
+def video_keys(videos: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """The ``(dataset, method, video_id)`` of every row, in order."""
+    return list(zip(videos["dataset"], videos["method"], videos["video_id"]))
+
+
 def score_manifest(network: DetectorModel, manifest: pd.DataFrame, cache_dir: str, spec: ModelSpec,
                    variant: Variant, *, model: str, seed: int, device: str, batch: int, amp: bool = False,
-                   ctx: Context | None = None) -> pd.DataFrame:
+                   ctx: Context | None = None,
+                   scored: dict[tuple[str, str, str], VideoScores] | None = None) -> pd.DataFrame:
     """The scores table of one run (:mod:`analysis.evaluation.scores_table`): every
     validation and test video of both domains at video level (:class:`VideoScores`)
     and, for frame models, at frame level. Training videos are not scored: the study reads
@@ -93,15 +99,17 @@ def score_manifest(network: DetectorModel, manifest: pd.DataFrame, cache_dir: st
     embedded benchmark they would be a third of the scoring time. Videos the preprocessing
     report leaves out are not scored either (:mod:`analysis.preprocess.exclusions`). Under
     ``torchrun`` (``ctx``) each rank scores its shard of the videos and every rank gets the
-    whole table. ``batch``: items per forward pass (:func:`predict`)."""
-    ctx = ctx or Context(device=device)
+    whole table. ``batch``: items per forward pass (:func:`predict`). ``scored``: videos
+    this network has scored already (by key, :func:`video_keys`), which are not scored again."""
+    ctx, scored = ctx or Context(device=device), scored or {}
     videos = usable_videos(manifest[manifest["split"] != TRAIN], cache_dir).reset_index(drop=True)
-    split = StreamedSplit.load(distributed.shard(videos, ctx), cache_dir, spec, variant)
-    groups = identity_groups(manifest)  # components of the whole manifest, as everywhere
-    group_of = dict(zip(zip(manifest["dataset"], manifest["method"], manifest["video_id"]), groups))
-    keys = zip(videos["dataset"], videos["method"], videos["video_id"])
+    keys = video_keys(videos)
+    unscored = videos[[key not in scored for key in keys]]
+    split = StreamedSplit.load(distributed.shard(unscored, ctx), cache_dir, spec, variant)
+    fresh = iter(distributed.gather(predict(network, split, device, amp, batch), ctx))
+    scores = [scored[key] if key in scored else next(fresh) for key in keys]
+    group_of = dict(zip(video_keys(manifest), identity_groups(manifest)))  # components of the whole manifest
     videos = videos.assign(group=[group_of[key] for key in keys])
-    scores = distributed.gather(predict(network, split, device, amp, batch), ctx)
     table = scores_rows(videos, scores, model=model, seed=seed)
     return validate_scores(table, origin=f"scores of {model}")
 

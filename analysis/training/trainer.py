@@ -51,7 +51,7 @@ from analysis.training import distributed
 from analysis.training.crop_datasets import StreamedSplit, channels_last_format, epoch_generator
 from analysis.training.distributed import Context
 from analysis.training.run_record import BEST_CHECKPOINT, LAST_CHECKPOINT, RUN_FORMAT, SCORES_FILE, git, write_record
-from analysis.training.scoring import autocast, predict, score_manifest
+from analysis.training.scoring import VideoScores, autocast, predict, score_manifest, video_keys
 from analysis.data.manifest import read_manifest
 from analysis.preprocess.pipeline import load_record as load_preprocessing_record
 from analysis.models import create_model, item_frames, spec_for
@@ -289,18 +289,20 @@ def _stop_reason(epoch: int, stages: list[str], stage: str, stale: int, recipe: 
 
 
 def validation_metrics(model: DetectorModel, val_split: StreamedSplit, val_labels: np.ndarray, ctx: Context,
-                       amp: bool, batch: int, select_by: str = AUC) -> tuple[float, float]:
+                       amp: bool, batch: int, select_by: str = AUC) -> tuple[float, float, list[VideoScores]]:
     """The epoch's video-level validation AUC and the metric that selects checkpoints
     (:func:`validation_scores`), decided once: each rank scores its shard of the
     validation videos (``val_split``), rank 0 computes both over all of them
     (``val_labels``, in manifest order) and every rank receives them, so the plateau step,
-    early stopping and the best checkpoint cannot differ between ranks. ``batch``: items
-    per forward pass (:func:`analysis.training.scoring.predict`)."""
-    scored = predict(model, val_split, ctx.device, amp, batch)
-    scores = np.array([video.video for video in distributed.gather(scored, ctx)])
+    early stopping and the best checkpoint cannot differ between ranks. Also every
+    validation video's scores, on every rank, in manifest order: the best epoch's are its
+    checkpoint's, so the final scores table reuses them. ``batch``: items per forward pass
+    (:func:`analysis.training.scoring.predict`)."""
+    scored = distributed.gather(predict(model, val_split, ctx.device, amp, batch), ctx)
+    scores = np.array([video.video for video in scored])
     auc, score = validation_scores(val_labels, scores, select_by) if ctx.main else (0.0, 0.0)
     shared = distributed.share([auc, score], ctx)
-    return float(shared[0]), float(shared[1])
+    return float(shared[0]), float(shared[1]), scored
 
 
 @contextmanager
@@ -383,6 +385,7 @@ def _train(cfg: TrainConfig) -> Path:
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     stages = (["warmup"] * recipe.warmup_epochs if spec.schedule == TWO_STAGE else []) + ["finetune"] * recipe.epochs
     history, best_score, stale, start_epoch, stage, stop_reason = [], -1.0, 0, 0, None, None
+    best_val_scores = None  # the best checkpoint's validation scores, when this session scored them
     optimizer = scheduler = None
 
     def stage_optimizer(stage: str):
@@ -453,12 +456,14 @@ def _train(cfg: TrainConfig) -> Path:
                           else float(step_loss) / world)
             bar.set_postfix(loss=f"{np.mean(losses):.3f}")
         fit_seconds = clock() - tick
-        val_auc, val_score = validation_metrics(raw_model, val_split, val_labels, ctx, amp, micro, recipe.select_by)
+        val_auc, val_score, val_scores = validation_metrics(raw_model, val_split, val_labels, ctx, amp, micro,
+                                                            recipe.select_by)
         if recipe.schedule != ONE_CYCLE:
             scheduler.step(val_score if np.isfinite(val_score) else 0.0)
         improved = val_score > best_score
         counts = counts_towards_patience(epoch - stages.index(stage), stages.count(stage), recipe)
         best_score, stale = (val_score, 0) if improved else (best_score, stale + counts)
+        best_val_scores = val_scores if improved else best_val_scores
         history.append({"epoch": epoch + 1, "stage": stage, "train_loss": float(np.mean(losses)) if losses else float("nan"),
                         "val_auc": val_auc, **({f"val_{recipe.select_by}": val_score} if recipe.select_by != AUC else {}),
                         "lr": optimizer.param_groups[0]["lr"], "items": len(order) * world,
@@ -483,8 +488,12 @@ def _train(cfg: TrainConfig) -> Path:
     best = distributed.share_object(best, ctx)
     raw_model.load_state_dict(best["model"])
     tick = clock()
+    # the validation videos keep the scores the best epoch gave them (in eval mode a video's
+    # scores do not depend on the batch it is in); a resumed run that has not improved since
+    # scores them again
+    scored = None if best_val_scores is None else dict(zip(video_keys(val_rows), best_val_scores))
     scores = score_manifest(raw_model, manifest, cfg.cache_dir, spec, variant, model=cfg.model, seed=cfg.seed,
-                            device=device, batch=micro, amp=amp, ctx=ctx)
+                            device=device, batch=micro, amp=amp, ctx=ctx, scored=scored)
     if main_process:
         scores.to_csv(out / SCORES_FILE, index=False)
         record = {
