@@ -147,7 +147,6 @@ def stage_states(profile: Profile, only: tuple[str | None, str | None] = (None, 
     fingerprint is unchanged), interrupted (resumed), or to build; with ``only`` (``run
     --only``'s stage and model), the other stages are not run."""
     from analysis.fingerprints import BUILDING, STAMP
-    from analysis.run import STAGES
 
     folders = {"data": benchmark_dir(profile.name), "preprocess": cache_dir(profile.name)}
 
@@ -167,7 +166,8 @@ def stage_states(profile: Profile, only: tuple[str | None, str | None] = (None, 
     stage, model = only
     if model:
         states["train"] = f"{len(profile.seeds)} run(s) of {model} only"
-    return {name: states[name] if stage in (None, name) else f"not run (--only {stage})" for name in STAGES}
+    # in the order the stages run (analysis.run.STAGES, which imports this module)
+    return {name: state if stage in (None, name) else f"not run (--only {stage})" for name, state in states.items()}
 
 
 def benchmark_work(profile: Profile) -> list[str]:

@@ -104,6 +104,7 @@ def test_dry_run_prints_the_plan_and_builds_nothing(indexed, tmp_path, monkeypat
     assert "videos per split" in printed and "target" in printed and f"crop cache: {videos} videos" in printed
     for stage in run.STAGES:
         assert f"  {stage} " in printed
+    assert list(plan.stage_states(PAPER)) == list(run.STAGES)  # every stage, in the order they run
     for model in PAPER.model_names():
         assert f"train {model}" in printed
     assert "preprocess" in printed and "sources of the figures" in printed and " h " in printed
