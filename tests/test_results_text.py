@@ -240,6 +240,26 @@ def test_this_builds_values_stand_beside_a_stored_spread_and_the_share_outside_i
     assert "last column" not in text.seed_sentence(spread, stored)  # a spread without this build's values
 
 
+def test_a_build_that_gives_a_stored_seeds_numbers_again_is_not_read_as_one_more_retrain():
+    """Where this build's training seed is one of the stored run's and every value comes
+    out again, the page says it lies inside the range by construction instead of counting
+    how often it lies outside; a build that differs anywhere is still counted."""
+    per_seed = pd.DataFrame({"seed": [0, 1, 2] * 2, "quantity": ["gap: a"] * 3 + ["in-domain AUC: a"] * 3,
+                             "value": [0.10, 0.12, 0.14, 0.80, 0.85, 0.90]})
+    spread = seed_runs.spread(per_seed)
+    same = seed_runs.beside_build(spread, per_seed[per_seed["seed"] == 0])
+    assert seed_runs.reproduced_seed(same, per_seed, 0) == 0 and seed_runs.reproduced_seed(same, per_seed, 1) is None
+    moved = seed_runs.beside_build(spread, per_seed[per_seed["seed"] == 0].assign(value=[0.10, 0.81]))
+    assert seed_runs.reproduced_seed(moved, per_seed, 0) is None
+    stored = {"source": "stored run", "date": "2026-12-06", "data seed": 1}
+    by_construction = text.seed_sentence(same, pd.DataFrame([{**stored, "reproduced seed": 0}]))
+    assert "the stored run's seed 0" in by_construction and "by construction" in by_construction
+    assert "lie outside the stored range" not in by_construction
+    counted = text.seed_sentence(moved, pd.DataFrame([{**stored, "reproduced seed": None}]))
+    assert "0 of 2 lie outside the stored range" in counted
+    assert "in-domain AUC moves by up to 0.100 (a) and its gap by up to 0.040 (a)" in counted
+
+
 def test_a_stored_primary_of_other_members_is_named_after_its_ensemble_on_the_page():
     names = [seed_runs.PRIMARY_GAP, seed_runs.PRIMARY_CROSS, seed_runs.MEMBERS_GAP, seed_runs.ALL_FIVE_GAP,
              "gap: soft_vote(a+b)", "gap: resnet18"]

@@ -122,6 +122,7 @@ def write_results(profile: str, settings: Analysis = Analysis(), run_dir: Path |
         if not same and theirs is not None:  # the stored run's primary, as this build scores it
             here = seed_runs.seed_values(studies, [first.primary, theirs, *first.models], primary=theirs)
         spread = seed_runs.beside_build(spread, here, same_primary=same or theirs is not None)
+        source["reproduced seed"] = seed_runs.reproduced_seed(spread, values, first.training_seed)
     retrain = retrain_text(spread, retrain, pooled, seed_runs.compared_endpoint(spread, source))
     mix = like_for_like_tables(first, [*first.five, first.primary], n_resamples, seed)
     tables = {

@@ -212,6 +212,19 @@ def beside_build(spread_table: pd.DataFrame, here: pd.DataFrame, same_primary: b
     return spread_table.assign(**{BUILD: value, "inside": inside.where(value.notna())})
 
 
+def reproduced_seed(beside: pd.DataFrame, values: pd.DataFrame, training_seed: int) -> int | None:
+    """``training_seed`` when this build (the :data:`BUILD` column of :func:`beside_build`)
+    gave every value the stored run's seed of that number gave (``values``: its per-seed
+    values), to rounding in the stored file, else None. Such a build lies inside the stored
+    range by construction, so its column is not read as one more retrain."""
+    stored = values[values["seed"] == training_seed].drop_duplicates("quantity").set_index("quantity")["value"]
+    built = beside.set_index("quantity")[BUILD].dropna()
+    common = built.index.intersection(stored.index)
+    if common.empty:
+        return None
+    return training_seed if np.allclose(built[common], stored[common], rtol=0, atol=1e-12) else None
+
+
 def store(profile: str, values: pd.DataFrame, data_seed: int, commit: str, folder: Path = STORED_DIR) -> Path:
     """Write a several-seed run's per-seed values and how they were made."""
     import torch  # only here: the statistics need no torch

@@ -233,6 +233,12 @@ def build_beside_seeds(spread: pd.DataFrame, source: Mapping) -> str:
     ``seed_source`` row), only the all-five soft vote is this build's endpoint too."""
     read, n_seeds = spread.set_index("quantity")["inside"].dropna().astype(bool), int(spread["seeds"].max())
     outside, chance = int((~read).sum()), seed_runs.outside_range_chance(n_seeds)
+    reproduced = source.get("reproduced seed")
+    if reproduced is not None and pd.notna(reproduced):
+        return (f"this build's training seed is the stored run's seed {int(reproduced)}, and it gave every one of "
+                "that seed's numbers again to the last digit (the same code and kind of CPU train the same floats), "
+                "so it lies inside the stored range by construction: the range, not the column, says how far a "
+                "retrain moves each number.")
     text = (f"{outside} of {len(read)} lie outside the stored range, where a fresh seed, exchangeable with the stored "
             f"{n_seeds}, would fall outside their range with probability {chance:.2f} (it is as likely to be the "
             f"lowest or the highest of "
@@ -261,7 +267,8 @@ def seed_sentence(spread: pd.DataFrame, source: pd.DataFrame) -> str:
         text = (f"This build trained one seed per detector. The table is from a stored run of the same profile "
                 f"with {n_seeds} training seeds (data seed {int(where['data seed'])}, {where['date']}; its commands and "
                 "commit are in the provenance appendix): how far each headline number moves when the detectors are "
-                "retrained. The bootstrap intervals above hold the trained detectors fixed, so read both.")
+                f"retrained: {widest_moves(spread)}. The bootstrap intervals above hold the trained detectors "
+                "fixed, so read both.")
         if "inside" in spread and spread["inside"].notna().any():
             text += f" Its column '{seed_runs.BUILD}' is this build's own value: " + build_beside_seeds(spread, where)
         return text
@@ -289,6 +296,23 @@ def pooled_gap_clause(pooled_row: pd.Series) -> str:
             f"({seed_runs.POOLED_INTERVAL}; {seeds_agree_text(pooled_row)})")
 
 
+def widest_moves(spread: pd.DataFrame) -> str:
+    """How far one detector's in-domain AUC, cross-domain AUC and gap move at most across
+    the training seeds of a spread (:func:`seed_spread`), each with the detector that moved
+    most; ensembles (named with parentheses) are left out."""
+    table = spread.set_index("quantity")
+    moves = []
+    for kind in ("in-domain AUC", "cross-domain AUC", "gap"):
+        rows = table[table.index.str.startswith(f"{kind}: ") & ~table.index.str.contains(r"\(")]
+        if not rows.empty:
+            widest = rows["range"].idxmax()
+            moves.append(f"{'its ' if moves else ''}{kind}{'' if moves else ' moves'} by up to "
+                         f"{rows.loc[widest, 'range']:.3f} "
+                         f"({widest.removeprefix(f'{kind}: ')})")
+    listed = ", ".join(moves[:-1]) + " and " + moves[-1] if len(moves) > 1 else "".join(moves)
+    return f"a retrained detector's {listed}" if moves else "no detector's number was measured twice"
+
+
 def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame | None = None,
                  analysis: str = "primary") -> str:
     """How much a retrained detector moves, from a seed spread (:func:`seed_spread`) of
@@ -299,17 +323,13 @@ def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame 
     if spread is None or spread.empty or spread["seeds"].max() < 2:
         return ""
     table = spread.set_index("quantity")
-    aucs = table[table.index.str.startswith("in-domain AUC: ") & ~table.index.str.contains(r"\(")]
-    widest = aucs["range"].idxmax()
     if analysis == "primary" and seed_runs.PRIMARY_GAP in table.index:
         gap, which = table.loc[seed_runs.PRIMARY_GAP], "the primary endpoint's"
     else:  # a stored run made before the fit gate, or whose gate chose other members
         analysis, gap, which = "all five", table.loc[seed_runs.ALL_FIVE_GAP], "the all-five soft vote's"
     signs = "all above zero" if gap["min"] > 0 else "all below zero" if gap["max"] < 0 else "of both signs"
     text = (f"Across {int(gap['seeds'])} training seeds ({source}), {which} gap change ranges from "
-            f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.4f}; {signs}), and a retrained detector's "
-            f"in-domain AUC moves by up to {aucs.loc[widest, 'range']:.3f} "
-            f"({widest.removeprefix('in-domain AUC: ')}). ")
+            f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.4f}; {signs}), and {widest_moves(spread)}. ")
     rows = pd.DataFrame() if pooled is None else pooled[pooled["analysis"] == analysis]
     if not rows.empty:
         text += ("Pooled over them, with the between-seed variance added to the test sets', "
