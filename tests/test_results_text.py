@@ -95,7 +95,7 @@ def _against(lows, highs, best="resnet18"):
 
 def test_q1_answer_says_yes_only_where_an_ensemble_of_all_five_beats_the_best_member_across_domains():
     worse = answer_box.q1_answer(_against([-0.05, -0.04, -0.01], [-0.01, -0.01, 0.02]), "SHARED")
-    assert worse.startswith("No: none of the 3 ensembles of all five scores measurably above resnet18, the best "
+    assert worse.startswith("Not measurably: none of the 3 ensembles of all five scores measurably above resnet18, the best "
                             "member on validation, across domains; 2 score measurably below it (max-T over the 3).")
     assert "Of card 000's five, SHARED." in worse
     level = answer_box.q1_answer(_against([-0.01, -0.02], [0.01, 0.02]), "S")
@@ -104,8 +104,9 @@ def test_q1_answer_says_yes_only_where_an_ensemble_of_all_five_beats_the_best_me
     none = answer_box.q1_answer(_against([], []), "S")
     assert none.startswith("Not shown usefully: validation names no clear best member") and none.endswith(
         "Of card 000's five, S.")
-    assert [answer_box.q1_word(_against(lo, hi)) for lo, hi in (([-0.05], [-0.01]), ([0.01], [0.02]), ([], []))] == [
-        "No", "Yes", "Not shown usefully"]
+    assert [answer_box.q1_word(_against(lo, hi)) for lo, hi in (([-0.05], [-0.01]), ([0.01], [0.02]), ([], []),
+                                                                ([-0.05, -0.01], [-0.01, 0.01]))] == [
+        "No", "Yes", "Not shown usefully", "Not measurably"]
 
 
 def test_the_headline_gives_both_answers_with_their_reasons_in_words():

@@ -72,12 +72,13 @@ def _combiners(n: int) -> str:
 
 def q1_word(against: pd.DataFrame) -> str:
     """Question 1's answer in a word or two, from the ensembles of all five against the clear
-    best member (:func:`best_bar_counts`): yes only where one scores measurably above it
-    across domains."""
+    best member (:func:`best_bar_counts`): yes where one scores measurably above it across
+    domains, no where every one scores measurably below it, else not measurably (an interval
+    that holds 0 is no evidence of no gain)."""
     if against.empty:
         return "Not shown usefully"
-    up, _, _ = best_bar_counts(against)
-    return "Yes" if up else "No"
+    up, down, n_kinds = best_bar_counts(against)
+    return "Yes" if up else "No" if down == n_kinds else "Not measurably"
 
 
 def q1_answer(against: pd.DataFrame, shared: str) -> str:
@@ -93,7 +94,7 @@ def q1_answer(against: pd.DataFrame, shared: str) -> str:
     if up:
         lead = f"Yes for {_combiners(up)}: {up} of the {n_kinds} ensembles of all five score measurably above {best}"
     else:
-        lead = f"No: none of the {n_kinds} ensembles of all five scores measurably above {best}"
+        lead = f"{q1_word(against)}: none of the {n_kinds} ensembles of all five scores measurably above {best}"
     below = f"; {down} score measurably below it" if down else ""
     return (f"{lead}, the best member on validation, across domains{below} (max-T over the {n_kinds}). Of card "
             f"000's five, {shared}. Both readings were chosen after earlier builds, so they describe this build "
