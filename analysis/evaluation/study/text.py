@@ -266,8 +266,8 @@ def seed_sentence(spread: pd.DataFrame, source: pd.DataFrame) -> str:
     if n_seeds > 1 and where["source"] == "stored run":
         text = (f"This build trained one seed per detector. The table is from a stored run of the same profile "
                 f"with {n_seeds} training seeds (data seed {int(where['data seed'])}, {where['date']}; its commands and "
-                "commit are in the provenance appendix): how far each headline number moves when the detectors are "
-                f"retrained: {widest_moves(spread)}. The bootstrap intervals above hold the trained detectors "
+                "commit are in the provenance appendix): how far each headline number moves between training "
+                f"seeds: {widest_moves(spread)}. The bootstrap intervals above hold the trained detectors "
                 "fixed, so read both.")
         if "inside" in spread and spread["inside"].notna().any():
             text += f" Its column '{seed_runs.BUILD}' is this build's own value: " + build_beside_seeds(spread, where)
