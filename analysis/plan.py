@@ -81,10 +81,10 @@ def videos_per_split(videos: pd.DataFrame) -> pd.DataFrame:
 
 
 def cache_gigabytes(profile: Profile, n_videos: int) -> tuple[float, float]:
-    """(uncompressed, estimated stored) GB of the crop cache (compressed if the profile says
-    so): every video's face crops,
-    clip crops and flow midpoints (:func:`analysis.preprocess.pipeline.crop_frames`), and
-    the face crops of the sequence model's own sampling where the profile has one."""
+    """(uncompressed, estimated stored) GB of the crop cache, compressed where the profile
+    says so: every video's face crops, clip crops and flow midpoints
+    (:func:`analysis.preprocess.pipeline.crop_frames`), and the face crops of the sequence
+    model's own sampling where the profile has one."""
     p = profile.preprocessing
     k = p.frames_per_video
     per_video = 3 * ((k + (p.sequence_frames or 0)) * p.crop_size**2 + (2 * k - 1) * p.clip_crop_size**2)

@@ -31,6 +31,12 @@ KEY_COLUMNS = ("dataset", "method", "video_id")
 SPLITS = ("train", "val", "test")
 
 
+def video_keys(rows: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """The :data:`KEY_COLUMNS` of every row, in order: a video's key in the crop cache and
+    the scores tables (the method is part of it: a fake shares its source's id)."""
+    return list(zip(*(rows[column] for column in KEY_COLUMNS)))
+
+
 def validate_manifest(frame: pd.DataFrame, *, origin: str = "manifest") -> pd.DataFrame:
     """Check columns, labels, splits, key uniqueness and that no id (a person) is in two
     partitions; return the frame with clean dtypes.

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
+from analysis.data.manifest import video_keys
 from analysis.preprocess import crop_cache as cache
 from analysis.preprocess.exclusions import usable_videos
 from analysis.models.registry import VIDEO, ModelSpec, Variant
@@ -290,7 +291,7 @@ class StreamedSplit:
         field = cache_field(spec)
         size = variant.input_size
         store, lengths = FrameFile(cache_dir, (3, size, size)), set()
-        for key in zip(videos["dataset"], videos["method"], videos["video_id"]):  # rule 1: method is part of the key
+        for key in video_keys(videos):  # rule 1: the method is part of the key
             frames = resize_uint8(model_frames(cache.load_array(cache_dir, key, field), spec, variant), size)
             lengths.add(len(frames))
             if len(lengths) > 1:
@@ -303,7 +304,7 @@ class StreamedSplit:
 
     def keys(self) -> list[tuple[str, str, str]]:
         """The cache keys ``(dataset, method, video_id)`` of the videos, in row order."""
-        return list(zip(self.videos["dataset"], self.videos["method"], self.videos["video_id"]))
+        return video_keys(self.videos)
 
     @property
     def per_video(self) -> int:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from analysis.data.manifest import video_keys
 from analysis.data.splits import identity_groups
 from analysis.evaluation.scores_table import COLUMNS, TRAIN, VIDEO_LEVEL, validate_scores
 from analysis.models.base import DetectorModel
@@ -83,11 +84,6 @@ def autocast(device: str, amp: bool):
 
 
 
-def video_keys(videos: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """The ``(dataset, method, video_id)`` of every row, in order."""
-    return list(zip(videos["dataset"], videos["method"], videos["video_id"]))
-
-
 def score_manifest(network: DetectorModel, manifest: pd.DataFrame, cache_dir: str, spec: ModelSpec,
                    variant: Variant, *, model: str, seed: int, device: str, batch: int, amp: bool = False,
                    ctx: Context | None = None,
@@ -100,7 +96,8 @@ def score_manifest(network: DetectorModel, manifest: pd.DataFrame, cache_dir: st
     report leaves out are not scored either (:mod:`analysis.preprocess.exclusions`). Under
     ``torchrun`` (``ctx``) each rank scores its shard of the videos and every rank gets the
     whole table. ``batch``: items per forward pass (:func:`predict`). ``scored``: videos
-    this network has scored already (by key, :func:`video_keys`), which are not scored again."""
+    this network has scored already (by key,
+    :func:`analysis.data.manifest.video_keys`), which are not scored again."""
     ctx, scored = ctx or Context(device=device), scored or {}
     videos = usable_videos(manifest[manifest["split"] != TRAIN], cache_dir).reset_index(drop=True)
     keys = video_keys(videos)

@@ -51,8 +51,8 @@ from analysis.training import distributed
 from analysis.training.crop_datasets import StreamedSplit, channels_last_format, epoch_generator
 from analysis.training.distributed import Context
 from analysis.training.run_record import BEST_CHECKPOINT, LAST_CHECKPOINT, RUN_FORMAT, SCORES_FILE, git, write_record
-from analysis.training.scoring import VideoScores, autocast, predict, score_manifest, video_keys
-from analysis.data.manifest import read_manifest
+from analysis.training.scoring import VideoScores, autocast, predict, score_manifest
+from analysis.data.manifest import read_manifest, video_keys
 from analysis.preprocess.pipeline import load_record as load_preprocessing_record
 from analysis.models import create_model, item_frames, spec_for
 from analysis.models.base import ANOMALY, CROSS_ENTROPY, DetectorModel
