@@ -58,9 +58,10 @@ def test_only_names_a_stage_and_optionally_a_model():
 def test_training_runs_in_its_own_process_under_torchrun_when_asked(tmp_path):
     from analysis.profiles import get_profile
 
-    single = runner.train_command(get_profile("tiny"), ["recipe.epochs=2"], "r3d18", 1, tmp_path, None, 1)
+    arguments = runner.train_arguments(get_profile("tiny"), ["recipe.epochs=2"], "r3d18", 1, tmp_path, None)
+    single = runner.train_command(arguments, 1)
     assert single[1:4] == ["-m", "analysis", "train"] and ["-o", "recipe.epochs=2"] == single[-2:]
-    ddp = runner.train_command(get_profile("tiny"), [], "r3d18", 1, tmp_path, tmp_path / "w", 2)
+    ddp = runner.train_command(runner.train_arguments(get_profile("tiny"), [], "r3d18", 1, tmp_path, tmp_path / "w"), 2)
     assert "torch.distributed.run" in ddp and "--nproc_per_node=2" in ddp and ddp[-1] == str(tmp_path / "w")
 
 
@@ -142,9 +143,9 @@ def test_training_runs_go_side_by_side_and_a_failed_run_keeps_the_others(tmp_pat
     assert runner.training_processes(resolve("tiny", ["threads_per_run=2"]), 1) == 1
     running, most = set(), []
 
-    def fake_stream(command, log=None):
-        model = command[command.index("--model") + 1]
-        out = Path(command[command.index("--out") + 1])
+    def fake_run(arguments, log):
+        model = arguments[arguments.index("--model") + 1]
+        out = Path(arguments[arguments.index("--out") + 1])
         running.add(model)
         most.append(len(running))
         threading.Event().wait(0.2)
@@ -155,7 +156,7 @@ def test_training_runs_go_side_by_side_and_a_failed_run_keeps_the_others(tmp_pat
         (out / RECORD_FILE).write_text("{}")
         (out / SCORES_FILE).write_text("")
 
-    monkeypatch.setattr(runner, "_stream", fake_stream)
+    monkeypatch.setattr(runner, "_run_forked", fake_run)
     with pytest.raises(runner.UserInputError, match="1 of 3 training runs failed.*r3d18"):
         runner.stage_train(profile, [])
     assert max(most) == 2
@@ -178,6 +179,20 @@ def test_a_failed_run_says_why_from_its_log(tmp_path):
                                    "OSError: [Errno 28] No space left on device"]
     with pytest.raises(runner.UserInputError, match="killed by SIGKILL, most often the system out of memory"):
         runner._stream([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"], log)
+
+
+def test_a_forked_run_writes_its_log_and_fails_with_its_exit_status(tmp_path):
+    """Runs side by side start from a fork server that imported the trainer once: a run's
+    output, its file descriptors' too, goes to its own log, and a failed run is reported
+    as a failed subprocess is."""
+    log = tmp_path / "train.log"
+    runner._run_forked(["models"], log)
+    assert "resnet18" in log.read_text()
+    with pytest.raises(runner.UserInputError) as failed:
+        runner._run_forked(["train", "--profile", "no_such_profile", "--model", "resnet18", "--out", str(tmp_path)], log)
+    message, ending = str(failed.value).split("which ends:\n")
+    assert "exit status 2" in message and "-m analysis train --profile no_such_profile" in message
+    assert ending.startswith("error:") and "no_such_profile" in ending
 
 
 def test_log_tail_keeps_the_last_lines_that_are_not_progress_bars(tmp_path):
