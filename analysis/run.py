@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import shutil
 import signal
 import socket
@@ -36,13 +37,12 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_compl
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from datetime import datetime, timezone
-from multiprocessing import get_context
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
-from analysis import logs
+from analysis import fork_server, logs
 from analysis.errors import UserInputError
 from analysis.fingerprints import BUILDING, BUILT, STAMP, build_if_stale, fingerprint, resume_shard  # noqa: F401
 from analysis.paths import (FACE_COUNTS_FILE as FACE_COUNTS, FAKE_CHANGES_FILE, LOG_FILE, MANIFEST_FILE,
@@ -148,7 +148,7 @@ def _preprocess_in_shards(manifest: Path, out: Path, profile: Profile, weights_d
                             weights_dir=weights_dir, device=profile.device)
         return
     jobs = [(manifest, out, profile.preprocessing, spec, weights_dir, profile.device) for spec in shards]
-    with ProcessPoolExecutor(len(jobs), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(len(jobs), mp_context=fork_server.context()) as pool:
         list(pool.map(_preprocess_shard, jobs))
 
 
@@ -581,20 +581,11 @@ def tee_output(path: Path) -> Iterator[None]:
             sys.stdout, sys.stderr = saved
 
 
-# what every training run imports before its first step (5.5 s on a 2-core machine at
-# probe 95, 12 at probe 44): the fork server imports it once, and each run starts from it
-TRAINING_IMPORTS = ("torch", "torchvision", "timm", "sklearn.metrics", "pandas", "analysis.cli",
-                    "analysis.training.trainer", "analysis.models.networks")
-
-
 def _run_forked(arguments: list[str], log: Path) -> None:
     """Run ``python -m analysis`` with ``arguments`` like :func:`_stream` with a ``log``,
-    but in a process forked from a server that has imported :data:`TRAINING_IMPORTS` once,
-    instead of a new interpreter that imports them again. Each run still has its own
-    process, memory, log and exit status."""
-    context = get_context("forkserver")
-    context.set_forkserver_preload(list(TRAINING_IMPORTS))
-    process = context.Process(target=_forked_cli, args=(arguments, str(log)))
+    but in a process forked from the preloaded server (:mod:`analysis.fork_server`), not a
+    new interpreter."""
+    process = fork_server.context().Process(target=_forked_cli, args=(arguments, str(log)))
     process.start()
     process.join()
     if process.exitcode != 0:
@@ -604,14 +595,14 @@ def _run_forked(arguments: list[str], log: Path) -> None:
 
 
 def _forked_cli(argv: list[str], log: str) -> None:
-    """A forked run's body: its output, to the file descriptors too, goes to ``log``."""
+    """A forked run's body: ``python -m analysis`` with ``argv``, its output (to the file
+    descriptors too) going to ``log``."""
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     for stream in (1, 2):
         os.dup2(fd, stream)
     os.close(fd)
-    from analysis import cli
-
-    sys.exit(cli.main(argv))
+    sys.argv = ["analysis", *argv]
+    runpy.run_module("analysis", run_name="__main__", alter_sys=True)
 
 
 def _stream(command: list[str], log: Path | None = None) -> None:

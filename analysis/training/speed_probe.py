@@ -17,9 +17,9 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
-from multiprocessing import get_context
 from pathlib import Path
 
+from analysis import fork_server
 from analysis.paths import SPEED_PROBE_FILE as PROBE_FILE
 
 PROBE_MODELS = ("resnet18", "r3d18")  # the frame CNN and the clip model, at the cpu profile's sizes
@@ -88,7 +88,7 @@ def measure(seconds: float = PROBE_SECONDS, processes: int | None = None) -> dic
     ``processes`` (default: one per core) running it at once."""
     processes = processes or max(1, os.cpu_count() or 1)
     speeds = {}
-    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(processes, mp_context=fork_server.context()) as pool:
         for name in PROBE_MODELS:
             per_process = list(pool.map(_one_model, [(name, seconds)] * processes))
             speeds[name] = round(sum(per_process) / len(per_process), 2)
