@@ -261,3 +261,16 @@ def test_cpu_sequence_model_reads_the_change_and_trains_its_lstm_slower():
     assert variant.lstm_lr_scale < 1 and get_profile("paper").variant("resnext50_lstm").lstm_lr_scale == 1
     with pytest.raises(UserInputError, match="change over time has no pretrained weights"):
         sequence_classifier(replace(get_profile("paper").variant("resnext50_lstm"), temporal_residual=True))
+
+
+def test_the_model_table_counts_the_parameters_of_the_models_as_built():
+    """The table builds its models on the meta device (no memory, no initialisation): its
+    counts are those of the models built for training."""
+    from analysis.models import model_table
+
+    profile = get_profile("cpu")
+    table = model_table([profile]).set_index("model")
+    for name in ("resnet18", "r3d18_flow", "vit_b16", "deep_svdd"):
+        built = create_model(name, profile)
+        assert table.loc[name, "cpu params (M)"] == round(sum(p.numel() for p in built.parameters()) / 1e6, 1)
+        assert next(built.parameters()).device.type == "cpu"  # the meta device stayed inside the table
