@@ -195,6 +195,15 @@ def test_a_forked_run_writes_its_log_and_fails_with_its_exit_status(tmp_path):
     assert ending.startswith("error:") and "no_such_profile" in ending
 
 
+def test_worker_processes_fork_from_the_preloaded_server_on_linux_only(monkeypatch):
+    from analysis import fork_server
+
+    monkeypatch.setattr(fork_server.sys, "platform", "linux")
+    assert fork_server.context().get_start_method() == "forkserver"
+    monkeypatch.setattr(fork_server.sys, "platform", "darwin")
+    assert fork_server.context().get_start_method() == "spawn"
+
+
 def test_log_tail_keeps_the_last_lines_that_are_not_progress_bars(tmp_path):
     from analysis import logs
 
