@@ -589,9 +589,7 @@ def _run_forked(arguments: list[str], log: Path) -> None:
     process.start()
     process.join()
     if process.exitcode != 0:
-        command = " ".join(train_command(arguments, 1))
-        raise UserInputError(f"Training failed ({_exit_cause(process.exitcode)}): {command}; "
-                             f"its output is in {log}, which ends:\n{logs.tail(log)}\n")
+        raise _training_failed(process.exitcode, train_command(arguments, 1), log)
 
 
 def _forked_cli(argv: list[str], log: str) -> None:
@@ -618,9 +616,15 @@ def _stream(command: list[str], log: Path | None = None) -> None:
                 sys.stdout.write(chunk.decode("utf-8", errors="replace"))
                 sys.stdout.flush()
     if process.wait() != 0:
-        raise UserInputError(f"Training failed ({_exit_cause(process.returncode)}): {' '.join(command)}; "
-                             + (f"its output is in {log}, which ends:\n{logs.tail(log)}\n" if log
-                                else "its output is above and in the run log."))
+        raise _training_failed(process.returncode, command, log)
+
+
+def _training_failed(returncode: int, command: list[str], log: Path | None) -> UserInputError:
+    """The error of a training process that exited with ``returncode``: why, the command,
+    and the end of its ``log`` (or where its output went)."""
+    return UserInputError(f"Training failed ({_exit_cause(returncode)}): {' '.join(command)}; "
+                          + (f"its output is in {log}, which ends:\n{logs.tail(log)}\n" if log
+                             else "its output is above and in the run log."))
 
 
 def _exit_cause(returncode: int) -> str:
