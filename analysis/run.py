@@ -356,9 +356,9 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
     cache_stamp = cache_dir(profile.name) / STAMP
     if not cache_stamp.is_file():
         raise UserInputError(f"No finished crop cache in {cache_dir(profile.name)}: run the preprocess stage first.")
-    run_profile = _run_profile(profile)
     jobs = []
     for model in models:
+        run_profile = _run_profile(profile, model)
         for seed in profile.seeds:
             out = run_folder(profile.name, model, seed)
             settings = {"profile": run_profile, "model": model, "seed": seed, "nproc": nproc,
@@ -397,17 +397,20 @@ def stage_train(profile: Profile, overrides: list[str], *, only_model: str | Non
     return [job[2] for job in jobs]
 
 
-def _run_profile(profile: Profile) -> dict:
-    """The profile's settings that decide one run: not which other seeds the study trains, nor the
-    results stage's ``analysis`` settings, nor the hang guard, which decides nothing while
-    it does not fire. The manifest's content is in the crop cache's fingerprint, so its path
-    (which differs between clones) is not."""
+def _run_profile(profile: Profile, model: str) -> dict:
+    """The profile's settings that decide ``model``'s runs: not which other seeds or models
+    the study trains, nor the other models' own settings (a change of one model's recipe
+    retrains that model only), nor the results stage's ``analysis`` settings, nor the hang
+    guard, which decides nothing while it does not fire. The manifest's content is in the
+    crop cache's fingerprint, so its path (which differs between clones) is not."""
     settings = profile.as_dict()
-    settings.pop("seeds")
-    settings.pop("analysis")  # the results stage's settings
+    for key in ("seeds", "train_models", "analysis"):
+        settings.pop(key)
     settings["recipe"].pop("hang_guard_seconds")
-    for model_settings in settings["per_model"].values():
-        model_settings.pop("hang_guard_seconds", None)
+    own = settings.pop("per_model").get(model)
+    if own is not None:
+        own.pop("hang_guard_seconds", None)
+        settings["per_model"] = own
     return settings
 
 

@@ -46,6 +46,23 @@ def test_fingerprint_follows_files_and_settings(tmp_path):
     assert runner.fingerprint([code], {"a": 1}) != first
 
 
+def test_a_runs_fingerprint_follows_its_own_recipe_not_the_other_models_or_the_hang_guard():
+    from analysis.profiles import resolve
+
+    cpu = resolve("cpu")
+    before = {m: runner.fingerprint([], runner._run_profile(cpu, m)) for m in ("r3d18", "r3d18_flow", "deep_svdd")}
+
+    def after(overrides, model):
+        return runner.fingerprint([], runner._run_profile(resolve("cpu", overrides), model))
+
+    other = ["per_model.r3d18_flow.epochs=10", "seeds=[0,1]", "train_models=[r3d18,r3d18_flow]",
+             "recipe.hang_guard_seconds=60", "per_model.r3d18.hang_guard_seconds=60"]
+    assert after(other, "r3d18") == before["r3d18"]
+    assert after(other, "r3d18_flow") != before["r3d18_flow"]
+    assert after(["per_model.r3d18.batch_size=8"], "r3d18") != before["r3d18"]
+    assert after(["recipe.lr=1e-3"], "deep_svdd") != before["deep_svdd"]  # the recipe all models share
+
+
 def test_only_names_a_stage_and_optionally_a_model():
     assert runner.parse_only("train:resnet18") == ("train", "resnet18")
     assert runner.parse_only("scores") == ("scores", None)
