@@ -209,6 +209,10 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
             "that run did not record its CPU, a CPU of another kind may train the same seed to other floats from the "
             "first step; three seeds cannot tell such a move from a retrain's") \
         in answer_box.seed_caveat(spread, stored, endpoint, per_seed)
+    kinds = stored.assign(**{"stored vector units": "AVX512", "vector units here": "AVX2"})
+    assert ("moved by 0.010: that run's CPU had AVX512 vector units and this build's AVX2, and another kind of CPU "
+            "trains the same seed to other floats from the first step; three") \
+        in answer_box.seed_caveat(spread, kinds, endpoint, per_seed)
     same = per_seed.assign(value=[0.056, 0.059])
     assert "gave" not in answer_box.seed_caveat(spread, stored, endpoint, same)
     assert "unknown" in answer_box.seed_caveat(_spread(seed_runs.ALL_FIVE_GAP, 0.05, 0.05, seeds=1), stored, endpoint)
@@ -465,3 +469,19 @@ def test_gate_brief_names_the_member_closest_to_the_line_and_whether_the_margin_
     post_hoc = answer_box.gate_brief(gate, moved, ["a"], ["b"])
     assert post_hoc.startswith("fit gate added after an earlier build; the primary endpoint is post hoc: the gate "
                                "left out b, a closest") and "the verdict changes with the loss margin" in post_hoc
+
+
+def test_the_verdict_says_how_far_outside_the_stored_ranges_this_builds_detectors_lie():
+    spread = pd.concat([
+        _spread("in-domain AUC: a", 0.70, 0.72, sd=0.01), _spread("cross-domain AUC: b", 0.62, 0.66, sd=0.02),
+        _spread("cross-domain AUC: soft_vote(a+b)", 0.73, 0.75, sd=0.01),  # an ensemble: not a detector
+    ]).assign(range=lambda s: s["max"] - s["min"])
+    beside = spread.assign(**{seed_runs.BUILD: [0.71, 0.56, 0.60]})
+    assert text.furthest_outside(beside) == ("this build's own detectors lie up to 0.060 outside those ranges "
+                                             "(b's cross-domain AUC, 0.560 against 0.620 to 0.660: 3.0 of the "
+                                             "stored SDs)")
+    assert text.furthest_outside(beside.assign(**{seed_runs.BUILD: [0.71, 0.64, 0.60]})) == ""  # all inside
+    assert text.furthest_outside(spread) == ""  # no build beside the stored run
+    with_gap = pd.concat([spread, _spread(seed_runs.PRIMARY_GAP, 0.04, 0.06, sd=0.01).assign(range=0.02)])
+    assert "; this build's own detectors lie up to 0.060" in text.retrain_text(
+        with_gap.assign(**{seed_runs.BUILD: [0.71, 0.56, 0.60, 0.05]}), "a stored run")

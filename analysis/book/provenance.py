@@ -162,7 +162,7 @@ def earlier_builds(tables: dict[str, pd.DataFrame], data_seed: int) -> pd.DataFr
     for _, pooled in tables["seed_pooled"].iterrows():
         rows.append(pd.DataFrame([{
             "build": f"{pooled['seeds']} training seeds", "date": source["date"], "data seed": source["data seed"],
-            "training seeds": str(pooled["seeds"]),
+            "training seeds": str(source.get("training seeds", pooled["seeds"])),
             "what differed": f"pooled over seeds (each: {pooled['estimates']}), with the between-seed variance; "
                              f"{seed_runs.POOLED_INTERVAL}",
             "endpoint as then declared": _declared(pooled["analysis"], source.get("stored primary")),
@@ -176,5 +176,5 @@ def earlier_builds(tables: dict[str, pd.DataFrame], data_seed: int) -> pd.DataFr
             "what differed": "", "endpoint as then declared": _declared(row["analysis"], here),
             "gap change": row["gap change"], "gap change low": row["gap change low"],
             "gap change high": row["gap change high"],
-            "source": "runs/<profile>/results/summary/primary_endpoint.csv"}]))
+            "source": "this build's results stage (results/summary/primary_endpoint.csv)"}]))
     return pd.concat(rows, ignore_index=True)

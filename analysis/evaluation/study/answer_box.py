@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis.evaluation.study import seed_runs
 from analysis.evaluation.study.fitting import INTERPRETABLE
-from analysis.evaluation.study.text import ci_text, pooled_gap_clause
+from analysis.evaluation.study.text import ci_text, furthest_outside, pooled_gap_clause
 from analysis.evaluation.study.verdict import shift_sentence
 
 
@@ -199,15 +199,19 @@ def seed_caveat(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFra
     if same_seed is not None:
         stored = seed_runs.value_at(same_seed, training_seed, quantity)
         if stored is not None and f"{stored:+.3f}" != f"{value:+.3f}":
-            units = where.get("stored vector units")
-            known = (f"that run's CPU had {units} vector units" if isinstance(units, str)
-                     else "that run did not record its CPU")
+            units, here = where.get("stored vector units"), where.get("vector units here")
+            if isinstance(units, str) and isinstance(here, str) and here != units:
+                why = (f"that run's CPU had {units} vector units and this build's {here}, and another kind of CPU "
+                       "trains the same seed to other floats from the first step")
+            else:
+                known = f"that run's CPU had {units} vector units" if isinstance(units, str) else (
+                    "that run did not record its CPU")
+                why = f"{known}, a CPU of another kind may train the same seed to other floats from the first step"
             commit = where.get("commit")
             since = f", and code changed since its commit {commit} can move it too" if isinstance(commit, str) else ""
             text += (f". Its training seed {training_seed}, this build's, gave {stored:+.3f} in that run, so the same "
-                     f"seed, built again, moved by {abs(value - stored):.3f}: {known}, a CPU of another kind may "
-                     f"train the same seed to other floats from the first step{since}; three seeds cannot tell such "
-                     "a move from a retrain's")
+                     f"seed, built again, moved by {abs(value - stored):.3f}: {why}{since}; three seeds cannot tell "
+                     "such a move from a retrain's")
         elif stored is not None:
             text += f" (its training seed {training_seed} is this build's own, so that much is by construction)"
     if seed_runs.primaries_differ(where) and seed_runs.PRIMARY_GAP in table.index:
@@ -237,7 +241,8 @@ def seed_brief(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFram
     """:func:`seed_caveat` in one line, for the answer box: the stored run's range, whether
     it and one more retrain's prediction interval hold this build's value, and, with the
     stored run's per-seed values (``same_seed``), how far this build's own seed moved when
-    built again, against the seeds' SD: a build is not a fresh draw of the seed."""
+    built again, against the seeds' SD: a build is not a fresh draw of the seed; and how far
+    outside the stored ranges this build's detectors lie at most (:func:`furthest_outside`)."""
     n_seeds, where = int(spread["seeds"].max()), source.iloc[0]
     if n_seeds < 2:
         return "one training seed and no stored several-seed run: how far a retrain moves the endpoint is unknown"
@@ -257,7 +262,8 @@ def seed_brief(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFram
         sd = f", against the seeds' SD of {row['sd']:.4f}" if "sd" in row.index and pd.notna(row["sd"]) else ""
         text += (f"; this build's own seed {training_seed} gave {stored:+.3f} there, so the same seed built again "
                  f"moved by {abs(value - stored):.3f}{sd} (another kind of CPU or later code)")
-    return text
+    furthest = furthest_outside(spread)
+    return text + (f"; {furthest}" if furthest else "")
 
 
 def _retrain_clause(row: pd.Series, value: float) -> str:

@@ -129,8 +129,9 @@ def summary_tables(profile: str, studies: dict[int | None, Study], own: bool, ma
         values, meta = stored
         source = {"source": "stored run", "date": meta["date"], "commit": meta["commit"][:12],
                   "data seed": meta["data seed"], "commands": "; ".join(meta["commands"]),
+                  "training seeds": ", ".join(map(str, meta["training seeds"])),
                   "stored primary": seed_runs.primary_label(values), "primary here": first.label(first.primary),
-                  "stored vector units": meta.get("vector units")}
+                  "stored vector units": meta.get("vector units"), "vector units here": seed_runs.vector_units()}
         retrain = f"a stored run of {meta['date']}, data seed {meta['data seed']}"
         mine = seed_runs.value_at(values, first.training_seed, seed_runs.PRIMARY_GAP)
         if seed_runs.primaries_differ(source):

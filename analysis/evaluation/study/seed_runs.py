@@ -225,10 +225,16 @@ def reproduced_seed(beside: pd.DataFrame, values: pd.DataFrame, training_seed: i
     return training_seed if np.allclose(built[common], stored[common], rtol=0, atol=1e-12) else None
 
 
-def store(profile: str, values: pd.DataFrame, data_seed: int, commit: str, folder: Path = STORED_DIR) -> Path:
-    """Write a several-seed run's per-seed values and how they were made."""
+def vector_units() -> str:
+    """This CPU's vector units as torch's kernels use them (AVX2, AVX512, ...): another kind
+    of CPU trains the same seed to other floats, so a build and a stored run name theirs."""
     import torch  # only here: the statistics need no torch
 
+    return torch.backends.cpu.get_cpu_capability()
+
+
+def store(profile: str, values: pd.DataFrame, data_seed: int, commit: str, folder: Path = STORED_DIR) -> Path:
+    """Write a several-seed run's per-seed values and how they were made."""
     seeds = sorted(values["seed"].unique().tolist())
     if len(seeds) < 2:
         raise ValueError(f"a stored seed spread needs at least two training seeds, got {seeds}")
@@ -237,8 +243,7 @@ def store(profile: str, values: pd.DataFrame, data_seed: int, commit: str, folde
     values.to_csv(folder / f"{profile}_seeds.csv", index=False)
     meta = {"profile": profile, "training seeds": seeds, "data seed": data_seed, "commit": commit,
             "date": datetime.now(timezone.utc).date().isoformat(),
-            # another kind of CPU trains the same seed to other floats: a later build reads its own against this
-            "vector units": torch.backends.cpu.get_cpu_capability(),
+            "vector units": vector_units(),
             "commands": [f'python -m analysis run --profile {profile} -o "seeds=[{",".join(map(str, seeds))}]"',
                          f"python -m analysis results --profile {profile} --store-seeds"]}
     path = folder / f"{profile}_seeds.json"

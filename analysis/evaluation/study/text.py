@@ -249,6 +249,8 @@ def build_beside_seeds(spread: pd.DataFrame, source: Mapping) -> str:
                else "no more often than one more retrain would")
             + " (the numbers are not independent, a gap being one AUC minus another, so read the share as a "
               "description, not a test)")
+    furthest = furthest_outside(spread)
+    text += f"; {furthest}" if furthest else ""
     endpoint = [q for q in seed_runs.endpoint_quantities(source) if q in read.index and not read[q]]
     if endpoint:
         named = [f'"{q}"' for q in endpoint]  # a quantity may hold an apostrophe (members' mean gap)
@@ -313,6 +315,28 @@ def widest_moves(spread: pd.DataFrame) -> str:
     return f"a retrained detector's {listed}" if moves else "no detector's number was measured twice"
 
 
+def furthest_outside(spread: pd.DataFrame) -> str:
+    """How far this build's own detectors (the :data:`~analysis.evaluation.study.seed_runs.BUILD`
+    column of a stored run's spread) lie outside that run's seed ranges at most, the
+    detector and number that lie furthest, and that distance in the stored SDs; empty when
+    every one lies inside, or without the column. A count of numbers outside says nothing
+    of how far: a build on another kind of CPU can move further than a retrain."""
+    if seed_runs.BUILD not in spread.columns:
+        return ""
+    rows = spread[~spread["quantity"].str.contains(r"\(") & spread[seed_runs.BUILD].notna()
+                  & spread["quantity"].str.startswith(("in-domain AUC: ", "cross-domain AUC: ", "gap: "))
+                  ].reset_index(drop=True)
+    value = rows[seed_runs.BUILD]
+    beyond = pd.concat([rows["min"] - value, value - rows["max"]], axis=1).max(axis=1)
+    if rows.empty or beyond.max() <= 0:
+        return ""
+    row = rows.loc[beyond.idxmax()]
+    kind, name = row["quantity"].split(": ", 1)
+    text = (f"this build's own detectors lie up to {beyond.max():.3f} outside those ranges ({name}'s {kind}, "
+            f"{row[seed_runs.BUILD]:.3f} against {row['min']:.3f} to {row['max']:.3f}")
+    return text + (f": {beyond.max() / row['sd']:.1f} of the stored SDs)" if row["sd"] > 0 else ")")
+
+
 def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame | None = None,
                  analysis: str = "primary") -> str:
     """How much a retrained detector moves, from a seed spread (:func:`seed_spread`) of
@@ -329,7 +353,9 @@ def retrain_text(spread: pd.DataFrame | None, source: str, pooled: pd.DataFrame 
         analysis, gap, which = "all five", table.loc[seed_runs.ALL_FIVE_GAP], "the all-five soft vote's"
     signs = "all above zero" if gap["min"] > 0 else "all below zero" if gap["max"] < 0 else "of both signs"
     text = (f"Across {int(gap['seeds'])} training seeds ({source}), {which} gap change ranges from "
-            f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.4f}; {signs}), and {widest_moves(spread)}. ")
+            f"{gap['min']:+.3f} to {gap['max']:+.3f} (SD {gap['sd']:.4f}; {signs}), and {widest_moves(spread)}")
+    outside = furthest_outside(spread)
+    text += f"; {outside}. " if outside else ". "
     rows = pd.DataFrame() if pooled is None else pooled[pooled["analysis"] == analysis]
     if not rows.empty:
         text += ("Pooled over them, with the between-seed variance added to the test sets', "
