@@ -113,7 +113,10 @@ def _cmd_results(args: argparse.Namespace) -> int:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from analysis.benchmark.generator import generate
 
-    manifest = generate(args.out, profile=args.profile, seed=args.seed, workers=args.workers)
+    from analysis.profiles import get_profile
+
+    seed = get_profile(args.profile).data.seed if args.seed is None else args.seed
+    manifest = generate(args.out, profile=args.profile, seed=seed, workers=args.workers)
     _print_counts(manifest)
     print(f"wrote {len(manifest)} videos and {args.out / 'manifest.csv'}")
     return 0
@@ -399,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth = commands.add_parser("synth", help="generate the embedded benchmark")
     synth.add_argument("--profile", default="cpu", help="benchmark size: cpu or tiny")
     synth.add_argument("--out", type=_path, required=True, help="folder for videos and manifest.csv")
-    synth.add_argument("--seed", type=_seed, default=0)
+    synth.add_argument("--seed", type=_seed, help="benchmark draw (default: the profile's data seed, the book's draw)")
     synth.add_argument("--workers", type=_positive_int, help="processes (default: one per core)")
     synth.set_defaults(func=_cmd_synth)
 

@@ -231,3 +231,16 @@ def test_subset_of_maps_scores_rows_to_their_shift(bench):
     stray = pd.DataFrame({"dataset": ["synthetic"], "method": ["original"], "video_id": ["zz999"]})
     with pytest.raises(UserInputError, match="zz999"):
         subset_of(stray, manifest)
+
+
+def test_synth_draws_the_books_benchmark_unless_told_another_seed(tmp_path, monkeypatch):
+    from analysis import cli
+    from analysis.benchmark import generator
+    from analysis.profiles import get_profile
+
+    seeds = []
+    monkeypatch.setattr(generator, "generate", lambda out, *, profile, seed, workers: seeds.append(seed) or [])
+    monkeypatch.setattr(cli, "_print_counts", lambda manifest: None)
+    assert cli.main(["synth", "--profile", "cpu", "--out", str(tmp_path)]) == 0
+    assert cli.main(["synth", "--profile", "cpu", "--out", str(tmp_path), "--seed", "0"]) == 0
+    assert seeds == [get_profile("cpu").data.seed, 0] and get_profile("cpu").data.seed != 0
