@@ -19,11 +19,11 @@ def test_every_quoted_build_is_one_row_with_its_settings_and_endpoint():
                              for a, g in ((PRIMARY_ANALYSIS, 0.048), (ALL_FIVE_ANALYSIS, 0.056))])
     table = provenance.earlier_builds({"seed_pooled": pooled, "seed_source": source, "primary_endpoint": endpoint}, 1)
     assert len(table) == len(stored) + 1 + 2
-    assert table["build"].tolist()[-3:] == ["3 training seeds", "this build", "this build"]
+    assert table["build"].tolist()[-3:] == ["stored run, 3 training seeds", "this build", "this build"]
     assert table["gap change"].tolist()[-3:] == [0.049, 0.048, 0.056]
     assert (table["gap change low"] <= table["gap change"]).all() and (table["gap change"] <= table["gap change high"]).all()
     assert table.iloc[len(stored)]["date"] == "2026-12-03" and "+0.050" in table.iloc[len(stored)]["what differed"]
-    assert table["training seeds"].tolist()[-3:] == ["0, 1, 2", "1", "1"]  # the stored run's seeds, by name
+    assert table["training seeds"].tolist()[-3:] == ["0, 1, 2", "0", "0"]  # named, not counted
     assert table[["build", "endpoint as then declared", "gap change"]].notna().all().all()
     declared = table["endpoint as then declared"].tolist()[-3:]  # each primary names its own ensemble
     assert declared == ["primary: soft_vote(a+b) vs mean member",

@@ -202,8 +202,9 @@ def test_seed_caveat_says_whether_this_build_lies_inside_the_stored_range():
     moved = answer_box.seed_brief(_spread(seed_runs.ALL_FIVE_GAP, 0.0551, 0.0597, mean=0.0569, sd=0.0025), stored,
                                   endpoint, pd.DataFrame({"seed": [0], "quantity": [seed_runs.ALL_FIVE_GAP],
                                                           "value": [0.046]}))
-    assert moved.endswith("; this build's own seed 0 gave +0.046 there, so the same seed built again moved by 0.010, "
-                          "against the seeds' SD of 0.0025 (another kind of CPU or later code)")
+    assert moved.endswith("; in the stored run this build's training seed, 0, gave +0.046, so the same seed built "
+                          "again moved by 0.010, against the seeds' SD of 0.0025 (another kind of CPU, or later code, "
+                          "trains it to other floats)")
     per_seed = pd.DataFrame({"seed": [0, 1], "quantity": [seed_runs.ALL_FIVE_GAP] * 2, "value": [0.046, 0.059]})
     assert ("Its training seed 0, this build's, gave +0.046 in that run, so the same seed, built again, moved by 0.010: "
             "that run did not record its CPU, a CPU of another kind may train the same seed to other floats from the "
@@ -464,11 +465,14 @@ def test_gate_brief_names_the_member_closest_to_the_line_and_whether_the_margin_
     line = answer_box.gate_brief(gate, same, ["a", "b", "svdd"], [])
     assert line == ("fit gate added after an earlier build; all five passed it, b closest to its line (lowest "
                     "training loss 0.670 against 0.673); the verdict is the same at every loss margin from 0.00 to 0.05 "
-                    "(the gap page's table)")
-    moved = same.assign(verdict=["widens the gap", "does not measurably change the gap"])
+                    "(the gate uses 0.02; the gap page's table)")
+    moved = pd.DataFrame({"loss margin": [0.0, 0.02, 0.05, 0.1],
+                          "verdict": ["widens the gap"] * 3 + ["does not measurably change the gap"]})
     post_hoc = answer_box.gate_brief(gate, moved, ["a"], ["b"])
     assert post_hoc.startswith("fit gate added after an earlier build; the primary endpoint is post hoc: the gate "
-                               "left out b, a closest") and "the verdict changes with the loss margin" in post_hoc
+                               "left out b, a closest")
+    assert post_hoc.endswith("; the verdict at the gate's loss margin, 0.02, is not the one at 0.10 (margins 0.00 "
+                             "to 0.10 tried: the gap page's table)")
 
 
 def test_the_verdict_says_how_far_outside_the_stored_ranges_this_builds_detectors_lie():

@@ -152,27 +152,32 @@ def other_draws(data_seed: int) -> pd.DataFrame:
     return builds[builds["data seed"] != data_seed].reset_index(drop=True)
 
 
-def earlier_builds(tables: dict[str, pd.DataFrame], data_seed: int) -> pd.DataFrame:
+def earlier_builds(tables: dict[str, pd.DataFrame], data_seed: int, training_seeds=(0,)) -> pd.DataFrame:
     """Every build the book quotes, one row each with its settings and the endpoint as it
     was then declared: the earlier ones (``book/stored/earlier_builds.csv``, kept by hand:
     their run folders are gone), the stored several-seed run's pooled endpoints and this
-    build's, both from the results stage's ``tables`` (this build's benchmark draw: ``data_seed``)."""
+    build's, both from the results stage's ``tables`` (this build's benchmark draw: ``data_seed``;
+    its ``training_seeds``). The training seeds are named, not counted."""
     rows = [pd.read_csv(STORED_DIR / "earlier_builds.csv", dtype={"training seeds": str})]
     source = tables["seed_source"].iloc[0]
+    units = source.get("stored vector units")
+    cpu = f"; {units} vector units" if isinstance(units, str) else ""
     for _, pooled in tables["seed_pooled"].iterrows():
         rows.append(pd.DataFrame([{
-            "build": f"{pooled['seeds']} training seeds", "date": source["date"], "data seed": source["data seed"],
+            "build": f"stored run, {pooled['seeds']} training seeds", "date": source["date"],
+            "data seed": source["data seed"],
             "training seeds": str(source.get("training seeds", pooled["seeds"])),
             "what differed": f"pooled over seeds (each: {pooled['estimates']}), with the between-seed variance; "
                              f"{seed_runs.POOLED_INTERVAL}",
             "endpoint as then declared": _declared(pooled["analysis"], source.get("stored primary")),
             "gap change": pooled["gap change"],
             "gap change low": pooled["gap change low"], "gap change high": pooled["gap change high"],
-            "source": f"{source['commands']} (commit {source['commit']})"}]))
+            "source": f"{source['commands']} (commit {source['commit']}{cpu})"}]))
     here = source.get("primary here")
     for _, row in tables["primary_endpoint"].iterrows():
         rows.append(pd.DataFrame([{
-            "build": "this build", "date": "", "data seed": data_seed, "training seeds": "1",
+            "build": "this build", "date": "", "data seed": data_seed,
+            "training seeds": ", ".join(map(str, training_seeds)),
             "what differed": "", "endpoint as then declared": _declared(row["analysis"], here),
             "gap change": row["gap change"], "gap change low": row["gap change low"],
             "gap change high": row["gap change high"],

@@ -51,11 +51,15 @@ def gate_brief(gate: pd.DataFrame, sensitivity: pd.DataFrame, members: list[str]
         closest = losses.idxmax()
         text += (f", {closest} closest to its line (lowest training loss {losses[closest]:.3f} against "
                  f"{line:.3f})")
-    verdicts = sensitivity["verdict"].unique()
-    low, high = sensitivity["loss margin"].min(), sensitivity["loss margin"].max()
-    return text + (f"; the verdict is the same at every loss margin from {low:.2f} to {high:.2f} (the gap page's "
-                   "table)" if len(verdicts) == 1
-                   else f"; the verdict changes with the loss margin ({low:.2f} to {high:.2f}: the gap page's table)")
+    margins = sensitivity.set_index("loss margin")["verdict"]
+    low, high = margins.index.min(), margins.index.max()
+    if margins.nunique() == 1:
+        return text + (f"; the verdict is the same at every loss margin from {low:.2f} to {high:.2f} (the gate "
+                       f"uses {fit_gate.FIT_MARGIN:.2f}; the gap page's table)")
+    ours = margins.get(fit_gate.FIT_MARGIN)
+    other = [f"{m:.2f}" for m, verdict in margins.items() if verdict != ours]
+    return text + (f"; the verdict at the gate's loss margin, {fit_gate.FIT_MARGIN:.2f}, is not the one at "
+                   f"{', '.join(other)} (margins {low:.2f} to {high:.2f} tried: the gap page's table)")
 
 
 def best_bar_counts(against: pd.DataFrame) -> tuple[int, int, int]:
@@ -260,8 +264,9 @@ def seed_brief(spread: pd.DataFrame, source: pd.DataFrame, endpoint: pd.DataFram
     stored = None if same_seed is None else seed_runs.value_at(same_seed, training_seed, quantity)
     if stored is not None and f"{stored:+.3f}" != f"{value:+.3f}":
         sd = f", against the seeds' SD of {row['sd']:.4f}" if "sd" in row.index and pd.notna(row["sd"]) else ""
-        text += (f"; this build's own seed {training_seed} gave {stored:+.3f} there, so the same seed built again "
-                 f"moved by {abs(value - stored):.3f}{sd} (another kind of CPU or later code)")
+        text += (f"; in the stored run this build's training seed, {training_seed}, gave {stored:+.3f}, so the same "
+                 f"seed built again moved by {abs(value - stored):.3f}{sd} (another kind of CPU, or later code, "
+                 "trains it to other floats)")
     furthest = furthest_outside(spread)
     return text + (f"; {furthest}" if furthest else "")
 

@@ -76,8 +76,8 @@ def gate_sentence(gate: pd.DataFrame, five: list[str]) -> str:
             f"added after an earlier build's results) admits {len(fitted)} of card 000's five")
     if not out:
         return text + (", so the primary endpoint is the all-five one first declared. That all five pass rests on "
-                       "recipes changed after earlier builds' test sets had been read (the changes were chosen on "
-                       "validation alone), so it is not fully pre-specified either. ")
+                       "recipes changed after earlier builds' test sets had been read (each change was judged on "
+                       "validation), so this pass was not fixed in advance. ")
     return (text + ": " + "; ".join(f"{m} stays out ({gate.loc[m, 'why not']})" for m in out)
             + ". The gated endpoint is therefore post hoc; the all-five version is the one first declared. ")
 
