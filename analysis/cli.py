@@ -112,7 +112,6 @@ def _cmd_results(args: argparse.Namespace) -> int:
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from analysis.benchmark.generator import generate
-
     from analysis.profiles import get_profile
 
     seed = get_profile(args.profile).data.seed if args.seed is None else args.seed

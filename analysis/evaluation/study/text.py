@@ -298,14 +298,23 @@ def pooled_gap_clause(pooled_row: pd.Series) -> str:
             f"({seed_runs.POOLED_INTERVAL}; {seeds_agree_text(pooled_row)})")
 
 
+DETECTOR_NUMBERS = ("in-domain AUC", "cross-domain AUC", "gap")  # a spread's per-detector quantities, "<kind>: <name>"
+
+
+def _detector_rows(spread: pd.DataFrame, kinds=DETECTOR_NUMBERS) -> pd.Series:
+    """Which rows of a spread are one detector's number of one of ``kinds``; ensembles
+    (named with parentheses) are not."""
+    return spread["quantity"].str.startswith(tuple(f"{k}: " for k in kinds)) & ~spread["quantity"].str.contains(r"\(")
+
+
 def widest_moves(spread: pd.DataFrame) -> str:
     """How far one detector's in-domain AUC, cross-domain AUC and gap move at most across
     the training seeds of a spread (:func:`seed_spread`), each with the detector that moved
     most; ensembles (named with parentheses) are left out."""
     table = spread.set_index("quantity")
     moves = []
-    for kind in ("in-domain AUC", "cross-domain AUC", "gap"):
-        rows = table[table.index.str.startswith(f"{kind}: ") & ~table.index.str.contains(r"\(")]
+    for kind in DETECTOR_NUMBERS:
+        rows = table[_detector_rows(spread, (kind,)).to_numpy()]
         if not rows.empty:
             widest = rows["range"].idxmax()
             moves.append(f"{'its ' if moves else ''}{kind}{'' if moves else ' moves'} by up to "
@@ -323,9 +332,7 @@ def furthest_outside(spread: pd.DataFrame) -> str:
     of how far: a build on another kind of CPU can move further than a retrain."""
     if seed_runs.BUILD not in spread.columns:
         return ""
-    rows = spread[~spread["quantity"].str.contains(r"\(") & spread[seed_runs.BUILD].notna()
-                  & spread["quantity"].str.startswith(("in-domain AUC: ", "cross-domain AUC: ", "gap: "))
-                  ].reset_index(drop=True)
+    rows = spread[_detector_rows(spread) & spread[seed_runs.BUILD].notna()].reset_index(drop=True)
     value = rows[seed_runs.BUILD]
     beyond = pd.concat([rows["min"] - value, value - rows["max"]], axis=1).max(axis=1)
     if rows.empty or beyond.max() <= 0:
